@@ -9,7 +9,7 @@ from ipaddress import IPv4Address, IPv4Network
 
 from ..build import asn_group
 from ..findings import Finding, Mark, Severity, error, warning
-from ..ipam import pack, subnet_size
+from ..ipam import pack, per_pod, plane_subnets, subnet_size
 from ..model import Cluster, Switch
 from ..topology import Topology
 from . import rule
@@ -35,18 +35,6 @@ def overlap(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
             widest = space
 
 
-def plane_demand(cluster: Cluster, topo: Topology, plane: str) -> list[tuple[Switch, int]]:
-    """(leaf, addresses it needs) for every access switch of a plane, in model order."""
-    p = cluster.planes[plane]
-    one_per_node = p.bonded or p.role == "oob"
-    out = []
-    for sw in cluster.switches:
-        if sw.plane is p and sw.tier == "leaf":
-            load = topo.loads[sw.name]
-            out.append((sw, load.nodes if one_per_node else load.node_lanes))
-    return out
-
-
 @rule("NET-CIDR-SIZE", "Each plane (and the loopback range) is large enough for every address "
       "of every phase.",
       "c.yaml:88:15: error[NET-CIDR-SIZE]: plane 'param' 10.64.0.0/24 needs 2,048 addresses (32 leaf subnets), it has 256")
@@ -54,11 +42,12 @@ def size(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
     for p in cluster.planes.values():
         if p.cidr is None:
             continue
-        demand = plane_demand(cluster, topo, p.name)
+        demand = plane_subnets(cluster, topo, p)
         _, end = pack((subnet_size(n) for _, n in demand), p.cidr)
         if end > p.cidr.num_addresses:
+            unit = "pod" if per_pod(p) else "leaf"
             yield error("NET-CIDR-SIZE", f"plane '{p.name}' {p.cidr} needs {end:,} addresses "
-                        f"({len(demand)} leaf subnets), it has {p.cidr.num_addresses:,}", p.at,
+                        f"({len(demand)} {unit} subnets), it has {p.cidr.num_addresses:,}", p.at,
                         f"use a /{32 - (end - 1).bit_length()} or larger")
     routed = sum(1 for s in cluster.switches
                  if s.plane.fabric is not None and s.plane.fabric.tiers >= 2)
