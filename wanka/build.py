@@ -32,10 +32,10 @@ from .model import (
     Credential,
     Drive,
     Fabric,
+    NicSet,
     Node,
     NodeFacts,
     NodeModel,
-    NicSet,
     Phase,
     Plane,
     Pod,
@@ -90,19 +90,34 @@ class Builder:
         self.accelerators: dict[str, Accelerator] = {}
         for key, a in _items(cat.get("accelerators")):
             self.accelerators[key] = Accelerator(
-                key, a["generation"], a["dies"], a["hbm_gb"], dict(a["tflops"]),
-                a.get("pci_device_id"), _m(cat["accelerators"], key))
+                key,
+                a["generation"],
+                a["dies"],
+                a["hbm_gb"],
+                dict(a["tflops"]),
+                a.get("pci_device_id"),
+                _m(cat["accelerators"], key),
+            )
 
         self.node_models: dict[str, NodeModel] = {}
         seen: dict[str, Mark] = {}
-        for section, role in (("servers", "server"), ("hosts", "host"), ("storage_nodes", "storage")):
+        for section, role in (
+            ("servers", "server"),
+            ("hosts", "host"),
+            ("storage_nodes", "storage"),
+        ):
             block = cat.get(section)
             for key, n in _items(block):
                 at = _m(block, key)
                 if key in seen:
-                    self.findings.append(error(
-                        "NAME-UNIQUE", f"node model '{key}' is also defined at {seen[key]}", at,
-                        "server, host and storage-node models share one namespace; rename one"))
+                    self.findings.append(
+                        error(
+                            "NAME-UNIQUE",
+                            f"node model '{key}' is also defined at {seen[key]}",
+                            at,
+                            "server, host and storage-node models share one namespace; rename one",
+                        )
+                    )
                     continue
                 seen[key] = at
                 acc = None
@@ -111,8 +126,12 @@ class Builder:
                     acc_key = n["accelerator"]["model"]
                     acc = self.accelerators.get(acc_key)
                     if acc is None:
-                        self.unresolved("accelerator model", acc_key, self.accelerators,
-                                        _m(n["accelerator"], "model", value=True))
+                        self.unresolved(
+                            "accelerator model",
+                            acc_key,
+                            self.accelerators,
+                            _m(n["accelerator"], "model", value=True),
+                        )
                     cards = n["accelerator"]["count"]
                 c = n["cpu"]
                 nics = tuple(
@@ -120,32 +139,64 @@ class Builder:
                     for p, v in n["nics"].items()
                 )
                 drives = tuple(
-                    Drive(d["interface"], d["count"], d["capacity_gb"], d.get("use", "data"),
-                          d.get("raid", "none"), d.get("filesystem", "xfs"), d.get("mount"))
+                    Drive(
+                        d["interface"],
+                        d["count"],
+                        d["capacity_gb"],
+                        d.get("use", "data"),
+                        d.get("raid", "none"),
+                        d.get("filesystem", "xfs"),
+                        d.get("mount"),
+                    )
                     for d in n.get("drives", [])
                 )
                 self.node_models[key] = NodeModel(
-                    key=key, role=role,  # type: ignore[arg-type]
-                    cpu=Cpu(c["vendor"], c["model"], c["arch"], c["sockets"], c["cores_per_socket"]),
-                    memory_gb=n["memory_gb"], accelerator=acc, cards=cards, nics=nics,
-                    bmc_speed=gbps(n.get("bmc", {}).get("speed", "1G")), drives=drives,
-                    rack_units=n["rack_units"], power_nominal_w=n["power_w"]["nominal"],
-                    power_max_w=n["power_w"]["max"], liquid_share=n.get("liquid_share", 0),
-                    at=at, description=n.get("description", ""),
+                    key=key,
+                    role=role,  # type: ignore[arg-type]
+                    cpu=Cpu(
+                        c["vendor"], c["model"], c["arch"], c["sockets"], c["cores_per_socket"]
+                    ),
+                    memory_gb=n["memory_gb"],
+                    accelerator=acc,
+                    cards=cards,
+                    nics=nics,
+                    bmc_speed=gbps(n.get("bmc", {}).get("speed", "1G")),
+                    drives=drives,
+                    rack_units=n["rack_units"],
+                    power_nominal_w=n["power_w"]["nominal"],
+                    power_max_w=n["power_w"]["max"],
+                    liquid_share=n.get("liquid_share", 0),
+                    at=at,
+                    description=n.get("description", ""),
                 )
 
         self.switch_models: dict[str, SwitchModel] = {}
         for key, s in _items(cat.get("switches")):
             self.switch_models[key] = SwitchModel(
-                key, s["ports"]["count"], gbps(s["ports"]["speed"]), tuple(s.get("breakouts", [])),
-                s.get("port_name", "Ethernet{port}"), s["max_frame"], s["rack_units"],
-                s["power_w"]["nominal"], s["power_w"]["max"], s.get("liquid_share", 0),
-                s.get("os", "sonic"), _m(cat["switches"], key))
+                key,
+                s["ports"]["count"],
+                gbps(s["ports"]["speed"]),
+                tuple(s.get("breakouts", [])),
+                s.get("port_name", "Ethernet{port}"),
+                s["max_frame"],
+                s["rack_units"],
+                s["power_w"]["nominal"],
+                s["power_w"]["max"],
+                s.get("liquid_share", 0),
+                s.get("os", "sonic"),
+                _m(cat["switches"], key),
+            )
 
         self.rack_types: dict[str, RackType] = {}
         for key, r in _items(cat.get("racks")):
-            self.rack_types[key] = RackType(key, r["units"], r["power_kw"], r["cooling"]["liquid_kw"],
-                                            r["cooling"]["air_kw"], _m(cat["racks"], key))
+            self.rack_types[key] = RackType(
+                key,
+                r["units"],
+                r["power_kw"],
+                r["cooling"]["liquid_kw"],
+                r["cooling"]["air_kw"],
+                _m(cat["racks"], key),
+            )
 
     # ---- networks --------------------------------------------------------
     def networks(self, spec: YMap) -> None:
@@ -161,37 +212,78 @@ class Builder:
                     if t in f:
                         d = f[t]
                         if d["model"] not in self.switch_models:
-                            self.unresolved("switch model", d["model"], self.switch_models,
-                                            _m(d, "model", value=True))
-                        tiers[t] = Tier(t, d["model"], d.get("uplinks", 0),  # type: ignore[arg-type]
-                                        d.get("downlink_breakout"), d.get("max_oversubscription", 1),
-                                        _m(f, t))
-                fab = Fabric(f["tiers"], f.get("rail_optimised", False), f.get("rails"),
-                             f.get("spine_groups", "shared"), tiers["leaf"], tiers.get("spine"),
-                             tiers.get("core"), _m(p, "fabric"))
+                            self.unresolved(
+                                "switch model",
+                                d["model"],
+                                self.switch_models,
+                                _m(d, "model", value=True),
+                            )
+                        tiers[t] = Tier(
+                            t,
+                            d["model"],
+                            d.get("uplinks", 0),  # type: ignore[arg-type]
+                            d.get("downlink_breakout"),
+                            d.get("max_oversubscription", 1),
+                            _m(f, t),
+                        )
+                fab = Fabric(
+                    f["tiers"],
+                    f.get("rail_optimised", False),
+                    f.get("rails"),
+                    f.get("spine_groups", "shared"),
+                    tiers["leaf"],
+                    tiers.get("spine"),
+                    tiers.get("core"),
+                    _m(p, "fabric"),
+                )
             qos = None
             if "qos" in p:
                 q = p["qos"]
-                qos = Qos(q["dscp"], q.get("traffic_class"), q["pfc_priority"], q.get("ecn", True),
-                          _m(p, "qos"))
+                qos = Qos(
+                    q["dscp"],
+                    q.get("traffic_class"),
+                    q["pfc_priority"],
+                    q.get("ecn", True),
+                    _m(p, "qos"),
+                )
             cidr = None
             if "cidr" in p:
                 try:
                     cidr = IPv4Network(p["cidr"])
                 except ValueError as e:
-                    self.findings.append(error("NET-CIDR-INVALID", f"plane '{name}': {e}",
-                                               _m(p, "cidr", value=True),
-                                               "write the network address, e.g. 10.64.0.0/16"))
-            self.planes[name] = Plane(name, p["role"], cidr, p.get("mtu", 1500), p.get("vlan"),
-                                      p.get("bonded", False), qos, fab, _m(planes, name))
+                    self.findings.append(
+                        error(
+                            "NET-CIDR-INVALID",
+                            f"plane '{name}': {e}",
+                            _m(p, "cidr", value=True),
+                            "write the network address, e.g. 10.64.0.0/16",
+                        )
+                    )
+            self.planes[name] = Plane(
+                name,
+                p["role"],
+                cidr,
+                p.get("mtu", 1500),
+                p.get("vlan"),
+                p.get("bonded", False),
+                qos,
+                fab,
+                _m(planes, name),
+            )
         self.loopbacks = None
         self.loopbacks_at = _m(net, "loopbacks", value=True) if "loopbacks" in net else None
         if "loopbacks" in net:
             try:
                 self.loopbacks = IPv4Network(net["loopbacks"])
             except ValueError as e:
-                self.findings.append(error("NET-CIDR-INVALID", f"loopbacks: {e}", self.loopbacks_at,
-                                           "write the network address, e.g. 10.255.0.0/20"))
+                self.findings.append(
+                    error(
+                        "NET-CIDR-INVALID",
+                        f"loopbacks: {e}",
+                        self.loopbacks_at,
+                        "write the network address, e.g. 10.255.0.0/20",
+                    )
+                )
         b = net.get("bgp")
         self.bgp = Bgp(b["asn_base"], b.get("asns_per_phase", 1000), _m(net, "bgp")) if b else None
 
@@ -211,8 +303,15 @@ class Builder:
         cann = npu.get("cann", {})
         rng = drv.get("firmware_range", {})
         return Software(
-            os_.get("name"), os_.get("version"), drv.get("version"), rng.get("min"), rng.get("max"),
-            dict(drv.get("packages", {})), fw.get("version"), fw.get("package"), cann.get("version"),
+            os_.get("name"),
+            os_.get("version"),
+            drv.get("version"),
+            rng.get("min"),
+            rng.get("max"),
+            dict(drv.get("packages", {})),
+            fw.get("version"),
+            fw.get("package"),
+            cann.get("version"),
             dict(cann.get("packages", {})),
             _m(npu, "driver") if drv else None,
             _m(fw, "version", value=True) if fw else None,
@@ -225,7 +324,7 @@ class Builder:
             refs = {}
             for field_ in ("password", "private_key"):
                 if field_ in c:
-                    (src, val), = c[field_].items()
+                    ((src, val),) = c[field_].items()
                     refs[field_] = SecretRef(src, val)
             out[name] = Credential(c["username"], refs.get("password"), refs.get("private_key"))
         return out
@@ -239,20 +338,32 @@ class Builder:
         for i, h in enumerate(halls):
             hat = halls.item_at[i] if isinstance(halls, YSeq) else Mark("<input>", 1, 1)
             if h["name"] in self.halls:
-                self.findings.append(error("NAME-UNIQUE", f"hall '{h['name']}' is also defined at "
-                                           f"{self.halls[h['name']]}", _m(h, "name", value=True)))
+                self.findings.append(
+                    error(
+                        "NAME-UNIQUE",
+                        f"hall '{h['name']}' is also defined at {self.halls[h['name']]}",
+                        _m(h, "name", value=True),
+                    )
+                )
                 continue
             self.halls[h["name"]] = hat
             for j, r in enumerate(h["rows"]):
                 rat = h["rows"].item_at[j] if isinstance(h["rows"], YSeq) else hat
-                names = ([r["name"]] if "count" not in r
-                         else [f"{r['name']}{k:02d}" for k in range(1, r["count"] + 1)])
+                names = (
+                    [r["name"]]
+                    if "count" not in r
+                    else [f"{r['name']}{k:02d}" for k in range(1, r["count"] + 1)]
+                )
                 group = []
                 for n in names:
                     if (h["name"], n) in self.rows:
-                        self.findings.append(error(
-                            "NAME-UNIQUE", f"row '{n}' in hall '{h['name']}' is defined twice",
-                            _m(r, "name", value=True)))
+                        self.findings.append(
+                            error(
+                                "NAME-UNIQUE",
+                                f"row '{n}' in hall '{h['name']}' is defined twice",
+                                _m(r, "name", value=True),
+                            )
+                        )
                         continue
                     row = Row(h["name"], n, r["name"], r["positions"], rat)
                     self.rows[(h["name"], n)] = row
@@ -268,14 +379,20 @@ class Builder:
         for i, p in enumerate(plist):
             at = plist.item_at[i] if isinstance(plist, YSeq) else Mark("<input>", 1, 1)
             if p["name"] in seen:
-                self.findings.append(error("NAME-UNIQUE", f"phase '{p['name']}' is also defined at "
-                                           f"{seen[p['name']]}", _m(p, "name", value=True)))
+                self.findings.append(
+                    error(
+                        "NAME-UNIQUE",
+                        f"phase '{p['name']}' is also defined at {seen[p['name']]}",
+                        _m(p, "name", value=True),
+                    )
+                )
                 continue
             seen[p["name"]] = _m(p, "name", value=True)
             deps = p.get("depends_on", [])
             dep_at = tuple(deps.item_at) if isinstance(deps, YSeq) else ()
-            phase = Phase(p["name"], len(out), p["status"], p.get("target_pflops"), tuple(deps),
-                          at, dep_at)
+            phase = Phase(
+                p["name"], len(out), p["status"], p.get("target_pflops"), tuple(deps), at, dep_at
+            )
             out.append(phase)
             self.phase_decls.append((phase, p))
         names = [p.name for p in out]
@@ -298,35 +415,52 @@ class Builder:
                 ptype_name = placement["type"]
                 ptype = pod_types.get(ptype_name)
                 if ptype is None:
-                    self.unresolved("pod type", ptype_name, pod_types,
-                                    _m(placement, "type", value=True))
+                    self.unresolved(
+                        "pod type", ptype_name, pod_types, _m(placement, "type", value=True)
+                    )
                     continue
                 if placement["hall"] not in self.halls:
-                    self.unresolved("hall", placement["hall"], self.halls,
-                                    _m(placement, "hall", value=True))
+                    self.unresolved(
+                        "hall", placement["hall"], self.halls, _m(placement, "hall", value=True)
+                    )
                     continue
                 group = self._row_group(placement)
                 if group is None:
                     continue
                 if "count" in placement:
                     first = placement.get("first", 1)
-                    shorts = [f"{placement['name']}{k:02d}"
-                              for k in range(first, first + placement["count"])]
+                    shorts = [
+                        f"{placement['name']}{k:02d}"
+                        for k in range(first, first + placement["count"])
+                    ]
                 else:
                     shorts = [placement["name"]]
                 rack_total = sum(g.get("count", 1) for g in ptype["racks"])
                 for short in shorts:
                     full = f"{site}-{phase.name}-{short}"
                     if full in pod_names:
-                        self.findings.append(error(
-                            "NAME-UNIQUE", f"pod '{full}' is also defined at {pod_names[full]}",
-                            _m(placement, "name", value=True),
-                            "pods of one phase need distinct names; set `first` to continue numbering"))
+                        self.findings.append(
+                            error(
+                                "NAME-UNIQUE",
+                                f"pod '{full}' is also defined at {pod_names[full]}",
+                                _m(placement, "name", value=True),
+                                "pods of one phase need distinct names; "
+                                "set `first` to continue numbering",
+                            )
+                        )
                         continue
                     pod_names[full] = _m(placement, "name", value=True)
                     row = self._place(group, rack_total, used_rows, placement)
-                    pod = Pod(full, short, phase, ptype_name, len(cluster.pods), placement["hall"],
-                              row.name if row else None, pat)
+                    pod = Pod(
+                        full,
+                        short,
+                        phase,
+                        ptype_name,
+                        len(cluster.pods),
+                        placement["hall"],
+                        row.name if row else None,
+                        pat,
+                    )
                     sn = ptype.get("supernode")
                     if sn:
                         pod.supernode_servers, pod.supernode_cards = sn["servers"], sn["cards"]
@@ -341,27 +475,40 @@ class Builder:
             group = [self.rows[(hall, row)]]
         if group is None:
             choices = {n for (h, n) in self.rows if h == hall} | {
-                g for (h, g) in self.row_groups if h == hall}
+                g for (h, g) in self.row_groups if h == hall
+            }
             self.unresolved(f"row in hall '{hall}'", row, choices, _m(placement, "row", value=True))
         return group
 
-    def _place(self, group: list[Row], racks: int, used: dict[tuple[str, str], int],
-               placement: YMap) -> Row | None:
+    def _place(
+        self, group: list[Row], racks: int, used: dict[tuple[str, str], int], placement: YMap
+    ) -> Row | None:
         for row in group:
             if used[(row.hall, row.name)] + racks <= row.positions:
                 used[(row.hall, row.name)] += racks
                 return row
         free = max((r.positions - used[(r.hall, r.name)] for r in group), default=0)
-        self.findings.append(error(
-            "LAYOUT-ROW-FULL",
-            f"pod '{placement['name']}' needs {racks} adjacent rack positions; the most free in row "
-            f"'{placement['row']}' is {free}",
-            _m(placement, "row", value=True),
-            "add rows (or positions) to the hall, or place the pod in another row"))
+        self.findings.append(
+            error(
+                "LAYOUT-ROW-FULL",
+                f"pod '{placement['name']}' needs {racks} adjacent rack positions; "
+                f"the most free in row "
+                f"'{placement['row']}' is {free}",
+                _m(placement, "row", value=True),
+                "add rows (or positions) to the hall, or place the pod in another row",
+            )
+        )
         return None
 
-    def _fill_pod(self, cluster: Cluster, pod: Pod, ptype: YMap, first_pos: int | None,
-                  asn_next: dict[int, int], spine_asn: dict[tuple[Any, ...], int]) -> None:
+    def _fill_pod(
+        self,
+        cluster: Cluster,
+        pod: Pod,
+        ptype: YMap,
+        first_pos: int | None,
+        asn_next: dict[int, int],
+        spine_asn: dict[tuple[Any, ...], int],
+    ) -> None:
         # count the pod's switches per (plane, tier) first: rails depend on the leaf count
         totals: Counter[tuple[str, str]] = Counter()
         for g in ptype["racks"]:
@@ -379,8 +526,14 @@ class Builder:
             gat = g.at
             for _ in range(g.get("count", 1)):
                 rack_no += 1
-                rack = Rack(f"{pod.name}-r{rack_no:02d}", pod, rtype, g.get("role"),
-                            first_pos + rack_no - 1 if first_pos is not None else None, gat)
+                rack = Rack(
+                    f"{pod.name}-r{rack_no:02d}",
+                    pod,
+                    rtype,
+                    g.get("role"),
+                    first_pos + rack_no - 1 if first_pos is not None else None,
+                    gat,
+                )
                 pod.racks.append(rack)
                 cluster.racks.append(rack)
                 unit = 1
@@ -388,8 +541,9 @@ class Builder:
                 for nd in g.get("nodes", []):
                     model = self.node_models.get(nd["model"])
                     if model is None:
-                        self.unresolved("node model", nd["model"], self.node_models,
-                                        _m(nd, "model", value=True))
+                        self.unresolved(
+                            "node model", nd["model"], self.node_models, _m(nd, "model", value=True)
+                        )
                         continue
                     prefix = NODE_PREFIX[model.role]
                     for _k in range(nd["count"]):
@@ -400,8 +554,17 @@ class Builder:
                                 supernode = servers_seen // pod.supernode_servers
                             servers_seen += 1
                         name = f"{rack.name}-{prefix}{per_prefix[prefix]:02d}"
-                        node = Node(name, pod, rack, model, unit, node_ix, nd.at, supernode,
-                                    self.node_facts.get(name))
+                        node = Node(
+                            name,
+                            pod,
+                            rack,
+                            model,
+                            unit,
+                            node_ix,
+                            nd.at,
+                            supernode,
+                            self.node_facts.get(name),
+                        )
                         node_ix += 1
                         unit += model.rack_units
                         rack.nodes.append(node)
@@ -410,17 +573,25 @@ class Builder:
                 for sd in g.get("switches", []):
                     plane = self.planes.get(sd["plane"])
                     if plane is None:
-                        self.unresolved("plane", sd["plane"], self.planes, _m(sd, "plane", value=True))
+                        self.unresolved(
+                            "plane", sd["plane"], self.planes, _m(sd, "plane", value=True)
+                        )
                         continue
                     tier = plane.fabric.tier(sd["tier"]) if plane.fabric else None
                     if tier is None:
-                        self.findings.append(error(
-                            "FABRIC-TIER",
-                            f"plane '{plane.name}' has no {sd['tier']} tier"
-                            + (f" (its fabric has {plane.fabric.tiers} tier(s))" if plane.fabric
-                               else " (it has no fabric)"),
-                            _m(sd, "tier", value=True),
-                            "add the tier to the plane's fabric, or use one of its tiers"))
+                        self.findings.append(
+                            error(
+                                "FABRIC-TIER",
+                                f"plane '{plane.name}' has no {sd['tier']} tier"
+                                + (
+                                    f" (its fabric has {plane.fabric.tiers} tier(s))"
+                                    if plane.fabric
+                                    else " (it has no fabric)"
+                                ),
+                                _m(sd, "tier", value=True),
+                                "add the tier to the plane's fabric, or use one of its tiers",
+                            )
+                        )
                         continue
                     smodel = self.switch_models.get(tier.model)
                     if smodel is None:
@@ -432,19 +603,40 @@ class Builder:
                         name = f"{pod.name}-{plane.name}-{sd['tier']}{ordinal + 1:02d}"
                         rails = _rails(plane, sd["tier"], ordinal, totals[key])
                         facts = self.switch_facts.get(name)
-                        asn = self._asn(pod, plane, sd["tier"], ordinal, totals[key], facts,
-                                        asn_next, spine_asn)
-                        sw = Switch(name, pod, rack, plane, sd["tier"], smodel, ordinal, unit, sd.at,
-                                    rails, asn, facts)
+                        asn = self._asn(
+                            pod, plane, sd["tier"], ordinal, totals[key], facts, asn_next, spine_asn
+                        )
+                        sw = Switch(
+                            name,
+                            pod,
+                            rack,
+                            plane,
+                            sd["tier"],
+                            smodel,
+                            ordinal,
+                            unit,
+                            sd.at,
+                            rails,
+                            asn,
+                            facts,
+                        )
                         unit += smodel.rack_units
                         rack.switches.append(sw)
                         pod.switches.append(sw)
                         cluster.switches.append(sw)
 
-    def _asn(self, pod: Pod, plane: Plane, tier: str, ordinal: int, total: int,
-             facts: SwitchFacts | None, asn_next: dict[int, int],
-             groups: dict[tuple[Any, ...], int]) -> int | None:
-        """RFC 7938 numbering: a leaf has its own ASN; spines of one group share one; so do cores."""
+    def _asn(
+        self,
+        pod: Pod,
+        plane: Plane,
+        tier: str,
+        ordinal: int,
+        total: int,
+        facts: SwitchFacts | None,
+        asn_next: dict[int, int],
+        groups: dict[tuple[Any, ...], int],
+    ) -> int | None:
+        """RFC 7938 numbering: a leaf has its own ASN; a spine group shares one; so do cores."""
         if facts is not None and facts.asn is not None:
             return facts.asn
         if self.bgp is None or plane.fabric is None or plane.fabric.tiers < 2:
@@ -478,24 +670,35 @@ class Builder:
                 if ip is not None:
                     addrs[k] = ip
             self.node_facts[name] = NodeFacts(
-                f.get("serial"), bmc.get("mac", "").lower() or None,
+                f.get("serial"),
+                bmc.get("mac", "").lower() or None,
                 self._ip(bmc["address"], marks["bmc.address"]) if "address" in bmc else None,
-                {k: v.lower() for k, v in f.get("macs", {}).items()}, addrs,
-                f["exclude"]["reason"] if "exclude" in f else None, _m(nodes, name), marks)
+                {k: v.lower() for k, v in f.get("macs", {}).items()},
+                addrs,
+                f["exclude"]["reason"] if "exclude" in f else None,
+                _m(nodes, name),
+                marks,
+            )
         self.switch_facts: dict[str, SwitchFacts] = {}
         switches = man.get("switches", {})
         for name, f in _items(switches):
             marks = {k: _m(f, k, value=True) for k in f}
             self.switch_facts[name] = SwitchFacts(
-                f.get("serial"), f.get("mac", "").lower() or None, f.get("asn"),
+                f.get("serial"),
+                f.get("mac", "").lower() or None,
+                f.get("asn"),
                 self._ip(f["loopback"], marks["loopback"]) if "loopback" in f else None,
-                _m(switches, name), marks)
+                _m(switches, name),
+                marks,
+            )
 
     def _ip(self, text: str, at: Mark) -> IPv4Address | None:
         try:
             return IPv4Address(text)
         except ValueError:
-            self.findings.append(error("NET-ADDRESS-INVALID", f"'{text}' is not an IPv4 address", at))
+            self.findings.append(
+                error("NET-ADDRESS-INVALID", f"'{text}' is not an IPv4 address", at)
+            )
             return None
 
     def check_manifest_keys(self, cluster: Cluster) -> None:
@@ -506,15 +709,22 @@ class Builder:
                 self.unresolved("node", name, nodes, f.at)
                 continue
             ports = {p for nic in node.model.nics for p in node.port_names(nic.plane)}
-            bonded = {nic.plane for nic in node.model.nics
-                      if (pl := self.planes.get(nic.plane)) is not None and pl.bonded}
+            bonded = {
+                nic.plane
+                for nic in node.model.nics
+                if (pl := self.planes.get(nic.plane)) is not None and pl.bonded
+            }
             for k in f.macs:
                 if k not in ports:
                     self.unresolved(f"port of {name}", k, ports, f.key_marks[f"macs.{k}"])
             for k in f.addresses:
                 if k not in ports and k not in bonded:
-                    self.unresolved(f"port or bonded plane of {name}", k, ports | bonded,
-                                    f.key_marks[f"addresses.{k}"])
+                    self.unresolved(
+                        f"port or bonded plane of {name}",
+                        k,
+                        ports | bonded,
+                        f.key_marks[f"addresses.{k}"],
+                    )
         switches = {s.name for s in cluster.switches}
         for name, sf in self.switch_facts.items():
             if name not in switches:
@@ -557,13 +767,24 @@ def build(data: YMap, files: list[str]) -> tuple[Cluster, list[Finding]]:
     b.layout(spec)
     b.manifest(spec)
     cluster = Cluster(
-        name=data["metadata"]["name"], files=files, at=data.at,
+        name=data["metadata"]["name"],
+        files=files,
+        at=data.at,
         precision=spec.get("capacity", {}).get("precision", "fp16"),
-        accelerators=b.accelerators, node_models=b.node_models, switch_models=b.switch_models,
-        rack_types=b.rack_types, planes=b.planes, loopbacks=b.loopbacks,
-        loopbacks_at=b.loopbacks_at, bgp=b.bgp, software=b.software(spec),
-        credentials=b.credentials(spec), rows=b.rows, phases=b.phases(spec),
-        node_facts=b.node_facts, switch_facts=b.switch_facts,
+        accelerators=b.accelerators,
+        node_models=b.node_models,
+        switch_models=b.switch_models,
+        rack_types=b.rack_types,
+        planes=b.planes,
+        loopbacks=b.loopbacks,
+        loopbacks_at=b.loopbacks_at,
+        bgp=b.bgp,
+        software=b.software(spec),
+        credentials=b.credentials(spec),
+        rows=b.rows,
+        phases=b.phases(spec),
+        node_facts=b.node_facts,
+        switch_facts=b.switch_facts,
     )
     b.expand(spec, cluster)
     b.check_manifest_keys(cluster)
@@ -575,13 +796,24 @@ def build(data: YMap, files: list[str]) -> tuple[Cluster, list[Finding]]:
 
 def _check_names(cluster: Cluster, findings: list[Finding]) -> None:
     seen: dict[str, Mark] = {}
-    for obj in (*cluster.nodes, *cluster.switches, *cluster.racks):
+    objs: list[Node | Switch | Rack] = [*cluster.nodes, *cluster.switches, *cluster.racks]
+    for obj in objs:
         if len(obj.name) > MAX_HOSTNAME:
-            findings.append(error("NAME-LENGTH", f"derived name '{obj.name}' is longer than "
-                                  f"{MAX_HOSTNAME} characters", obj.at,
-                                  "shorten the site, phase, pod or plane names"))
+            findings.append(
+                error(
+                    "NAME-LENGTH",
+                    f"derived name '{obj.name}' is longer than {MAX_HOSTNAME} characters",
+                    obj.at,
+                    "shorten the site, phase, pod or plane names",
+                )
+            )
         if obj.name in seen:
-            findings.append(error("NAME-UNIQUE", f"derived name '{obj.name}' is also produced at "
-                                  f"{seen[obj.name]}", obj.at))
+            findings.append(
+                error(
+                    "NAME-UNIQUE",
+                    f"derived name '{obj.name}' is also produced at {seen[obj.name]}",
+                    obj.at,
+                )
+            )
         else:
             seen[obj.name] = obj.at

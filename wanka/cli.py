@@ -24,7 +24,8 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="wanka",
         description="Infrastructure as code for 10,000-card Ascend AI training clusters.",
-        epilog="Exit codes: 0 valid, 1 invalid, 2 unreadable input or usage error, 3 internal error.",
+        epilog="Exit codes: 0 valid, 1 invalid, 2 unreadable input or usage error, "
+        "3 internal error.",
     )
     p.add_argument("--version", action="version", version=f"wanka {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
@@ -42,15 +43,25 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--format", choices=("text", "json"), default="text", help="output format")
     v.add_argument("--strict", action="store_true", help="fail on warnings too")
     v.add_argument("--quiet", "-q", action="store_true", help="print only problems and the summary")
-    v.add_argument("--max-bytes", type=int, default=None, metavar="N",
-                   help="largest file to read (default 16 MiB)")
+    v.add_argument(
+        "--max-bytes",
+        type=int,
+        default=None,
+        metavar="N",
+        help="largest file to read (default 16 MiB)",
+    )
 
-    r = sub.add_parser("rules", help="list the rule ids and what they check",
-                       description="List every rule id wanka can report, with an example message.")
+    r = sub.add_parser(
+        "rules",
+        help="list the rule ids and what they check",
+        description="List every rule id wanka can report, with an example message.",
+    )
     r.add_argument("--format", choices=("text", "markdown", "json"), default="text")
 
-    s = sub.add_parser("schema", help="print the path of the cluster JSON Schema (or, with --print, "
-                       "the schema itself)")
+    s = sub.add_parser(
+        "schema",
+        help="print the path of the cluster JSON Schema (or, with --print, the schema itself)",
+    )
     s.add_argument("--print", action="store_true", help="print the schema instead of its path")
     return p
 
@@ -79,8 +90,20 @@ def cmd_rules(args: argparse.Namespace) -> int:
     if args.format == "markdown":
         sys.stdout.write(markdown())
     elif args.format == "json":
-        json.dump([{"id": r.id, "severity": str(r.severity), "stage": r.stage, "title": r.title,
-                    "example": r.example} for r in RULES.values()], sys.stdout, indent=2)
+        json.dump(
+            [
+                {
+                    "id": r.id,
+                    "severity": str(r.severity),
+                    "stage": r.stage,
+                    "title": r.title,
+                    "example": r.example,
+                }
+                for r in RULES.values()
+            ],
+            sys.stdout,
+            indent=2,
+        )
         sys.stdout.write("\n")
     else:
         width = max(len(i) for i in RULES)
@@ -115,8 +138,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as e:  # a bug: say so in one line, never a traceback unless asked
         if os.environ.get("WANKA_DEBUG"):
             raise
-        print(f"wanka: internal error: {type(e).__name__}: {e} "
-              "(a bug in wanka; rerun with WANKA_DEBUG=1 and report the traceback)", file=sys.stderr)
+        print(
+            f"wanka: internal error: {type(e).__name__}: {e} "
+            "(a bug in wanka; rerun with WANKA_DEBUG=1 and report the traceback)",
+            file=sys.stderr,
+        )
         return EXIT_INTERNAL
 
 

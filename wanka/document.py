@@ -55,8 +55,14 @@ def load_document(path: str, max_bytes: int = MAX_BYTES) -> Document:
         for i, rel in enumerate(includes):
             at = includes.item_at[i]
             if os.path.isabs(rel):
-                doc.findings.append(error("INCLUDE-PATH", f"include '{rel}' must be a relative path", at,
-                                          "paths are relative to the including file"))
+                doc.findings.append(
+                    error(
+                        "INCLUDE-PATH",
+                        f"include '{rel}' must be a relative path",
+                        at,
+                        "paths are relative to the including file",
+                    )
+                )
                 continue
             fpath = os.path.normpath(os.path.join(base, rel))
             try:
@@ -69,13 +75,20 @@ def load_document(path: str, max_bytes: int = MAX_BYTES) -> Document:
             doc.files.append(fpath)
             doc.findings.extend(schema.validate(frag))
             if isinstance(frag, YMap) and frag.get("kind") == "Cluster":
-                doc.findings.append(error("INCLUDE-KIND", f"'{rel}' is a whole Cluster, not a fragment",
-                                          frag.value_at["kind"], "set kind: ClusterFragment"))
+                doc.findings.append(
+                    error(
+                        "INCLUDE-KIND",
+                        f"'{rel}' is a whole Cluster, not a fragment",
+                        frag.value_at["kind"],
+                        "set kind: ClusterFragment",
+                    )
+                )
             part = frag.get("spec") if isinstance(frag, YMap) else None
             if isinstance(part, YMap):
                 if spec is None:
-                    doc.findings.append(error("INCLUDE-CONFLICT", "the cluster file has no spec to merge into",
-                                              at))
+                    doc.findings.append(
+                        error("INCLUDE-CONFLICT", "the cluster file has no spec to merge into", at)
+                    )
                     continue
                 _merge(spec, part, ["spec"], doc.findings)
 

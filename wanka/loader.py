@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -255,10 +256,16 @@ def load_text(text: str, name: str) -> Any:
         if isinstance(container, YMap):
             if top[1] is _NO_KEY:
                 if isinstance(value, (dict, list)) or not isinstance(value, str):
-                    kind = type(value).__name__ if not isinstance(value, (dict, list)) else (
-                        "mapping" if isinstance(value, dict) else "sequence")
-                    shown = "null" if value is None else (
-                        repr(value) if not isinstance(value, (dict, list)) else kind)
+                    kind = (
+                        type(value).__name__
+                        if not isinstance(value, (dict, list))
+                        else ("mapping" if isinstance(value, dict) else "sequence")
+                    )
+                    shown = (
+                        "null"
+                        if value is None
+                        else (repr(value) if not isinstance(value, (dict, list)) else kind)
+                    )
                     raise fatal(
                         "YAML-KEY",
                         f"keys must be strings, found {shown}",
@@ -273,7 +280,8 @@ def load_text(text: str, name: str) -> Any:
                 problems.append(
                     error(
                         "YAML-DUPLICATE-KEY",
-                        f"duplicate key '{key}' (first written at line {container.key_at[key].line})",
+                        f"duplicate key '{key}' "
+                        f"(first written at line {container.key_at[key].line})",
                         key_at,
                         hint="each key may appear once in a mapping; merge the two entries",
                     )
@@ -287,7 +295,8 @@ def load_text(text: str, name: str) -> Any:
             container.item_at.append(at)
 
     try:
-        for ev in yaml.parse(text, Loader=yaml.CSafeLoader):
+        events: Iterator[Any] = yaml.parse(text, Loader=yaml.CSafeLoader)
+        for ev in events:
             cls = type(ev)
             if cls is yaml.ScalarEvent:
                 at = mark(ev)
@@ -296,8 +305,12 @@ def load_text(text: str, name: str) -> Any:
                     value = resolve_plain(ev.value) if ev.implicit[0] else ev.value
                 else:
                     if tag not in _ALLOWED_SCALAR_TAGS:
-                        raise fatal("YAML-TAG", f"tag {tag} is not allowed", at,
-                                    hint="wanka files use plain YAML: remove the tag")
+                        raise fatal(
+                            "YAML-TAG",
+                            f"tag {tag} is not allowed",
+                            at,
+                            hint="wanka files use plain YAML: remove the tag",
+                        )
                     try:
                         value = _explicit(tag, ev.value)
                     except ValueError as e:
@@ -310,11 +323,19 @@ def load_text(text: str, name: str) -> Any:
             elif cls is yaml.MappingStartEvent or cls is yaml.SequenceStartEvent:
                 at = mark(ev)
                 if ev.tag is not None and ev.tag not in _ALLOWED_COLLECTION_TAGS:
-                    raise fatal("YAML-TAG", f"tag {ev.tag} is not allowed", at,
-                                hint="wanka files use plain YAML: remove the tag")
+                    raise fatal(
+                        "YAML-TAG",
+                        f"tag {ev.tag} is not allowed",
+                        at,
+                        hint="wanka files use plain YAML: remove the tag",
+                    )
                 if len(stack) >= MAX_DEPTH:
-                    raise fatal("YAML-DEPTH", f"nesting deeper than {MAX_DEPTH} levels", at,
-                                hint="a cluster file needs far fewer levels; is this the right file?")
+                    raise fatal(
+                        "YAML-DEPTH",
+                        f"nesting deeper than {MAX_DEPTH} levels",
+                        at,
+                        hint="a cluster file needs far fewer levels; is this the right file?",
+                    )
                 container: Any = YMap(at) if cls is yaml.MappingStartEvent else YSeq(at)
                 attach(container, at)
                 stack.append([container, _NO_KEY, None])
@@ -332,8 +353,12 @@ def load_text(text: str, name: str) -> Any:
                 if ev.anchor not in anchors:
                     raise fatal("YAML-ALIAS", f"alias *{ev.anchor} has no anchor before it", at)
                 if ev.anchor in open_anchors:
-                    raise fatal("YAML-ALIAS", f"alias *{ev.anchor} refers to the value that contains it",
-                                at, hint="recursive structures are not allowed")
+                    raise fatal(
+                        "YAML-ALIAS",
+                        f"alias *{ev.anchor} refers to the value that contains it",
+                        at,
+                        hint="recursive structures are not allowed",
+                    )
                 value = anchors[ev.anchor]
                 alias_budget -= _size(value) if isinstance(value, (dict, list)) else 1
                 if alias_budget < 0:
@@ -341,28 +366,39 @@ def load_text(text: str, name: str) -> Any:
                         "YAML-ALIAS-LIMIT",
                         f"aliases expand to more than {ALIAS_BUDGET:,} nodes",
                         at,
-                        hint="this looks like an alias bomb; write the values out or use fewer aliases",
+                        hint="an alias bomb? write the values out, or use fewer aliases",
                     )
                 attach(value, at)
             elif cls is yaml.DocumentStartEvent:
                 docs += 1
                 if docs > 1:
-                    raise fatal("YAML-MULTI-DOC", "more than one YAML document in the file", mark(ev),
-                                hint="a cluster file holds one document; remove the extra '---'")
+                    raise fatal(
+                        "YAML-MULTI-DOC",
+                        "more than one YAML document in the file",
+                        mark(ev),
+                        hint="a cluster file holds one document; remove the extra '---'",
+                    )
     except yaml.MarkedYAMLError as e:
         m = e.problem_mark
-        at = Mark(name, m.line + 1, m.column + 1) if m is not None else None
+        where = Mark(name, m.line + 1, m.column + 1) if m is not None else None
         msg = e.problem or "invalid YAML"
         if e.context:
             msg = f"{msg} ({e.context})"
-        raise InputError([*problems, error("YAML-SYNTAX", msg, at)], unreadable=False) from None
+        raise InputError([*problems, error("YAML-SYNTAX", msg, where)], unreadable=False) from None
     except yaml.reader.ReaderError as e:
         pos = e.position
         line = text.count("\n", 0, pos) + 1
         col = pos - (text.rfind("\n", 0, pos) + 1) + 1
         raise InputError(
-            [*problems, error("YAML-SYNTAX", f"character U+{e.character:04X} is not allowed in YAML",
-                              Mark(name, line, col), hint="remove control characters from the file")],
+            [
+                *problems,
+                error(
+                    "YAML-SYNTAX",
+                    f"character U+{e.character:04X} is not allowed in YAML",
+                    Mark(name, line, col),
+                    hint="remove control characters from the file",
+                ),
+            ],
             unreadable=False,
         ) from None
 
@@ -370,8 +406,14 @@ def load_text(text: str, name: str) -> Any:
         raise InputError(problems, unreadable=False)
     if not have_root:
         raise InputError(
-            [error("YAML-EMPTY", "the file holds no YAML document", Mark(name, 1, 1),
-                   hint="a cluster file starts with apiVersion: wanka/v1 and kind: Cluster")],
+            [
+                error(
+                    "YAML-EMPTY",
+                    "the file holds no YAML document",
+                    Mark(name, 1, 1),
+                    hint="a cluster file starts with apiVersion: wanka/v1 and kind: Cluster",
+                )
+            ],
             unreadable=False,
         )
     return root

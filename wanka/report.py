@@ -36,9 +36,11 @@ def describe(r: Result) -> str:
     if c is None:
         return ""
     cards = sum(n.model.cards for n in c.nodes)
-    return (f"{r.path}: cluster '{c.name}': {len(c.phases)} phases, {len(c.pods)} pods, "
-            f"{len(c.racks)} racks, {len(c.nodes)} nodes, {cards:,} cards, "
-            f"{len(c.switches)} switches")
+    return (
+        f"{r.path}: cluster '{c.name}': {len(c.phases)} phases, {len(c.pods)} pods, "
+        f"{len(c.racks)} racks, {len(c.nodes)} nodes, {cards:,} cards, "
+        f"{len(c.switches)} switches"
+    )
 
 
 def write_text(results: Sequence[Result], out: TextIO, *, quiet: bool = False) -> None:

@@ -128,14 +128,22 @@ def _finding(doc: Any, e: jsonschema.ValidationError) -> Finding:
         wants = [want] if isinstance(want, str) else list(want)
         text = " or ".join(_TYPE_NAMES.get(w, w) for w in wants)
         if isinstance(value, (int, float)) and "string" in wants and not isinstance(value, bool):
-            hint = "quote it so YAML keeps it as text, e.g. \"7.5\""
+            hint = 'quote it so YAML keeps it as text, e.g. "7.5"'
         elif custom == "CRED-VALUE":
-            hint = "secrets are references, never values: write {env: VAR}, {file: PATH} or {pulumi: KEY}"
-        return error(custom or "SCHEMA-TYPE", f"{where}: expected {text}, found {shown}", mark, hint)
+            hint = (
+                "secrets are references, never values: "
+                "write {env: VAR}, {file: PATH} or {pulumi: KEY}"
+            )
+        return error(
+            custom or "SCHEMA-TYPE", f"{where}: expected {text}, found {shown}", mark, hint
+        )
     if kind == "enum":
         options = [str(o) for o in e.validator_value]
-        hint = choices_hint(str(value), options) if isinstance(value, str) else (
-            "choose one of: " + ", ".join(options))
+        hint = (
+            choices_hint(str(value), options)
+            if isinstance(value, str)
+            else ("choose one of: " + ", ".join(options))
+        )
         return error(custom or "SCHEMA-ENUM", f"{where}: {shown} is not allowed", mark, hint)
     if kind == "const":
         return error(
@@ -153,11 +161,16 @@ def _finding(doc: Any, e: jsonschema.ValidationError) -> Finding:
             "exclusiveMaximum": f"must be less than {bound}",
             "multipleOf": f"is not a multiple of {bound}",
         }[kind]
-        return error(custom or "SCHEMA-RANGE", f"{where}: {shown} {text}", mark,
-                     schema.get("description"))
+        return error(
+            custom or "SCHEMA-RANGE", f"{where}: {shown} {text}", mark, schema.get("description")
+        )
     if kind in ("pattern", "minLength", "maxLength", "format"):
-        return error(custom or "SCHEMA-FORMAT", f"{where}: {shown} is not well formed", mark,
-                     schema.get("description"))
+        return error(
+            custom or "SCHEMA-FORMAT",
+            f"{where}: {shown} is not well formed",
+            mark,
+            schema.get("description"),
+        )
     if kind == "propertyNames":
         # jsonschema reports the bad name as the instance, at the mapping's path
         bad = str(value)
@@ -169,19 +182,38 @@ def _finding(doc: Any, e: jsonschema.ValidationError) -> Finding:
         )
     if kind in ("minProperties", "maxProperties"):
         if custom == "CRED-VALUE":
-            return error(custom, f"{where}: a secret reference names exactly one of env, file, pulumi",
-                         key_mark(doc, path), "e.g. password: {env: WANKA_BMC_PASSWORD}")
+            return error(
+                custom,
+                f"{where}: a secret reference names exactly one of env, file, pulumi",
+                key_mark(doc, path),
+                "e.g. password: {env: WANKA_BMC_PASSWORD}",
+            )
         text = "has too few keys" if kind == "minProperties" else "has too many keys"
-        return error(custom or "SCHEMA-SIZE", f"{where}: {text}", key_mark(doc, path),
-                     schema.get("description"))
+        return error(
+            custom or "SCHEMA-SIZE",
+            f"{where}: {text}",
+            key_mark(doc, path),
+            schema.get("description"),
+        )
     if kind == "not" or kind is None or kind == "false":
-        return error(custom or "SCHEMA-NOT-ALLOWED", f"{where}: not allowed here", key_mark(doc, path),
-                     schema.get("description") if isinstance(schema, dict) else None)
+        return error(
+            custom or "SCHEMA-NOT-ALLOWED",
+            f"{where}: not allowed here",
+            key_mark(doc, path),
+            schema.get("description") if isinstance(schema, dict) else None,
+        )
     if kind in ("minItems", "maxItems", "uniqueItems"):
-        text = {"minItems": "has too few items", "maxItems": "has too many items",
-                "uniqueItems": "has repeated items"}[kind]
-        return error(custom or "SCHEMA-SIZE", f"{where}: {text}", key_mark(doc, path),
-                     schema.get("description"))
+        text = {
+            "minItems": "has too few items",
+            "maxItems": "has too many items",
+            "uniqueItems": "has repeated items",
+        }[kind]
+        return error(
+            custom or "SCHEMA-SIZE",
+            f"{where}: {text}",
+            key_mark(doc, path),
+            schema.get("description"),
+        )
     return error(custom or "SCHEMA", f"{where}: does not match the schema ({kind})", mark)
 
 
@@ -202,4 +234,3 @@ def _describe_ref(sub: Any) -> str | None:
             desc = d.get("description")
             return str(desc) if desc else None
     return None
-

@@ -39,7 +39,9 @@ class Load:
     nodes: int = 0  # distinct nodes cabled to it
     last_node: Node | None = None
     node_bw: int = 0  # Gb/s of those ports
-    slow_ports: dict[int, int] = field(default_factory=dict)  # NIC speed -> count, if not lane speed
+    slow_ports: dict[int, int] = field(
+        default_factory=dict
+    )  # NIC speed -> count, if not lane speed
     below_links: int = 0  # links from the tier below
     uplinks: int = 0  # ports reserved for the tier above
     up_targets: list[Switch] = field(default_factory=list)
@@ -79,7 +81,9 @@ def node_port_leaf(leaves: list[Switch], plane: Plane, k: int, ports: int, i: in
     return leaves[(k * ports + i) % len(leaves)]
 
 
-def node_attachments(cluster: Cluster, pod: Pod) -> Iterator[tuple[Node, Plane, int, Switch | None]]:
+def node_attachments(
+    cluster: Cluster, pod: Pod
+) -> Iterator[tuple[Node, Plane, int, Switch | None]]:
     """(node, plane, port index, leaf) for every node port of a pod, BMCs as port -1 on oob."""
     oob = next((p for p in cluster.planes.values() if p.role == "oob" and p.fabric), None)
     leaves_of = {name: _leaves(pod, name) for name in cluster.planes}
@@ -93,7 +97,12 @@ def node_attachments(cluster: Cluster, pod: Pod) -> Iterator[tuple[Node, Plane, 
             k = counters[plane.name]
             counters[plane.name] += 1
             for i in range(nic.count):
-                yield node, plane, i, (node_port_leaf(leaves, plane, k, nic.count, i) if leaves else None)
+                yield (
+                    node,
+                    plane,
+                    i,
+                    (node_port_leaf(leaves, plane, k, nic.count, i) if leaves else None),
+                )
         if oob is not None:
             leaves = leaves_of[oob.name]
             k = counters["\0bmc"]
@@ -118,11 +127,16 @@ def compute(cluster: Cluster) -> Topology:
             if leaf is None:
                 if (pod.name, plane.name) not in missing:
                     missing.add((pod.name, plane.name))
-                    findings.append(error(
-                        "FABRIC-NO-LEAF",
-                        f"pod '{pod.name}' has nodes with ports on plane '{plane.name}' but no "
-                        f"{plane.name} leaf", node.at,
-                        f"add switches {{plane: {plane.name}, tier: leaf}} to pod type '{pod.type}'"))
+                    findings.append(
+                        error(
+                            "FABRIC-NO-LEAF",
+                            f"pod '{pod.name}' has nodes with ports on plane '{plane.name}' but no "
+                            f"{plane.name} leaf",
+                            node.at,
+                            f"add switches {{plane: {plane.name}, tier: leaf}} "
+                            f"to pod type '{pod.type}'",
+                        )
+                    )
                 continue
             load = loads[leaf.name]
             speed = node.model.bmc_speed if port < 0 else node.model.nic(plane.name).speed  # type: ignore[union-attr]
@@ -150,7 +164,8 @@ def compute(cluster: Cluster) -> Topology:
         load = loads[sw.name]
         own = [s for s in sw.pod.switches if s.plane is sw.plane and s.tier == up]
         targets = own or [
-            s for s in by_phase_plane_tier[(sw.pod.phase.name, sw.plane.name, up)]
+            s
+            for s in by_phase_plane_tier[(sw.pod.phase.name, sw.plane.name, up)]
             if sw.plane.name not in leaf_planes_of_pod[s.pod.name]
         ]
         if not targets:
@@ -160,36 +175,49 @@ def compute(cluster: Cluster) -> Topology:
         if not targets:
             if key not in reported:
                 reported.add(key)
-                findings.append(error(
-                    "FABRIC-NO-SPINE",
-                    f"{sw.tier} switches of plane '{sw.plane.name}' in pod '{sw.pod.name}' have no "
-                    f"{up} to connect to", sw.at,
-                    f"add {up} switches to this phase, or depend on a phase that has them"))
+                findings.append(
+                    error(
+                        "FABRIC-NO-SPINE",
+                        f"{sw.tier} switches of plane '{sw.plane.name}' "
+                        f"in pod '{sw.pod.name}' have no "
+                        f"{up} to connect to",
+                        sw.at,
+                        f"add {up} switches to this phase, or depend on a phase that has them",
+                    )
+                )
             continue
         if sw.tier == "leaf" and fab.spine_groups == "per_rail" and fab.tiers == 2:
             rails = fab.rails or 1
             if len(targets) % rails or len(sw.rails) != 1:
                 if key not in reported:
                     reported.add(key)
-                    findings.append(error(
-                        "FABRIC-RAILS",
-                        f"plane '{sw.plane.name}': per-rail spine groups need a spine count that is a "
-                        f"multiple of the {rails} rails and one rail per leaf "
-                        f"(found {len(targets)} spines, {len(sw.rails)} rail(s) on {sw.name})",
-                        fab.at, "use spine_groups: shared, or adjust the spine count"))
+                    findings.append(
+                        error(
+                            "FABRIC-RAILS",
+                            f"plane '{sw.plane.name}': per-rail spine groups need a spine count "
+                            f"that is a "
+                            f"multiple of the {rails} rails and one rail per leaf "
+                            f"(found {len(targets)} spines, {len(sw.rails)} rail(s) on {sw.name})",
+                            fab.at,
+                            "use spine_groups: shared, or adjust the spine count",
+                        )
+                    )
                 continue
             size = len(targets) // rails
             r = sw.rails[0]
-            targets = targets[r * size:(r + 1) * size]
+            targets = targets[r * size : (r + 1) * size]
         if load.uplinks == 0 or load.uplinks % len(targets):
             if key not in reported:
                 reported.add(key)
-                findings.append(error(
-                    "FABRIC-UPLINKS",
-                    f"{sw.tier} '{sw.name}' has {load.uplinks} uplinks to spread over "
-                    f"{len(targets)} {up} switches; they must divide evenly",
-                    fab.tier(sw.tier).at,  # type: ignore[union-attr]
-                    f"set {sw.tier}.uplinks to a multiple of {len(targets)}"))
+                findings.append(
+                    error(
+                        "FABRIC-UPLINKS",
+                        f"{sw.tier} '{sw.name}' has {load.uplinks} uplinks to spread over "
+                        f"{len(targets)} {up} switches; they must divide evenly",
+                        fab.tier(sw.tier).at,  # type: ignore[union-attr]
+                        f"set {sw.tier}.uplinks to a multiple of {len(targets)}",
+                    )
+                )
             continue
         load.up_targets = targets
         load.links_per_target = load.uplinks // len(targets)

@@ -23,9 +23,12 @@ def _more(n: int) -> str:
     return f" (and {n - 1} more like it)" if n > 1 else ""
 
 
-@rule("PORT-CAPACITY", "No switch port is used twice: the ports a switch needs (node lanes after "
-      "breakout, links from the tier below, uplinks) fit its port count.",
-      "c.yaml:150:15: error[PORT-CAPACITY]: leaf 'lab-p1-pod01-param-leaf01' needs 36 ports (32 to nodes, 4 up), it has 32")
+@rule(
+    "PORT-CAPACITY",
+    "No switch port is used twice: the ports a switch needs (node lanes after "
+    "breakout, links from the tier below, uplinks) fit its port count.",
+    "c.yaml:150:15: error[PORT-CAPACITY]: leaf 'lab-p1-pod01-param-leaf01' needs 36 ports (32 to nodes, 4 up), it has 32",
+)
 def ports(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
     over = [ld for ld in topo.loads.values() if ld.ports_needed > ld.switch.model.ports]
     for group in _grouped(over).values():
@@ -37,32 +40,52 @@ def ports(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
             parts.append(f"{worst.below_links} from below")
         if worst.uplinks:
             parts.append(f"{worst.uplinks} up")
-        yield error("PORT-CAPACITY", f"{sw.tier} '{sw.name}' needs {worst.ports_needed} ports "
-                    f"({', '.join(parts)}), it has {sw.model.ports}{_more(len(group))}", sw.at,
-                    "more switches in this tier, fewer uplinks, a breakout, or a larger model")
+        yield error(
+            "PORT-CAPACITY",
+            f"{sw.tier} '{sw.name}' needs {worst.ports_needed} ports "
+            f"({', '.join(parts)}), it has {sw.model.ports}{_more(len(group))}",
+            sw.at,
+            "more switches in this tier, fewer uplinks, a breakout, or a larger model",
+        )
 
 
-@rule("NIC-SPEED", "Every node port runs at the speed of the switch port or breakout lane it is "
-      "cabled to.",
-      "c.yaml:150:15: error[NIC-SPEED]: leaf 'lab-p1-pod01-param-leaf01' has 400G ports but 32 node ports of 200G are cabled to it")
+@rule(
+    "NIC-SPEED",
+    "Every node port runs at the speed of the switch port or breakout lane it is cabled to.",
+    "c.yaml:150:15: error[NIC-SPEED]: leaf 'lab-p1-pod01-param-leaf01' has 400G ports but 32 node ports of 200G are cabled to it",
+)
 def nic_speed(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
     bad = [ld for ld in topo.loads.values() if ld.slow_ports]
     for group in _grouped(bad).values():
         ld = group[0]
         sw = ld.switch
         for speed, count in sorted(ld.slow_ports.items()):
-            lane = (f"{ld.lane_speed}G breakout lanes" if ld.lanes_per_port > 1
-                    else f"{sw.model.speed}G ports")
+            lane = (
+                f"{ld.lane_speed}G breakout lanes"
+                if ld.lanes_per_port > 1
+                else f"{sw.model.speed}G ports"
+            )
             fits = [b for b in sw.model.breakouts if breakout_lanes(b)[1] == speed]
-            hint = (f"set downlink_breakout: {fits[0]} on the {sw.plane.name} {sw.tier} tier"
-                    if fits else "use a switch model whose ports (or breakouts) match the NICs")
-            yield error("NIC-SPEED", f"{sw.tier} '{sw.name}' has {lane} but {count} node ports of "
-                        f"{speed}G are cabled to it{_more(len(group))}", sw.at, hint)
+            hint = (
+                f"set downlink_breakout: {fits[0]} on the {sw.plane.name} {sw.tier} tier"
+                if fits
+                else "use a switch model whose ports (or breakouts) match the NICs"
+            )
+            yield error(
+                "NIC-SPEED",
+                f"{sw.tier} '{sw.name}' has {lane} but {count} node ports of "
+                f"{speed}G are cabled to it{_more(len(group))}",
+                sw.at,
+                hint,
+            )
 
 
-@rule("SWITCH-BREAKOUT", "A tier's downlink breakout is one its switch model supports and splits "
-      "the model's port speed.",
-      "c.yaml:105:60: error[SWITCH-BREAKOUT]: plane 'param' leaf: switch model lab-32x400g does not support breakout 4x200G")
+@rule(
+    "SWITCH-BREAKOUT",
+    "A tier's downlink breakout is one its switch model supports and splits "
+    "the model's port speed.",
+    "c.yaml:105:60: error[SWITCH-BREAKOUT]: plane 'param' leaf: switch model lab-32x400g does not support breakout 4x200G",
+)
 def breakout(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
     for p in cluster.planes.values():
         if p.fabric is None:
@@ -75,33 +98,52 @@ def breakout(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
                 continue
             n, speed = breakout_lanes(tier.downlink_breakout)
             if tier.downlink_breakout not in sm.breakouts:
-                yield error("SWITCH-BREAKOUT", f"plane '{p.name}' {tier.name}: switch model {sm.key} "
-                            f"does not support breakout {tier.downlink_breakout}", tier.at,
-                            f"supported: {', '.join(sm.breakouts) or 'none'}")
+                yield error(
+                    "SWITCH-BREAKOUT",
+                    f"plane '{p.name}' {tier.name}: switch model {sm.key} "
+                    f"does not support breakout {tier.downlink_breakout}",
+                    tier.at,
+                    f"supported: {', '.join(sm.breakouts) or 'none'}",
+                )
             elif n * speed != sm.speed:
-                yield error("SWITCH-BREAKOUT", f"plane '{p.name}' {tier.name}: breakout "
-                            f"{tier.downlink_breakout} does not split {sm.key}'s {sm.speed}G ports",
-                            tier.at)
+                yield error(
+                    "SWITCH-BREAKOUT",
+                    f"plane '{p.name}' {tier.name}: breakout "
+                    f"{tier.downlink_breakout} does not split {sm.key}'s {sm.speed}G ports",
+                    tier.at,
+                )
 
 
-@rule("LINK-SPEED", "Switch-to-switch links join ports of the same speed.",
-      "c.yaml:105:11: error[LINK-SPEED]: leaf 'sz1-p1-pod01-param-leaf01' (400G) uplinks to spine 'sz1-p1-core-param-spine01' (800G)")
+@rule(
+    "LINK-SPEED",
+    "Switch-to-switch links join ports of the same speed.",
+    "c.yaml:105:11: error[LINK-SPEED]: leaf 'sz1-p1-pod01-param-leaf01' (400G) uplinks to spine 'sz1-p1-core-param-spine01' (800G)",
+)
 def link_speed(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
-    bad = [ld for ld in topo.loads.values()
-           if any(t.model.speed != ld.switch.model.speed for t in ld.up_targets)]
+    bad = [
+        ld
+        for ld in topo.loads.values()
+        if any(t.model.speed != ld.switch.model.speed for t in ld.up_targets)
+    ]
     for group in _grouped(bad).values():
         ld = group[0]
         t = next(t for t in ld.up_targets if t.model.speed != ld.switch.model.speed)
         sw = ld.switch
         tier = sw.plane.fabric.tier(sw.tier) if sw.plane.fabric else None
-        yield error("LINK-SPEED", f"{sw.tier} '{sw.name}' ({sw.model.speed}G) uplinks to {t.tier} "
-                    f"'{t.name}' ({t.model.speed}G){_more(len(group))}", tier.at if tier else sw.at,
-                    "use models whose uplink and downlink ports match")
+        yield error(
+            "LINK-SPEED",
+            f"{sw.tier} '{sw.name}' ({sw.model.speed}G) uplinks to {t.tier} "
+            f"'{t.name}' ({t.model.speed}G){_more(len(group))}",
+            tier.at if tier else sw.at,
+            "use models whose uplink and downlink ports match",
+        )
 
 
-@rule("FABRIC-OVERSUBSCRIPTION", "Each switch's downlink/uplink bandwidth ratio is within its "
-      "tier's max_oversubscription.",
-      "c.yaml:105:11: error[FABRIC-OVERSUBSCRIPTION]: leaf 'lab-p1-pod01-param-leaf01' is oversubscribed 8.00:1 (6,400G down, 800G up), the plane allows 4:1")
+@rule(
+    "FABRIC-OVERSUBSCRIPTION",
+    "Each switch's downlink/uplink bandwidth ratio is within its tier's max_oversubscription.",
+    "c.yaml:105:11: error[FABRIC-OVERSUBSCRIPTION]: leaf 'lab-p1-pod01-param-leaf01' is oversubscribed 8.00:1 (6,400G down, 800G up), the plane allows 4:1",
+)
 def oversubscription(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
     bad = []
     for ld in topo.loads.values():
@@ -116,15 +158,22 @@ def oversubscription(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
         sw = ld.switch
         tier = sw.plane.fabric.tier(sw.tier)  # type: ignore[union-attr]
         assert tier is not None
-        yield error("FABRIC-OVERSUBSCRIPTION", f"{sw.tier} '{sw.name}' is oversubscribed "
-                    f"{ld.down_bw / ld.up_bw:.2f}:1 ({ld.down_bw:,}G down, {ld.up_bw:,}G up), the plane "
-                    f"allows {tier.max_oversubscription:g}:1{_more(len(group))}", tier.at,
-                    "more uplinks, fewer nodes per leaf, or a higher max_oversubscription")
+        yield error(
+            "FABRIC-OVERSUBSCRIPTION",
+            f"{sw.tier} '{sw.name}' is oversubscribed "
+            f"{ld.down_bw / ld.up_bw:.2f}:1 ({ld.down_bw:,}G down, {ld.up_bw:,}G up), the plane "
+            f"allows {tier.max_oversubscription:g}:1{_more(len(group))}",
+            tier.at,
+            "more uplinks, fewer nodes per leaf, or a higher max_oversubscription",
+        )
 
 
-@rule("FABRIC-RAILS", "In a rail-optimised plane, rails = the plane's ports per server, and a pod's "
-      "leaves divide evenly among the rails.",
-      "c.yaml:100:18: error[FABRIC-RAILS]: plane 'param' has 8 rails but model 'a2-kunpeng' has 4 ports on it")
+@rule(
+    "FABRIC-RAILS",
+    "In a rail-optimised plane, rails = the plane's ports per server, and a pod's "
+    "leaves divide evenly among the rails.",
+    "c.yaml:100:18: error[FABRIC-RAILS]: plane 'param' has 8 rails but model 'a2-kunpeng' has 4 ports on it",
+)
 def rails(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
     for p in cluster.planes.values():
         fab = p.fabric
@@ -134,14 +183,22 @@ def rails(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
         for m in cluster.node_models.values():
             nic = m.nic(p.name)
             if nic is not None and m.key in used and nic.count != fab.rails:
-                yield error("FABRIC-RAILS", f"plane '{p.name}' has {fab.rails} rails but model "
-                            f"'{m.key}' has {nic.count} ports on it", nic.at,
-                            "rails must equal the NPU ports per server")
+                yield error(
+                    "FABRIC-RAILS",
+                    f"plane '{p.name}' has {fab.rails} rails but model "
+                    f"'{m.key}' has {nic.count} ports on it",
+                    nic.at,
+                    "rails must equal the NPU ports per server",
+                )
         seen: set[str] = set()
         for pod in cluster.pods:
             leaves = sum(1 for s in pod.switches if s.plane is p and s.tier == "leaf")
             if leaves and pod.type not in seen and leaves % fab.rails and fab.rails % leaves:
                 seen.add(pod.type)
-                yield error("FABRIC-RAILS", f"pod '{pod.name}' has {leaves} {p.name} leaves for "
-                            f"{fab.rails} rails: one must be a multiple of the other", pod.at,
-                            "one leaf per rail (or per group of rails)")
+                yield error(
+                    "FABRIC-RAILS",
+                    f"pod '{pod.name}' has {leaves} {p.name} leaves for "
+                    f"{fab.rails} rails: one must be a multiple of the other",
+                    pod.at,
+                    "one leaf per rail (or per group of rails)",
+                )

@@ -10,18 +10,26 @@ from ..topology import Topology
 from . import rule
 
 
-@rule("MANIFEST-DUPLICATE", "Serial numbers and MAC addresses are unique across nodes and switches.",
-      "c.yaml:214:50: error[MANIFEST-DUPLICATE]: MAC 02:00:00:01:01:01 (BMC of ...-s02) is also listed for BMC of ...-s01 (c.yaml:211:50)")
+@rule(
+    "MANIFEST-DUPLICATE",
+    "Serial numbers and MAC addresses are unique across nodes and switches.",
+    "c.yaml:214:50: error[MANIFEST-DUPLICATE]: MAC 02:00:00:01:01:01 (BMC of ...-s02) is also listed for BMC of ...-s01 (c.yaml:211:50)",
+)
 def duplicates(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
     serials: dict[str, tuple[str, Mark]] = {}
     macs: dict[str, tuple[str, Mark]] = {}
 
-    def check(table: dict[str, tuple[str, Mark]], what: str, value: str, owner: str,
-              at: Mark) -> Iterator[Finding]:
+    def check(
+        table: dict[str, tuple[str, Mark]], what: str, value: str, owner: str, at: Mark
+    ) -> Iterator[Finding]:
         if value in table:
             first, fat = table[value]
-            yield error("MANIFEST-DUPLICATE", f"{what} {value} ({owner}) is also listed for {first} "
-                        f"({fat})", at, "a delivery manifest lists each device once")
+            yield error(
+                "MANIFEST-DUPLICATE",
+                f"{what} {value} ({owner}) is also listed for {first} ({fat})",
+                at,
+                "a delivery manifest lists each device once",
+            )
         else:
             table[value] = (owner, at)
 

@@ -18,26 +18,36 @@ ETHERNET_OVERHEAD = 18  # header 14 + FCS 4
 VLAN_TAG = 4
 
 
-@rule("NET-CIDR-OVERLAP", "Plane address spaces and the loopback range do not overlap.",
-      "c.yaml:95:15: error[NET-CIDR-OVERLAP]: plane 'mgmt' 10.64.0.0/20 overlaps plane 'param' 10.64.0.0/16 (c.yaml:88:15)")
+@rule(
+    "NET-CIDR-OVERLAP",
+    "Plane address spaces and the loopback range do not overlap.",
+    "c.yaml:95:15: error[NET-CIDR-OVERLAP]: plane 'mgmt' 10.64.0.0/20 overlaps plane 'param' 10.64.0.0/16 (c.yaml:88:15)",
+)
 def overlap(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
     spaces: list[tuple[IPv4Network, str, Mark]] = [
-        (p.cidr, f"plane '{p.name}'", p.at) for p in cluster.planes.values() if p.cidr is not None]
+        (p.cidr, f"plane '{p.name}'", p.at) for p in cluster.planes.values() if p.cidr is not None
+    ]
     if cluster.loopbacks is not None and cluster.loopbacks_at is not None:
         spaces.append((cluster.loopbacks, "loopbacks", cluster.loopbacks_at))
     spaces.sort(key=lambda s: (int(s[0].network_address), -s[0].prefixlen))
     widest: tuple[IPv4Network, str, Mark] | None = None
     for space in spaces:
         if widest is not None and space[0].overlaps(widest[0]):
-            yield error("NET-CIDR-OVERLAP", f"{space[1]} {space[0]} overlaps {widest[1]} {widest[0]} "
-                        f"({widest[2]})", space[2], "give each plane its own address space")
+            yield error(
+                "NET-CIDR-OVERLAP",
+                f"{space[1]} {space[0]} overlaps {widest[1]} {widest[0]} ({widest[2]})",
+                space[2],
+                "give each plane its own address space",
+            )
         if widest is None or int(space[0].broadcast_address) > int(widest[0].broadcast_address):
             widest = space
 
 
-@rule("NET-CIDR-SIZE", "Each plane (and the loopback range) is large enough for every address "
-      "of every phase.",
-      "c.yaml:88:15: error[NET-CIDR-SIZE]: plane 'param' 10.64.0.0/24 needs 2,048 addresses (32 leaf subnets), it has 256")
+@rule(
+    "NET-CIDR-SIZE",
+    "Each plane (and the loopback range) is large enough for every address of every phase.",
+    "c.yaml:88:15: error[NET-CIDR-SIZE]: plane 'param' 10.64.0.0/24 needs 2,048 addresses (32 leaf subnets), it has 256",
+)
 def size(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
     for p in cluster.planes.values():
         if p.cidr is None:
@@ -46,19 +56,33 @@ def size(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
         _, end = pack((subnet_size(n) for _, n in demand), p.cidr)
         if end > p.cidr.num_addresses:
             unit = "pod" if per_pod(p) else "leaf"
-            yield error("NET-CIDR-SIZE", f"plane '{p.name}' {p.cidr} needs {end:,} addresses "
-                        f"({len(demand)} {unit} subnets), it has {p.cidr.num_addresses:,}", p.at,
-                        f"use a /{32 - (end - 1).bit_length()} or larger")
-    routed = sum(1 for s in cluster.switches
-                 if s.plane.fabric is not None and s.plane.fabric.tiers >= 2)
+            yield error(
+                "NET-CIDR-SIZE",
+                f"plane '{p.name}' {p.cidr} needs {end:,} addresses "
+                f"({len(demand)} {unit} subnets), it has {p.cidr.num_addresses:,}",
+                p.at,
+                f"use a /{32 - (end - 1).bit_length()} or larger",
+            )
+    routed = sum(
+        1 for s in cluster.switches if s.plane.fabric is not None and s.plane.fabric.tiers >= 2
+    )
     if routed:
         if cluster.loopbacks is None:
-            yield error("NET-CIDR-SIZE", f"{routed} routed switches need loopback addresses, but "
-                        "networks.loopbacks is not set", cluster.at, "set networks.loopbacks, e.g. 10.255.0.0/20")
+            yield error(
+                "NET-CIDR-SIZE",
+                f"{routed} routed switches need loopback addresses, but "
+                "networks.loopbacks is not set",
+                cluster.at,
+                "set networks.loopbacks, e.g. 10.255.0.0/20",
+            )
         elif routed > cluster.loopbacks.num_addresses:
-            yield error("NET-CIDR-SIZE", f"loopbacks {cluster.loopbacks} has "
-                        f"{cluster.loopbacks.num_addresses:,} addresses for {routed:,} routed switches",
-                        cluster.loopbacks_at, "use a larger loopback range")
+            yield error(
+                "NET-CIDR-SIZE",
+                f"loopbacks {cluster.loopbacks} has "
+                f"{cluster.loopbacks.num_addresses:,} addresses for {routed:,} routed switches",
+                cluster.loopbacks_at,
+                "use a larger loopback range",
+            )
 
 
 def _pins(cluster: Cluster) -> Iterator[tuple[IPv4Address, str, str | None, Mark]]:
@@ -75,8 +99,11 @@ def _pins(cluster: Cluster) -> Iterator[tuple[IPv4Address, str, str | None, Mark
             yield sf.loopback, f"loopback of {name}", None, sf.key_marks["loopback"]
 
 
-@rule("NET-PIN-OUTSIDE", "A pinned address lies inside its plane (or the loopback range).",
-      "c.yaml:210:50: error[NET-PIN-OUTSIDE]: pinned address 10.98.0.200 (BMC of lab-p1-pod01-r02-s02) is outside plane 'oob' 10.99.0.0/20")
+@rule(
+    "NET-PIN-OUTSIDE",
+    "A pinned address lies inside its plane (or the loopback range).",
+    "c.yaml:210:50: error[NET-PIN-OUTSIDE]: pinned address 10.98.0.200 (BMC of lab-p1-pod01-r02-s02) is outside plane 'oob' 10.99.0.0/20",
+)
 def pin_outside(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
     for ip, what, plane, at in _pins(cluster):
         if plane is None:
@@ -85,29 +112,50 @@ def pin_outside(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
             pl = cluster.planes.get(plane)
             net, label = (pl.cidr if pl else None), f"plane '{plane}'"
         if net is not None and ip not in net:
-            yield error("NET-PIN-OUTSIDE", f"pinned address {ip} ({what}) is outside {label} {net}",
-                        at, "pin an address inside the plane")
-        elif plane is not None and net is not None and ip in (net.network_address, net.broadcast_address):
-            yield error("NET-PIN-OUTSIDE", f"pinned address {ip} ({what}) is the network or broadcast "
-                        f"address of {label}", at)
+            yield error(
+                "NET-PIN-OUTSIDE",
+                f"pinned address {ip} ({what}) is outside {label} {net}",
+                at,
+                "pin an address inside the plane",
+            )
+        elif (
+            plane is not None
+            and net is not None
+            and ip in (net.network_address, net.broadcast_address)
+        ):
+            yield error(
+                "NET-PIN-OUTSIDE",
+                f"pinned address {ip} ({what}) is the network or broadcast address of {label}",
+                at,
+            )
 
 
-@rule("NET-PIN-DUPLICATE", "No address is pinned twice.",
-      "c.yaml:215:50: error[NET-PIN-DUPLICATE]: address 10.99.0.200 is pinned twice: BMC of ...-s02 and BMC of ...-s01 (c.yaml:211:50)")
+@rule(
+    "NET-PIN-DUPLICATE",
+    "No address is pinned twice.",
+    "c.yaml:215:50: error[NET-PIN-DUPLICATE]: address 10.99.0.200 is pinned twice: BMC of ...-s02 and BMC of ...-s01 (c.yaml:211:50)",
+)
 def pin_duplicate(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
     seen: dict[IPv4Address, tuple[str, Mark]] = {}
     for ip, what, _, at in _pins(cluster):
         if ip in seen:
             first, fat = seen[ip]
-            yield error("NET-PIN-DUPLICATE", f"address {ip} is pinned twice: {what} and {first} ({fat})",
-                        at, "each address belongs to one port")
+            yield error(
+                "NET-PIN-DUPLICATE",
+                f"address {ip} is pinned twice: {what} and {first} ({fat})",
+                at,
+                "each address belongs to one port",
+            )
         else:
             seen[ip] = (what, at)
 
 
-@rule("NET-MTU", "The plane's MTU plus Ethernet overhead (18 bytes, 22 with a VLAN) fits the "
-      "switches' max frame.",
-      "c.yaml:89:14: error[NET-MTU]: plane 'param' MTU 9216 needs 9234-byte frames; switch model lab-32x400g forwards at most 9216")
+@rule(
+    "NET-MTU",
+    "The plane's MTU plus Ethernet overhead (18 bytes, 22 with a VLAN) fits the "
+    "switches' max frame.",
+    "c.yaml:89:14: error[NET-MTU]: plane 'param' MTU 9216 needs 9234-byte frames; switch model lab-32x400g forwards at most 9216",
+)
 def mtu(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
     for p in cluster.planes.values():
         if p.fabric is None:
@@ -118,31 +166,49 @@ def mtu(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
                 continue
             sm = cluster.switch_models[tier.model]
             if frame > sm.max_frame:
-                yield error("NET-MTU", f"plane '{p.name}' MTU {p.mtu} needs {frame}-byte frames; "
-                            f"switch model {sm.key} forwards at most {sm.max_frame}", p.at,
-                            f"set mtu to at most {sm.max_frame - frame + p.mtu}")
+                yield error(
+                    "NET-MTU",
+                    f"plane '{p.name}' MTU {p.mtu} needs {frame}-byte frames; "
+                    f"switch model {sm.key} forwards at most {sm.max_frame}",
+                    p.at,
+                    f"set mtu to at most {sm.max_frame - frame + p.mtu}",
+                )
                 break
 
 
-@rule("QOS-CONSISTENT", "The HCCL traffic class equals DSCP x 4 (HCCL_RDMA_TC = DSCP << 2).",
-      "c.yaml:92:14: error[QOS-CONSISTENT]: plane 'param': traffic_class 128 does not match dscp 33 (expected 132)")
+@rule(
+    "QOS-CONSISTENT",
+    "The HCCL traffic class equals DSCP x 4 (HCCL_RDMA_TC = DSCP << 2).",
+    "c.yaml:92:14: error[QOS-CONSISTENT]: plane 'param': traffic_class 128 does not match dscp 33 (expected 132)",
+)
 def qos_consistent(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
     for p in cluster.planes.values():
         q = p.qos
         if q is not None and q.traffic_class is not None and q.traffic_class != q.dscp * 4:
-            yield error("QOS-CONSISTENT", f"plane '{p.name}': traffic_class {q.traffic_class} does not "
-                        f"match dscp {q.dscp} (expected {q.dscp * 4})", q.at,
-                        "HCCL marks packets with DSCP = traffic_class / 4")
+            yield error(
+                "QOS-CONSISTENT",
+                f"plane '{p.name}': traffic_class {q.traffic_class} does not "
+                f"match dscp {q.dscp} (expected {q.dscp * 4})",
+                q.at,
+                "HCCL marks packets with DSCP = traffic_class / 4",
+            )
 
 
-@rule("QOS-MISSING", "A parameter (RoCE) plane declares its QoS: RDMA needs a lossless class.",
-      "c.yaml:88:7: warning[QOS-MISSING]: parameter plane 'param' has no qos: RoCE needs PFC and ECN",
-      Severity.WARNING)
+@rule(
+    "QOS-MISSING",
+    "A parameter (RoCE) plane declares its QoS: RDMA needs a lossless class.",
+    "c.yaml:88:7: warning[QOS-MISSING]: parameter plane 'param' has no qos: RoCE needs PFC and ECN",
+    Severity.WARNING,
+)
 def qos_missing(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
     for p in cluster.planes.values():
         if p.role == "parameter" and p.qos is None:
-            yield warning("QOS-MISSING", f"parameter plane '{p.name}' has no qos: RoCE needs PFC and ECN",
-                          p.at, "add qos: {dscp: 33, traffic_class: 132, pfc_priority: 4, ecn: true}")
+            yield warning(
+                "QOS-MISSING",
+                f"parameter plane '{p.name}' has no qos: RoCE needs PFC and ECN",
+                p.at,
+                "add qos: {dscp: 33, traffic_class: 132, pfc_priority: 4, ecn: true}",
+            )
 
 
 def _group(sw: Switch) -> tuple[object, ...]:
@@ -150,8 +216,11 @@ def _group(sw: Switch) -> tuple[object, ...]:
     return asn_group(sw.pod.name, sw.plane, sw.tier, sw.ordinal, total)
 
 
-@rule("BGP-ASN-DUPLICATE", "ASNs are unique: every leaf its own, each spine group and core group one.",
-      "c.yaml:230:12: error[BGP-ASN-DUPLICATE]: ASN 4200000001 of lab-p1-core-param-spine01 is also used by lab-p1-pod01-param-leaf01")
+@rule(
+    "BGP-ASN-DUPLICATE",
+    "ASNs are unique: every leaf its own, each spine group and core group one.",
+    "c.yaml:230:12: error[BGP-ASN-DUPLICATE]: ASN 4200000001 of lab-p1-core-param-spine01 is also used by lab-p1-pod01-param-leaf01",
+)
 def asn_duplicate(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
     owner: dict[int, tuple[tuple[object, ...], Switch]] = {}
     for sw in cluster.switches:
@@ -161,14 +230,21 @@ def asn_duplicate(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
         if sw.asn in owner and owner[sw.asn][0] != g:
             other = owner[sw.asn][1]
             at = sw.facts.key_marks.get("asn", sw.at) if sw.facts else sw.at
-            yield error("BGP-ASN-DUPLICATE", f"ASN {sw.asn} of {sw.name} is also used by {other.name}",
-                        at, "pin a free ASN, or leave the ASN to wanka")
+            yield error(
+                "BGP-ASN-DUPLICATE",
+                f"ASN {sw.asn} of {sw.name} is also used by {other.name}",
+                at,
+                "pin a free ASN, or leave the ASN to wanka",
+            )
         else:
             owner.setdefault(sw.asn, (g, sw))
 
 
-@rule("BGP-ASN-BLOCK", "A phase needs no more ASNs than `asns_per_phase` sets aside.",
-      "c.yaml:100:7: error[BGP-ASN-BLOCK]: phase 'p2' needs 1,210 ASNs, more than asns_per_phase 1,000")
+@rule(
+    "BGP-ASN-BLOCK",
+    "A phase needs no more ASNs than `asns_per_phase` sets aside.",
+    "c.yaml:100:7: error[BGP-ASN-BLOCK]: phase 'p2' needs 1,210 ASNs, more than asns_per_phase 1,000",
+)
 def asn_block(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
     if cluster.bgp is None:
         return
@@ -178,24 +254,32 @@ def asn_block(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
             groups[sw.pod.phase.name].add(_group(sw))
     for phase, gs in groups.items():
         if len(gs) > cluster.bgp.asns_per_phase:
-            yield error("BGP-ASN-BLOCK", f"phase '{phase}' needs {len(gs):,} ASNs, more than "
-                        f"asns_per_phase {cluster.bgp.asns_per_phase:,}", cluster.bgp.at,
-                        "raise asns_per_phase (phases would then renumber: do it before phase 1 is built)")
+            yield error(
+                "BGP-ASN-BLOCK",
+                f"phase '{phase}' needs {len(gs):,} ASNs, more than "
+                f"asns_per_phase {cluster.bgp.asns_per_phase:,}",
+                cluster.bgp.at,
+                "raise asns_per_phase (phases would then renumber: do it before phase 1 is built)",
+            )
 
 
 def is_private_asn(asn: int) -> bool:
     return 64512 <= asn <= 65534 or 4200000000 <= asn <= 4294967294
 
 
-@rule("BGP-ASN-PRIVATE", "Fabric ASNs are private (64512-65534, 4200000000-4294967294).",
-      "c.yaml:100:7: warning[BGP-ASN-PRIVATE]: 12 switches get public ASNs (first: 65535 on ...-leaf01)",
-      Severity.WARNING)
+@rule(
+    "BGP-ASN-PRIVATE",
+    "Fabric ASNs are private (64512-65534, 4200000000-4294967294).",
+    "c.yaml:100:7: warning[BGP-ASN-PRIVATE]: 12 switches get public ASNs (first: 65535 on ...-leaf01)",
+    Severity.WARNING,
+)
 def asn_private(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
     public = [s for s in cluster.switches if s.asn is not None and not is_private_asn(s.asn)]
     if public:
         at = cluster.bgp.at if cluster.bgp else public[0].at
-        yield warning("BGP-ASN-PRIVATE", f"{len(public)} switches get public ASNs (first: "
-                      f"{public[0].asn} on {public[0].name})", at,
-                      "start asn_base at 4200000000 and keep the phases' blocks below 4294967295")
-
-
+        yield warning(
+            "BGP-ASN-PRIVATE",
+            f"{len(public)} switches get public ASNs (first: {public[0].asn} on {public[0].name})",
+            at,
+            "start asn_base at 4200000000 and keep the phases' blocks below 4294967295",
+        )

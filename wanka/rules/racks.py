@@ -43,67 +43,111 @@ def _first_of_type(cluster: Cluster) -> Iterator[Rack]:
         yield rack
 
 
-@rule("RACK-UNITS", "Nodes and switches fit in the rack's units.",
-      "c.yaml:140:11: error[RACK-UNITS]: rack 'lab-p1-pod01-r01' needs 46U, its type lc-60 has 42U")
+@rule(
+    "RACK-UNITS",
+    "Nodes and switches fit in the rack's units.",
+    "c.yaml:140:11: error[RACK-UNITS]: rack 'lab-p1-pod01-r01' needs 46U, its type lc-60 has 42U",
+)
 def units(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
     for rack in _first_of_type(cluster):
         used = sum(n.model.rack_units for n in rack.nodes) + sum(
-            s.model.rack_units for s in rack.switches)
+            s.model.rack_units for s in rack.switches
+        )
         if used > rack.type.units:
-            yield error("RACK-UNITS", f"rack '{rack.name}' needs {used}U, its type "
-                        f"{rack.type.key} has {rack.type.units}U", rack.at,
-                        "fewer nodes per rack, or a taller rack type")
+            yield error(
+                "RACK-UNITS",
+                f"rack '{rack.name}' needs {used}U, its type "
+                f"{rack.type.key} has {rack.type.units}U",
+                rack.at,
+                "fewer nodes per rack, or a taller rack type",
+            )
 
 
-@rule("RACK-POWER", "Nominal power of a rack's contents fits its power feed.",
-      "c.yaml:140:11: error[RACK-POWER]: rack 'sz1-p1-pod01-r01' draws 64.0 kW nominal, its feed is 60 kW")
+@rule(
+    "RACK-POWER",
+    "Nominal power of a rack's contents fits its power feed.",
+    "c.yaml:140:11: error[RACK-POWER]: rack 'sz1-p1-pod01-r01' draws 64.0 kW nominal, its feed is 60 kW",
+)
 def power(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
     for rack in _first_of_type(cluster):
         nom = _draw(rack)[0] / 1000
         if nom > rack.type.power_kw:
-            yield error("RACK-POWER", f"rack '{rack.name}' draws {nom:.1f} kW nominal, its feed is "
-                        f"{rack.type.power_kw:g} kW", rack.at,
-                        "fewer nodes per rack, or a rack type with a larger feed")
+            yield error(
+                "RACK-POWER",
+                f"rack '{rack.name}' draws {nom:.1f} kW nominal, its feed is "
+                f"{rack.type.power_kw:g} kW",
+                rack.at,
+                "fewer nodes per rack, or a rack type with a larger feed",
+            )
 
 
-@rule("RACK-POWER-MAX", "Maximum power of a rack's contents fits its power feed.",
-      "c.yaml:140:11: warning[RACK-POWER-MAX]: rack 'sz1-p1-pod01-r01' can draw 66.0 kW at maximum, its feed is 60 kW",
-      Severity.WARNING)
+@rule(
+    "RACK-POWER-MAX",
+    "Maximum power of a rack's contents fits its power feed.",
+    "c.yaml:140:11: warning[RACK-POWER-MAX]: rack 'sz1-p1-pod01-r01' can draw 66.0 kW at maximum, its feed is 60 kW",
+    Severity.WARNING,
+)
 def power_max(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
     for rack in _first_of_type(cluster):
         nom, mx = _draw(rack)[:2]
         if nom <= rack.type.power_kw < mx / 1000:
-            yield warning("RACK-POWER-MAX", f"rack '{rack.name}' can draw {mx / 1000:.1f} kW at "
-                          f"maximum, its feed is {rack.type.power_kw:g} kW", rack.at,
-                          "power capping, or headroom on the feed")
+            yield warning(
+                "RACK-POWER-MAX",
+                f"rack '{rack.name}' can draw {mx / 1000:.1f} kW at "
+                f"maximum, its feed is {rack.type.power_kw:g} kW",
+                rack.at,
+                "power capping, or headroom on the feed",
+            )
 
 
-@rule("RACK-COOLING", "Nominal heat fits the rack's liquid and air cooling capacity.",
-      "c.yaml:140:11: error[RACK-COOLING]: rack 'lab-p1-pod01-r01' sheds 12.6 kW into air at nominal load, its air cooling is 10 kW")
+@rule(
+    "RACK-COOLING",
+    "Nominal heat fits the rack's liquid and air cooling capacity.",
+    "c.yaml:140:11: error[RACK-COOLING]: rack 'lab-p1-pod01-r01' sheds 12.6 kW into air at nominal load, its air cooling is 10 kW",
+)
 def cooling(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
     for rack in _first_of_type(cluster):
         _, _, liq, air, _, _ = _draw(rack)
         t = rack.type
         if liq / 1000 > t.liquid_kw:
-            yield error("RACK-COOLING", f"rack '{rack.name}' sheds {liq / 1000:.1f} kW into liquid at "
-                        f"nominal load, its liquid cooling is {t.liquid_kw:g} kW", rack.at,
-                        "a rack type with more liquid capacity, or fewer nodes per rack")
+            yield error(
+                "RACK-COOLING",
+                f"rack '{rack.name}' sheds {liq / 1000:.1f} kW into liquid at "
+                f"nominal load, its liquid cooling is {t.liquid_kw:g} kW",
+                rack.at,
+                "a rack type with more liquid capacity, or fewer nodes per rack",
+            )
         if air / 1000 > t.air_kw:
-            yield error("RACK-COOLING", f"rack '{rack.name}' sheds {air / 1000:.1f} kW into air at "
-                        f"nominal load, its air cooling is {t.air_kw:g} kW", rack.at,
-                        "liquid-cooled models, a rack type with more air capacity, or fewer nodes")
+            yield error(
+                "RACK-COOLING",
+                f"rack '{rack.name}' sheds {air / 1000:.1f} kW into air at "
+                f"nominal load, its air cooling is {t.air_kw:g} kW",
+                rack.at,
+                "liquid-cooled models, a rack type with more air capacity, or fewer nodes",
+            )
 
 
-@rule("RACK-COOLING-MAX", "Heat at maximum power fits the rack's cooling.",
-      "c.yaml:140:11: warning[RACK-COOLING-MAX]: rack 'lab-p1-pod01-r01' sheds 52.1 kW into liquid at maximum load, its liquid cooling is 48 kW",
-      Severity.WARNING)
+@rule(
+    "RACK-COOLING-MAX",
+    "Heat at maximum power fits the rack's cooling.",
+    "c.yaml:140:11: warning[RACK-COOLING-MAX]: rack 'lab-p1-pod01-r01' sheds 52.1 kW into liquid at maximum load, its liquid cooling is 48 kW",
+    Severity.WARNING,
+)
 def cooling_max(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
     for rack in _first_of_type(cluster):
         _, _, liq, air, liq_max, air_max = _draw(rack)
         t = rack.type
         if liq / 1000 <= t.liquid_kw < liq_max / 1000:
-            yield warning("RACK-COOLING-MAX", f"rack '{rack.name}' sheds {liq_max / 1000:.1f} kW into "
-                          f"liquid at maximum load, its liquid cooling is {t.liquid_kw:g} kW", rack.at)
+            yield warning(
+                "RACK-COOLING-MAX",
+                f"rack '{rack.name}' sheds {liq_max / 1000:.1f} kW into "
+                f"liquid at maximum load, its liquid cooling is {t.liquid_kw:g} kW",
+                rack.at,
+            )
         if air / 1000 <= t.air_kw < air_max / 1000:
-            yield warning("RACK-COOLING-MAX", f"rack '{rack.name}' sheds {air_max / 1000:.1f} kW into "
-                          f"air at maximum load, its air cooling is {t.air_kw:g} kW", rack.at)
+            yield warning(
+                "RACK-COOLING-MAX",
+                f"rack '{rack.name}' sheds {air_max / 1000:.1f} kW into "
+                f"air at maximum load, its air cooling is {t.air_kw:g} kW",
+                rack.at,
+            )

@@ -31,24 +31,38 @@ def in_range(version: str, lo: str, hi: str) -> bool:
     return version_key(lo) <= v and v[: len(version_key(hi))] <= version_key(hi)
 
 
-@rule("SW-FIRMWARE-RANGE", "The NPU firmware is inside the driver's accepted range.",
-      "c.yaml:75:18: error[SW-FIRMWARE-RANGE]: firmware 7.3.0.1.100 is outside the driver 24.1.rc3's range [7.0.0, 7.2.99]")
+@rule(
+    "SW-FIRMWARE-RANGE",
+    "The NPU firmware is inside the driver's accepted range.",
+    "c.yaml:75:18: error[SW-FIRMWARE-RANGE]: firmware 7.3.0.1.100 is outside the driver 24.1.rc3's range [7.0.0, 7.2.99]",
+)
 def firmware(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
     sw = cluster.software
     if not (sw.firmware_version and sw.firmware_min and sw.firmware_max):
         return
     if version_key(sw.firmware_min) > version_key(sw.firmware_max):
-        yield error("SW-FIRMWARE-RANGE", f"the driver's firmware range [{sw.firmware_min}, "
-                    f"{sw.firmware_max}] is empty", sw.range_at, "min must not be above max")
+        yield error(
+            "SW-FIRMWARE-RANGE",
+            f"the driver's firmware range [{sw.firmware_min}, {sw.firmware_max}] is empty",
+            sw.range_at,
+            "min must not be above max",
+        )
         return
     if not in_range(sw.firmware_version, sw.firmware_min, sw.firmware_max):
-        yield error("SW-FIRMWARE-RANGE", f"firmware {sw.firmware_version} is outside the driver "
-                    f"{sw.driver_version}'s range [{sw.firmware_min}, {sw.firmware_max}]",
-                    sw.firmware_at, "pick a firmware the driver accepts (see its compatible_version_fw)")
+        yield error(
+            "SW-FIRMWARE-RANGE",
+            f"firmware {sw.firmware_version} is outside the driver "
+            f"{sw.driver_version}'s range [{sw.firmware_min}, {sw.firmware_max}]",
+            sw.firmware_at,
+            "pick a firmware the driver accepts (see its compatible_version_fw)",
+        )
 
 
-@rule("SW-PACKAGE-ARCH", "Driver and CANN installers exist for every architecture of the NPU hosts.",
-      "c.yaml:70:9: error[SW-PACKAGE-ARCH]: no x86_64 driver package, but 'a3-hygon' servers are x86_64")
+@rule(
+    "SW-PACKAGE-ARCH",
+    "Driver and CANN installers exist for every architecture of the NPU hosts.",
+    "c.yaml:70:9: error[SW-PACKAGE-ARCH]: no x86_64 driver package, but 'a3-hygon' servers are x86_64",
+)
 def packages(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
     sw = cluster.software
     arches: dict[str, str] = {}
@@ -58,9 +72,14 @@ def packages(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
     used = {n.model.key for n in cluster.nodes}
     for arch, model in sorted(arches.items()):
         if model not in used and not any(
-                n.model.cpu.arch == arch and n.model.accelerator for n in cluster.nodes):
+            n.model.cpu.arch == arch and n.model.accelerator for n in cluster.nodes
+        ):
             continue
         for what, pk in (("driver", sw.driver_packages), ("CANN", sw.cann_packages)):
             if pk and arch not in pk:
-                yield error("SW-PACKAGE-ARCH", f"no {arch} {what} package, but '{model}' servers "
-                            f"are {arch}", sw.at, f"add packages.{arch} to the {what}")
+                yield error(
+                    "SW-PACKAGE-ARCH",
+                    f"no {arch} {what} package, but '{model}' servers are {arch}",
+                    sw.at,
+                    f"add packages.{arch} to the {what}",
+                )
