@@ -20,6 +20,16 @@ from . import __version__
 EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE, EXIT_INTERNAL = 0, 1, 2, 3
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="wanka",
@@ -45,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--quiet", "-q", action="store_true", help="print only problems and the summary")
     v.add_argument(
         "--max-bytes",
-        type=int,
+        type=_positive,
         default=None,
         metavar="N",
         help="largest file to read (default 16 MiB)",
@@ -71,7 +81,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from .loader import MAX_BYTES
     from .validate import check
 
-    results = [check(f, max_bytes=args.max_bytes or MAX_BYTES) for f in args.files]
+    limit = MAX_BYTES if args.max_bytes is None else args.max_bytes
+    results = [check(f, max_bytes=limit) for f in args.files]
     if args.format == "json":
         report.write_json(results, sys.stdout, strict=args.strict)
     else:

@@ -1,0 +1,87 @@
+"""`wanka` as users run it: exit codes, output formats, docs that stay true."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import EXAMPLES, ROOT, run_wanka
+
+
+def test_examples_validate() -> None:
+    r = run_wanka("validate", *map(str, EXAMPLES))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.strip().splitlines()[-1] == f"{len(EXAMPLES)} files checked, 0 errors, 0 warnings"
+    assert "19,200 cards" in r.stdout
+
+
+def test_json_output(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "c.yaml"
+    text = (ROOT / "examples/lab-mini/cluster.yaml").read_text()
+    bad.write_text(text.replace("kind: Cluster", "kinf: Cluster"))
+    r = run_wanka("validate", "--format", "json", str(bad))
+    assert r.returncode == 1
+    out = json.loads(r.stdout)
+    assert out["valid"] is False
+    found = out["files"][0]["findings"]
+    assert {"rule": "SCHEMA-UNKNOWN-KEY", "line": text.splitlines().index("kind: Cluster") + 1} in [
+        {"rule": f["rule"], "line": f["line"]} for f in found
+    ]
+    assert all(set(f) == {"file", "line", "column", "severity", "rule", "message", "hint"} for f in found)
+
+
+def test_text_lines_are_file_line_col_severity_rule(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "c.yaml"
+    text = (ROOT / "examples/lab-mini/cluster.yaml").read_text()
+    bad.write_text(text.replace("mtu: 9000", "mtu: 9300"))
+    r = run_wanka("validate", str(bad))
+    assert r.returncode == 1
+    first = r.stdout.splitlines()[0]
+    plane_line = text.splitlines().index("      param:") + 1  # reported on the plane's key
+    assert first.startswith(f"{bad}:{plane_line}:7: error[NET-MTU]: ")
+    assert "plane 'param' MTU 9300 needs 9318-byte frames" in first
+    assert first.endswith("(set mtu to at most 9198)")
+
+
+def test_strict_fails_on_warnings(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    warn = tmp_path / "c.yaml"
+    text = (ROOT / "examples/lab-mini/cluster.yaml").read_text()
+    warn.write_text(text.replace("target_pflops: 10\n      pods:\n        - {name: core",
+                                 "target_pflops: 99\n      pods:\n        - {name: core"))
+    ok = run_wanka("validate", str(warn))
+    assert ok.returncode == 0 and "warning[PHASE-CAPACITY]" in ok.stdout
+    strict = run_wanka("validate", "--strict", str(warn))
+    assert strict.returncode == 1
+
+
+def test_rules_doc_is_generated_from_the_registry() -> None:
+    r = run_wanka("rules", "--format", "markdown")
+    assert r.returncode == 0
+    assert (ROOT / "docs/rules.md").read_text(encoding="utf-8") == r.stdout, (
+        "docs/rules.md is stale: run `make docs`"
+    )
+
+
+def test_every_rule_id_is_listed_once() -> None:
+    r = run_wanka("rules", "--format", "json")
+    ids = [x["id"] for x in json.loads(r.stdout)]
+    assert len(ids) == len(set(ids))
+    text = "\n".join(p.read_text() for p in (ROOT / "wanka").rglob("*.py"))
+    import re
+
+    used = set(re.findall(r'"((?:[A-Z]+-)+[A-Z]+)"', text)) - {"WANKA-DEBUG"}
+    assert used <= set(ids), used - set(ids)
+
+
+def test_help_and_usage_errors() -> None:
+    h = run_wanka("validate", "--help")
+    assert h.returncode == 0 and "Exit codes" in h.stdout
+    u = run_wanka("validate")
+    assert u.returncode == 2 and "Traceback" not in u.stderr
+    s = run_wanka("schema")
+    assert s.returncode == 0 and s.stdout.strip().endswith("cluster.schema.json")
+
+
+def test_max_bytes_must_be_positive() -> None:
+    for value in ("0", "-1"):
+        r = run_wanka("validate", "--max-bytes", value, "examples/lab-mini/cluster.yaml")
+        assert r.returncode == 2 and "must be at least 1" in r.stderr and not r.stdout

@@ -1,0 +1,119 @@
+"""The strict YAML loader: YAML 1.2 scalars, positions, duplicates, aliases."""
+
+from __future__ import annotations
+
+import pytest
+
+from wanka.findings import InputError, Mark
+from wanka.loader import YMap, YSeq, load_text, resolve_plain
+
+# YAML 1.2 core schema: what a plain scalar becomes (YAML 1.1 would differ on most of these)
+SCALARS = [
+    ("no", "no"),
+    ("yes", "yes"),
+    ("on", "on"),
+    ("off", "off"),
+    ("y", "y"),
+    ("true", True),
+    ("False", False),
+    ("~", None),
+    ("null", None),
+    ("", None),
+    ("42", 42),
+    ("-7", -7),
+    ("0o17", 15),
+    ("0x1f", 31),
+    ("1_000", "1_000"),
+    ("7.5", 7.5),
+    ("1e3", 1000.0),
+    ("010", 10),
+    ("2024-01-01", "2024-01-01"),
+    ("24.1.rc3", "24.1.rc3"),
+    ("7.5.0.1.129", "7.5.0.1.129"),
+    ("10.0.0.0/16", "10.0.0.0/16"),
+    ("02:00:00:01:01:01", "02:00:00:01:01:01"),
+    ("1:30", "1:30"),
+]
+
+
+@pytest.mark.parametrize(("text", "value"), SCALARS)
+def test_plain_scalars_follow_yaml_1_2(text: str, value: object) -> None:
+    got = resolve_plain(text)
+    assert got == value and type(got) is type(value)
+
+
+def test_quoted_scalars_stay_strings() -> None:
+    doc = load_text("a: '1'\nb: \"true\"\nc: !!str 5\nd: !!float 3\n", "f.yaml")
+    assert doc == {"a": "1", "b": "true", "c": "5", "d": 3.0}
+
+
+def test_every_key_and_value_keeps_its_position() -> None:
+    doc = load_text("top:\n  list:\n    - x\n    - {k: v}\n  n: 3\n", "f.yaml")
+    assert isinstance(doc, YMap)
+    assert doc.key_at["top"] == Mark("f.yaml", 1, 1)
+    top = doc["top"]
+    assert top.key_at["n"] == Mark("f.yaml", 5, 3)
+    assert top.value_at["n"] == Mark("f.yaml", 5, 6)
+    seq = top["list"]
+    assert isinstance(seq, YSeq)
+    assert seq.item_at == [Mark("f.yaml", 3, 7), Mark("f.yaml", 4, 7)]
+    assert seq[1].value_at["k"] == Mark("f.yaml", 4, 11)
+
+
+def findings_of(text: str) -> list[tuple[str, int | None]]:
+    with pytest.raises(InputError) as e:
+        load_text(text, "f.yaml")
+    return [(f.rule, f.mark.line if f.mark else None) for f in e.value.findings]
+
+
+def test_all_duplicate_keys_are_reported_at_once() -> None:
+    got = findings_of("a: 1\nb:\n  c: 1\n  c: 2\na: 3\n")
+    assert got == [("YAML-DUPLICATE-KEY", 4), ("YAML-DUPLICATE-KEY", 5)]
+
+
+def test_duplicate_key_message_names_the_first_line() -> None:
+    with pytest.raises(InputError) as e:
+        load_text("mtu: 1\nmtu: 2\n", "f.yaml")
+    assert "first written at line 1" in e.value.findings[0].message
+
+
+def test_aliases_share_one_value_and_cost_their_size() -> None:
+    doc = load_text("a: &x {k: [1, 2]}\nb: *x\n", "f.yaml")
+    assert doc["a"] is doc["b"]
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        ("1: x\n", "YAML-KEY"),
+        ("? [a]\n: x\n", "YAML-KEY"),
+        ("a: !!python/object/apply:os.system [true]\n", "YAML-TAG"),
+        ("a: !custom x\n", "YAML-TAG"),
+        ("a: !!int x\n", "YAML-TAG"),
+        ("a: .inf\n", "YAML-VALUE"),
+        ("a: *nowhere\n", "YAML-ALIAS"),
+        ("a: &a [1, *a]\n", "YAML-ALIAS"),
+        ("a: 1\n---\nb: 2\n", "YAML-MULTI-DOC"),
+        ("a: [1, 2\n", "YAML-SYNTAX"),
+        ("# nothing\n", "YAML-EMPTY"),
+        ("[" * 65 + "]" * 65, "YAML-DEPTH"),
+    ],
+)
+def test_refused_constructs(text: str, rule: str) -> None:
+    assert findings_of(text)[-1][0] == rule
+
+
+def test_depth_limit_is_not_off_by_one() -> None:
+    assert load_text("[" * 64 + "]" * 64, "f.yaml") is not None
+
+
+def test_alias_bomb_is_refused_quickly() -> None:
+    lines = ['a0: &a0 ["x","x","x","x","x","x","x","x","x"]']
+    for i in range(1, 10):
+        lines.append(f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]")
+    assert findings_of("\n".join(lines) + "\n")[-1][0] == "YAML-ALIAS-LIMIT"
+
+
+def test_a_few_aliases_are_fine() -> None:
+    doc = load_text("base: &b {x: 1}\nlist: [*b, *b, *b]\n", "f.yaml")
+    assert len(doc["list"]) == 3

@@ -1,0 +1,110 @@
+"""The expanded model: stable names, numbering and placement across phases."""
+
+from __future__ import annotations
+
+import re
+
+from conftest import ROOT
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from wanka.build import build
+from wanka.loader import load_text
+from wanka.model import Cluster
+from wanka.validate import check
+
+LAB = (ROOT / "examples/lab-mini/cluster.yaml").read_text(encoding="utf-8")
+HEAD = LAB[: LAB.index("  layout:")]
+
+
+def cluster_text(phase_pods: list[int], rows: int = 40) -> str:
+    """The lab cluster with len(phase_pods) phases, phase i adding phase_pods[i] pods."""
+    out = [HEAD, "  layout:\n    halls:\n      - name: lab\n        rows:\n",
+           f"          - {{name: A, count: {rows}, positions: 10}}\n", "  phases:\n"]
+    for i, pods in enumerate(phase_pods):
+        out.append(f"    - name: p{i + 1}\n      status: planned\n")
+        if i:
+            out.append("      depends_on: [p1]\n")
+        if i and not pods:
+            out.append("      pods: []\n")
+            continue
+        out.append("      pods:\n")
+        if i == 0:
+            out.append("        - {name: core, type: lab-spines, hall: lab, row: A}\n")
+        if pods:
+            out.append(f"        - {{name: pod, type: lab-pod, count: {pods}, hall: lab, row: A}}\n")
+    return "".join(out)
+
+
+def model(text: str) -> Cluster:
+    from wanka import schema
+
+    doc = load_text(text, "gen.yaml")
+    assert not schema.validate(doc)
+    cluster, findings = build(doc, ["gen.yaml"])
+    assert not findings, findings
+    return cluster
+
+
+def facts(c: Cluster, phase: str) -> list[tuple[object, ...]]:
+    """Everything derived about one phase's things, in order."""
+    out: list[tuple[object, ...]] = []
+    for r in c.racks:
+        if r.pod.phase.name == phase:
+            out.append((r.name, r.pod.row, r.position))
+    for n in c.nodes:
+        if n.pod.phase.name == phase:
+            out.append((n.name, n.unit, n.supernode))
+    for s in c.switches:
+        if s.pod.phase.name == phase:
+            out.append((s.name, s.asn, s.rails, s.unit))
+    return out
+
+
+@settings(max_examples=25, deadline=None)
+@given(p1=st.integers(1, 4), p2=st.integers(1, 4), p3=st.integers(0, 3))
+def test_later_phases_never_change_earlier_ones(p1: int, p2: int, p3: int) -> None:
+    alone = model(cluster_text([p1]))
+    later = model(cluster_text([p1, p2, p3]))
+    assert facts(alone, "p1") == facts(later, "p1")
+    two = model(cluster_text([p1, p2]))
+    assert facts(two, "p2") == facts(later, "p2")
+
+
+@settings(max_examples=15, deadline=None)
+@given(p1=st.integers(1, 3), p2=st.integers(1, 3))
+def test_a_pod_added_to_the_last_phase_changes_nothing_else(p1: int, p2: int) -> None:
+    before = model(cluster_text([p1, p2]))
+    after = model(cluster_text([p1, p2 + 1]))
+    assert facts(before, "p1") == facts(after, "p1")
+    assert set(facts(before, "p2")) < set(facts(after, "p2"))
+
+
+@settings(max_examples=15, deadline=None)
+@given(pods=st.lists(st.integers(0, 3), min_size=1, max_size=4))
+def test_derived_names_are_unique_and_well_formed(pods: list[int]) -> None:
+    c = model(cluster_text([max(pods[0], 1), *pods[1:]]))
+    names = [x.name for x in (*c.racks, *c.nodes, *c.switches)]
+    assert len(names) == len(set(names))
+    for name in names:
+        assert re.fullmatch(r"[a-z][a-z0-9-]*", name) and len(name) <= 63
+    asns = [s.asn for s in c.switches if s.tier == "leaf" and s.asn is not None]
+    assert len(asns) == len(set(asns))
+
+
+def test_reference_cluster_names_read_like_the_data_hall() -> None:
+    r = check(str(ROOT / "examples/shenzhen-14000p/cluster.yaml"))
+    c = r.cluster
+    assert c is not None
+    node = next(n for n in c.nodes if n.name == "sz1-p1-pod03-r07-s02")
+    assert (node.pod.name, node.rack.name, node.unit, node.pod.row) == (
+        "sz1-p1-pod03", "sz1-p1-pod03-r07", 5, "A03")
+    assert node.supernode == 0 and node.excluded
+    leaf = next(s for s in c.switches if s.name == "sz1-p1-pod01-param-leaf03")
+    assert leaf.rails == (2,)
+    # RFC 7938: spines of one rail group share an ASN, every leaf has its own
+    spines = [s for s in c.switches if s.plane.name == "param" and s.tier == "spine"]
+    assert len({s.asn for s in spines}) == 8
+    assert len(spines) == 192
+    cards = sum(n.model.cards for n in c.nodes)
+    assert cards == 19_200
