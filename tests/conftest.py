@@ -10,11 +10,16 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted(ROOT.glob("examples/*/cluster.yaml"))
 
 
-def run_wanka(*args: str, timeout: float = 60, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run_wanka(
+    *args: str, timeout: float = 60, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the CLI as users do, in a fresh interpreter."""
     return subprocess.run(
         [sys.executable, "-m", "wanka", *args],
-        capture_output=True, text=True, timeout=timeout, cwd=cwd or ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd or ROOT,
     )
 
 

@@ -10,7 +10,9 @@ from conftest import EXAMPLES, ROOT, run_wanka
 def test_examples_validate() -> None:
     r = run_wanka("validate", *map(str, EXAMPLES))
     assert r.returncode == 0, r.stdout + r.stderr
-    assert r.stdout.strip().splitlines()[-1] == f"{len(EXAMPLES)} files checked, 0 errors, 0 warnings"
+    assert (
+        r.stdout.strip().splitlines()[-1] == f"{len(EXAMPLES)} files checked, 0 errors, 0 warnings"
+    )
     assert "19,200 cards" in r.stdout
 
 
@@ -26,7 +28,9 @@ def test_json_output(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert {"rule": "SCHEMA-UNKNOWN-KEY", "line": text.splitlines().index("kind: Cluster") + 1} in [
         {"rule": f["rule"], "line": f["line"]} for f in found
     ]
-    assert all(set(f) == {"file", "line", "column", "severity", "rule", "message", "hint"} for f in found)
+    assert all(
+        set(f) == {"file", "line", "column", "severity", "rule", "message", "hint"} for f in found
+    )
 
 
 def test_text_lines_are_file_line_col_severity_rule(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -45,8 +49,12 @@ def test_text_lines_are_file_line_col_severity_rule(tmp_path) -> None:  # type: 
 def test_strict_fails_on_warnings(tmp_path) -> None:  # type: ignore[no-untyped-def]
     warn = tmp_path / "c.yaml"
     text = (ROOT / "examples/lab-mini/cluster.yaml").read_text()
-    warn.write_text(text.replace("target_pflops: 10\n      pods:\n        - {name: core",
-                                 "target_pflops: 99\n      pods:\n        - {name: core"))
+    warn.write_text(
+        text.replace(
+            "target_pflops: 10\n      pods:\n        - {name: core",
+            "target_pflops: 99\n      pods:\n        - {name: core",
+        )
+    )
     ok = run_wanka("validate", str(warn))
     assert ok.returncode == 0 and "warning[PHASE-CAPACITY]" in ok.stdout
     strict = run_wanka("validate", "--strict", str(warn))

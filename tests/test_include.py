@@ -40,14 +40,20 @@ def test_fragments_merge_in_include_order() -> None:
     assert not r.findings
     assert r.cluster is not None
     assert [p.name for p in r.cluster.phases] == ["p1", "p2"]
-    assert {Path(f).name for f in r.cluster.files} == {"cluster.yaml", "phase2.yaml", "manifest.yaml"}
+    assert {Path(f).name for f in r.cluster.files} == {
+        "cluster.yaml",
+        "phase2.yaml",
+        "manifest.yaml",
+    }
     excluded = [n.name for n in r.cluster.nodes if n.excluded]
     assert excluded == ["sz1-p1-pod03-r07-s02"]
 
 
 def test_semantic_error_in_a_fragment_points_into_the_fragment(sz: Path) -> None:
     p2 = sz / "phase2.yaml"
-    p2.write_text(p2.read_text().replace("type: superpod-hygon, count: 39", "type: superpod-hygn, count: 39"))
+    p2.write_text(
+        p2.read_text().replace("type: superpod-hygon, count: 39", "type: superpod-hygn, count: 39")
+    )
     r = check(str(sz / "cluster.yaml"))
     line = line_of(p2, "superpod-hygn")
     assert ("REF-UNRESOLVED", "phase2.yaml", line) in rules_at(r)
@@ -90,7 +96,9 @@ def test_duplicate_manifest_serial_across_files_names_both_places(sz: Path) -> N
 )
 def test_bad_include_paths(sz: Path, include: str, rule: str, unreadable: bool) -> None:
     main = sz / "cluster.yaml"
-    main.write_text(main.read_text().replace("  - manifest.yaml", f"  - manifest.yaml\n  - {include}"))
+    main.write_text(
+        main.read_text().replace("  - manifest.yaml", f"  - manifest.yaml\n  - {include}")
+    )
     r = check(str(main))
     assert rule in {f.rule for f in r.findings}
     assert r.unreadable is unreadable
@@ -105,6 +113,8 @@ def test_a_whole_cluster_cannot_be_included(sz: Path) -> None:
 
 def test_fragments_cannot_include(sz: Path) -> None:
     man = sz / "manifest.yaml"
-    man.write_text(man.read_text().replace("kind: ClusterFragment", "kind: ClusterFragment\ninclude: [x.yaml]"))
+    man.write_text(
+        man.read_text().replace("kind: ClusterFragment", "kind: ClusterFragment\ninclude: [x.yaml]")
+    )
     r = check(str(sz / "cluster.yaml"))
     assert ("SCHEMA-SIZE", "manifest.yaml", line_of(man, "include:")) in rules_at(r)

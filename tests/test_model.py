@@ -19,8 +19,12 @@ HEAD = LAB[: LAB.index("  layout:")]
 
 def cluster_text(phase_pods: list[int], rows: int = 40) -> str:
     """The lab cluster with len(phase_pods) phases, phase i adding phase_pods[i] pods."""
-    out = [HEAD, "  layout:\n    halls:\n      - name: lab\n        rows:\n",
-           f"          - {{name: A, count: {rows}, positions: 10}}\n", "  phases:\n"]
+    out = [
+        HEAD,
+        "  layout:\n    halls:\n      - name: lab\n        rows:\n",
+        f"          - {{name: A, count: {rows}, positions: 10}}\n",
+        "  phases:\n",
+    ]
     for i, pods in enumerate(phase_pods):
         out.append(f"    - name: p{i + 1}\n      status: planned\n")
         if i:
@@ -32,7 +36,9 @@ def cluster_text(phase_pods: list[int], rows: int = 40) -> str:
         if i == 0:
             out.append("        - {name: core, type: lab-spines, hall: lab, row: A}\n")
         if pods:
-            out.append(f"        - {{name: pod, type: lab-pod, count: {pods}, hall: lab, row: A}}\n")
+            out.append(
+                f"        - {{name: pod, type: lab-pod, count: {pods}, hall: lab, row: A}}\n"
+            )
     return "".join(out)
 
 
@@ -98,7 +104,11 @@ def test_reference_cluster_names_read_like_the_data_hall() -> None:
     assert c is not None
     node = next(n for n in c.nodes if n.name == "sz1-p1-pod03-r07-s02")
     assert (node.pod.name, node.rack.name, node.unit, node.pod.row) == (
-        "sz1-p1-pod03", "sz1-p1-pod03-r07", 5, "A03")
+        "sz1-p1-pod03",
+        "sz1-p1-pod03-r07",
+        5,
+        "A03",
+    )
     assert node.supernode == 0 and node.excluded
     leaf = next(s for s in c.switches if s.name == "sz1-p1-pod01-param-leaf03")
     assert leaf.rails == (2,)
