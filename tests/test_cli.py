@@ -93,3 +93,27 @@ def test_max_bytes_must_be_positive() -> None:
     for value in ("0", "-1"):
         r = run_wanka("validate", "--max-bytes", value, "examples/lab-mini/cluster.yaml")
         assert r.returncode == 2 and "must be at least 1" in r.stderr and not r.stdout
+
+
+def _validate_variant(tmp_path, *edits: tuple[str, str]) -> list[str]:  # type: ignore[no-untyped-def]
+    text = (ROOT / "examples/lab-mini/cluster.yaml").read_text()
+    for old, new in edits:
+        assert old in text
+        text = text.replace(old, new)
+    path = tmp_path / "cluster.yaml"
+    path.write_text(text)
+    r = run_wanka("validate", "--quiet", str(path))
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    return r.stdout.splitlines()[:-1]
+
+
+def test_a_misspelled_required_key_is_reported_once(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    lines = _validate_variant(tmp_path, ("\nkind: Cluster", "\nkinf: Cluster"))
+    assert len(lines) == 1
+    assert "error[SCHEMA-UNKNOWN-KEY]" in lines[0] and "did you mean 'kind'?" in lines[0]
+
+
+def test_an_unresolved_name_does_not_cascade(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    lines = _validate_variant(tmp_path, ("- rack: lc-60", "- rack: lc-06"))
+    assert len(lines) == 1, lines
+    assert "error[REF-UNRESOLVED]: unknown rack type 'lc-06' (did you mean 'lc-60'?)" in lines[0]

@@ -77,8 +77,14 @@ class Builder:
         self.data = data
         self.files = files
         self.findings: list[Finding] = []
+        self.incomplete = False  # some pods, racks or nodes could not be built
 
     # ---- helpers ---------------------------------------------------------
+    def cut_short(self, what: str, name: str, choices: Any, at: Mark) -> None:
+        """An unresolved name that leaves part of the cluster unbuilt."""
+        self.unresolved(what, name, choices, at)
+        self.incomplete = True
+
     def unresolved(self, what: str, name: str, choices: Any, at: Mark) -> None:
         self.findings.append(
             error("REF-UNRESOLVED", f"unknown {what} '{name}'", at, choices_hint(name, choices))
@@ -415,12 +421,12 @@ class Builder:
                 ptype_name = placement["type"]
                 ptype = pod_types.get(ptype_name)
                 if ptype is None:
-                    self.unresolved(
+                    self.cut_short(
                         "pod type", ptype_name, pod_types, _m(placement, "type", value=True)
                     )
                     continue
                 if placement["hall"] not in self.halls:
-                    self.unresolved(
+                    self.cut_short(
                         "hall", placement["hall"], self.halls, _m(placement, "hall", value=True)
                     )
                     continue
@@ -477,7 +483,7 @@ class Builder:
             choices = {n for (h, n) in self.rows if h == hall} | {
                 g for (h, g) in self.row_groups if h == hall
             }
-            self.unresolved(f"row in hall '{hall}'", row, choices, _m(placement, "row", value=True))
+            self.cut_short(f"row in hall '{hall}'", row, choices, _m(placement, "row", value=True))
         return group
 
     def _place(
@@ -521,7 +527,7 @@ class Builder:
         for g in ptype["racks"]:
             rtype = self.rack_types.get(g["rack"])
             if rtype is None:
-                self.unresolved("rack type", g["rack"], self.rack_types, _m(g, "rack", value=True))
+                self.cut_short("rack type", g["rack"], self.rack_types, _m(g, "rack", value=True))
                 continue
             gat = g.at
             for _ in range(g.get("count", 1)):
@@ -541,7 +547,7 @@ class Builder:
                 for nd in g.get("nodes", []):
                     model = self.node_models.get(nd["model"])
                     if model is None:
-                        self.unresolved(
+                        self.cut_short(
                             "node model", nd["model"], self.node_models, _m(nd, "model", value=True)
                         )
                         continue
@@ -573,12 +579,13 @@ class Builder:
                 for sd in g.get("switches", []):
                     plane = self.planes.get(sd["plane"])
                     if plane is None:
-                        self.unresolved(
+                        self.cut_short(
                             "plane", sd["plane"], self.planes, _m(sd, "plane", value=True)
                         )
                         continue
                     tier = plane.fabric.tier(sd["tier"]) if plane.fabric else None
                     if tier is None:
+                        self.incomplete = True
                         self.findings.append(
                             error(
                                 "FABRIC-TIER",
@@ -702,6 +709,8 @@ class Builder:
             return None
 
     def check_manifest_keys(self, cluster: Cluster) -> None:
+        if self.incomplete:
+            return  # names of what was not built would be reported as unknown
         nodes = {n.name: n for n in cluster.nodes}
         for name, f in self.node_facts.items():
             node = nodes.get(name)
@@ -787,6 +796,7 @@ def build(data: YMap, files: list[str]) -> tuple[Cluster, list[Finding]]:
         switch_facts=b.switch_facts,
     )
     b.expand(spec, cluster)
+    cluster.complete = not b.incomplete
     b.check_manifest_keys(cluster)
     _check_names(cluster, b.findings)
     # a bad pod type is met once per pod built from it: report each place once

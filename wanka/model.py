@@ -342,6 +342,9 @@ class Cluster:
     switches: list[Switch] = field(default_factory=list)
     node_facts: dict[str, NodeFacts] = field(default_factory=dict)
     switch_facts: dict[str, SwitchFacts] = field(default_factory=dict)
+    # False when unresolved names left pods, racks or nodes unbuilt: checks of the
+    # whole cluster (capacity, manifest names, missing leaves) would only echo that
+    complete: bool = True
 
     def phase(self, name: str) -> Phase | None:
         for p in self.phases:

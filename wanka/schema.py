@@ -24,7 +24,7 @@ import jsonschema
 import jsonschema_rs
 
 from .findings import Finding, error
-from .positions import choices_hint, dotted, key_mark, locate
+from .positions import choices_hint, did_you_mean, dotted, key_mark, locate
 
 _SECRET_PARENT = "credentials"
 
@@ -58,10 +58,29 @@ def validate(doc: Any) -> list[Finding]:
     fast, reference = _validators()
     if fast.is_valid(doc):
         return []
-    findings = [_finding(doc, e) for e in reference.iter_errors(doc)]
+    errors = list(reference.iter_errors(doc))
+    extras: dict[tuple[str | int, ...], list[str]] = {}
+    for e in errors:
+        if e.validator == "additionalProperties" and isinstance(e.instance, dict):
+            known = e.schema.get("properties", {}) if isinstance(e.schema, dict) else {}
+            extras[tuple(e.absolute_path)] = [k for k in e.instance if k not in known]
+    findings = [_finding(doc, e) for e in errors if not _explained(e, extras)]
     # one finding per (rule, place, message): if/then branches can repeat themselves
     unique = {(f.rule, f.where, f.message): f for f in findings}
     return sorted(unique.values(), key=Finding.sort_key)
+
+
+def _explained(
+    e: jsonschema.ValidationError, extras: dict[tuple[str | int, ...], list[str]]
+) -> bool:
+    """A missing required key next to an unknown key that is its misspelling: the
+    unknown-key finding (with its 'did you mean') says it all."""
+    if e.validator != "required" or not isinstance(e.instance, dict):
+        return False
+    schema = e.schema if isinstance(e.schema, dict) else {}
+    missing = [k for k in schema.get("required", []) if k not in e.instance]
+    near = extras.get(tuple(e.absolute_path), [])
+    return bool(missing) and all(did_you_mean(m, near) for m in missing)
 
 
 def _is_secret(path: list[str | int]) -> bool:

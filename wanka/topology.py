@@ -125,7 +125,7 @@ def compute(cluster: Cluster) -> Topology:
     for pod in cluster.pods:
         for node, plane, port, leaf in node_attachments(cluster, pod):
             if leaf is None:
-                if (pod.name, plane.name) not in missing:
+                if cluster.complete and (pod.name, plane.name) not in missing:
                     missing.add((pod.name, plane.name))
                     findings.append(
                         error(
@@ -173,7 +173,7 @@ def compute(cluster: Cluster) -> Topology:
                 targets.extend(by_phase_plane_tier[(dep, sw.plane.name, up)])
         key = (sw.pod.name, sw.plane.name, sw.tier)
         if not targets:
-            if key not in reported:
+            if cluster.complete and key not in reported:
                 reported.add(key)
                 findings.append(
                     error(
