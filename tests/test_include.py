@@ -118,3 +118,12 @@ def test_fragments_cannot_include(sz: Path) -> None:
     )
     r = check(str(sz / "cluster.yaml"))
     assert ("SCHEMA-SIZE", "manifest.yaml", line_of(man, "include:")) in rules_at(r)
+
+
+def test_a_fragment_validated_alone_gets_its_schema_checked(sz: Path) -> None:
+    r = check(str(sz / "manifest.yaml"))
+    assert r.fragment and not r.findings
+    man = sz / "manifest.yaml"
+    man.write_text(man.read_text().replace("serial:", "serail:", 1))
+    r = check(str(man))
+    assert [f.rule for f in r.findings] == ["SCHEMA-UNKNOWN-KEY"]

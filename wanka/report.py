@@ -32,6 +32,11 @@ def summary(results: Sequence[Result]) -> str:
 
 
 def describe(r: Result) -> str:
+    if r.fragment:
+        return (
+            f"{r.path}: fragment: schema checked; the semantic rules run when the cluster "
+            "file that includes it is validated"
+        )
     c = r.cluster
     if c is None:
         return ""
@@ -47,7 +52,7 @@ def write_text(results: Sequence[Result], out: TextIO, *, quiet: bool = False) -
     for r in results:
         for f in r.findings:
             print(line(f), file=out)
-        if not quiet and not r.errors and r.cluster is not None:
+        if not quiet and not r.errors and (r.cluster is not None or r.fragment):
             print(describe(r), file=out)
     print(summary(results), file=out)
 

@@ -25,6 +25,7 @@ class Result:
     cluster: Cluster | None = None
     topology: Topology | None = None
     findings: list[Finding] = field(default_factory=list)
+    fragment: bool = False  # a ClusterFragment checked on its own: schema only
 
     @property
     def errors(self) -> list[Finding]:
@@ -44,6 +45,9 @@ def check(path: str, *, max_bytes: int = MAX_BYTES) -> Result:
     result = Result(path, doc, findings=list(doc.findings))
     if not doc.loaded or doc.findings:
         result.findings.sort(key=Finding.sort_key)
+        return result
+    if doc.data.get("kind") == "ClusterFragment":
+        result.fragment = True  # its rules run when the cluster that includes it is checked
         return result
     cluster, found = build(doc.data, doc.files)
     result.cluster = cluster
