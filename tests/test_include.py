@@ -127,3 +127,13 @@ def test_a_fragment_validated_alone_gets_its_schema_checked(sz: Path) -> None:
     man.write_text(man.read_text().replace("serial:", "serail:", 1))
     r = check(str(man))
     assert [f.rule for f in r.findings] == ["SCHEMA-UNKNOWN-KEY"]
+
+
+def test_every_a3_die_needs_a_parameter_address(sz: Path) -> None:
+    """400 leaves x 48 ports x 2 dies: /17 holds the ports (400 x /26) but not the dies (400 x /25)."""
+    main = sz / "cluster.yaml"
+    main.write_text(main.read_text().replace("cidr: 10.0.0.0/16", "cidr: 10.0.0.0/17"))
+    r = check(str(main))
+    f = next(f for f in r.findings if f.rule == "NET-CIDR-SIZE")
+    assert "needs 51,200 addresses (400 leaf subnets), it has 32,768" in f.message
+    assert f.mark.line == line_of(main, "      param:")

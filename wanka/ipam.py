@@ -64,5 +64,5 @@ def plane_subnets(cluster: Cluster, topo: Topology, plane: Plane) -> list[tuple[
         return out
     for sw in cluster.switches:
         if sw.plane is plane and sw.tier == "leaf":
-            out.append((sw, topo.loads[sw.name].node_lanes))
+            out.append((sw, topo.loads[sw.name].addresses))
     return out

@@ -37,6 +37,7 @@ class Load:
     lane_speed: int  # Gb/s of a downlink lane
     node_lanes: int = 0  # node ports cabled to it
     nodes: int = 0  # distinct nodes cabled to it
+    addresses: int = 0  # addresses behind its node ports (A3: one per die on the parameter plane)
     last_node: Node | None = None
     node_bw: int = 0  # Gb/s of those ports
     slow_ports: dict[int, int] = field(
@@ -110,6 +111,15 @@ def node_attachments(
             yield node, oob, -1, (leaves[k % len(leaves)] if leaves else None)
 
 
+def addresses_per_port(node: Node, plane: Plane) -> int:
+    """Addresses behind one node port: on the parameter plane every die of an A3 card (910C:
+    two) has its own RoCE address on the card's port; elsewhere one."""
+    acc = node.model.accelerator
+    if plane.role == "parameter" and acc is not None:
+        return acc.dies
+    return 1
+
+
 def compute(cluster: Cluster) -> Topology:
     findings: list[Finding] = []
     loads: dict[str, Load] = {}
@@ -142,6 +152,7 @@ def compute(cluster: Cluster) -> Topology:
             speed = node.model.bmc_speed if port < 0 else node.model.nic(plane.name).speed  # type: ignore[union-attr]
             load.node_lanes += 1
             load.node_bw += speed
+            load.addresses += addresses_per_port(node, plane) if port >= 0 else 1
             if load.last_node is not node:
                 load.nodes += 1
                 load.last_node = node
