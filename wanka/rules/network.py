@@ -131,6 +131,19 @@ def pin_outside(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
 
 
 @rule(
+    "NET-PIN-SUBNET",
+    "A pinned address is a host address of the subnet its port or pod gets (not the network, "
+    "gateway or broadcast address).",
+    "manifest.yaml:24:21: error[NET-PIN-SUBNET]: pinned address 10.16.255.10 of sz1-p1-ctl-r01-h01 is not a host address of its subnet 10.16.0.0/26 (sz1-p1-ctl)",
+)
+def pin_subnet(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
+    from ..addresses import pin_problems  # a derive module: loaded only for this check
+
+    if cluster.complete:
+        yield from pin_problems(cluster, topo)
+
+
+@rule(
     "NET-PIN-DUPLICATE",
     "No address is pinned twice.",
     "c.yaml:215:50: error[NET-PIN-DUPLICATE]: address 10.99.0.200 is pinned twice: BMC of ...-s02 and BMC of ...-s01 (c.yaml:211:50)",
