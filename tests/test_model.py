@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from conftest import ROOT
+from conftest import ROOT, cluster_text
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -12,34 +12,6 @@ from wanka.build import build
 from wanka.loader import load_text
 from wanka.model import Cluster
 from wanka.validate import check
-
-LAB = (ROOT / "examples/lab-mini/cluster.yaml").read_text(encoding="utf-8")
-HEAD = LAB[: LAB.index("  layout:")]
-
-
-def cluster_text(phase_pods: list[int], rows: int = 40) -> str:
-    """The lab cluster with len(phase_pods) phases, phase i adding phase_pods[i] pods."""
-    out = [
-        HEAD,
-        "  layout:\n    halls:\n      - name: lab\n        rows:\n",
-        f"          - {{name: A, count: {rows}, positions: 10}}\n",
-        "  phases:\n",
-    ]
-    for i, pods in enumerate(phase_pods):
-        out.append(f"    - name: p{i + 1}\n      status: planned\n")
-        if i:
-            out.append("      depends_on: [p1]\n")
-        if i and not pods:
-            out.append("      pods: []\n")
-            continue
-        out.append("      pods:\n")
-        if i == 0:
-            out.append("        - {name: core, type: lab-spines, hall: lab, row: A}\n")
-        if pods:
-            out.append(
-                f"        - {{name: pod, type: lab-pod, count: {pods}, hall: lab, row: A}}\n"
-            )
-    return "".join(out)
 
 
 def model(text: str) -> Cluster:

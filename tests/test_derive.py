@@ -1,0 +1,103 @@
+"""Derived addresses and cables: stable across phases, never given twice."""
+
+from __future__ import annotations
+
+import tempfile
+from collections import Counter
+from ipaddress import IPv4Address
+from pathlib import Path
+
+from conftest import ROOT, cluster_text
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from wanka.derive import Derived, derive
+from wanka.validate import check
+
+
+def derived(text: str) -> Derived:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "cluster.yaml"
+        path.write_text(text, encoding="utf-8")
+        result = check(str(path))
+    assert not result.errors, [str(f) for f in result.errors]
+    d = derive(result)
+    assert not d.findings
+    return d
+
+
+def phase_view(d: Derived, phase: str) -> dict[str, object]:
+    """Everything derived for one phase's nodes and switches."""
+    mine = {n.name for n in d.cluster.nodes if n.pod.phase.name == phase}
+    mine |= {s.name for s in d.cluster.switches if s.pod.phase.name == phase}
+    pods = {p.name for p in d.cluster.pods if p.phase.name == phase}
+    a = d.addressing
+    return {
+        "names": sorted(mine),
+        "ports": {k: v for k, v in a.ports.items() if k[0] in mine},
+        "bonds": {k: v for k, v in a.bonds.items() if k[0] in mine},
+        "bmcs": {k: v for k, v in a.bmcs.items() if k in mine},
+        "loopbacks": {k: v for k, v in a.loopbacks.items() if k in mine},
+        "subnets": [s for s in a.subnets if s.owner in mine or s.owner in pods],
+        "cables": [c for c in d.cabling.cables if c.a.device in mine],
+    }
+
+
+def all_addresses(d: Derived) -> list[IPv4Address]:
+    a = d.addressing
+    return [
+        *a.ports.values(),
+        *a.bonds.values(),
+        *a.bmcs.values(),
+        *a.loopbacks.values(),
+        *(s.gateway for s in a.subnets),
+    ]
+
+
+def assert_sound(d: Derived) -> None:
+    addrs = all_addresses(d)
+    assert len(addrs) == len(set(addrs)), "an address is given twice"
+    ends = Counter()
+    for c in d.cabling.cables:
+        ends[(c.a.device, c.a.port)] += 1
+        ends[(c.b.device, c.b.port)] += 1
+    assert max(ends.values()) == 1, [e for e, n in ends.items() if n > 1][:3]
+    subnets = sorted(d.addressing.subnets, key=lambda s: (s.plane, int(s.network.network_address)))
+    for x, y in zip(subnets, subnets[1:], strict=False):
+        assert x.plane != y.plane or not x.network.overlaps(y.network)
+    for (node, _plane, _i), ip in d.addressing.ports.items():
+        assert ip in d.addressing.port_subnet[(node, _plane, _i)].network
+
+
+@settings(max_examples=20, deadline=None)
+@given(p1=st.integers(1, 4), p2=st.integers(0, 4), p3=st.integers(0, 3))
+def test_phase_one_is_identical_with_or_without_later_phases(p1: int, p2: int, p3: int) -> None:
+    alone = derived(cluster_text([p1]))
+    grown = derived(cluster_text([p1, p2, p3]))
+    assert phase_view(alone, "p1") == phase_view(grown, "p1")
+    assert_sound(grown)
+
+
+@settings(max_examples=10, deadline=None)
+@given(p1=st.integers(1, 3), p2=st.integers(1, 3))
+def test_a_pod_added_to_the_last_phase_moves_nothing(p1: int, p2: int) -> None:
+    before = derived(cluster_text([p1, p2]))
+    after = derived(cluster_text([p1, p2 + 1]))
+    assert phase_view(before, "p1") == phase_view(after, "p1")
+    b2, a2 = phase_view(before, "p2"), phase_view(after, "p2")
+    for key in ("ports", "bonds", "bmcs", "loopbacks"):
+        assert b2[key].items() <= a2[key].items()  # type: ignore[union-attr]
+    assert set(b2["cables"]) <= set(a2["cables"])  # type: ignore[arg-type]
+
+
+def test_reference_cluster_is_sound() -> None:
+    d = derive(check(str(ROOT / "examples/shenzhen-14000p/cluster.yaml")))
+    assert_sound(d)
+    # A3: 16 NPU devices (8 cards x 2 dies) per server on the parameter plane
+    servers = [n for n in d.cluster.nodes if n.model.accelerator is not None]
+    assert len(d.addressing.ports) == 16 * len(servers)
+    # every node has one BMC address and one management address
+    assert len(d.addressing.bmcs) == len(d.cluster.nodes)
+    # pins are honoured
+    assert str(d.addressing.bmcs["sz1-p1-ctl-r01-h01"]) == "10.20.0.60"
+    assert str(d.addressing.bonds[("sz1-p1-ctl-r01-h01", "mgmt")]) == "10.16.0.60"
