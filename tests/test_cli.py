@@ -40,8 +40,8 @@ def test_text_lines_are_file_line_col_severity_rule(tmp_path) -> None:  # type: 
     r = run_wanka("validate", str(bad))
     assert r.returncode == 1
     first = r.stdout.splitlines()[0]
-    plane_line = text.splitlines().index("      param:") + 1  # reported on the plane's key
-    assert first.startswith(f"{bad}:{plane_line}:7: error[NET-MTU]: ")
+    mtu_line = text.splitlines().index("        mtu: 9000") + 1  # reported at the value to edit
+    assert first.startswith(f"{bad}:{mtu_line}:14: error[NET-MTU]: ")
     assert "plane 'param' MTU 9300 needs 9318-byte frames" in first
     assert first.endswith("(set mtu to at most 9198)")
 

@@ -136,5 +136,4 @@ def test_every_a3_die_needs_a_parameter_address(sz: Path) -> None:
     r = check(str(main))
     f = next(f for f in r.findings if f.rule == "NET-CIDR-SIZE")
     assert "needs 51,200 addresses (400 leaf subnets), it has 32,768" in f.message
-    lines = main.read_text().splitlines()
-    assert f.mark.line == lines.index("      param:") + 1
+    assert f.mark.line == line_of(main, "cidr: 10.0.0.0/17")

@@ -132,10 +132,15 @@ def allocate(cluster: Cluster, topo: Topology) -> Addressing:
     return out
 
 
-def pin_problem(sub: Subnet, pin: IPv4Address, node: Node, what: str) -> Finding | None:
-    """A pinned address must be a host address of the subnet its port gets."""
+def pin_problem(
+    sub: Subnet, pin: IPv4Address, node: Node, what: str, plane: IPv4Network | None = None
+) -> Finding | None:
+    """A pinned address must be a host address of the subnet its port gets (a pin outside
+    its plane altogether, `plane`, is NET-PIN-OUTSIDE's to report)."""
     net = sub.network
     if pin in net and pin not in (net.network_address, sub.gateway, net.broadcast_address):
+        return None
+    if plane is not None and pin not in plane:
         return None
     at = node.facts.key_marks.get(what, node.at) if node.facts else node.at
     return error(
@@ -178,7 +183,7 @@ def pin_problems(cluster: Cluster, topo: Topology) -> list[Finding]:
                 sub = subnets.get((plane.name, pod.name))
                 pin = pins.get((node.name, key))
                 if sub is not None and pin is not None:
-                    problem = pin_problem(sub, pin, node, what)
+                    problem = pin_problem(sub, pin, node, what, cluster.planes[plane.name].cidr)
                     if problem:
                         out.append(problem)
                 continue
@@ -188,7 +193,7 @@ def pin_problems(cluster: Cluster, topo: Topology) -> list[Finding]:
                 pin = pins.get((node.name, key))
                 sub = subnets.get((plane.name, leaf.name))
                 if pin is not None and sub is not None:
-                    problem = pin_problem(sub, pin, node, f"addresses.{key}")
+                    problem = pin_problem(sub, pin, node, f"addresses.{key}", plane.cidr)
                     if problem:
                         out.append(problem)
     return out

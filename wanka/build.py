@@ -80,15 +80,14 @@ class Builder:
         self.incomplete = False  # some pods, racks or nodes could not be built
 
     # ---- helpers ---------------------------------------------------------
-    def cut_short(self, what: str, name: str, choices: Any, at: Mark) -> None:
+    def cut_short(self, what: str, name: str, choices: Any, at: Mark, where: str = "") -> None:
         """An unresolved name that leaves part of the cluster unbuilt."""
-        self.unresolved(what, name, choices, at)
+        self.unresolved(what, name, choices, at, where)
         self.incomplete = True
 
-    def unresolved(self, what: str, name: str, choices: Any, at: Mark) -> None:
-        self.findings.append(
-            error("REF-UNRESOLVED", f"unknown {what} '{name}'", at, choices_hint(name, choices))
-        )
+    def unresolved(self, what: str, name: str, choices: Any, at: Mark, where: str = "") -> None:
+        text = f"unknown {what} '{name}'" + (f" {where}" if where else "")
+        self.findings.append(error("REF-UNRESOLVED", text, at, choices_hint(name, choices)))
 
     # ---- catalog ---------------------------------------------------------
     def catalog(self, spec: YMap) -> None:
@@ -275,6 +274,7 @@ class Builder:
                 qos,
                 fab,
                 _m(planes, name),
+                {k: _m(p, k, value=True) for k in p},
             )
         self.loopbacks = None
         self.loopbacks_at = _m(net, "loopbacks", value=True) if "loopbacks" in net else None
@@ -470,6 +470,7 @@ class Builder:
                     sn = ptype.get("supernode")
                     if sn:
                         pod.supernode_servers, pod.supernode_cards = sn["servers"], sn["cards"]
+                        pod.supernode_at = _m(ptype, "supernode")
                     first_pos = (used_rows[(row.hall, row.name)] - rack_total + 1) if row else None
                     cluster.pods.append(pod)
                     self._fill_pod(cluster, pod, ptype, first_pos, asn_next, spine_asn)
@@ -483,7 +484,9 @@ class Builder:
             choices = {n for (h, n) in self.rows if h == hall} | {
                 g for (h, g) in self.row_groups if h == hall
             }
-            self.cut_short(f"row in hall '{hall}'", row, choices, _m(placement, "row", value=True))
+            self.cut_short(
+                "row", row, choices, _m(placement, "row", value=True), f"in hall '{hall}'"
+            )
         return group
 
     def _place(

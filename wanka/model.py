@@ -166,6 +166,10 @@ class Plane:
     qos: Qos | None
     fabric: Fabric | None
     at: Mark
+    value_at: dict[str, Mark] = field(default_factory=dict, compare=False)  # cidr, mtu, ... marks
+
+    def mark(self, key: str) -> Mark:
+        return self.value_at.get(key, self.at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,6 +266,7 @@ class Pod:
     at: Mark
     supernode_servers: int | None = None
     supernode_cards: int | None = None
+    supernode_at: Mark | None = None  # the pod type's `supernode:` declaration
     racks: list[Rack] = field(default_factory=list)
     nodes: list[Node] = field(default_factory=list)
     switches: list[Switch] = field(default_factory=list)

@@ -118,6 +118,10 @@ def _finding(doc: Any, e: jsonschema.ValidationError) -> Finding:
     schema = e.schema if isinstance(e.schema, dict) else {}
     custom = schema.get("x-wanka-rule")
     kind = e.validator
+    if "propertyNames" in e.relative_schema_path:
+        # jsonschema reports a bad key name as a failure of the inner keyword (pattern, ...)
+        # with the name as the instance, at the mapping's path
+        kind = "propertyNames"
     value = e.instance
     hint = None
 
@@ -197,7 +201,7 @@ def _finding(doc: Any, e: jsonschema.ValidationError) -> Finding:
             custom or "SCHEMA-FORMAT",
             f"{where}: name {_show(bad, path)} is not well formed",
             key_mark(doc, [*path, bad]) or mark,
-            _describe_ref(e.validator_value),
+            schema.get("description"),
         )
     if kind in ("minProperties", "maxProperties"):
         if custom == "CRED-VALUE":

@@ -135,8 +135,9 @@ def compute(cluster: Cluster) -> Topology:
     for pod in cluster.pods:
         for node, plane, port, leaf in node_attachments(cluster, pod):
             if leaf is None:
-                if cluster.complete and (pod.name, plane.name) not in missing:
-                    missing.add((pod.name, plane.name))
+                # pods of one type miss the same leaf: report it once per type
+                if cluster.complete and (pod.type, plane.name) not in missing:
+                    missing.add((pod.type, plane.name))
                     findings.append(
                         error(
                             "FABRIC-NO-LEAF",
@@ -182,7 +183,8 @@ def compute(cluster: Cluster) -> Topology:
         if not targets:
             for dep in sw.pod.phase.depends_on:
                 targets.extend(by_phase_plane_tier[(dep, sw.plane.name, up)])
-        key = (sw.pod.name, sw.plane.name, sw.tier)
+        # pods of one type in one phase behave alike: report once per (phase, pod type)
+        key = (f"{sw.pod.phase.name}/{sw.pod.type}", sw.plane.name, sw.tier)
         if not targets:
             if cluster.complete and key not in reported:
                 reported.add(key)

@@ -192,13 +192,14 @@ def rails(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
                 )
         seen: set[str] = set()
         for pod in cluster.pods:
-            leaves = sum(1 for s in pod.switches if s.plane is p and s.tier == "leaf")
+            pod_leaves = [s for s in pod.switches if s.plane is p and s.tier == "leaf"]
+            leaves = len(pod_leaves)
             if leaves and pod.type not in seen and leaves % fab.rails and fab.rails % leaves:
                 seen.add(pod.type)
                 yield error(
                     "FABRIC-RAILS",
                     f"pod '{pod.name}' has {leaves} {p.name} leaves for "
                     f"{fab.rails} rails: one must be a multiple of the other",
-                    pod.at,
+                    pod_leaves[0].at,
                     "one leaf per rail (or per group of rails)",
                 )

@@ -29,7 +29,7 @@ def overlap(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
     ]
     if cluster.loopbacks is not None and cluster.loopbacks_at is not None:
         spaces.append((cluster.loopbacks, "loopbacks", cluster.loopbacks_at))
-    spaces.sort(key=lambda s: (int(s[0].network_address), -s[0].prefixlen))
+    spaces.sort(key=lambda s: (int(s[0].network_address), s[0].prefixlen))
     widest: tuple[IPv4Network, str, Mark] | None = None
     for space in spaces:
         if widest is not None and space[0].overlaps(widest[0]):
@@ -60,14 +60,14 @@ def size(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
                 "NET-CIDR-SIZE",
                 f"plane '{p.name}' {p.cidr} needs {end:,} addresses "
                 f"({len(demand)} {unit} subnets), it has {p.cidr.num_addresses:,}",
-                p.at,
+                p.mark("cidr"),
                 f"use a /{32 - (end - 1).bit_length()} or larger",
             )
     routed = sum(
         1 for s in cluster.switches if s.plane.fabric is not None and s.plane.fabric.tiers >= 2
     )
     if routed:
-        if cluster.loopbacks is None:
+        if cluster.loopbacks_at is None:
             yield error(
                 "NET-CIDR-SIZE",
                 f"{routed} routed switches need loopback addresses, but "
@@ -75,7 +75,7 @@ def size(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
                 cluster.at,
                 "set networks.loopbacks, e.g. 10.255.0.0/20",
             )
-        elif routed > cluster.loopbacks.num_addresses:
+        elif cluster.loopbacks is not None and routed > cluster.loopbacks.num_addresses:
             yield error(
                 "NET-CIDR-SIZE",
                 f"loopbacks {cluster.loopbacks} has "
@@ -183,7 +183,7 @@ def mtu(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
                     "NET-MTU",
                     f"plane '{p.name}' MTU {p.mtu} needs {frame}-byte frames; "
                     f"switch model {sm.key} forwards at most {sm.max_frame}",
-                    p.at,
+                    p.mark("mtu"),
                     f"set mtu to at most {sm.max_frame - frame + p.mtu}",
                 )
                 break
@@ -292,7 +292,8 @@ def asn_private(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
         at = cluster.bgp.at if cluster.bgp else public[0].at
         yield warning(
             "BGP-ASN-PRIVATE",
-            f"{len(public)} switches get public ASNs (first: {public[0].asn} on {public[0].name})",
+            f"{len(public)} switch{'es' if len(public) != 1 else ''} get{'s' if len(public) == 1 else ''} "
+            f"public ASNs (first: {public[0].asn} on {public[0].name})",
             at,
             "start asn_base at 4200000000 and keep the phases' blocks below 4294967295",
         )

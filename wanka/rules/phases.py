@@ -4,46 +4,56 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..findings import Finding, Severity, error, warning
+from ..findings import Finding, Mark, Severity, error, warning
 from ..model import Cluster
 from ..topology import Topology
 from . import rule
 
 
+def _path(deps: dict[str, list[str]], start: str, goal: str) -> list[str] | None:
+    """A dependency path start -> ... -> goal, or None."""
+    stack: list[tuple[str, list[str]]] = [(start, [start])]
+    seen: set[str] = set()
+    while stack:
+        name, path = stack.pop()
+        if name == goal:
+            return path
+        if name in seen:
+            continue
+        seen.add(name)
+        stack.extend((d, [*path, d]) for d in deps.get(name, []))
+    return None
+
+
+def _forward_edges(cluster: Cluster) -> Iterator[tuple[str, str, Mark, list[str] | None]]:
+    """(phase, dependency, mark, cycle) for every dependency on the phase itself or a later
+    one; `cycle` is the loop it closes (p -> d -> ... -> p), or None."""
+    index = {p.name: p.index for p in cluster.phases}
+    deps = {p.name: [d for d in p.depends_on if d in index] for p in cluster.phases}
+    for p in cluster.phases:
+        for d, at in zip(p.depends_on, p.depends_at, strict=False):
+            if d in index and index[d] >= p.index:
+                back = [p.name] if d == p.name else _path(deps, d, p.name)
+                yield p.name, d, at, ([p.name, *back] if back else None)
+
+
 @rule(
     "PHASE-CYCLE",
-    "Phase dependencies have no cycle.",
+    "Phase dependencies have no cycle (reported at the dependency on a later phase).",
     "c.yaml:160:20: error[PHASE-CYCLE]: phases depend on each other in a cycle: p1 -> p2 -> p1",
 )
 def cycle(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
-    deps = {p.name: [d for d in p.depends_on if cluster.phase(d)] for p in cluster.phases}
-    state: dict[str, int] = {}  # 1 visiting, 2 done
     reported: set[frozenset[str]] = set()
-
-    def visit(name: str, path: list[str]) -> Iterator[Finding]:
-        state[name] = 1
-        for d in deps[name]:
-            if state.get(d) == 1:
-                loop = path[path.index(d) :] + [d] if d in path else [name, d]
-                key = frozenset(loop)
-                if key not in reported:
-                    reported.add(key)
-                    ph = cluster.phase(name)
-                    assert ph is not None
-                    at = ph.depends_at[ph.depends_on.index(d)] if ph.depends_at else ph.at
-                    yield error(
-                        "PHASE-CYCLE",
-                        "phases depend on each other in a cycle: " + " -> ".join(loop),
-                        at,
-                        "a phase may depend only on earlier phases",
-                    )
-            elif state.get(d) is None:
-                yield from visit(d, [*path, d])
-        state[name] = 2
-
-    for p in cluster.phases:
-        if p.name not in state:
-            yield from visit(p.name, [p.name])
+    for name, dep, at, loop in _forward_edges(cluster):
+        if loop is None or frozenset(loop) in reported:
+            continue
+        reported.add(frozenset(loop))
+        yield error(
+            "PHASE-CYCLE",
+            "phases depend on each other in a cycle: " + " -> ".join(loop),
+            at,
+            f"phase '{name}' may depend only on phases before it; remove '{dep}'",
+        )
 
 
 @rule(
@@ -52,21 +62,14 @@ def cycle(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
     "c.yaml:160:20: error[PHASE-ORDER]: phase 'p1' depends on 'p2', which comes after it",
 )
 def order(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
-    index = {p.name: p.index for p in cluster.phases}
-    for p in cluster.phases:
-        for d, at in zip(p.depends_on, p.depends_at, strict=False):
-            if d == p.name:
-                yield error("PHASE-ORDER", f"phase '{p.name}' depends on itself", at)
-            elif d in index and index[d] > p.index:
-                # a cycle through a later phase is reported as PHASE-CYCLE
-                later = cluster.phase(d)
-                if later is not None and p.name not in later.depends_on:
-                    yield error(
-                        "PHASE-ORDER",
-                        f"phase '{p.name}' depends on '{d}', which comes after it",
-                        at,
-                        "list phases in build order",
-                    )
+    for name, dep, at, loop in _forward_edges(cluster):
+        if loop is None:  # a cycle is PHASE-CYCLE
+            yield error(
+                "PHASE-ORDER",
+                f"phase '{name}' depends on '{dep}', which comes after it",
+                at,
+                "list phases in build order",
+            )
 
 
 def phase_pflops(cluster: Cluster) -> dict[str, float]:
@@ -127,7 +130,7 @@ def supernode(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
             yield error(
                 "SUPERNODE-SIZE",
                 f"pod '{pod.name}' mixes servers with {sorted(per)} cards in supernodes",
-                pod.at,
+                pod.supernode_at or pod.at,
             )
             continue
         cards = per.pop() if per else 0
@@ -137,7 +140,7 @@ def supernode(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
                 f"pod '{pod.name}': supernodes of {pod.supernode_servers} "
                 f"servers x {cards} cards hold {pod.supernode_servers * cards} cards, not "
                 f"{pod.supernode_cards}",
-                pod.at,
+                pod.supernode_at or pod.at,
                 "fix supernode.cards or supernode.servers",
             )
         if len(servers) % pod.supernode_servers:
@@ -145,6 +148,6 @@ def supernode(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
                 "SUPERNODE-SIZE",
                 f"pod '{pod.name}' has {len(servers)} servers, not a "
                 f"multiple of {pod.supernode_servers} per supernode",
-                pod.at,
+                pod.supernode_at or pod.at,
                 "every supernode must be whole",
             )

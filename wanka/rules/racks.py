@@ -90,7 +90,7 @@ def power(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
 def power_max(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
     for rack in _first_of_type(cluster):
         nom, mx = _draw(rack)[:2]
-        if nom <= rack.type.power_kw < mx / 1000:
+        if nom / 1000 <= rack.type.power_kw < mx / 1000:
             yield warning(
                 "RACK-POWER-MAX",
                 f"rack '{rack.name}' can draw {mx / 1000:.1f} kW at "
