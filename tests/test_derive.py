@@ -101,3 +101,19 @@ def test_reference_cluster_is_sound() -> None:
     # pins are honoured
     assert str(d.addressing.bmcs["sz1-p1-ctl-r01-h01"]) == "10.20.0.60"
     assert str(d.addressing.bonds[("sz1-p1-ctl-r01-h01", "mgmt")]) == "10.16.0.60"
+
+
+POSITIVE = sorted((ROOT / "tests/examples/positive").glob("*.yaml"))
+
+
+def test_every_switch_uplinks_into_one_asn_group() -> None:
+    """RFC 7938: the switches one switch connects up to share one ASN (no path hunting)."""
+    for path in [*POSITIVE, ROOT / "examples/shenzhen-14000p/cluster.yaml"]:
+        r = check(str(path))
+        assert r.topology is not None and not r.errors, path
+        for load in r.topology.loads.values():
+            if load.up_targets:
+                asns = {t.asn for t in load.up_targets}
+                assert len(asns) == 1, (path.name, load.switch.name, asns)
+        leaves = [s for s in r.cluster.switches if s.tier == "leaf" and s.asn is not None]
+        assert len({s.asn for s in leaves}) == len(leaves), path.name

@@ -416,6 +416,7 @@ class Builder:
         asn_next: dict[int, int] = defaultdict(int)
         spine_asn: dict[tuple[Any, ...], int] = {}
         for phase, pdecl in self.phase_decls:
+            self._phase_scope(pdecl, pod_types)
             for placement in pdecl["pods"]:
                 pat = placement.at if isinstance(placement, YMap) else phase.at
                 ptype_name = placement["type"]
@@ -475,6 +476,21 @@ class Builder:
                     cluster.pods.append(pod)
                     self._fill_pod(cluster, pod, ptype, first_pos, asn_next, spine_asn)
 
+    def _phase_scope(self, pdecl: YMap, pod_types: YMap) -> None:
+        """Count the phase's spines and cores in network pods (pods without leaves of their
+        plane): the leaves of the phase reach them as one set, so their ASN groups are numbered
+        across those pods (`asn_group`), the way topology groups them."""
+        self.scope_total: Counter[tuple[str, str]] = Counter()
+        self.scope_ordinal: Counter[tuple[str, str]] = Counter()
+        for placement in pdecl["pods"]:
+            ptype = pod_types.get(placement["type"])
+            if ptype is None:
+                continue
+            totals = _type_totals(ptype)
+            for (plane, tier), n in totals.items():
+                if tier != "leaf" and not totals[(plane, "leaf")]:
+                    self.scope_total[(plane, tier)] += n * placement.get("count", 1)
+
     def _row_group(self, placement: YMap) -> list[Row] | None:
         hall, row = placement["hall"], placement["row"]
         group = self.row_groups.get((hall, row))
@@ -519,10 +535,7 @@ class Builder:
         spine_asn: dict[tuple[Any, ...], int],
     ) -> None:
         # count the pod's switches per (plane, tier) first: rails depend on the leaf count
-        totals: Counter[tuple[str, str]] = Counter()
-        for g in ptype["racks"]:
-            for s in g.get("switches", []):
-                totals[(s["plane"], s["tier"])] += s["count"] * g.get("count", 1)
+        totals = _type_totals(ptype)
         ordinals: Counter[tuple[str, str]] = Counter()
         node_ix = 0
         servers_seen = 0
@@ -613,9 +626,19 @@ class Builder:
                         name = f"{pod.name}-{plane.name}-{sd['tier']}{ordinal + 1:02d}"
                         rails = _rails(plane, sd["tier"], ordinal, totals[key])
                         facts = self.switch_facts.get(name)
-                        asn = self._asn(
-                            pod, plane, sd["tier"], ordinal, totals[key], facts, asn_next, spine_asn
-                        )
+                        if sd["tier"] != "leaf" and not totals[(plane.name, "leaf")]:
+                            scope = f"{pod.phase.name}/"  # a network pod: numbered per phase
+                            group = asn_group(
+                                scope,
+                                plane,
+                                sd["tier"],
+                                self.scope_ordinal[key],
+                                self.scope_total[key],
+                            )
+                            self.scope_ordinal[key] += 1
+                        else:
+                            group = asn_group(pod.name, plane, sd["tier"], ordinal, totals[key])
+                        asn = self._asn(pod, plane, group, facts, asn_next, spine_asn)
                         sw = Switch(
                             name,
                             pod,
@@ -629,6 +652,7 @@ class Builder:
                             rails,
                             asn,
                             facts,
+                            group,
                         )
                         unit += smodel.rack_units
                         rack.switches.append(sw)
@@ -639,9 +663,7 @@ class Builder:
         self,
         pod: Pod,
         plane: Plane,
-        tier: str,
-        ordinal: int,
-        total: int,
+        key: tuple[Any, ...],
         facts: SwitchFacts | None,
         asn_next: dict[int, int],
         groups: dict[tuple[Any, ...], int],
@@ -652,7 +674,6 @@ class Builder:
         if self.bgp is None or plane.fabric is None or plane.fabric.tiers < 2:
             return None
         phase = pod.phase.index
-        key = asn_group(pod.name, plane, tier, ordinal, total)
         if key not in groups:
             groups[key] = self.bgp.asn_base + phase * self.bgp.asns_per_phase + asn_next[phase]
             asn_next[phase] += 1
@@ -743,16 +764,27 @@ class Builder:
                 self.unresolved("switch", name, switches, sf.at)
 
 
-def asn_group(pod: str, plane: Plane, tier: str, ordinal: int, total: int) -> tuple[Any, ...]:
-    """Switches with the same key share an ASN: every leaf alone; the spines of one group
-    (a pod's spines, or one rail's share of per-rail spines) together; a pod's cores together."""
+def _type_totals(ptype: YMap) -> Counter[tuple[str, str]]:
+    """Switches per (plane, tier) in one pod of this type."""
+    totals: Counter[tuple[str, str]] = Counter()
+    for g in ptype["racks"]:
+        for s in g.get("switches", []):
+            totals[(s["plane"], s["tier"])] += s["count"] * g.get("count", 1)
+    return totals
+
+
+def asn_group(scope: str, plane: Plane, tier: str, ordinal: int, total: int) -> tuple[Any, ...]:
+    """Switches with the same key share an ASN (RFC 7938): every leaf alone; the spines of one
+    group together (all spines of the scope, or one rail's share of per-rail spines); the cores
+    of the scope together. The scope is the pod for pod-local spines (3 tiers), and the phase
+    for the spines and cores of its network pods, which its leaves reach as one set."""
     fab = plane.fabric
     if tier == "leaf":
-        return ("leaf", pod, plane.name, ordinal)
+        return ("leaf", scope, plane.name, ordinal)
     if tier == "spine" and fab is not None and fab.tiers == 2 and fab.spine_groups == "per_rail":
         rails = fab.rails or 1
-        return ("spine", pod, plane.name, ordinal * rails // max(total, 1))
-    return (tier, pod, plane.name)
+        return ("spine", scope, plane.name, ordinal * rails // max(total, 1))
+    return (tier, scope, plane.name)
 
 
 def _rails(plane: Plane, tier: str, ordinal: int, leaves: int) -> tuple[int, ...]:

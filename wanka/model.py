@@ -319,6 +319,7 @@ class Switch:
     rails: tuple[int, ...] = ()  # rails served (rail-optimised leaves)
     asn: int | None = None
     facts: SwitchFacts | None = None
+    asn_group: tuple[object, ...] = ()  # switches with one key share an ASN (see build.asn_group)
 
 
 @dataclass(slots=True)

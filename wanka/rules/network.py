@@ -7,7 +7,6 @@ from collections import defaultdict
 from collections.abc import Iterator
 from ipaddress import IPv4Address, IPv4Network
 
-from ..build import asn_group
 from ..findings import Finding, Mark, Severity, error, warning
 from ..ipam import pack, per_pod, plane_subnets, subnet_size
 from ..model import Cluster, Switch
@@ -224,11 +223,6 @@ def qos_missing(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
             )
 
 
-def _group(sw: Switch) -> tuple[object, ...]:
-    total = sum(1 for s in sw.pod.switches if s.plane is sw.plane and s.tier == sw.tier)
-    return asn_group(sw.pod.name, sw.plane, sw.tier, sw.ordinal, total)
-
-
 @rule(
     "BGP-ASN-DUPLICATE",
     "ASNs are unique: every leaf its own, each spine group and core group one.",
@@ -239,7 +233,7 @@ def asn_duplicate(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
     for sw in cluster.switches:
         if sw.asn is None:
             continue
-        g = _group(sw)
+        g = sw.asn_group
         if sw.asn in owner and owner[sw.asn][0] != g:
             other = owner[sw.asn][1]
             at = sw.facts.key_marks.get("asn", sw.at) if sw.facts else sw.at
@@ -264,7 +258,7 @@ def asn_block(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
     groups: dict[str, set[tuple[object, ...]]] = defaultdict(set)
     for sw in cluster.switches:
         if sw.asn is not None and not (sw.facts and sw.facts.asn is not None):
-            groups[sw.pod.phase.name].add(_group(sw))
+            groups[sw.pod.phase.name].add(sw.asn_group)
     for phase, gs in groups.items():
         if len(gs) > cluster.bgp.asns_per_phase:
             yield error(
