@@ -18,12 +18,14 @@ import re
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import jsonschema_rs
 
 from .findings import Finding, error
+
+if TYPE_CHECKING:
+    import jsonschema
 from .positions import choices_hint, did_you_mean, dotted, key_mark, locate
 
 _SECRET_PARENT = "credentials"
@@ -45,19 +47,22 @@ def load_schema() -> dict[str, Any]:
 
 
 @cache
-def _validators() -> tuple[Any, jsonschema.Draft202012Validator]:
-    schema = load_schema()
-    return (
-        jsonschema_rs.validator_for(schema),
-        jsonschema.Draft202012Validator(schema),
-    )
+def _fast() -> Any:
+    return jsonschema_rs.validator_for(load_schema())
+
+
+@cache
+def _reference() -> Any:
+    import jsonschema  # only invalid documents need it: its import costs more than a check
+
+    return jsonschema.Draft202012Validator(load_schema())
 
 
 def validate(doc: Any) -> list[Finding]:
     """Every schema problem in `doc`, as findings (empty when valid)."""
-    fast, reference = _validators()
-    if fast.is_valid(doc):
+    if _fast().is_valid(doc):
         return []
+    reference = _reference()
     errors = list(reference.iter_errors(doc))
     extras: dict[tuple[str | int, ...], list[str]] = {}
     for e in errors:
