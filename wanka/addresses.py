@@ -23,7 +23,7 @@ from ipaddress import IPv4Address, IPv4Network
 
 from .findings import Finding, error
 from .ipam import pack, per_pod, plane_subnets, subnet_size
-from .model import Cluster, Node, Plane, Pod, Switch
+from .model import Cluster, Node, Plane, Pod, Switch, npu_key
 from .topology import Topology, addresses_per_port, node_attachments
 
 
@@ -73,6 +73,11 @@ def _pins(cluster: Cluster) -> dict[tuple[str, str], IPv4Address]:
         if f.bmc_address is not None:
             out[(name, "bmc")] = f.bmc_address
     return out
+
+
+def _pin_key(plane: Plane, index: int) -> str:
+    """Manifest key of a per-port address: NPU devices by device id (npu3), host ports by name."""
+    return npu_key(index) if plane.role == "parameter" else f"{plane.name}{index}"
 
 
 class _Hosts:
@@ -189,7 +194,7 @@ def pin_problems(cluster: Cluster, topo: Topology) -> list[Finding]:
                 continue
             per = addresses_per_port(node, plane)
             for die in range(per):
-                key = f"{plane.name}{port * per + die}"
+                key = _pin_key(plane, port * per + die)
                 pin = pins.get((node.name, key))
                 sub = subnets.get((plane.name, leaf.name))
                 if pin is not None and sub is not None:
@@ -250,7 +255,7 @@ def _fill_leaf(
         per = addresses_per_port(node, plane)
         for die in range(per):
             index = port * per + die
-            key = f"{plane.name}{index}"
+            key = _pin_key(plane, index)
             ip = _give(out, sub, hosts, pins.get((node.name, key)), node, f"addresses.{key}")
             if ip is not None:
                 out.ports[(node.name, plane.name, index)] = ip

@@ -50,6 +50,7 @@ from .model import (
     SwitchModel,
     Tier,
     gbps,
+    npu_key,
 )
 from .positions import choices_hint
 
@@ -741,21 +742,28 @@ class Builder:
             if node is None:
                 self.unresolved("node", name, nodes, f.at)
                 continue
-            ports = {p for nic in node.model.nics for p in node.port_names(nic.plane)}
-            bonded = {
-                nic.plane
-                for nic in node.model.nics
-                if (pl := self.planes.get(nic.plane)) is not None and pl.bonded
-            }
+            # host ports by name (mgmt0), NPU devices by id (npu3: A3 dies are devices),
+            # bonded planes by plane name (one address per node)
+            ports, bonded = set(), set()
+            for nic in node.model.nics:
+                pl = self.planes.get(nic.plane)
+                if pl is not None and pl.role == "parameter":
+                    continue
+                if pl is not None and pl.bonded:
+                    bonded.add(nic.plane)
+                ports.update(node.port_names(nic.plane))
+            npus = {npu_key(d) for d in range(node.npu_devices)}
             for k in f.macs:
-                if k not in ports:
-                    self.unresolved(f"port of {name}", k, ports, f.key_marks[f"macs.{k}"])
-            for k in f.addresses:
-                if k not in ports and k not in bonded:
+                if k not in ports and k not in npus:
                     self.unresolved(
-                        f"port or bonded plane of {name}",
+                        f"port or NPU of {name}", k, ports | npus, f.key_marks[f"macs.{k}"]
+                    )
+            for k in f.addresses:
+                if k not in ports and k not in bonded and k not in npus:
+                    self.unresolved(
+                        f"port, NPU or bonded plane of {name}",
                         k,
-                        ports | bonded,
+                        ports | bonded | npus,
                         f.key_marks[f"addresses.{k}"],
                     )
         switches = {s.name for s in cluster.switches}

@@ -20,6 +20,12 @@ TierName = Literal["leaf", "spine", "core"]
 TIERS: tuple[TierName, ...] = ("leaf", "spine", "core")
 
 
+def npu_key(device: int) -> str:
+    """Manifest key of NPU device N (`hccn_tool -i N`): its pinned address or MAC.
+    On A3 each die is a device: card c holds devices 2c and 2c+1, both on the card's port."""
+    return f"npu{device}"
+
+
 def gbps(speed: str) -> int:
     """'400G' -> 400."""
     return int(speed.rstrip("G"))
@@ -253,7 +259,7 @@ class Phase:
     depends_at: tuple[Mark, ...]
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True, eq=False, repr=False)
 class Pod:
     # Pods and racks are filled in while the cluster is expanded and only read after.
     name: str  # full name: sz1-p1-pod03
@@ -272,7 +278,7 @@ class Pod:
     switches: list[Switch] = field(default_factory=list)
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True, eq=False, repr=False)
 class Rack:
     name: str
     pod: Pod
@@ -284,7 +290,7 @@ class Rack:
     switches: list[Switch] = field(default_factory=list)
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Node:
     name: str
     pod: Pod
@@ -300,12 +306,18 @@ class Node:
     def excluded(self) -> bool:
         return self.facts is not None and self.facts.excluded is not None
 
+    @property
+    def npu_devices(self) -> int:
+        """NPU devices on this node: cards x dies (16 on an 8-card A3 server)."""
+        acc = self.model.accelerator
+        return self.model.cards * acc.dies if acc is not None else 0
+
     def port_names(self, plane: str) -> list[str]:
         n = self.model.nic(plane)
         return [f"{plane}{i}" for i in range(n.count)] if n else []
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Switch:
     name: str
     pod: Pod
@@ -322,7 +334,7 @@ class Switch:
     asn_group: tuple[object, ...] = ()  # switches with one key share an ASN (see build.asn_group)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, repr=False)
 class Cluster:
     """The validated, expanded cluster."""
 
@@ -357,3 +369,13 @@ class Cluster:
             if p.name == name:
                 return p
         return None
+
+
+def _short_repr(self: Pod | Rack | Node | Switch | Cluster) -> str:
+    # the expanded objects point at each other (pod -> nodes -> pod): a field-by-field repr
+    # would print the whole cluster
+    return f"{type(self).__name__}({self.name!r})"
+
+
+for _cls in (Pod, Rack, Node, Switch, Cluster):
+    _cls.__repr__ = _short_repr  # type: ignore[method-assign,assignment]
