@@ -130,7 +130,7 @@ def test_a_fragment_validated_alone_gets_its_schema_checked(sz: Path) -> None:
 
 
 def test_every_a3_die_needs_a_parameter_address(sz: Path) -> None:
-    """400 leaves x 48 ports x 2 dies: /17 holds the ports (400 x /26) but not the dies (400 x /25)."""
+    """400 leaves x 48 ports x 2 dies: a /17 fits the ports (400 x /26), not the dies (/25s)."""
     main = sz / "cluster.yaml"
     main.write_text(main.read_text().replace("cidr: 10.0.0.0/16", "cidr: 10.0.0.0/17"))
     r = check(str(main))

@@ -248,6 +248,29 @@ def asn_duplicate(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
 
 
 @rule(
+    "BGP-ASN-MISSING",
+    "Routed switches (planes with 2- or 3-tier fabrics) have ASNs: networks.bgp is set, or each "
+    "one's ASN is pinned.",
+    "c.yaml:101:3: error[BGP-ASN-MISSING]: 4 routed switches need ASNs but networks.bgp is not set (first: lab-p1-core-param-spine01)",
+)
+def asn_missing(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
+    missing = [
+        s
+        for s in cluster.switches
+        if s.plane.fabric is not None and s.plane.fabric.tiers >= 2 and s.asn is None
+    ]
+    if missing:
+        yield error(
+            "BGP-ASN-MISSING",
+            f"{len(missing)} routed switch{'es' if len(missing) != 1 else ''} need"
+            f"{'' if len(missing) != 1 else 's'} ASNs but networks.bgp is not set "
+            f"(first: {missing[0].name})",
+            missing[0].plane.fabric.at if missing[0].plane.fabric else cluster.at,
+            "set networks.bgp: {asn_base: 4200000000}",
+        )
+
+
+@rule(
     "BGP-ASN-BLOCK",
     "A phase needs no more ASNs than `asns_per_phase` sets aside.",
     "c.yaml:100:7: error[BGP-ASN-BLOCK]: phase 'p2' needs 1,210 ASNs, more than asns_per_phase 1,000",
