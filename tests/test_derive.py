@@ -117,3 +117,28 @@ def test_every_switch_uplinks_into_one_asn_group() -> None:
                 assert len(asns) == 1, (path.name, load.switch.name, asns)
         leaves = [s for s in r.cluster.switches if s.tier == "leaf" and s.asn is not None]
         assert len({s.asn for s in leaves}) == len(leaves), path.name
+
+
+def test_lanes_of_one_breakout_cable_share_media_and_length() -> None:
+    from wanka.cabling import Cable, End, _one_length_per_breakout
+
+    def lane(i: int, media: str, length: int) -> Cable:
+        return Cable(
+            "leaf:800GE1/0/2",
+            "param",
+            End(f"s{i}", "param0", "param0"),
+            End("leaf", f"800GE1/0/2:{i}", f"swp2s{i}"),
+            400,
+            media,
+            length,
+            "2x400G",
+        )
+
+    fixed = _one_length_per_breakout([lane(1, "AOC", 15), lane(2, "MMF", 30)])
+    assert {(c.media, c.length_m) for c in fixed} == {("MMF", 30)}
+    for path in [*POSITIVE, ROOT / "examples/shenzhen-14000p/cluster.yaml"]:
+        d = derive(check(str(path)))
+        parts: dict[str, set[tuple[str, int]]] = {}
+        for c in d.cabling.cables:
+            parts.setdefault(c.id, set()).add((c.media, c.length_m))
+        assert all(len(v) == 1 for v in parts.values()), path.name

@@ -17,9 +17,9 @@ same row AOC, other rows multimode fibre, other halls single-mode fibre.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from .model import Cluster, Rack, Switch, breakout_lanes
+from .model import Cluster, Rack, Switch
 from .topology import Topology, node_attachments
 
 AOC_LENGTHS = (3, 5, 7, 10, 15, 20, 30)
@@ -170,8 +170,23 @@ def derive(cluster: Cluster, topo: Topology) -> Cabling:
                         None,
                     )
                 )
-    return Cabling(cables)
+    return Cabling(_one_length_per_breakout(cables))
 
 
-def breakout_of(mode: str | None) -> tuple[int, int] | None:
-    return breakout_lanes(mode) if mode else None
+MEDIA_RANK = {"CAT6": 0, "DAC": 1, "AOC": 2, "MMF": 3, "SMF": 4}
+
+
+def _one_length_per_breakout(cables: list[Cable]) -> list[Cable]:
+    """The lanes of a breakout are one part: give every lane the longest run and the most
+    capable media any of its lanes needs (a port's lanes can go to servers in two racks)."""
+    lanes: dict[str, list[int]] = defaultdict(list)
+    for i, c in enumerate(cables):
+        if c.breakout:
+            lanes[c.id].append(i)
+    for idx in lanes.values():
+        media = max((cables[i].media for i in idx), key=MEDIA_RANK.__getitem__)
+        length = max(cables[i].length_m for i in idx)
+        for i in idx:
+            if cables[i].media != media or cables[i].length_m != length:
+                cables[i] = replace(cables[i], media=media, length_m=length)
+    return cables

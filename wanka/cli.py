@@ -10,10 +10,12 @@ Exit codes (every command):
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from . import __version__
 
@@ -61,6 +63,30 @@ def _parser() -> argparse.ArgumentParser:
         help="largest file to read (default 16 MiB)",
     )
 
+    pl = sub.add_parser(
+        "plan",
+        help="summarise what the cluster file derives: capacity, bill of materials, fabric, power",
+        description="Validate, derive and summarise: capacity per phase against its target, the "
+        "bill of materials (servers, switches, cables, optics), oversubscription, rack power and "
+        "cooling, the address plan. --format json gives the same content for CI and reviews.",
+        epilog="Exit codes: 0 done, 1 the cluster is invalid, 2 unreadable input or usage error.",
+    )
+    pl.add_argument("file", metavar="FILE", help="cluster file")
+    pl.add_argument("--phase", metavar="P", help="only this phase")
+    pl.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+
+    rd = sub.add_parser(
+        "render",
+        help="write inventories, switch configs, hccn.conf, rank tables, cabling and the plan",
+        description="Validate, derive and write every generated file into DIR. Output is "
+        "deterministic (a re-render is byte-identical) and atomic (written aside, then swapped "
+        "in; on failure DIR keeps its previous content).",
+        epilog="Exit codes: 0 written, 1 invalid cluster, 2 unreadable input or usage error.",
+    )
+    rd.add_argument("file", metavar="FILE", help="cluster file")
+    rd.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    rd.add_argument("--phase", metavar="P", help="only this phase")
+
     r = sub.add_parser(
         "rules",
         help="list the rule ids and what they check",
@@ -91,6 +117,81 @@ def cmd_validate(args: argparse.Namespace) -> int:
         return EXIT_UNREADABLE
     if not all(report.ok(r, strict=args.strict) for r in results):
         return EXIT_INVALID
+    return EXIT_OK
+
+
+def _derived(path: str) -> tuple[Any, int]:
+    """Validate and derive; on problems print them and return (None, exit code)."""
+    from . import report
+    from .derive import derive
+    from .validate import check
+
+    result = check(path)
+    if result.errors:
+        report.write_text([result], sys.stderr, quiet=True)
+        return None, EXIT_UNREADABLE if result.unreadable else EXIT_INVALID
+    derived = derive(result)
+    if derived.findings:
+        for f in derived.findings:
+            print(report.line(f), file=sys.stderr)
+        return None, EXIT_INVALID
+    return derived, EXIT_OK
+
+
+def _unknown_phase(derived: Any, phase: str | None, command: str) -> bool:
+    if phase is None or derived.cluster.phase(phase) is not None:
+        return False
+    names = ", ".join(p.name for p in derived.cluster.phases)
+    print(f"wanka {command}: unknown phase '{phase}' (phases: {names})", file=sys.stderr)
+    return True
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from . import plan
+
+    derived, code = _derived(args.file)
+    if derived is None:
+        return code
+    if _unknown_phase(derived, args.phase, "plan"):
+        return EXIT_UNREADABLE
+    doc = plan.build_plan(derived, args.phase)
+    if args.format == "json":
+        json.dump(doc, sys.stdout, indent=2, sort_keys=True)
+        sys.stdout.write("\n")
+    else:
+        plan.write_text(doc, sys.stdout, color=sys.stdout.isatty())
+    return EXIT_OK
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    import time
+
+    from . import render
+
+    start = time.monotonic()
+    derived, code = _derived(args.file)
+    if derived is None:
+        return code
+    if _unknown_phase(derived, args.phase, "render"):
+        return EXIT_UNREADABLE
+    tty = sys.stderr.isatty()
+
+    def progress(n: int) -> None:
+        if tty:
+            print(f"\rwanka render: {n:,} files", end="", file=sys.stderr, flush=True)
+
+    try:
+        count = render.write(derived, args.out, args.phase, progress)
+    except OSError as e:
+        print(
+            f"wanka render: cannot write {args.out}: {e.strerror or e} "
+            "(its previous content is unchanged)",
+            file=sys.stderr,
+        )
+        return EXIT_UNREADABLE
+    if tty:
+        print("\r", end="", file=sys.stderr)
+    print(f"wanka render: wrote {count:,} files to {args.out} in {time.monotonic() - start:.1f} s")
     return EXIT_OK
 
 
@@ -134,10 +235,19 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"validate": cmd_validate, "rules": cmd_rules, "schema": cmd_schema}
+COMMANDS = {
+    "validate": cmd_validate,
+    "plan": cmd_plan,
+    "render": cmd_render,
+    "rules": cmd_rules,
+    "schema": cmd_schema,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # The model is tens of thousands of small objects made once and kept: the default
+    # collector thresholds rescan them over and over (about 10% of a large validation).
+    gc.set_threshold(50_000, 20, 100)
     args = _parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)

@@ -7,7 +7,7 @@ own about topology.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .addresses import Addressing, allocate
 from .cabling import Cabling
@@ -24,9 +24,11 @@ class Derived:
     topology: Topology
     addressing: Addressing
     cabling: Cabling
+    warnings: list[Finding] = field(default_factory=list)  # validation warnings, for the plan
 
     @property
     def findings(self) -> list[Finding]:
+        """Problems found while deriving (a valid model should have none)."""
         return self.addressing.findings
 
 
@@ -38,4 +40,10 @@ def derive(result: Result) -> Derived:
     if result.errors or result.cluster is None or result.topology is None:
         raise NotValid(result.path)
     cluster, topo = result.cluster, result.topology
-    return Derived(cluster, topo, allocate(cluster, topo), derive_cabling(cluster, topo))
+    return Derived(
+        cluster,
+        topo,
+        allocate(cluster, topo),
+        derive_cabling(cluster, topo),
+        list(result.warnings),
+    )

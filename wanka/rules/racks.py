@@ -10,7 +10,7 @@ from ..topology import Topology
 from . import rule
 
 
-def _draw(rack: Rack) -> tuple[float, float, float, float, float, float]:
+def rack_draw(rack: Rack) -> tuple[float, float, float, float, float, float]:
     """(nominal W, max W, liquid heat nominal, air heat nominal, liquid max, air max)."""
     nom = mx = liq = air = liq_max = air_max = 0.0
     for n in rack.nodes:
@@ -70,7 +70,7 @@ def units(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
 )
 def power(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
     for rack in _first_of_type(cluster):
-        nom = _draw(rack)[0] / 1000
+        nom = rack_draw(rack)[0] / 1000
         if nom > rack.type.power_kw:
             yield error(
                 "RACK-POWER",
@@ -89,7 +89,7 @@ def power(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
 )
 def power_max(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
     for rack in _first_of_type(cluster):
-        nom, mx = _draw(rack)[:2]
+        nom, mx = rack_draw(rack)[:2]
         if nom / 1000 <= rack.type.power_kw < mx / 1000:
             yield warning(
                 "RACK-POWER-MAX",
@@ -107,7 +107,7 @@ def power_max(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
 )
 def cooling(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
     for rack in _first_of_type(cluster):
-        _, _, liq, air, _, _ = _draw(rack)
+        _, _, liq, air, _, _ = rack_draw(rack)
         t = rack.type
         if liq / 1000 > t.liquid_kw:
             yield error(
@@ -135,7 +135,7 @@ def cooling(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
 )
 def cooling_max(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
     for rack in _first_of_type(cluster):
-        _, _, liq, air, liq_max, air_max = _draw(rack)
+        _, _, liq, air, liq_max, air_max = rack_draw(rack)
         t = rack.type
         if liq / 1000 <= t.liquid_kw < liq_max / 1000:
             yield warning(

@@ -1,0 +1,157 @@
+"""Render: write everything derived from the model into an output directory.
+
+    DIR/plan.json                      the plan (as `wanka plan --format json`)
+    DIR/cabling.csv                    one row per cable end pair
+    DIR/ansible/inventory.yml          static inventory (see inventory.py)
+    DIR/ansible/group_vars/all/*.yml   cluster, network, software, credentials (references)
+    DIR/fabric/<switch>/frr.conf       FRR configuration of every routed switch
+    DIR/nodes/<host>/network.yaml      host network configuration (bonds, addresses)
+    DIR/nodes/<server>/hccn.conf       NPU RoCE addressing (/etc/hccn.conf)
+    DIR/hccl/<phase>/<pod>[-snNN].json HCCL rank tables
+
+Output is deterministic (a re-render is byte-identical) and atomic: files are
+written into a temporary sibling directory which then replaces DIR in one
+rename; if anything fails, DIR is left as it was.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import yaml
+
+from . import hccn, inventory, plan, ranktable, routing
+from .derive import Derived
+
+try:  # libyaml's emitter: the inventory of a 50,000-card cluster is large
+    from yaml import CSafeDumper as Dumper
+except ImportError:  # pragma: no cover
+    from yaml import SafeDumper as Dumper  # type: ignore[assignment]
+
+CABLING_COLUMNS = (
+    "cable_id",
+    "plane",
+    "a_device",
+    "a_port",
+    "a_ifname",
+    "b_device",
+    "b_port",
+    "b_ifname",
+    "speed",
+    "media",
+    "length_m",
+    "breakout",
+)
+
+
+def dump_yaml(data: object) -> str:
+    return yaml.dump(
+        data, Dumper=Dumper, sort_keys=True, default_flow_style=False, allow_unicode=True, width=120
+    )
+
+
+def files(d: Derived, phase: str | None = None) -> Iterator[tuple[str, str]]:
+    """(relative path, text) of every rendered file, in a stable order."""
+    c = d.cluster
+    if phase is not None and c.phase(phase) is None:
+        raise ValueError(f"unknown phase '{phase}' (phases: {', '.join(p.name for p in c.phases)})")
+    nodes = [n for n in c.nodes if phase is None or n.pod.phase.name == phase]
+    switches = [s for s in c.switches if phase is None or s.pod.phase.name == phase]
+    names = {n.name for n in nodes} | {s.name for s in switches}
+
+    yield "plan.json", json.dumps(plan.build_plan(d, phase), indent=2, sort_keys=True) + "\n"
+    yield "cabling.csv", cabling_csv(d, names if phase is not None else None)
+    yield "ansible/inventory.yml", dump_yaml(inventory.inventory(d, nodes, switches))
+    for topic, doc in inventory.group_vars(d).items():
+        yield f"ansible/group_vars/all/{topic}.yml", dump_yaml(doc)
+
+    configs = routing.switch_routing(d)
+    for sw in switches:
+        if sw.name in configs:
+            yield f"fabric/{sw.name}/frr.conf", routing.render_frr(configs[sw.name])
+    for node in nodes:
+        yield f"nodes/{node.name}/network.yaml", dump_yaml(inventory.node_network(d, node))
+        if node.model.accelerator is not None:
+            devices = hccn.hccn_devices(d, node)
+            if devices:
+                yield (
+                    f"nodes/{node.name}/hccn.conf",
+                    hccn.render_hccn(devices, node.model.accelerator.generation),
+                )
+    for path, table in sorted(ranktable.rank_tables(d).items()):
+        if phase is None or path.split("/")[1] == phase:
+            yield path, ranktable.dumps(table)
+
+
+def cabling_csv(d: Derived, only: set[str] | None) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(CABLING_COLUMNS)
+    for c in d.cabling.cables:
+        if only is not None and c.a.device not in only and c.b.device not in only:
+            continue
+        w.writerow(
+            (
+                c.id,
+                c.plane,
+                c.a.device,
+                c.a.port,
+                c.a.ifname,
+                c.b.device,
+                c.b.port,
+                c.b.ifname,
+                f"{c.speed}G",
+                c.media,
+                c.length_m,
+                c.breakout or "",
+            )
+        )
+    return buf.getvalue()
+
+
+def write(
+    d: Derived,
+    out: str | os.PathLike[str],
+    phase: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Render into `out` atomically; return the number of files written."""
+    target = Path(out).absolute()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    count = 0
+    try:
+        made: set[Path] = set()
+        for rel, text in files(d, phase):
+            path = tmp / rel
+            if path.parent not in made:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                made.add(path.parent)
+            path.write_text(text, encoding="utf-8")
+            count += 1
+            if progress is not None and count % 500 == 0:
+                progress(count)
+        os.chmod(tmp, 0o755)
+        old = None
+        if target.exists():
+            old = target.parent / f".{target.name}.old-{os.getpid()}"
+            os.rename(target, old)
+        try:
+            os.rename(tmp, target)
+        except OSError:
+            if old is not None:
+                os.rename(old, target)  # put the previous output back
+            raise
+        if old is not None:
+            shutil.rmtree(old)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return count
