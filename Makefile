@@ -1,5 +1,5 @@
 # The two commands of the README:
-#   make example   set up (virtualenv + install) and run wanka on the bundled examples
+#   make example   set up (virtualenv + install), validate the bundled examples, plan and render sz1
 #   make test      set up and run the whole test suite (what CI runs: .ci/run)
 PYTHON ?= python3
 VENV   ?= .venv
@@ -17,6 +17,8 @@ setup: $(BIN)/wanka
 
 example: setup
 	$(BIN)/wanka validate examples/lab-mini/cluster.yaml examples/shenzhen-14000p/cluster.yaml
+	$(BIN)/wanka plan examples/shenzhen-14000p/cluster.yaml
+	$(BIN)/wanka render examples/shenzhen-14000p/cluster.yaml --out out/shenzhen-14000p
 
 lint: setup
 	$(BIN)/ruff check wanka tests benchmarks
@@ -27,6 +29,7 @@ test: lint
 
 bench: setup
 	$(BIN)/python benchmarks/bench_validate.py --cards 50000
+	$(BIN)/python benchmarks/bench_render.py --cards 50000
 
 docs: setup
 	$(BIN)/wanka rules --format markdown > docs/rules.md

@@ -39,7 +39,7 @@ def test_lab_file_set(lab: Derived, tmp_path: Path) -> None:
     assert len(files) == n
     c = lab.cluster
     for node in c.nodes:
-        assert f"nodes/{node.name}/network.yaml" in files
+        assert f"nodes/{node.name}/network.json" in files
         assert f"nodes/{node.name}/hccn.conf" in files  # every lab node is an NPU server
     routed = [s for s in c.switches if s.plane.fabric and s.plane.fabric.tiers >= 2]
     assert {f for f in files if f.startswith("fabric/")} == {

@@ -156,8 +156,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
         return EXIT_UNREADABLE
     doc = plan.build_plan(derived, args.phase)
     if args.format == "json":
-        json.dump(doc, sys.stdout, indent=2, sort_keys=True)
-        sys.stdout.write("\n")
+        from .jsonfmt import dumps
+
+        sys.stdout.write(dumps(doc))  # the same bytes as render's plan.json
     else:
         plan.write_text(doc, sys.stdout, color=sys.stdout.isatty())
     return EXIT_OK

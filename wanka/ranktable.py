@@ -29,9 +29,9 @@ verification). Rank ids stay contiguous; a table left with no server is not writ
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from . import jsonfmt
 from .derive import Derived
 from .hccn import generation, is_npu_server, management_plane, npu_addresses, parameter_plane
 from .model import Node, Pod
@@ -69,8 +69,8 @@ def rank_tables(d: Derived, *, only: set[str] | None = None) -> dict[str, Table]
 
 
 def dumps(table: Table) -> str:
-    """The file text: two-space indent, keys in the order they were built, newline at end."""
-    return json.dumps(table, indent=2, sort_keys=False) + "\n"
+    """The file text: indented, one device per line, keys in the order they were built."""
+    return jsonfmt.dumps(table)
 
 
 def _pod_generation(pod: Pod, servers: list[Node]) -> str:

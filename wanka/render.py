@@ -5,7 +5,7 @@
     DIR/ansible/inventory.yml          static inventory (see inventory.py)
     DIR/ansible/group_vars/all/*.yml   cluster, network, software, credentials (references)
     DIR/fabric/<switch>/frr.conf       FRR configuration of every routed switch
-    DIR/nodes/<host>/network.yaml      host network configuration (bonds, addresses)
+    DIR/nodes/<host>/network.json      host network configuration (bonds, addresses)
     DIR/nodes/<server>/hccn.conf       NPU RoCE addressing (/etc/hccn.conf)
     DIR/hccl/<phase>/<pod>[-snNN].json HCCL rank tables
 
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 import shutil
 import tempfile
@@ -27,7 +26,7 @@ from pathlib import Path
 
 import yaml
 
-from . import hccn, inventory, plan, ranktable, routing
+from . import hccn, inventory, jsonfmt, plan, ranktable, routing
 from .derive import Derived
 
 try:  # libyaml's emitter: the inventory of a 50,000-card cluster is large
@@ -66,7 +65,7 @@ def files(d: Derived, phase: str | None = None) -> Iterator[tuple[str, str]]:
     switches = [s for s in c.switches if phase is None or s.pod.phase.name == phase]
     names = {n.name for n in nodes} | {s.name for s in switches}
 
-    yield "plan.json", json.dumps(plan.build_plan(d, phase), indent=2, sort_keys=True) + "\n"
+    yield "plan.json", jsonfmt.dumps(plan.build_plan(d, phase))
     yield "cabling.csv", cabling_csv(d, names if phase is not None else None)
     yield "ansible/inventory.yml", dump_yaml(inventory.inventory(d, nodes, switches))
     for topic, doc in inventory.group_vars(d).items():
@@ -77,7 +76,7 @@ def files(d: Derived, phase: str | None = None) -> Iterator[tuple[str, str]]:
         if sw.name in configs:
             yield f"fabric/{sw.name}/frr.conf", routing.render_frr(configs[sw.name])
     for node in nodes:
-        yield f"nodes/{node.name}/network.yaml", dump_yaml(inventory.node_network(d, node))
+        yield f"nodes/{node.name}/network.json", jsonfmt.dumps(inventory.node_network(d, node))
         if node.model.accelerator is not None:
             devices = hccn.hccn_devices(d, node)
             if devices:
