@@ -18,13 +18,9 @@ sibling by ARP like any other neighbour.
 
 from __future__ import annotations
 
-from functools import cache
-from importlib import resources
 from ipaddress import IPv4Address
-from pathlib import Path
 
-import jinja2
-
+from . import templates
 from .addresses import Subnet
 from .derive import Derived
 from .model import Cluster, Node, Plane, npu_key
@@ -34,26 +30,6 @@ TEMPLATE = "hccn.conf.j2"
 GENERATIONS = ("A2", "A3")
 
 Device = dict[str, str | int]
-
-
-def template_dir() -> Path:
-    """The templates: packaged copy in a wheel, else the repository's."""
-    packaged = resources.files("wanka").joinpath("_data/templates")
-    if packaged.is_dir():
-        return Path(str(packaged))
-    return Path(__file__).resolve().parent.parent / "templates"
-
-
-@cache
-def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(template_dir())),
-        undefined=jinja2.StrictUndefined,
-        autoescape=False,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
 
 
 def parameter_plane(cluster: Cluster) -> Plane | None:
@@ -151,4 +127,4 @@ def render_hccn(devices: list[Device], generation: str) -> str:
     """The text of /etc/hccn.conf for these devices, in the generation's key order."""
     if generation not in GENERATIONS:
         raise ValueError(f"unknown NPU generation '{generation}' (known: {GENERATIONS})")
-    return _environment().get_template(TEMPLATE).render(devices=devices, generation=generation)
+    return templates.render(TEMPLATE, devices=devices, generation=generation)

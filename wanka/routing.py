@@ -42,13 +42,9 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import asdict, dataclass
-from functools import cache
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
-import jinja2
-
+from . import templates
 from .derive import Derived
 from .model import Switch
 
@@ -211,28 +207,6 @@ def switch_routing(d: Derived) -> dict[str, SwitchRouting]:
     return out
 
 
-def templates_dir() -> Path:
-    """The templates: packaged copy in a wheel, else the repository's."""
-    packaged = resources.files("wanka").joinpath("_data/templates")
-    if packaged.is_dir():
-        return Path(str(packaged))
-    return Path(__file__).resolve().parent.parent / "templates"
-
-
-@cache
-def _environment(where: Path) -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(where)),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        autoescape=False,
-    )
-
-
 def render_frr(r: SwitchRouting) -> str:
     """frr.conf of one switch (FRR's integrated configuration, /etc/frr/frr.conf)."""
-    template = _environment(templates_dir()).get_template("frr.conf.j2")
-    text = template.render(**asdict(r))
-    return text if text.endswith("\n") else text + "\n"
+    return templates.render("frr.conf.j2", **asdict(r))

@@ -16,12 +16,12 @@ from __future__ import annotations
 import json
 import re
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jsonschema_rs
 
+from .datafiles import data_path
 from .findings import Finding, error
 
 if TYPE_CHECKING:
@@ -32,11 +32,8 @@ _SECRET_PARENT = "credentials"
 
 
 def schema_path() -> Path:
-    """The cluster schema: packaged copy in a wheel, else the repository's."""
-    packaged = resources.files("wanka").joinpath("_data/schemas/cluster.schema.json")
-    if packaged.is_file():
-        return Path(str(packaged))
-    return Path(__file__).resolve().parent.parent / "schemas" / "cluster.schema.json"
+    """The cluster schema (packaged copy in a wheel, else the repository's)."""
+    return data_path("schemas/cluster.schema.json")
 
 
 @cache
