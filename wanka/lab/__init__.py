@@ -1,0 +1,1 @@
+"""`wanka lab`: the emulated cluster on one machine (namespaces, veth, FRR, lldpd)."""

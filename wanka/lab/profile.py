@@ -1,0 +1,237 @@
+"""The hardware profile of one lab server: a plain JSON dict derived from the model.
+
+The emulated device tools (`wanka.lab.devtools`: npu-smi, hccn_tool, nvme, the driver and
+firmware installers) print everything they know from this profile, so a lab server looks
+like the server the model describes. Nothing here is random: serials and bus ids follow
+from the node's manifest serial (or its name) and the device index.
+
+Keys (all JSON types):
+  node, serial, generation (A2 | A3), chip_name, cards, dies, pci_device_id
+  cards_info: [{card, serial, pci_device_id, chips}]
+  devices: [{device, card, chip, phy_id, pci_device_id, bus_id, hbm_mb, hbm_used_mb,
+             power_w (None on the second die: npu-smi prints `-`), temp_c, health, ifname,
+             peer: {device, port, ifname, max_frame} (the leaf port the card is cabled to,
+             None when not cabled), link_down}]
+  npu_interfaces: {device id (str): Linux interface in the server's namespace}
+  nvme: [{node, serial, model, firmware, capacity_bytes, sector_size, use}]
+  software: {driver_version, firmware_min, firmware_max, firmware_version,
+             driver_package, firmware_package, cann_version}
+  cpu: {vendor, model, arch, sockets, cores_per_socket}, memory_gb
+  faults: the faults applied (see FAULTS)
+
+Faults (`faults=` argument, all optional):
+  npu_health: {device id: "Warning" | "Alarm" | "Critical"} - npu-smi Health column,
+      `-t health` Health Status
+  nvme_missing: N - the last N NVMe drives are absent from `nvme list`
+  firmware_version: "7.3.0.1.100" - the firmware flashed on the cards (board view) before
+      any firmware installer runs
+  link_down: [device ids] - hccn_tool reports `link status: DOWN` whatever the veth says
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from ..derive import Derived
+from ..hccn import parameter_plane
+from ..model import Node
+
+FAULTS = ("npu_health", "nvme_missing", "firmware_version", "link_down")
+HEALTH = ("OK", "Warning", "Alarm", "Critical")
+
+# PCIe bus numbers as captured on real servers (reference/ascend): the 910B 8-card board
+# and the 910C board (two dies a card, die 1 two buses above die 0).
+A2_BUSES = (0xC1, 0x01, 0xC2, 0x02, 0x81, 0x41, 0x82, 0x42)
+A3_FIRST_BUS = 0x9D
+
+# Idle figures shown by real boards (npu-smi captures): power (W), temperature (C),
+# share of HBM the driver holds when no process runs.
+IDLE_POWER_W = {"A2": 85.0, "A3": 182.0}
+IDLE_TEMP_C = 36
+IDLE_HBM_SHARE = 0.05
+
+Profile = dict[str, Any]
+
+
+def _node(d: Derived, node: Node | str) -> Node:
+    if isinstance(node, Node):
+        return node
+    for n in d.cluster.nodes:
+        if n.name == node:
+            return n
+    raise KeyError(f"no node named '{node}'")
+
+
+def _digest(*parts: object) -> str:
+    return hashlib.sha256("/".join(str(p) for p in parts).encode()).hexdigest().upper()
+
+
+def _card_serial(base: str, card: int) -> str:
+    # Ascend boards have 12-character serials (033XXX...): 033 + 9 from the node serial
+    return "033" + _digest(base, "npu", card)[:9]
+
+
+def _chip_name(key: str, generation: str) -> str:
+    if generation == "A3":
+        return "Ascend910"  # what npu-smi prints for a 910C die
+    name = key.lower().removeprefix("ascend-").removeprefix("ascend")
+    return name.upper() or "910B"
+
+
+def _bus(generation: str, card: int, die: int, cards: int) -> str:
+    if generation == "A3":
+        bus = (A3_FIRST_BUS - 4 * card + 2 * die) & 0xFF
+    elif cards <= len(A2_BUSES):
+        bus = A2_BUSES[card]
+    else:
+        bus = card + 1
+    return f"0000:{bus:02X}:00.0"
+
+
+def _nvme_model(capacity_gb: float) -> str:
+    # Huawei ES3000 V6 naming: HWE62P4 + capacity code (3T8 = 3.84 TB, 960G) + M005N
+    if capacity_gb < 1000:
+        code = f"{int(capacity_gb)}G"
+    else:
+        tb = capacity_gb / 1000
+        code = f"{int(tb)}T{int(round(tb * 100)) // 10 % 10}"
+    return f"HWE62P4{code}M005N"
+
+
+def node_profile(d: Derived, node: Node | str, faults: dict[str, Any] | None = None) -> Profile:
+    """The JSON hardware profile of `node` (a server of the model), with `faults` applied."""
+    server = _node(d, node)
+    faults = dict(faults or {})
+    unknown = sorted(set(faults) - set(FAULTS))
+    if unknown:
+        raise ValueError(f"unknown fault keys {unknown} (known: {', '.join(FAULTS)})")
+    model = server.model
+    acc = model.accelerator
+    if acc is None or model.cards == 0:
+        raise ValueError(f"{server.name} has no NPUs")
+    generation = acc.generation
+    dies = acc.dies
+    base = server.facts.serial if server.facts and server.facts.serial else server.name
+    plane = parameter_plane(d.cluster)
+    ifnames: dict[int, str] = {}
+    peers: dict[int, dict[str, Any]] = {}
+    switches = {sw.name: sw for sw in d.cluster.switches}
+    if plane is not None:
+        for c in d.cabling.cables:
+            if c.a.device == server.name and c.plane == plane.name:
+                port = int(c.a.port.removeprefix(plane.name))
+                ifnames[port] = c.a.ifname
+                leaf = switches.get(c.b.device)
+                peers[port] = {
+                    "device": c.b.device,
+                    "port": c.b.port,
+                    "ifname": c.b.ifname,
+                    "max_frame": leaf.model.max_frame if leaf is not None else None,
+                }
+    pname = plane.name if plane is not None else "param"
+    health_faults = {int(k): str(v) for k, v in (faults.get("npu_health") or {}).items()}
+    for dev, h in health_faults.items():
+        if h not in HEALTH:
+            raise ValueError(f"npu_health of device {dev}: '{h}' is not one of {HEALTH}")
+    link_down = sorted(int(x) for x in faults.get("link_down") or [])
+    pci = (acc.pci_device_id or "0xd802").lower()
+    pci_id = "0x" + pci.removeprefix("0x").upper()
+    hbm_mb = acc.hbm_gb * 1024 // dies
+    cards_info = []
+    devices = []
+    for card in range(model.cards):
+        cards_info.append(
+            {
+                "card": card,
+                "serial": _card_serial(base, card),
+                "pci_device_id": pci_id,
+                "chips": dies,
+            }
+        )
+        for die in range(dies):
+            device = card * dies + die
+            devices.append(
+                {
+                    "device": device,
+                    "card": card,
+                    "chip": die,
+                    "phy_id": device,
+                    "pci_device_id": pci_id,
+                    "bus_id": _bus(generation, card, die, model.cards),
+                    "hbm_mb": hbm_mb,
+                    "hbm_used_mb": int(hbm_mb * IDLE_HBM_SHARE),
+                    "power_w": IDLE_POWER_W.get(generation, 85.0) if die == 0 else None,
+                    "temp_c": IDLE_TEMP_C,
+                    "health": health_faults.get(device, "OK"),
+                    "ifname": ifnames.get(card, f"{pname}{card}"),
+                    "peer": peers.get(card),
+                    "link_down": device in link_down,
+                }
+            )
+    drives = []
+    index = 0
+    for drive in model.drives:
+        if drive.interface != "nvme":
+            continue
+        for _ in range(drive.count):
+            drives.append(
+                {
+                    "node": f"/dev/nvme{index}n1",
+                    "serial": "2102" + _digest(base, "nvme", index)[:16],
+                    "model": _nvme_model(drive.capacity_gb),
+                    "firmware": "1053",
+                    "capacity_bytes": int(drive.capacity_gb * 10**9),
+                    "sector_size": 512,
+                    "use": drive.use,
+                }
+            )
+            index += 1
+    missing = int(faults.get("nvme_missing") or 0)
+    if missing:
+        drives = drives[: max(0, len(drives) - missing)]
+    sw = d.cluster.software
+    firmware = faults.get("firmware_version") or sw.firmware_version
+    arch = model.cpu.arch
+    return {
+        "node": server.name,
+        "serial": base,
+        "generation": generation,
+        "chip_name": _chip_name(acc.key, generation),
+        "cards": model.cards,
+        "dies": dies,
+        "pci_device_id": pci_id,
+        "cards_info": cards_info,
+        "devices": devices,
+        "npu_interfaces": {str(x["device"]): x["ifname"] for x in devices},
+        "nvme": drives,
+        "software": {
+            "driver_version": sw.driver_version,
+            "firmware_min": sw.firmware_min,
+            "firmware_max": sw.firmware_max,
+            "firmware_version": firmware,
+            "driver_package": sw.driver_packages.get(arch),
+            "firmware_package": sw.firmware_package,
+            "cann_version": sw.cann_version,
+        },
+        "cpu": {
+            "vendor": model.cpu.vendor,
+            "model": model.cpu.model,
+            "arch": arch,
+            "sockets": model.cpu.sockets,
+            "cores_per_socket": model.cpu.cores_per_socket,
+        },
+        "memory_gb": model.memory_gb,
+        "faults": faults,
+    }
+
+
+def write_profile(
+    d: Derived, node: Node | str, path: str | Path, faults: dict[str, Any] | None = None
+) -> Profile:
+    """Write the profile of `node` as JSON to `path` (what WANKA_LAB_PROFILE names)."""
+    profile = node_profile(d, node, faults)
+    Path(path).write_text(json.dumps(profile, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return profile
