@@ -1,0 +1,255 @@
+"""The lab's network core: examples/lab-mini in namespaces with FRR and lldpd.
+
+Needs root, FRR, lldpd and iproute2 (CI runs as root and installs them, see .ci/run): without
+them these tests fail, they do not skip. The lab comes up once per module, under its own
+namespace prefix (so a developer's own `lab` may run beside it), and is always torn down.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+from wanka.derive import Derived, derive
+from wanka.lab import fabric, netlab
+from wanka.lab.state import STATE_FILE, Proc, State, alive, proc_info
+from wanka.routing import switch_routing
+from wanka.validate import check
+
+LAB = ROOT / "examples/lab-mini/cluster.yaml"
+ESTABLISHED_WITHIN = 60.0
+LLDP_WITHIN = 30.0
+
+
+@dataclass
+class Lab:
+    d: Derived
+    state: State
+    lab_dir: Path
+    prefix: str
+    started: float
+    up_seconds: float
+    messages: list[str]
+
+
+def _require() -> None:
+    if os.geteuid() != 0:
+        pytest.fail("the lab tests need root (CI runs as root)", pytrace=False)
+    for tool in ("ip", "vtysh", "lldpd", "lldpcli"):
+        if shutil.which(tool) is None:
+            pytest.fail(f"`{tool}` not found: install iproute2 frr lldpd", pytrace=False)
+    for daemon in ("zebra", "bgpd"):
+        if not (fabric.FRR_DAEMONS / daemon).exists():
+            pytest.fail(f"{fabric.FRR_DAEMONS / daemon} not found: install frr", pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[Lab]:
+    _require()
+    d = derive(check(str(LAB)))
+    prefix = f"wkt{os.urandom(2).hex()}"
+    base = Path(tempfile.mkdtemp(prefix="wklab-", dir="/tmp"))
+    base.chmod(0o755)  # FRR runs as frr and must reach its state directory
+    lab_dir = base / "lab"
+    messages: list[str] = []
+    try:
+        started = time.monotonic()
+        state = netlab.up(d, lab_dir, progress=messages.append, prefix=prefix)
+        up_seconds = time.monotonic() - started
+        print(f"\nlab-mini up in {up_seconds:.2f} s ({state.times})")
+        yield Lab(d, state, lab_dir, prefix, started, up_seconds, messages)
+    finally:
+        netlab.down(lab_dir)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_namespaces_and_links(lab: Lab) -> None:
+    d, state = lab.d, lab.state
+    assert sorted(state.namespaces.values()) == sorted(
+        [s.name for s in d.cluster.switches] + [n.name for n in d.cluster.nodes]
+    )
+    assert netlab.namespaces_present(lab.prefix) == sorted(state.namespaces)
+    assert len(state.veths) == len(d.cabling.cables)
+    assert all(len(ns) <= 15 for ns in state.namespaces)
+    saved = State.load(lab.lab_dir)
+    assert saved is not None and saved.complete and saved.procs == state.procs
+
+
+def _established(lab: Lab) -> dict[str, dict[str, str]]:
+    ns_of = lab.state.device_ns()
+    return {name: fabric.bgp_peers(lab.state.frr[ns_of[name]]) for name in switch_routing(lab.d)}
+
+
+def test_every_fabric_session_established(lab: Lab) -> None:
+    routing = switch_routing(lab.d)
+    want = {name: {i["ifname"] for i in r.interfaces} for name, r in routing.items()}
+    assert sum(len(v) for v in want.values()) == 2 * sum(
+        1 for c in lab.d.cabling.cables if c.a.device in routing
+    )
+    deadline = lab.started + ESTABLISHED_WITHIN
+    got: dict[str, dict[str, str]] = {}
+    while True:
+        got = _established(lab)
+        if all(
+            {i for i, s in got[n].items() if s == "Established"} == want[n] == set(got[n])
+            for n in want
+        ):
+            break
+        if time.monotonic() > deadline:
+            pytest.fail(f"not every BGP session Established after {ESTABLISHED_WITHIN} s: {got}")
+        time.sleep(0.5)
+    print(f"\nevery BGP session Established {time.monotonic() - lab.started:.2f} s after up began")
+    summary = netlab.status(lab.lab_dir)["bgp"]
+    assert summary == {n: {"peers": len(v), "established": len(v)} for n, v in want.items()}
+
+
+def test_lldp_neighbours_match_cabling(lab: Lab) -> None:
+    switches = {s.name for s in lab.d.cluster.switches}
+    want: dict[str, dict[str, list[tuple[str, str]]]] = {s: {} for s in switches}
+    for c in lab.d.cabling.cables:
+        for me, peer in ((c.a, c.b), (c.b, c.a)):
+            if me.device in switches:
+                want[me.device][me.ifname] = [(peer.device, peer.ifname)]
+    ns_of = lab.state.device_ns()
+    deadline = time.monotonic() + LLDP_WITHIN
+    pending = set(switches)
+    got: dict[str, dict[str, list[tuple[str, str]]]] = {}
+    while pending:
+        for name in sorted(pending):
+            got[name] = fabric.lldp_neighbors(lab.state.lldp[ns_of[name]])
+            if got[name] == want[name]:
+                pending.discard(name)
+        if pending and time.monotonic() > deadline:
+            diff = {n: (got[n], want[n]) for n in sorted(pending)}
+            pytest.fail(f"LLDP neighbours differ from the cabling after {LLDP_WITHIN} s: {diff}")
+        if pending:
+            time.sleep(0.5)
+
+
+def test_second_up_changes_nothing(lab: Lab) -> None:
+    before = (lab.lab_dir / STATE_FILE).read_bytes()
+    namespaces = netlab.namespaces_present(lab.prefix)
+    messages: list[str] = []
+    again = netlab.up(lab.d, lab.lab_dir, progress=messages.append, prefix=lab.prefix)
+    assert (lab.lab_dir / STATE_FILE).read_bytes() == before
+    assert netlab.namespaces_present(lab.prefix) == namespaces
+    assert again.procs == lab.state.procs
+    assert any("already up" in m and "no change" in m for m in messages), messages
+
+
+def test_status(lab: Lab) -> None:
+    st = netlab.status(lab.lab_dir)
+    n = len(lab.state.namespaces)
+    assert st["up"] is True and st["missing"] == []
+    assert st["namespaces"] == {"recorded": n, "present": n}
+    assert st["processes"]["lldpd"] == {"alive": 2 * n, "recorded": 2 * n}
+    routed = len(switch_routing(lab.d))
+    for daemon in ("zebra", "bgpd"):
+        assert st["processes"][daemon] == {"alive": routed, "recorded": routed}
+    json.dumps(st)
+
+
+def _ping(ns: str, src: str, dst: str) -> bool:
+    r = subprocess.run(
+        ["ip", "netns", "exec", ns, "ping", "-c1", "-W1", "-I", src, dst],
+        capture_output=True,
+        timeout=10,
+        check=False,
+    )
+    return r.returncode == 0
+
+
+def test_traffic_inside_the_lab(lab: Lab) -> None:
+    """Leaf to leaf across a spine (loopback to loopback, BGP routes), and node to node on a
+    mgmt leaf's bridge (first port's address). Every packet stays in the lab's namespaces."""
+    d = lab.d
+    ns_of = lab.state.device_ns()
+    leaves = [n for n, r in switch_routing(d).items() if r.tier == "leaf"]
+    a, b = (str(d.addressing.loopbacks[n]) for n in leaves[:2])
+    node_a, node_b = d.cluster.nodes[0].name, d.cluster.nodes[1].name
+    ma, mb = d.addressing.bonds[(node_a, "mgmt")], d.addressing.bonds[(node_b, "mgmt")]
+    deadline = time.monotonic() + 20
+    while not _ping(ns_of[leaves[0]], a, b):
+        if time.monotonic() > deadline:
+            pytest.fail(f"{leaves[0]} cannot reach {leaves[1]}'s loopback {b}")
+        time.sleep(0.5)
+    assert _ping(ns_of[node_a], str(ma), str(mb))
+
+
+def test_down_leaves_nothing(lab: Lab) -> None:
+    """Runs last in this module: down, then nothing of the lab remains."""
+    procs = list(lab.state.procs)
+    assert procs and all(alive(p) for p in procs)
+    result = netlab.down(lab.lab_dir)
+    assert result == {"removed": True, "left": []}
+    assert netlab.namespaces_present(lab.prefix) == []
+    assert [p.pid for p in procs if alive(p) or proc_info(p.pid) is not None and _same(p)] == []
+    assert not lab.lab_dir.exists()
+    assert netlab.down(lab.lab_dir) == {"removed": False, "left": []}  # a second down: no-op
+
+
+def _same(p: Proc) -> bool:
+    info = proc_info(p.pid)
+    return info is not None and info[1] == p.start
+
+
+def test_too_large_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    _require()
+    d = derive(check(str(LAB)))
+    monkeypatch.setenv(netlab.LIMIT_ENV, "4")
+    with pytest.raises(netlab.LabError, match=f"lab limit is 4 namespaces.*{netlab.LIMIT_ENV}"):
+        netlab.up(d, tmp_path / "lab", prefix="wkt-refused")
+    assert not (tmp_path / "lab").exists()
+    assert netlab.namespaces_present("wkt-refused") == []
+
+
+def test_a_reused_pid_is_not_ours() -> None:
+    """alive() checks the start time and the program: a pid file never leads to killing
+    another process."""
+    me = proc_info(os.getpid())
+    assert me is not None
+    ours = Proc(os.getpid(), me[0], me[0][0], me[1], "none", "test")
+    assert alive(ours)
+    assert not alive(Proc(os.getpid(), me[0], me[0][0], me[1] + 1, "none", "test"))
+    assert not alive(Proc(os.getpid(), me[0], "/usr/lib/frr/zebra", me[1], "none", "test"))
+
+
+def test_half_up_is_recorded_and_removed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """up fails after FRR started (lldpd refused): the error says so, a second up refuses,
+    down removes everything the failed up made."""
+    _require()
+    d = derive(check(str(LAB)))
+    prefix = f"wkt{os.urandom(2).hex()}"
+    base = Path(tempfile.mkdtemp(prefix="wklab-", dir="/tmp"))
+    base.chmod(0o755)
+    lab_dir = base / "lab"
+
+    def refuse(state: State, **_: object) -> None:
+        raise fabric.FabricError("lldpd refused (test)")
+
+    monkeypatch.setattr(fabric, "start_lldpd", refuse)
+    try:
+        with pytest.raises(netlab.LabError, match="half up.*wanka lab down"):
+            netlab.up(d, lab_dir, prefix=prefix)
+        state = State.load(lab_dir)
+        assert state is not None and not state.complete
+        frr = [p for p in state.procs if p.role in ("zebra", "bgpd")]
+        assert len(frr) == 2 * len(switch_routing(d)) and all(alive(p) for p in frr)
+        with pytest.raises(netlab.LabError, match="not fully up"):
+            netlab.up(d, lab_dir, prefix=prefix)
+    finally:
+        result = netlab.down(lab_dir)
+        shutil.rmtree(base, ignore_errors=True)
+    assert result == {"removed": True, "left": []}
+    assert netlab.namespaces_present(prefix) == []
+    assert not any(alive(p) for p in frr)

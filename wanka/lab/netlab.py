@@ -1,0 +1,421 @@
+"""The lab's network: one network namespace per device, one veth pair per cable.
+
+Every node and every switch of the cluster gets a namespace named `<prefix>-<index>` (prefix
+`wk-<4 hex of the cluster name's hash>`, see state.lab_prefix; switches first, then nodes, in
+model order), and every cable of d.cabling a veth pair whose ends carry the cable ends' Linux
+names: `param3`, `mgmt0`, `bmc` in the node's namespace, `swp12s2` in the switch's. Both ends
+take the plane's MTU and are up.
+
+Switches: the loopback (d.addressing.loopbacks) on lo; leaves get a Linux bridge holding their
+node-facing ports. A routed leaf's bridge is its gateway interface as routing.switch_routing
+says (name and address: `br-param` with 10.64.0.1/26). A leaf of a one-tier plane (mgmt, oob)
+is a plain L2 switch: the bridge `br-<plane>` without an address, since no device of the model
+routes those planes.
+
+Nodes: NPU ports (per-port planes, `param<i>`) stay without addresses, hccn_tool sets them
+later. Bonded planes (mgmt): the node's address goes on the plane's first port (`mgmt0`), the
+other ports stay up without an address. Not a bond: this kernel (and many CI VMs) has no bonding
+module (`ip link add type bond` answers `Unknown device type`); a later version can make it a
+bond where the module exists. The BMC port (`bmc`, oob plane) takes the BMC's address.
+
+up() is idempotent: with the lab up (state complete, every namespace present, every recorded
+process alive) it changes nothing and says so. A half-built lab (a crash) is refused: run down
+first. down() removes exactly what the state file lists.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from ipaddress import IPv4Address
+from pathlib import Path
+from typing import Any
+
+from ..derive import Derived
+from ..routing import IFNAME_MAX, gateway_ifname, is_routed, port_key, switch_routing
+from .state import STATE_FILE, Proc, State, alive, default_dir, lab_prefix, proc_info
+
+Progress = Callable[[str], None]
+
+# One namespace per device, and per routed switch zebra + bgpd, per namespace lldpd (2
+# processes): a few MB each. 200 namespaces is about 600 processes and 1-2 GB of memory.
+MAX_NAMESPACES = 200
+LIMIT_ENV = "WANKA_LAB_MAX_NAMESPACES"
+NETNS_DIR = Path("/run/netns")
+
+
+class LabError(Exception):
+    pass
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+def ip(*args: str, input: str | None = None) -> None:
+    r = subprocess.run(
+        ["ip", *args], input=input, capture_output=True, text=True, timeout=120, check=False
+    )
+    if r.returncode != 0:
+        raise LabError(f"ip {' '.join(args[:6])}...: {(r.stderr or r.stdout).strip()}")
+
+
+def namespaces_present(prefix: str) -> list[str]:
+    """The namespaces (of /run/netns) whose name starts with `<prefix>-`."""
+    try:
+        names = os.listdir(NETNS_DIR)
+    except FileNotFoundError:
+        return []
+    return sorted(n for n in names if n.startswith(prefix + "-"))
+
+
+def limit() -> int:
+    raw = os.environ.get(LIMIT_ENV, "")
+    return int(raw) if raw.isdigit() else MAX_NAMESPACES
+
+
+def estimate(d: Derived) -> dict[str, int]:
+    switches = len(d.cluster.switches)
+    nodes = len(d.cluster.nodes)
+    routed = sum(1 for s in d.cluster.switches if is_routed(s))
+    return {
+        "namespaces": switches + nodes,
+        "veths": len(d.cabling.cables),
+        "processes": 2 * routed + 2 * (switches + nodes),
+    }
+
+
+def _prefixlen(d: Derived, plane: str, addr: IPv4Address) -> int:
+    for sub in d.addressing.subnets:
+        if sub.plane == plane and addr in sub.network:
+            return sub.network.prefixlen
+    raise LabError(f"{addr} is in no subnet of plane {plane}")
+
+
+def plan(d: Derived, prefix: str) -> tuple[dict[str, str], list[list[str]], dict[str, list[str]]]:
+    """(namespace -> device, veth pairs [ns, ifname, peer ns, peer ifname], namespace -> the
+    `ip -batch` lines configuring it)."""
+    devices = [s.name for s in d.cluster.switches] + [n.name for n in d.cluster.nodes]
+    ns_of = {dev: f"{prefix}-{i}" for i, dev in enumerate(devices)}
+    veths: list[list[str]] = []
+    batch: dict[str, list[str]] = {ns: ["link set lo up"] for ns in ns_of.values()}
+    mtu = {p.name: p.mtu for p in d.cluster.planes.values()}
+    switches = {s.name: s for s in d.cluster.switches}
+    downlinks: dict[str, list[str]] = defaultdict(list)
+    node_ports: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for c in d.cabling.cables:
+        for end in (c.a, c.b):
+            if end.device not in ns_of:
+                raise LabError(f"cable {c.id}: {end.device} is not a device of the cluster")
+            if len(end.ifname) > IFNAME_MAX:
+                raise LabError(f"cable {c.id}: interface name {end.ifname} is too long")
+        veths.append([ns_of[c.a.device], c.a.ifname, ns_of[c.b.device], c.b.ifname])
+        for end in (c.a, c.b):
+            batch[ns_of[end.device]].append(f"link set {end.ifname} mtu {mtu[c.plane]} up")
+        if c.a.device not in switches:
+            downlinks[c.b.device].append(c.b.ifname)
+            node_ports[(c.a.device, c.plane)].append(c.a.ifname)
+
+    routing = switch_routing(d)
+    for sw in d.cluster.switches:
+        lines = batch[ns_of[sw.name]]
+        lo = d.addressing.loopbacks.get(sw.name)
+        if lo is not None:
+            lines.append(f"address add {lo}/32 dev lo")
+        if sw.tier != "leaf":
+            continue
+        r = routing.get(sw.name)
+        bridges: dict[str, tuple[list[str], list[str]]] = {}
+        if r is not None:
+            for g in r.gateways:
+                members, addrs = bridges.setdefault(g["ifname"], ([], []))
+                members.extend(m for m in g["members"] if m not in members)
+                addrs.append(g["address"])
+        elif downlinks[sw.name]:
+            bridges[gateway_ifname(sw.plane.name, None)] = (downlinks[sw.name], [])
+        for br, (members, addrs) in bridges.items():
+            lines.append(f"link add {br} mtu {sw.plane.mtu} type bridge")
+            lines.extend(f"link set {m} master {br}" for m in members)
+            lines.append(f"link set {br} up")
+            lines.extend(f"address add {a} dev {br}" for a in addrs)
+
+    for node in d.cluster.nodes:
+        lines = batch[ns_of[node.name]]
+        for (name, plane), addr in sorted(d.addressing.bonds.items()):
+            ports = sorted(node_ports[(node.name, plane)], key=port_key)
+            if name == node.name and ports:
+                lines.append(f"address add {addr}/{_prefixlen(d, plane, addr)} dev {ports[0]}")
+        bmc = d.addressing.bmcs.get(node.name)
+        if bmc is not None:
+            oob = next(p.name for p in d.cluster.planes.values() if p.role == "oob")
+            lines.append(f"address add {bmc}/{_prefixlen(d, oob, bmc)} dev bmc")
+    return {ns: dev for dev, ns in ns_of.items()}, veths, batch
+
+
+def is_up(state: State) -> tuple[bool, list[str]]:
+    """Is the recorded lab complete and running? (and what is missing)"""
+    missing = [f"namespace {ns}" for ns in state.namespaces if not (NETNS_DIR / ns).exists()]
+    missing += [f"{p.role} pid {p.pid} in {p.namespace}" for p in state.procs if not alive(p)]
+    if not state.complete:
+        missing.append("the state says up did not finish")
+    return not missing, missing
+
+
+def up(
+    d: Derived,
+    lab_dir: Path | str | None = None,
+    *,
+    progress: Progress = _quiet,
+    frr: bool = True,
+    lldp: bool = True,
+    prefix: str | None = None,
+) -> State:
+    """Bring the lab up (namespaces, veths, addresses; FRR and lldpd unless told not to).
+    `prefix` replaces the namespace prefix derived from the cluster name (tests use it to run
+    beside a lab of the same cluster)."""
+    from . import fabric
+
+    if os.geteuid() != 0:
+        raise LabError("wanka lab needs root (network namespaces)")
+    name = d.cluster.name
+    where = Path(lab_dir) if lab_dir is not None else default_dir(name)
+    prefix = prefix or lab_prefix(name)
+    old = State.load(where)
+    if old is not None:
+        ok, missing = is_up(old)
+        if ok:
+            progress(f"lab {name} is already up ({len(old.namespaces)} namespaces): no change")
+            return old
+        raise LabError(
+            f"a lab is recorded in {where / STATE_FILE} but is not fully up "
+            f"({'; '.join(missing[:5])}): run `wanka lab down` first"
+        )
+    need = estimate(d)
+    cap = limit()
+    if need["namespaces"] > cap:
+        raise LabError(
+            f"cluster {name} needs {need['namespaces']} namespaces and about "
+            f"{need['processes']} processes; this machine's lab limit is {cap} namespaces. "
+            f"Use a smaller cluster, or raise the limit with {LIMIT_ENV}=N if the machine "
+            "has the memory (about 5 MB per namespace)"
+        )
+    stray = namespaces_present(prefix)
+    if stray:
+        raise LabError(
+            f"namespaces {', '.join(stray[:5])} exist with this lab's prefix {prefix} but no "
+            f"state file is in {where}: another lab of the same cluster name? Remove them by hand"
+        )
+    for tool in ("ip",):
+        if shutil.which(tool) is None:
+            raise LabError(f"`{tool}` not found: install iproute2")
+
+    started = time.monotonic()
+    state = State(cluster=name, prefix=prefix, lab_dir=str(where))
+    # the lab directory and those of its parents that do not exist yet (/run/wanka-lab)
+    state.dirs.extend(str(p) for p in reversed([where, *where.parents]) if not p.exists())
+    namespaces, veths, batch = plan(d, prefix)
+
+    # record first, then create: a crash in between leaves a record of all that may exist
+    state.namespaces = namespaces
+    closed = [str(p) for p in [where, *where.parents] if p.exists() and not p.stat().st_mode & 1]
+    if frr and closed:
+        raise LabError(
+            f"FRR runs as user frr and must reach {where}, but {closed[0]} is not searchable "
+            "by others (mode o+x): choose another lab directory or chmod o+x it"
+        )
+    state.save()
+    try:
+        if str(where) in state.dirs:
+            where.chmod(0o755)
+        progress(f"creating {len(namespaces)} namespaces ({prefix}-*)")
+        ip("-batch", "-", input="".join(f"netns add {ns}\n" for ns in namespaces))
+        state.veths = veths
+        state.save()
+        progress(f"creating {len(veths)} veth pairs")
+        ip(
+            "-batch",
+            "-",
+            input="".join(
+                f"link add {a} netns {ans} type veth peer name {b} netns {bns}\n"
+                for ans, a, bns, b in veths
+            ),
+        )
+        progress("addresses, bridges, links up")
+        for ns, lines in batch.items():
+            ip("-n", ns, "-batch", "-", input="\n".join(lines) + "\n")
+        state.times["network"] = round(time.monotonic() - started, 2)
+        state.save()
+        if frr:
+            fabric.start_frr(d, state, progress=progress)
+        if lldp:
+            fabric.start_lldpd(state, progress=progress)
+    except (LabError, fabric.FabricError, OSError, subprocess.SubprocessError) as e:
+        raise LabError(
+            f"{e}. The lab is half up, all of it recorded in {state.path}: "
+            "`wanka lab down` removes it (FRR logs are in its frr/ directory until then)"
+        ) from e
+    state.complete = True
+    state.times["up"] = round(time.monotonic() - started, 2)
+    state.save()
+    progress(f"lab {name} up in {state.times['up']:.1f} s: {where / STATE_FILE}")
+    return state
+
+
+def _ns_id(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _lab_namespaces(state: State) -> dict[tuple[int, int], str]:
+    out = {}
+    for ns in state.namespaces:
+        ident = _ns_id(NETNS_DIR / ns)
+        if ident is not None:
+            out[ident] = ns
+    return out
+
+
+def _inside(state: State) -> list[tuple[int, str, str]]:
+    """(pid, namespace, command line) of every live process in one of the lab's namespaces."""
+    ours = _lab_namespaces(state)
+    out: list[tuple[int, str, str]] = []
+    if not ours:
+        return out
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        ns = ours.get(_ns_id(entry / "ns/net") or (0, 0))
+        info = proc_info(int(entry.name)) if ns is not None else None
+        if ns is not None and info is not None:
+            out.append((int(entry.name), ns, " ".join(info[0])))
+    return out
+
+
+def _from_pid_files(state: State) -> list[Proc]:
+    """Daemons whose pid file is in the lab's directories but whose pid is not recorded (up
+    was interrupted between starting one and recording it): taken only when the process runs
+    the expected program inside the expected lab namespace."""
+    from .fabric import FRR_DAEMONS
+
+    recorded = {p.pid for p in state.procs}
+    candidates: list[tuple[Path, str, str, str]] = []
+    for ns, vty in state.frr.items():
+        for daemon in ("zebra", "bgpd"):
+            match = f"{FRR_DAEMONS / daemon} -d -N {ns} "
+            candidates.append((Path(vty) / f"{daemon}.pid", ns, daemon, match))
+    for ns, sock in state.lldp.items():
+        candidates.append((Path(sock).with_suffix(".pid"), ns, "lldpd", "lldpd"))
+    out = []
+    for pidfile, ns, role, match in candidates:
+        try:
+            text = pidfile.read_text().strip()
+        except OSError:
+            continue
+        if not text.isdigit() or int(text) in recorded:
+            continue
+        pid = int(text)
+        info = proc_info(pid)
+        here = _ns_id(NETNS_DIR / ns)
+        if info is None or here is None or _ns_id(Path(f"/proc/{pid}/ns/net")) != here:
+            continue
+        proc = Proc(pid, info[0], match, info[1], ns, role)
+        if alive(proc):
+            out.append(proc)
+    return out
+
+
+def down(lab_dir: Path | str, *, progress: Progress = _quiet) -> dict[str, Any]:
+    """Remove exactly what the state file lists: processes (if still ours), mounts, namespaces
+    (and so their veths), directories; then the state file. What remains is reported."""
+    where = Path(lab_dir)
+    state = State.load(where)
+    if state is None:
+        progress(f"no lab state in {where}: nothing to do")
+        return {"removed": False, "left": []}
+    procs = [p for p in state.procs if alive(p)] + _from_pid_files(state)
+    progress(f"stopping {len(procs)} processes")
+    for p in procs:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(p.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(alive(p) for p in procs):
+        time.sleep(0.05)
+    for p in procs:
+        if alive(p):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(p.pid, signal.SIGKILL)
+    for m in reversed(state.mounts):
+        subprocess.run(["umount", "-l", m], capture_output=True, timeout=30, check=False)
+    strangers = [
+        f"pid {pid} ({cmd[:40]}) in {ns}, not started by the lab: not killed"
+        for pid, ns, cmd in _inside(state)
+    ]
+    present = [ns for ns in state.namespaces if (NETNS_DIR / ns).exists()]
+    progress(f"deleting {len(present)} namespaces")
+    if present:
+        subprocess.run(
+            ["ip", "-force", "-batch", "-"],
+            input="".join(f"netns del {ns}\n" for ns in present),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    for dir_ in sorted(state.dirs, key=len, reverse=True):
+        if Path(dir_).is_relative_to(where) and Path(dir_) != where:
+            shutil.rmtree(dir_, ignore_errors=True)
+    left = [f"pid {p.pid} ({p.role})" for p in [*state.procs, *procs] if alive(p)]
+    left += strangers
+    left += [f"namespace {ns}" for ns in state.namespaces if (NETNS_DIR / ns).exists()]
+    if not left:
+        state.path.unlink(missing_ok=True)
+        if str(where) in state.dirs:
+            shutil.rmtree(where, ignore_errors=True)
+        for dir_ in sorted(state.dirs, key=len, reverse=True):
+            if where.is_relative_to(dir_) and Path(dir_) != where:
+                with contextlib.suppress(OSError):  # only if empty: another lab may live there
+                    Path(dir_).rmdir()
+        progress(f"lab {state.cluster} down")
+    else:
+        progress(f"lab {state.cluster}: left behind {', '.join(left)}; state kept in {where}")
+    return {"removed": not left, "left": left}
+
+
+def status(lab_dir: Path | str) -> dict[str, Any]:
+    """What runs: namespaces present, processes alive, BGP sessions Established."""
+    from . import fabric
+
+    where = Path(lab_dir)
+    state = State.load(where)
+    if state is None:
+        return {"lab_dir": str(where), "up": False, "state": None}
+    present = [ns for ns in state.namespaces if (NETNS_DIR / ns).exists()]
+    procs: dict[str, list[int]] = {}
+    for p in state.procs:
+        counts = procs.setdefault(p.role, [0, 0])
+        counts[0] += alive(p)
+        counts[1] += 1
+    ok, missing = is_up(state)
+    out: dict[str, Any] = {
+        "lab_dir": str(where),
+        "cluster": state.cluster,
+        "prefix": state.prefix,
+        "up": ok,
+        "complete": state.complete,
+        "namespaces": {"recorded": len(state.namespaces), "present": len(present)},
+        "processes": {role: {"alive": a, "recorded": n} for role, (a, n) in sorted(procs.items())},
+        "missing": missing,
+        "times": state.times,
+    }
+    if state.frr:
+        out["bgp"] = fabric.bgp_summary(state)
+    return out
