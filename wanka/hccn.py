@@ -52,15 +52,6 @@ def is_npu_server(node: Node, plane: Plane | None) -> bool:
     )
 
 
-def _node(d: Derived, node: Node | str) -> Node:
-    if isinstance(node, Node):
-        return node
-    for n in d.cluster.nodes:
-        if n.name == node:
-            return n
-    raise KeyError(f"no node named '{node}'")
-
-
 def npu_addresses(d: Derived, node: Node) -> list[tuple[int, IPv4Address, Subnet]]:
     """(device id, address, subnet) of every NPU device of a server, by device id."""
     plane = parameter_plane(d.cluster)
@@ -87,7 +78,7 @@ def hccn_devices(d: Derived, node: Node | str) -> list[Device]:
     sibling's MAC is in the manifest (`macs: {param<sibling device>: ...}`): without it
     the key is absent and the rendered file has no arp line for that device.
     """
-    server = _node(d, node)
+    server = node if isinstance(node, Node) else d.cluster.node(node)
     plane = parameter_plane(d.cluster)
     if plane is None or not is_npu_server(server, plane):
         return []

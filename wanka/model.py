@@ -370,6 +370,13 @@ class Cluster:
                 return p
         return None
 
+    def node(self, name: str) -> Node:
+        """The node with this derived name; KeyError if there is none."""
+        for n in self.nodes:
+            if n.name == name:
+                return n
+        raise KeyError(f"no node named '{name}'")
+
 
 def _short_repr(self: Pod | Rack | Node | Switch | Cluster) -> str:
     # the expanded objects point at each other (pod -> nodes -> pod): a field-by-field repr

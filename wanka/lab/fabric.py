@@ -21,6 +21,7 @@ import json
 import shutil
 import subprocess
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -94,6 +95,22 @@ def _run(cmd: list[str]) -> None:
         raise FabricError(f"{' '.join(cmd[:8])}...: {(r.stderr or r.stdout).strip()}")
 
 
+def _start_all(state: State, jobs: list[tuple[Callable[..., list[Proc]], tuple[Any, ...]]]) -> None:
+    """Run the start functions in parallel, recording each one's processes in the state as
+    soon as it returns; raise every start failure at the end, once all are recorded."""
+    errors = []
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        futures = [pool.submit(fn, *args) for fn, args in jobs]
+        for f in futures:
+            try:
+                state.procs.extend(f.result())
+            except FabricError as e:
+                errors.append(str(e))
+            state.save()
+    if errors:
+        raise FabricError("; ".join(errors))
+
+
 def _start_frr_one(ns: str, where: Path) -> list[Proc]:
     out = []
     conf = where / "frr.conf"
@@ -138,17 +155,7 @@ def start_frr(d: Derived, state: State, *, progress: Any = _quiet) -> None:
     state.save()
     progress(f"starting FRR (zebra, bgpd) on {len(jobs)} routed switches")
     started = time.monotonic()
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        futures = [pool.submit(_start_frr_one, ns, where) for ns, where in jobs.items()]
-        errors = []
-        for f in futures:
-            try:
-                state.procs.extend(f.result())
-            except FabricError as e:
-                errors.append(str(e))
-            state.save()
-    if errors:
-        raise FabricError("; ".join(errors))
+    _start_all(state, [(_start_frr_one, (ns, where)) for ns, where in jobs.items()])
     state.times["frr"] = round(time.monotonic() - started, 2)
     state.save()
 
@@ -200,19 +207,7 @@ def start_lldpd(state: State, *, progress: Any = _quiet) -> None:
     state.save()
     progress(f"starting lldpd in {len(state.namespaces)} namespaces")
     started = time.monotonic()
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        futures = [
-            pool.submit(_start_lldpd_one, ns, dev, base) for ns, dev in state.namespaces.items()
-        ]
-        errors = []
-        for f in futures:
-            try:
-                state.procs.extend(f.result())
-            except FabricError as e:
-                errors.append(str(e))
-            state.save()
-    if errors:
-        raise FabricError("; ".join(errors))
+    _start_all(state, [(_start_lldpd_one, (ns, dev, base)) for ns, dev in state.namespaces.items()])
     monitors = [p for p in state.procs if p.role == "lldpd"]
     state.procs.extend(_lldpd_children(monitors))
     state.save()

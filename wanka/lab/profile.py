@@ -56,15 +56,6 @@ IDLE_HBM_SHARE = 0.05
 Profile = dict[str, Any]
 
 
-def _node(d: Derived, node: Node | str) -> Node:
-    if isinstance(node, Node):
-        return node
-    for n in d.cluster.nodes:
-        if n.name == node:
-            return n
-    raise KeyError(f"no node named '{node}'")
-
-
 def _digest(*parts: object) -> str:
     return hashlib.sha256("/".join(str(p) for p in parts).encode()).hexdigest().upper()
 
@@ -103,7 +94,7 @@ def _nvme_model(capacity_gb: float) -> str:
 
 def node_profile(d: Derived, node: Node | str, faults: dict[str, Any] | None = None) -> Profile:
     """The JSON hardware profile of `node` (a server of the model), with `faults` applied."""
-    server = _node(d, node)
+    server = node if isinstance(node, Node) else d.cluster.node(node)
     faults = dict(faults or {})
     unknown = sorted(set(faults) - set(FAULTS))
     if unknown:
