@@ -215,19 +215,18 @@ def start_lldpd(state: State, *, progress: Any = _quiet) -> None:
     state.save()
 
 
-def vtysh_json(vty_dir: str, command: str) -> dict[str, Any]:
-    r = subprocess.run(
-        ["vtysh", "--vty_socket", vty_dir, "-c", command],
-        capture_output=True,
-        text=True,
-        timeout=15,
-        check=False,
-    )
+def _json_of(cmd: list[str]) -> dict[str, Any]:
+    """The JSON object a command prints, or {} when it prints none (daemon not ready yet)."""
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=15, check=False)
     try:
         data = json.loads(r.stdout)
     except json.JSONDecodeError:
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def vtysh_json(vty_dir: str, command: str) -> dict[str, Any]:
+    return _json_of(["vtysh", "--vty_socket", vty_dir, "-c", command])
 
 
 def bgp_peers(vty_dir: str) -> dict[str, str]:
@@ -251,17 +250,7 @@ def bgp_summary(state: State) -> dict[str, dict[str, Any]]:
 
 def lldp_neighbors(sock: str) -> dict[str, list[tuple[str, str]]]:
     """ifname -> [(neighbour system name, neighbour port id)] as one lldpd sees them."""
-    r = subprocess.run(
-        ["lldpcli", "-u", sock, "-f", "json0", "show", "neighbors"],
-        capture_output=True,
-        text=True,
-        timeout=15,
-        check=False,
-    )
-    try:
-        data = json.loads(r.stdout)
-    except json.JSONDecodeError:
-        return {}
+    data = _json_of(["lldpcli", "-u", sock, "-f", "json0", "show", "neighbors"])
     out: dict[str, list[tuple[str, str]]] = {}
     for lldp in data.get("lldp", []):
         for iface in lldp.get("interface", []):
