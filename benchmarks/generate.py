@@ -36,6 +36,10 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from wanka.build import leaf_rails
+from wanka.ipam import subnet_size
+from wanka.topology import port_leaf_index
+
 SITE = "qy1"
 CARDS_PER_SERVER = 8
 SERVERS_PER_POD = 48
@@ -402,14 +406,7 @@ def make_plan(cards: int) -> Plan:
 
 
 # ---------------------------------------------------------------------------
-# address plan: the same arithmetic as wanka's topology and ipam, to size the spaces
-
-
-def _leaf_rails(ordinal: int, leaves: int) -> tuple[int, ...]:
-    if leaves >= RAILS:
-        return (ordinal % RAILS,)
-    per = RAILS // leaves if RAILS % leaves == 0 else 0
-    return tuple(range(ordinal * per, (ordinal + 1) * per))
+# address plan: wanka's own arithmetic (rails, port -> leaf, subnet size), to size the spaces
 
 
 def subnet_demand(pt: PodType, plane: str) -> list[int]:
@@ -424,24 +421,17 @@ def subnet_demand(pt: PodType, plane: str) -> list[int]:
     if info.one_per_node:
         return [sum(1 for _, m in pt.nodes() if plane == OOB or m.nics.get(plane))]
     lanes = [0] * n_leaves
+    rails = [leaf_rails(j, n_leaves, RAILS) for j in range(n_leaves)]
     k = 0
     for _, model in pt.nodes():
         ports = model.nics.get(plane, 0)
         if not ports:
             continue
         for i in range(ports):
-            leaf = (k * ports + i) % n_leaves
-            if info.rail_optimised:
-                serving = [j for j in range(n_leaves) if i in _leaf_rails(j, n_leaves)]
-                if serving:
-                    leaf = serving[k % len(serving)]
+            leaf = port_leaf_index(rails, info.rail_optimised, k, ports, i)
             lanes[leaf] += max(1, model.dies) if info.role == "parameter" else 1
         k += 1
     return lanes
-
-
-def _subnet(hosts: int) -> int:
-    return 1 << (max(hosts + 3, 4) - 1).bit_length()
 
 
 def _space(needed: int) -> int:
@@ -459,7 +449,7 @@ def address_plan(plan: Plan) -> dict[str, str]:
         cursor = 0
         for _, _, pt in plan.pods():
             for hosts in demand[plane][by_type[pt.key]]:
-                size = _subnet(hosts)
+                size = subnet_size(hosts)
                 cursor = -(-cursor // size) * size + size
         sizes[plane] = _space(cursor)
     routed = sum(

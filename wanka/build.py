@@ -796,12 +796,15 @@ def asn_group(scope: str, plane: Plane, tier: str, ordinal: int, total: int) -> 
 
 
 def _rails(plane: Plane, tier: str, ordinal: int, leaves: int) -> tuple[int, ...]:
-    """Rails a rail-optimised leaf serves: leaf j of L serves rail j mod R (L >= R),
-    or the j-th block of R/L rails (L < R)."""
     fab = plane.fabric
     if tier != "leaf" or fab is None or not fab.rail_optimised or not fab.rails or leaves == 0:
         return ()
-    rails = fab.rails
+    return leaf_rails(ordinal, leaves, fab.rails)
+
+
+def leaf_rails(ordinal: int, leaves: int, rails: int) -> tuple[int, ...]:
+    """Rails leaf `ordinal` of a pod's `leaves` serves: leaf j of L serves rail j mod R
+    (L >= R), or the j-th block of R/L rails (L < R; none when R/L is not whole)."""
     if leaves >= rails:
         return (ordinal % rails,)
     per = rails // leaves if rails % leaves == 0 else 0

@@ -19,7 +19,7 @@ only that rail's share of the spines.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from .findings import Finding, error
@@ -72,14 +72,17 @@ def _leaves(pod: Pod, plane: str) -> list[Switch]:
     return [s for s in pod.switches if s.plane.name == plane and s.tier == "leaf"]
 
 
-def node_port_leaf(leaves: list[Switch], plane: Plane, k: int, ports: int, i: int) -> Switch:
-    """The leaf that port i of the k-th node (of the pod, on this plane) connects to."""
-    fab = plane.fabric
-    if fab is not None and fab.rail_optimised and fab.rails:
-        serving = [s for s in leaves if i in s.rails]
+def port_leaf_index(
+    leaf_rails: Sequence[tuple[int, ...]], rail_optimised: bool, k: int, ports: int, i: int
+) -> int:
+    """Index among a pod's leaves of the leaf port i of the pod's k-th node lands on: on a
+    rail-optimised plane the leaves serving rail i take its nodes in turn; otherwise the node's
+    ports go to consecutive leaves, (k x ports + i) mod leaves."""
+    if rail_optimised:
+        serving = [j for j, rails in enumerate(leaf_rails) if i in rails]
         if serving:
             return serving[k % len(serving)]
-    return leaves[(k * ports + i) % len(leaves)]
+    return (k * ports + i) % len(leaf_rails)
 
 
 def node_attachments(
@@ -88,6 +91,11 @@ def node_attachments(
     """(node, plane, port index, leaf) for every node port of a pod, BMCs as port -1 on oob."""
     oob = next((p for p in cluster.planes.values() if p.role == "oob" and p.fabric), None)
     leaves_of = {name: _leaves(pod, name) for name in cluster.planes}
+    rails_of = {name: [s.rails for s in leaves] for name, leaves in leaves_of.items()}
+    optimised = {
+        name: p.fabric is not None and p.fabric.rail_optimised and bool(p.fabric.rails)
+        for name, p in cluster.planes.items()
+    }
     counters: dict[str, int] = defaultdict(int)
     for node in pod.nodes:
         for nic in node.model.nics:
@@ -95,15 +103,16 @@ def node_attachments(
             if plane is None or plane.fabric is None:
                 continue
             leaves = leaves_of[plane.name]
+            rails, rail_optimised = rails_of[plane.name], optimised[plane.name]
             k = counters[plane.name]
             counters[plane.name] += 1
             for i in range(nic.count):
-                yield (
-                    node,
-                    plane,
-                    i,
-                    (node_port_leaf(leaves, plane, k, nic.count, i) if leaves else None),
+                leaf = (
+                    leaves[port_leaf_index(rails, rail_optimised, k, nic.count, i)]
+                    if leaves
+                    else None
                 )
+                yield node, plane, i, leaf
         if oob is not None:
             leaves = leaves_of[oob.name]
             k = counters["\0bmc"]
