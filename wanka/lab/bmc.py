@@ -1,0 +1,305 @@
+"""The lab's BMCs: sushy-tools' Redfish emulator (fake driver), one system per server.
+
+One process serves every server's BMC on loopback (`http://127.0.0.1:<port>`, the system id
+is the node's UUID, its name the node name). It is sushy-tools' own Flask application with
+three additions, all in this module:
+
+- `LabDriver`, the fake driver plus BIOS attributes (the stock fake driver has none) and a
+  configurable power delay: a power action lands `WANKA_POWER_DELAY` seconds later (a random
+  whole number in the range; sushy-tools' own 1-11 s by default), as on real BMCs.
+- `FaultGate`, a WSGI middleware in front of the application that acts out the BMC faults of
+  `faults.json` (re-read when it changes): a BMC that answers slowly (`slow`: seconds per
+  request), one that never answers (`down`: the request hangs until the client gives up), a
+  server that never powers on (`power_never`: a reset that would power it on is accepted,
+  204, and nothing happens; power-off still works).
+- a power watcher (with `--watch`): a thread that reads every system's power state each
+  `POLL` seconds and calls `wanka.lab.nodes.power_changed` on each change, which starts the
+  server's sshd on power-on and stops everything running on the server on power-off. The
+  watcher reads the driver directly, not through the gate: a faulty BMC does not stop a
+  powered server from running.
+
+Files in the BMC directory (`<lab>/bmc/`): `emulator.conf` (sushy-tools configuration, Python
+syntax), `faults.json`, `port` (written once the server listens), `state/` (the driver's
+sqlite state: power and BIOS survive a restart of the emulator).
+
+`python -m wanka.lab.bmc DIR [--watch LAB_DIR]` runs it; `start()` starts it as a child process
+and waits for its port. It needs no root: tests of the Redfish client and the Pulumi provider
+start one of their own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+CONFIG = "emulator.conf"
+FAULTS = "faults.json"
+PORT_FILE = "port"
+LOG = "emulator.log"
+POLL = 0.5
+HANG = 900.0  # seconds a `down` BMC holds a request: longer than any client's timeout
+DEFAULT_DELAY = (1, 11)
+
+DEFAULT_BIOS = {
+    "BootMode": "Uefi",
+    "ProcTurboMode": "Enabled",
+    "NumaGroupSizeOpt": "Clustered",
+    "PowerProfile": "Performance",
+    "SriovGlobalEnable": "Enabled",
+}
+
+# a fixed namespace: a node's UUID follows from the cluster and node names, stable across labs
+_NS = uuid.UUID("6f1c7a2e-4b8d-5e3f-9a01-77a3c0de1ab5")
+
+
+def system_uuid(cluster: str, node: str) -> str:
+    return str(uuid.uuid5(_NS, f"{cluster}/{node}"))
+
+
+def system(cluster: str, node: str, nics: Iterable[tuple[str, str]]) -> dict[str, Any]:
+    """The fake driver's record of one server: (mac, ip) per NIC."""
+    return {
+        "uuid": system_uuid(cluster, node),
+        "name": node,
+        "power_state": "Off",
+        "external_notifier": False,
+        "nics": [{"mac": mac, "ip": ip} for mac, ip in nics],
+        "bios": dict(DEFAULT_BIOS),
+    }
+
+
+def write_config(
+    where: Path,
+    systems: list[dict[str, Any]],
+    *,
+    delay: tuple[int, int] = DEFAULT_DELAY,
+) -> Path:
+    """Write the emulator's configuration into `where` (created) and an empty fault file."""
+    where.mkdir(parents=True, exist_ok=True)
+    lines = [
+        "# written by wanka lab: sushy-tools configuration (Python syntax)",
+        "SUSHY_EMULATOR_FAKE_DRIVER = True",
+        f"SUSHY_EMULATOR_STATE_DIR = {str(where / 'state')!r}",
+        f"SUSHY_EMULATOR_FAKE_SYSTEMS = {systems!r}",
+        f"WANKA_POWER_DELAY = {tuple(delay)!r}",
+        "",
+    ]
+    path = where / CONFIG
+    path.write_text("\n".join(lines), encoding="utf-8")
+    write_faults(where, {})
+    return path
+
+
+def write_faults(where: Path, faults: dict[str, Any]) -> None:
+    """Atomically replace faults.json: {"slow": {system: seconds}, "down": [system],
+    "power_never": [system]} (system: UUID or name)."""
+    tmp = where / (FAULTS + ".tmp")
+    tmp.write_text(json.dumps(faults, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(tmp, where / FAULTS)
+
+
+# -- inside the emulator process ---------------------------------------------------------------
+
+
+def _lab_driver(base: type) -> type:
+    class LabDriver(base):  # type: ignore[misc, valid-type]
+        """sushy-tools' fake driver with BIOS attributes and a configurable power delay."""
+
+        def set_power_state(self, identity: str, state: str) -> None:
+            low, high = self._config.get("WANKA_POWER_DELAY", DEFAULT_DELAY)
+            system = self._get(identity)
+            if "On" in state:
+                pending = "On"
+            elif "Off" in state or "Shutdown" in state:
+                pending = "Off"
+            else:
+                pending = state
+            if "Restart" in state:
+                system["power_state"] = "Off"
+                pending = "On"
+            elif pending not in ("On", "Off"):
+                from sushy_tools import error
+
+                raise error.NotSupportedError(f"Power state {state} is not supported")
+            if system["power_state"] != pending or "Restart" in state:
+                when = int(time.time()) + random.randint(low, high)
+                self._update(
+                    system, pending_power={"power_state": pending, "apply_time": when}
+                )
+
+        def get_bios(self, identity: str) -> dict[str, Any]:
+            return dict(self._get(identity).get("bios") or DEFAULT_BIOS)
+
+        def set_bios(self, identity: str, attributes: dict[str, Any]) -> None:
+            system = self._get(identity)
+            bios = dict(system.get("bios") or DEFAULT_BIOS)
+            bios.update(attributes or {})
+            self._update(system, bios=bios)
+
+        def reset_bios(self, identity: str) -> None:
+            self._update(identity, bios=dict(DEFAULT_BIOS))
+
+    return LabDriver
+
+
+class FaultGate:
+    """WSGI middleware acting out the BMC faults of faults.json."""
+
+    def __init__(self, app: Callable[..., Any], fault_file: Path, names: dict[str, str]):
+        self.app = app
+        self.fault_file = fault_file
+        self.names = names  # name -> uuid, so a fault may name either
+        self._mtime = -1.0
+        self._faults: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def faults(self) -> dict[str, Any]:
+        try:
+            mtime = self.fault_file.stat().st_mtime
+        except OSError:
+            return {}
+        with self._lock:
+            if mtime != self._mtime:
+                try:
+                    raw = json.loads(self.fault_file.read_text(encoding="utf-8"))
+                except (OSError, ValueError):
+                    raw = {}
+                norm: dict[str, Any] = {"slow": {}, "down": set(), "power_never": set()}
+                for k, v in (raw.get("slow") or {}).items():
+                    norm["slow"][self.names.get(k, k)] = float(v)
+                for key in ("down", "power_never"):
+                    norm[key] = {self.names.get(k, k) for k in raw.get(key) or ()}
+                self._faults, self._mtime = norm, mtime
+            return self._faults
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        parts = environ.get("PATH_INFO", "").strip("/").split("/")
+        ident = parts[3] if len(parts) > 3 and parts[2] == "Systems" else None
+        if ident is not None:
+            ident = self.names.get(ident, ident)
+            f = self.faults()
+            if ident in f["down"]:
+                time.sleep(HANG)  # hold the connection without a byte: the client times out
+            elif ident in f["slow"]:
+                time.sleep(f["slow"][ident])
+            if (
+                ident in f["power_never"]
+                and environ.get("REQUEST_METHOD") == "POST"
+                and parts[-1] == "ComputerSystem.Reset"
+            ):
+                body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+                environ["wsgi.input"] = io.BytesIO(body)
+                if b"On" in body or b"Restart" in body:  # accepted, and nothing happens
+                    start_response("204 No Content", [("Content-Length", "0")])
+                    return [b""]
+        return self.app(environ, start_response)
+
+
+def _watch(app: Any, systems: dict[str, str], lab_dir: Path, stop: threading.Event) -> None:
+    from . import nodes
+
+    known: dict[str, str] = {}
+    while not stop.is_set():
+        for ident, name in systems.items():
+            try:
+                state = app.systems.get_power_state(ident)
+            except Exception:  # a driver hiccup (sqlite busy): next round
+                continue
+            if known.get(ident) != state:
+                try:
+                    nodes.power_changed(lab_dir, name, state == "On")
+                    known[ident] = state
+                except Exception as e:  # keep watching the others; say why in the log
+                    print(f"wanka-bmc: {name} power {state}: {e}", file=sys.stderr, flush=True)
+        stop.wait(POLL)
+
+
+def serve(where: Path, watch: Path | None = None, port: int = 0) -> None:
+    from sushy_tools.emulator import main as sushy
+    from sushy_tools.emulator.resources.systems import fakedriver
+    from werkzeug.serving import make_server
+
+    app = sushy.app
+    app.configure(config_file=str(where / CONFIG))
+    fakedriver.FakeDriver = _lab_driver(fakedriver.FakeDriver)  # before app.systems is built
+    systems = {s["uuid"]: s["name"] for s in app.config["SUSHY_EMULATOR_FAKE_SYSTEMS"]}
+    gate = FaultGate(app, where / FAULTS, {n: u for u, n in systems.items()})
+    server = make_server("127.0.0.1", port, gate, threaded=True)
+    stop = threading.Event()
+
+    def finish(*_: Any) -> None:
+        stop.set()
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, finish)
+    signal.signal(signal.SIGINT, finish)
+    app.systems  # noqa: B018  build the driver (and its state) before answering
+    watcher = None
+    if watch is not None:
+        watcher = threading.Thread(target=_watch, args=(app, systems, watch, stop), daemon=True)
+        watcher.start()
+    tmp = where / (PORT_FILE + ".tmp")
+    tmp.write_text(f"{server.server_port}\n")
+    os.replace(tmp, where / PORT_FILE)
+    server.serve_forever()
+    stop.set()
+    if watcher is not None:
+        watcher.join(timeout=5)
+        from . import nodes
+
+        nodes.power_all_off(watch)
+
+
+def start(where: Path, *, watch: Path | None = None, timeout: float = 30.0) -> tuple[int, int]:
+    """Start the emulator of `where` as a child process (own session: a terminal's ^C does not
+    reach it); wait until it listens. Returns (pid, port)."""
+    (where / PORT_FILE).unlink(missing_ok=True)
+    cmd = [sys.executable, "-m", "wanka.lab.bmc", str(where)]
+    if watch is not None:
+        cmd += ["--watch", str(watch)]
+    env = dict(os.environ)
+    root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    with open(where / LOG, "ab") as log:
+        proc = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError, ValueError):
+            return proc.pid, int((where / PORT_FILE).read_text())
+        if proc.poll() is not None:
+            raise RuntimeError(
+                f"the BMC emulator exited with {proc.returncode}: see {where / LOG}"
+            )
+        time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError(f"the BMC emulator did not listen within {timeout:g} s: see {where / LOG}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m wanka.lab.bmc", description=__doc__.split("\n")[0])
+    p.add_argument("dir", type=Path, help="the BMC directory (emulator.conf, faults.json)")
+    p.add_argument("--watch", type=Path, metavar="LAB_DIR", help="start/stop servers on power")
+    p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    args = p.parse_args(argv)
+    serve(args.dir, args.watch, args.port)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
