@@ -256,7 +256,7 @@ def serve(where: Path, watch: Path | None = None, port: int = 0) -> None:
     os.replace(tmp, where / PORT_FILE)
     server.serve_forever()
     stop.set()
-    if watcher is not None:
+    if watcher is not None and watch is not None:
         watcher.join(timeout=5)
         from . import nodes
 
