@@ -21,7 +21,7 @@ import io
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import yaml
@@ -122,13 +122,24 @@ def write(
     progress: Callable[[int], None] | None = None,
 ) -> int:
     """Render into `out` atomically; return the number of files written."""
+    return write_tree(files(d, phase), out, progress)
+
+
+def write_tree(
+    items: Iterable[tuple[str, str]],
+    out: str | os.PathLike[str],
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Write (relative path, text) items into `out` atomically: into a temporary sibling
+    directory that then replaces `out`; on any failure `out` keeps its previous content.
+    Returns the number of files written. Shared by `wanka render` and `wanka report`."""
     target = Path(out).absolute()
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     count = 0
     try:
         made: set[Path] = set()
-        for rel, text in files(d, phase):
+        for rel, text in items:
             path = tmp / rel
             if path.parent not in made:
                 path.parent.mkdir(parents=True, exist_ok=True)
