@@ -107,6 +107,40 @@ def _parser() -> argparse.ArgumentParser:
         a = lab_sub.add_parser(action, help=text)
         a.add_argument("target", metavar="FILE|DIR", help="the cluster file, or the lab directory")
 
+    df = sub.add_parser(
+        "diff",
+        help="what a change to a cluster file does: things, addresses, cables, power, parts",
+        description="Semantic diff of two cluster files (or, with --git REV, of FILE as of REV "
+        "and FILE in the working tree, includes and all): phases, planes, pods, racks, nodes "
+        "and switches added, removed, changed or renamed; addresses, subnets and cables that "
+        "change; capacity per phase and power and cooling per rack before and after; the parts "
+        "to order. A change that renumbers, recables or removes anything in a phase whose "
+        "status in OLD is building or live is blocking (DIFF-LIVE-RENUMBER, DIFF-LIVE-RECABLE, "
+        "DIFF-LIVE-REMOVE). Both files must validate: an invalid one gets its findings printed "
+        "and exit 2, since a diff of an invalid cluster means nothing.",
+        epilog="Exit codes: 0 nothing blocking (or --allow-live-changes), 1 blocking changes, "
+        "2 unreadable or invalid input, unknown revision, or usage error. See docs/review.md.",
+    )
+    df.add_argument(
+        "files", nargs="*", metavar="FILE", help="OLD NEW; with --git, one FILE (cluster.yaml)"
+    )
+    df.add_argument("--git", metavar="REV", help="compare FILE as of git revision REV with FILE")
+    df.add_argument(
+        "--format", choices=("text", "markdown", "json"), default="text", help="output format"
+    )
+    df.add_argument(
+        "--allow-live-changes",
+        action="store_true",
+        help="report changes to building and live phases but do not fail on them",
+    )
+    df.add_argument(
+        "--limit",
+        type=int,
+        default=40,
+        metavar="N",
+        help="lines per section in text and markdown (default 40, 0 for all; json lists all)",
+    )
+
     r = sub.add_parser(
         "rules",
         help="list the rule ids and what they check",
@@ -253,6 +287,77 @@ def cmd_lab(args: argparse.Namespace) -> int:
         return EXIT_INVALID
 
 
+def _derive_quiet(path: str, rename: tuple[str, str] = ("", "")) -> Any:
+    """Validate and derive for `wanka diff`; None (after printing why) if `path` is not valid.
+    `rename` = (prefix, replacement) shows a revision's temporary copy as `REV:path`."""
+    from . import report
+    from .derive import derive
+    from .validate import check
+
+    def say(text: str) -> None:
+        print(text.replace(*rename) if rename[0] else text, file=sys.stderr)
+
+    result = check(path)
+    derived = derive(result) if not result.errors and not result.fragment else None
+    problems = result.errors if derived is None else derived.findings
+    for f in problems:
+        say(report.line(f))
+    if result.fragment:
+        say(f"{path}: a ClusterFragment: diff the cluster file that includes it")
+    if derived is None or problems:
+        say(f"wanka diff: {path} is not a valid cluster: nothing to compare")
+        return None
+    return derived
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from . import diff, diffout, gitrev
+
+    if args.limit < 0:
+        print("wanka diff: --limit must be 0 (all) or more", file=sys.stderr)
+        return EXIT_UNREADABLE
+    if args.git is not None:
+        if len(args.files) > 1:
+            print("wanka diff: with --git REV, give one FILE", file=sys.stderr)
+            return EXIT_UNREADABLE
+        new_path = args.files[0] if args.files else "cluster.yaml"
+    elif len(args.files) != 2:
+        print("wanka diff: give OLD and NEW, or --git REV [FILE]", file=sys.stderr)
+        return EXIT_UNREADABLE
+    with tempfile.TemporaryDirectory(prefix="wanka-diff-") as tmp:
+        if args.git is not None:
+            try:
+                old_path = gitrev.checkout(args.git, new_path, tmp)
+            except gitrev.GitError as e:
+                print(f"wanka diff: {e}", file=sys.stderr)
+                return EXIT_UNREADABLE
+            old_label = f"{args.git}:{new_path}"
+        else:
+            old_path, new_path = args.files
+            old_label = old_path
+        rename = (os.path.join(tmp, ""), f"{args.git}:") if args.git is not None else ("", "")
+        old = _derive_quiet(old_path, rename)
+        new = _derive_quiet(new_path)
+    if old is None or new is None:
+        return EXIT_UNREADABLE
+    d = diff.compare(
+        old,
+        new,
+        old_label=old_label,
+        new_label=new_path,
+        allow_live_changes=args.allow_live_changes,
+    )
+    if args.format == "json":
+        diffout.write_json(d, sys.stdout)
+    elif args.format == "markdown":
+        sys.stdout.write(diffout.markdown(d, args.limit))
+    else:
+        diffout.write_text(d, sys.stdout, color=sys.stdout.isatty(), limit=args.limit)
+    return EXIT_INVALID if d.blocked else EXIT_OK
+
+
 def cmd_rules(args: argparse.Namespace) -> int:
     from .rules import RULES
     from .rulesdoc import markdown
@@ -298,6 +403,7 @@ COMMANDS = {
     "plan": cmd_plan,
     "render": cmd_render,
     "lab": cmd_lab,
+    "diff": cmd_diff,
     "rules": cmd_rules,
     "schema": cmd_schema,
 }
