@@ -81,6 +81,9 @@ class Blocking:
 
     @property
     def message(self) -> str:
+        if self.what == "renamed":  # the subject is the old name: say it once
+            kind = self.subject.split(" ", 1)[0]
+            return f"phase {self.phase} ({self.status}): {kind} renamed: {self.old} -> {self.new}"
         change = f": {self.old} -> {self.new}" if self.old is not None or self.new else ""
         if self.old is not None and not self.new:
             change = f": {self.old} -> (none)"
@@ -263,6 +266,7 @@ class _Side:
     phase_of: dict[str, str]  # pod, rack, node and switch name -> phase name
     status: dict[str, str]  # phase name -> status
     places: dict[str, dict[tuple[Any, ...], str]]  # kind -> place -> name
+    pod_of: dict[str, str]  # rack, node and switch name -> pod name
 
     @classmethod
     def of(cls, d: Derived) -> _Side:
@@ -294,7 +298,11 @@ class _Side:
                 up = _unit_place(dev)
                 if up is not None:
                     places[kind][up] = dev.name
-        return cls(d, attrs, phase_of, {p.name: p.status for p in c.phases}, places)
+        pod_of = {r.name: r.pod.name for r in c.racks}
+        pod_of.update((n.name, n.pod.name) for n in c.nodes)
+        pod_of.update((s.name, s.pod.name) for s in c.switches)
+        status = {p.name: p.status for p in c.phases}
+        return cls(d, attrs, phase_of, status, places, pod_of)
 
     def frozen(self, name: str) -> tuple[str, str] | None:
         """(phase, status) of a pod, rack or device if its phase is building or live."""
@@ -352,7 +360,7 @@ def _things(old: _Side, new: _Side, rn: Mapping[str, str], diff: Diff) -> None:
                     Change(kind, "renamed", target, new.phase_of.get(target), fields, name)
                 )
                 fr = old.frozen(name)
-                if fr is not None:
+                if fr is not None and old.pod_of.get(name) not in rn:  # else: the pod says it
                     diff.blocking.append(
                         Blocking(
                             "DIFF-LIVE-RENUMBER", *fr, f"{kind} {name}", "renamed", name, target

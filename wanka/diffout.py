@@ -7,7 +7,7 @@ All three read `Diff.as_json()`, so they cannot disagree. Text and Markdown list
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from io import StringIO
 from typing import Any, TextIO
 
@@ -51,8 +51,20 @@ def _v(x: Any) -> str:
     return str(x)
 
 
-def _arrow(old: Any, new: Any) -> str:
-    return _v(new) if old == new else f"{_v(old)} -> {_v(new)}"
+def _raw(x: Any) -> str:
+    """A value as written in the cluster file: no thousands separators (ASNs, units)."""
+    return str(x) if isinstance(x, int) and not isinstance(x, bool) else _v(x)
+
+
+def _arrow(old: Any, new: Any, fmt: Callable[[Any], str] = _v) -> str:
+    return fmt(new) if old == new else f"{fmt(old)} -> {fmt(new)}"
+
+
+def _side(op: str, old: Any, new: Any, fmt: Callable[[Any], str] = _v) -> str:
+    """One value for added or removed things, old -> new for changed ones."""
+    if op == "added":
+        return fmt(new)
+    return fmt(old) if op == "removed" else _arrow(old, new, fmt)
 
 
 def change_line(ch: Json) -> str:
@@ -66,12 +78,12 @@ def change_line(ch: Json) -> str:
     fields = ch["fields"]
     if ch["kind"] in ("address", "subnet", "cable"):
         ((_, f),) = fields.items()
-        return f"{head}: {_arrow(f['old'], f['new'])}"
+        return f"{head}: {_side(op, f['old'], f['new'], _raw)}"
     if op in ("added", "removed"):
         side = "new" if op == "added" else "old"
-        parts = [f"{k} {_v(f[side])}" for k, f in fields.items()]
+        parts = [f"{k} {_raw(f[side])}" for k, f in fields.items()]
     else:
-        parts = [f"{k} {_arrow(f['old'], f['new'])}" for k, f in sorted(fields.items())]
+        parts = [f"{k} {_arrow(f['old'], f['new'], _raw)}" for k, f in sorted(fields.items())]
     return f"{head}: {', '.join(parts)}" if parts else head
 
 
@@ -159,11 +171,6 @@ _RACK_COLS = (
     ("air_kw", "Air kW"),
     ("air_capacity_kw", "Air cap."),
 )
-
-
-def _side(op: str, old: Any, new: Any) -> str:
-    """One value for added or removed things, old -> new for changed ones."""
-    return _v(new) if op == "added" else _v(old) if op == "removed" else _arrow(old, new)
 
 
 def _rack_rows(doc: Json, limit: int) -> tuple[list[list[str]], int]:
