@@ -88,6 +88,22 @@ def _parser() -> argparse.ArgumentParser:
     rd.add_argument("--out", required=True, metavar="DIR", help="output directory")
     rd.add_argument("--phase", metavar="P", help="only this phase")
 
+    rp = sub.add_parser(
+        "report",
+        help="write a static HTML report: rack elevations, fabric, capacity, BOM, findings",
+        description="Validate, derive and write a self-contained HTML report into DIR "
+        "(index.html, and a pod-<pod>.html per pod when there are more than 40 racks): rack "
+        "elevations with power and cooling headroom, the fabric per plane, capacity per phase "
+        "against its target, the bill of materials and the findings. SVG drawings, inline CSS, "
+        "no script, nothing loaded from elsewhere. Written atomically, like render. A cluster "
+        "with errors gets a report of its findings only (exit 1).",
+        epilog="Exit codes: 0 written, 1 invalid cluster (its findings-only report written), "
+        "2 unreadable input or usage error (nothing written).",
+    )
+    rp.add_argument("file", metavar="FILE", help="cluster file")
+    rp.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    rp.add_argument("--phase", metavar="P", help="only this phase")
+
     lab = sub.add_parser(
         "lab",
         help="the emulated cluster on this machine: up, status, down (root)",
@@ -250,6 +266,79 @@ def cmd_render(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    import time
+
+    from . import htmlreport, report
+    from .derive import derive
+    from .validate import check
+
+    start = time.monotonic()
+    result = check(args.file)
+    if result.unreadable:
+        report.write_text([result], sys.stderr, quiet=True)
+        return EXIT_UNREADABLE
+    if result.fragment:
+        print(
+            f"wanka report: {args.file} is a fragment: report the cluster file that includes it",
+            file=sys.stderr,
+        )
+        return EXIT_UNREADABLE
+    derived = None if result.errors else derive(result)
+    problems = list(result.errors) if derived is None else list(derived.findings)
+    try:
+        if problems:
+            for f in problems:
+                print(report.line(f), file=sys.stderr)
+            htmlreport.write_findings(result, args.out, problems)
+            print(
+                f"wanka report: {args.file} is invalid: wrote its {len(problems):,} finding(s) "
+                f"to {args.out}/index.html",
+                file=sys.stderr,
+            )
+            return EXIT_INVALID
+        assert derived is not None  # no problems: derived
+        if _unknown_phase(derived, args.phase, "report"):
+            return EXIT_UNREADABLE
+        count = htmlreport.write(derived, args.out, args.phase)
+    except OSError as e:
+        print(
+            f"wanka report: cannot write {args.out}: {e.strerror or e} "
+            "(its previous content is unchanged)",
+            file=sys.stderr,
+        )
+        return EXIT_UNREADABLE
+    print(
+        f"wanka report: wrote {count:,} page{'s' if count != 1 else ''} to {args.out} in "
+        f"{time.monotonic() - start:.1f} s"
+    )
+    return EXIT_OK
+
+
+def _delay(text: str) -> tuple[int, int]:
+    lo, sep, hi = text.partition("-")
+    if not sep:
+        hi = lo
+    if not (lo.isdigit() and hi.isdigit()) or int(lo) > int(hi):
+        raise argparse.ArgumentTypeError(f"write LO-HI in whole seconds, e.g. 1-3, not {text!r}")
+    return int(lo), int(hi)
+
+
+def _lab_dir(target: str) -> Path | None:
+    """The lab directory of a cluster file (its default one) or the directory itself."""
+    from .lab.state import default_dir
+
+    path = Path(target)
+    if not path.is_file():
+        return path
+    from .validate import check
+
+    result = check(str(path))
+    if result.cluster is None:
+        return None
+    return default_dir(result.cluster.name)
+
+
 def cmd_lab(args: argparse.Namespace) -> int:
     from .lab import netlab
     from .lab.state import default_dir
@@ -402,6 +491,7 @@ COMMANDS = {
     "validate": cmd_validate,
     "plan": cmd_plan,
     "render": cmd_render,
+    "report": cmd_report,
     "lab": cmd_lab,
     "diff": cmd_diff,
     "rules": cmd_rules,
