@@ -1,0 +1,188 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+"""Ansible module: a server's BMC through Redfish, with wanka's one Redfish client
+(wanka.redfish, shared with the lab and the Pulumi provider). Runs on the controller
+(delegate_to: localhost), where wanka is installed."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: wanka_redfish
+short_description: Power, one-time boot target and BIOS attributes of a server through Redfish
+description:
+  - Compares the BMC's state with what is asked and acts only on differences (idempotent).
+  - The password is never a module argument - C(credential) names where it is (C({env: VAR}) or
+    C({file: PATH})), as the cluster file's reference does, and it is resolved here, on the
+    controller; it never appears in a result, a message or a log.
+options:
+  url:
+    description: Base URL of the BMC (https://10.99.0.5, or the lab's http://127.0.0.1:PORT).
+    type: str
+    required: true
+  system:
+    description: Redfish system id.
+    type: str
+    default: "1"
+  username:
+    description: BMC user; omit for a BMC without authentication (the lab).
+    type: str
+  credential:
+    description: Where the password is, as the cluster file says (env or file).
+    type: dict
+  power:
+    description: Wanted power state.
+    type: str
+    choices: ["on", "off"]
+  boot:
+    description: One-time boot target for the next start (None clears the override).
+    type: str
+    choices: [None, Pxe, Hdd, Cd, UefiHttp, BiosSetup]
+  boot_mode:
+    description: Boot mode for the override.
+    type: str
+    choices: [UEFI, Legacy]
+  bios:
+    description: BIOS attributes (the BIOS profile); only differing ones are set.
+    type: dict
+  wait:
+    description: Seconds to wait for the power state to be reached (0 does not wait).
+    type: int
+    default: 300
+  timeout:
+    description: Seconds to wait for each answer of the BMC.
+    type: int
+    default: 10
+  check:
+    description: Only read; fail (check=bmc) when the BMC does not answer or the power is not C(power).
+    type: bool
+    default: false
+author: wanka
+"""
+
+EXAMPLES = r"""
+- name: Power on
+  wanka_redfish:
+    url: "https://{{ wanka_bmc_address }}"
+    username: "{{ wanka_credentials.bmc.username }}"
+    credential: "{{ wanka_credentials.bmc.password }}"
+    power: "on"
+  delegate_to: localhost
+"""
+
+RETURN = r"""
+power_state:
+  description: The power state after the module ran.
+  returned: success
+  type: str
+actions:
+  description: What was changed.
+  returned: always
+  type: list
+"""
+
+import os
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+
+def resolve(module, credential):
+    """(username, password) from a reference; None without a username (no authentication)."""
+    user = module.params["username"]
+    if not user:
+        return None
+    credential = credential or {}
+    if "env" in credential:
+        value = os.environ.get(str(credential["env"]))
+        if not value:
+            module.fail_json(msg="check=bmc port=- reason=BMC password: environment variable %s "
+                             "is not set (the cluster file's credentials.bmc reference)"
+                             % credential["env"])
+    elif "file" in credential:
+        path = os.path.expanduser(str(credential["file"]))
+        try:
+            with open(path) as f:
+                value = f.read().strip()
+        except (IOError, OSError) as e:
+            module.fail_json(msg="check=bmc port=- reason=BMC password file %s: %s"
+                             % (path, e.strerror))
+    else:
+        module.fail_json(msg="check=bmc port=- reason=BMC credential reference %s cannot be "
+                         "resolved by Ansible (env or file only)" % sorted(credential))
+    return (user, value)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            url=dict(type="str", required=True),
+            system=dict(type="str", default="1"),
+            username=dict(type="str"),
+            credential=dict(type="dict", no_log=False),
+            power=dict(type="str", choices=["on", "off"]),
+            boot=dict(type="str", choices=["None", "Pxe", "Hdd", "Cd", "UefiHttp", "BiosSetup"]),
+            boot_mode=dict(type="str", choices=["UEFI", "Legacy"]),
+            bios=dict(type="dict"),
+            wait=dict(type="int", default=300),
+            timeout=dict(type="int", default=10),
+            check=dict(type="bool", default=False),
+        ),
+        supports_check_mode=True,
+    )
+    try:
+        from wanka.redfish import Client, RedfishError
+    except ImportError:
+        module.fail_json(msg="check=bmc port=- reason=the wanka package is not importable by the "
+                         "controller's Python (run the playbook with wanka's virtualenv)")
+    p = module.params
+    auth = resolve(module, p["credential"])
+    client = Client(p["url"], p["system"], auth=auth, timeout=p["timeout"])
+    want = {"on": "On", "off": "Off"}.get(p["power"] or "")
+    actions = []
+    try:
+        state = client.power_state()
+        if p["check"]:
+            if want and state != want:
+                module.fail_json(msg="check=bmc port=- reason=power is %s, expected %s"
+                                 % (state, want), power_state=state)
+            module.exit_json(changed=False, power_state=state, actions=[])
+        if p["bios"]:
+            current = client.bios()
+            diff = dict((k, v) for k, v in p["bios"].items() if current.get(k) != v)
+            if diff:
+                actions.append("bios %s" % ", ".join(sorted(diff)))
+                if not module.check_mode:
+                    client.set_bios(diff)
+        if p["boot"]:
+            boot = client.boot()
+            once = p["boot"] != "None"
+            wanted_enabled = "Once" if once else "Disabled"
+            if boot["target"] != p["boot"] or (once and boot["enabled"] != wanted_enabled) or (
+                p["boot_mode"] and boot["mode"] != p["boot_mode"]
+            ):
+                actions.append("boot %s" % p["boot"])
+                if not module.check_mode:
+                    client.set_boot(p["boot"], mode=p["boot_mode"], once=True)
+        if want and state != want:
+            actions.append("power %s" % p["power"])
+            if not module.check_mode:
+                client.set_power(want == "On")
+                if p["wait"] > 0:
+                    start = time.time()
+                    if not client.wait_power(want, p["wait"]):
+                        module.fail_json(
+                            msg="check=power port=- reason=power still %s %d s after asking for %s"
+                            % (client.power_state(), p["wait"], want), actions=actions)
+                    state = client.power_state()
+                    actions[-1] += " (%.0f s)" % (time.time() - start)
+    except RedfishError as e:
+        module.fail_json(msg="check=bmc port=- reason=%s" % e, actions=actions)
+    finally:
+        client.close()
+    module.exit_json(changed=bool(actions), power_state=state, actions=actions)
+
+
+if __name__ == "__main__":
+    main()
