@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from ipaddress import IPv4Address
 from typing import Any
 
 from . import capacity
@@ -458,19 +459,21 @@ def _one_side(a: Json, *, old: bool) -> dict[str, tuple[Any, Any]]:
 # ---- addresses, subnets, cables -----------------------------------------------------------
 
 
-def _addresses(a: Addressing, c: Cluster, rn: Mapping[str, str]) -> dict[tuple[str, str], str]:
+def _addresses(
+    a: Addressing, c: Cluster, rn: Mapping[str, str]
+) -> dict[tuple[str, str], IPv4Address]:
     """(device, what) -> address, device names translated by `rn`."""
     role = {p.name: p.role for p in c.planes.values()}
-    out: dict[tuple[str, str], str] = {}
+    out: dict[tuple[str, str], IPv4Address] = {}
     for (node, plane, index), ip in a.ports.items():
         what = npu_key(index) if role.get(plane) == "parameter" else f"{plane}{index}"
-        out[(rn.get(node, node), what)] = str(ip)
+        out[(rn.get(node, node), what)] = ip
     for (node, plane), ip in a.bonds.items():
-        out[(rn.get(node, node), plane)] = str(ip)
+        out[(rn.get(node, node), plane)] = ip
     for node, ip in a.bmcs.items():
-        out[(rn.get(node, node), "bmc")] = str(ip)
+        out[(rn.get(node, node), "bmc")] = ip
     for sw, ip in a.loopbacks.items():
-        out[(rn.get(sw, sw), "loopback")] = str(ip)
+        out[(rn.get(sw, sw), "loopback")] = ip
     return out
 
 
@@ -534,7 +537,8 @@ def _wires(old: _Side, new: _Side, rn: Mapping[str, str], diff: Diff) -> None:
     renumbered: dict[tuple[str, str], list[tuple[str, str | None, str | None]]] = {}
     oa = _addresses(old.d.addressing, old.d.cluster, rn)
     na = _addresses(new.d.addressing, new.d.cluster, {})
-    for (dev, what), o, n in _join(oa, na):
+    for (dev, what), o_ip, n_ip in _join(oa, na):
+        o, n = _s(o_ip), _s(n_ip)
         phase = new.phase_of.get(dev) or old.phase_of.get(back.get(dev, dev))
         diff.addresses.append(
             Change("address", _op(o, n), f"{dev} {what}", phase, {"address": (o, n)})
@@ -588,21 +592,15 @@ def _wires(old: _Side, new: _Side, rn: Mapping[str, str], diff: Diff) -> None:
         ends = (dev, o[0])
         if any(e in gone for e in ends):
             continue  # its device is removed: DIFF-LIVE-REMOVE says so
-        for end in (dev, o[0]):
-            fr = frozen_old(end)
-            if fr is not None:
-                what = "cable removed" if n is None else "recabled"
-                diff.blocking.append(
-                    Blocking(
-                        "DIFF-LIVE-RECABLE",
-                        *fr,
-                        f"{dev} {port}",
-                        what,
-                        _cable_text(o),
-                        _cable_text(n),
-                    )
+        # a cable is there (or being pulled) only if both its ends are building or live
+        fr, other = frozen_old(dev), frozen_old(o[0])
+        if fr is not None and other is not None:
+            what = "cable removed" if n is None else "recabled"
+            diff.blocking.append(
+                Blocking(
+                    "DIFF-LIVE-RECABLE", *fr, f"{dev} {port}", what, _cable_text(o), _cable_text(n)
                 )
-                break
+            )
 
 
 # ---- figures: capacity, power and cooling, bill of materials -----------------------------

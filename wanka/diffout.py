@@ -275,7 +275,7 @@ def write_text(diff: Diff, out: TextIO, *, color: bool, limit: int = 40) -> None
     """The diff for people; coloured when `color` (a terminal), plain otherwise."""
     parts = _renderables(diff.as_json(), limit)
     probe = Console(file=StringIO(), width=1000, markup=False, emoji=False, highlight=False)
-    width = max(100, *(probe.measure(p).maximum for p in parts if isinstance(p, Table)))
+    width = max([100, *(probe.measure(p).maximum for p in parts if isinstance(p, Table))])
     buf = StringIO()
     console = Console(
         file=buf,
