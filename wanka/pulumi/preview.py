@@ -1,0 +1,283 @@
+"""`wanka plan --pulumi`: the resources each stack would create, without the Pulumi CLI.
+
+Each stack's program (`stack.main`, the one `pulumi up` runs) is run in this process under the
+SDK's mocks (`pulumi.runtime.set_mocks`) with its stack configuration; a recording monitor
+keeps every registration: type, name, parent, dependencies and the serialised inputs (secrets
+still wrapped, so tests can check that no secret leaks), and each stack's exported outputs.
+Mocks answer a resource with its inputs as outputs and a StackReference with the outputs a
+deployed stack would export.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from ..derive import Derived
+from .shards import Shard, shards
+
+PROJECT = "wanka"
+ORGANIZATION = "organization"  # the DIY (file) backend's organisation
+PREVIEW_PASSWORD = "wanka-preview-not-a-password"
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"  # pulumi.runtime.rpc._special_secret_sig
+SHORT_TYPES = {
+    "pulumi-python:dynamic/wanka:BareMetalNode": "BareMetalNode",
+    "pulumi-python:dynamic/wanka:SwitchConfig": "SwitchConfig",
+    "pulumi-python:dynamic/wanka:BringupBatch": "BringupBatch",
+    "wanka:cluster:Pod": "Pod",
+    "wanka:cluster:Rack": "Rack",
+    "pulumi:pulumi:StackReference": "StackReference",
+    "pulumi:pulumi:Stack": "Stack",
+}
+
+
+@dataclass(slots=True)
+class Registration:
+    type: str
+    name: str
+    urn: str
+    parent: str
+    custom: bool
+    dependencies: list[str]
+    inputs: dict[str, Any]  # JSON form of the request: a secret is {SECRET_SIG-key: ..., value}
+
+    @property
+    def short_type(self) -> str:
+        return SHORT_TYPES.get(self.type, self.type)
+
+
+@dataclass(slots=True)
+class StackRun:
+    shard: Shard
+    resources: list[Registration] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)  # by URN: registered outputs
+    seconds: float = 0.0
+
+    def counts(self) -> dict[str, int]:
+        return dict(sorted(Counter(r.short_type for r in self.resources).items()))
+
+
+def _recorder(mocks: Any, run: StackRun) -> Any:
+    from google.protobuf import json_format
+    from pulumi.runtime.mocks import MockMonitor
+
+    class Recorder(MockMonitor):  # type: ignore[misc]
+        def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (the gRPC method name)
+            response = super().RegisterResource(request)
+            run.resources.append(
+                Registration(
+                    type=request.type,
+                    name=request.name,
+                    urn=response.urn,
+                    parent=request.parent,
+                    custom=bool(request.custom),
+                    dependencies=sorted(request.dependencies),
+                    inputs=json_format.MessageToDict(request.object),
+                )
+            )
+            return response
+
+        def ReadResource(self, request: Any) -> Any:  # noqa: N802 (StackReference reads)
+            response = super().ReadResource(request)
+            run.resources.append(
+                Registration(
+                    type=request.type,
+                    name=request.name,
+                    urn=response.urn,
+                    parent=request.parent,
+                    custom=True,
+                    dependencies=sorted(request.dependencies),
+                    inputs=json_format.MessageToDict(request.properties),
+                )
+            )
+            return response
+
+        def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802
+            run.outputs[request.urn] = json_format.MessageToDict(request.outputs)
+            return super().RegisterResourceOutputs(request)
+
+    return Recorder(mocks)
+
+
+def _mocks(d: Derived) -> Any:
+    import pulumi
+
+    fabric = {s.stack: [x.name for x in s.switches] for s in shards(d)}
+
+    class Mocks(pulumi.runtime.Mocks):
+        def new_resource(self, args: Any) -> tuple[str, dict[str, Any]]:
+            if args.typ == "pulumi:pulumi:StackReference":
+                return args.name, {
+                    "name": args.inputs.get("name"),
+                    "outputs": {"fabric": fabric.get(args.name, []), "nodes": 0},
+                    "secretOutputNames": [],
+                }
+            return args.name, dict(args.inputs)
+
+        def call(self, args: Any) -> tuple[dict[str, Any], None]:
+            return {}, None
+
+    return Mocks()
+
+
+def config_of(shard: Shard, cluster: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+    config = {"wanka:cluster": cluster, "wanka:phase": shard.phase}
+    if shard.pod is not None:
+        config["wanka:pod"] = shard.pod
+    config.setdefault("wanka:bmcPassword", PREVIEW_PASSWORD)
+    config.update(extra or {})
+    return config
+
+
+def run_stack(
+    d: Derived, cluster: str, shard: Shard, extra: dict[str, str] | None = None
+) -> StackRun:
+    """Run one stack's program under mocks; every registration recorded."""
+    import pulumi
+    from pulumi.runtime import settings
+    from pulumi.runtime.stack import run_pulumi_func
+    from pulumi.runtime.sync_await import _sync_await
+
+    run = StackRun(shard)
+    monitor = _recorder(_mocks(d), run)
+    config = config_of(shard, cluster, extra)
+    start = time.perf_counter()
+    settings.ROOT.set(None)  # a new root Stack resource for this stack
+    pulumi.runtime.set_mocks(
+        monitor.mocks,
+        project=PROJECT,
+        stack=shard.stack,
+        preview=True,
+        monitor=monitor,
+        organization=ORGANIZATION,
+    )
+    secret = [k for k in config if k.endswith(("Password", "password"))]
+    pulumi.runtime.set_all_config(config, secret)
+    try:
+        _sync_await(run_pulumi_func(lambda: _program(d)))
+    finally:
+        pulumi.runtime.set_all_config({})
+        settings.ROOT.set(None)
+    run.resources.sort(key=lambda x: x.urn)
+    run.seconds = time.perf_counter() - start
+    return run
+
+
+def _program(d: Derived) -> None:
+    from pulumi.runtime import settings
+
+    from . import stack
+
+    stack.main(d)
+    root: Any = settings.get_root_resource()
+    if root is not None:  # register the exports, as the engine's run_in_stack does (set_mocks
+        root._outputs_registered = False  # finished the root stack before the program ran)
+        root._finish()
+
+
+def preview(
+    d: Derived, cluster: str, phase: str | None = None, extra: dict[str, str] | None = None
+) -> list[StackRun]:
+    return [run_stack(d, cluster, s, extra) for s in shards(d, phase)]
+
+
+def as_json(runs: list[StackRun]) -> dict[str, Any]:
+    return {
+        "project": PROJECT,
+        "stacks": [
+            {
+                "stack": r.shard.stack,
+                "phase": r.shard.phase,
+                "pod": r.shard.pod,
+                "references": r.shard.references,
+                "total": len(r.resources),
+                "counts": r.counts(),
+                "resources": [
+                    {
+                        "type": x.short_type,
+                        "name": x.name,
+                        "parent": x.parent.rpartition("::")[2] or None,
+                        "depends_on": [u.rpartition("::")[2] for u in x.dependencies],
+                    }
+                    for x in r.resources
+                ],
+            }
+            for r in runs
+        ],
+    }
+
+
+def write_text(runs: list[StackRun], out: TextIO, *, color: bool) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    kinds = ["BareMetalNode", "SwitchConfig", "BringupBatch", "Pod", "Rack", "StackReference"]
+    table = Table(title="Pulumi stacks (computed with the SDK's mocks)", title_justify="left")
+    table.add_column("stack")
+    table.add_column("shard")
+    for k in kinds:
+        table.add_column(k, justify="right")
+    table.add_column("total", justify="right")
+    table.add_column("reads")
+    totals: Counter[str] = Counter()
+    for r in runs:
+        counts = r.counts()
+        totals.update(counts)
+        table.add_row(
+            r.shard.stack,
+            r.shard.pod or "whole phase",
+            *(f"{counts.get(k, 0):,}" for k in kinds),
+            f"{len(r.resources):,}",
+            ", ".join(r.shard.references) or "-",
+        )
+    table.add_row(
+        "all",
+        f"{len(runs)} stack{'s' if len(runs) != 1 else ''}",
+        *(f"{totals.get(k, 0):,}" for k in kinds),
+        f"{sum(len(r.resources) for r in runs):,}",
+        "",
+        style="bold",
+    )
+    console = Console(file=out, force_terminal=color, no_color=not color, width=160)
+    console.print(table)
+
+
+def dumps(runs: list[StackRun]) -> str:
+    return json.dumps(as_json(runs), indent=2, sort_keys=True) + "\n"
+
+
+def plan_command(d: Derived, args: Any) -> int:
+    """`wanka plan --pulumi FILE [--phase P] [--format json] [--stack-files DIR]`."""
+    import sys
+    from pathlib import Path
+
+    import pulumi
+
+    from .shards import stack_files
+
+    if args.stack_files:
+        project = Path(args.stack_files)
+        if not (project / "Pulumi.yaml").is_file():
+            print(
+                f"wanka plan: {project} is not a Pulumi project (no Pulumi.yaml): give the "
+                "project directory, e.g. stacks/",
+                file=sys.stderr,
+            )
+            return 2
+        files = stack_files(d, Path(args.file), project)
+        for name, text in files.items():
+            (project / name).write_text(text, encoding="utf-8")
+        print(f"wanka plan: wrote {len(files)} stack files to {project}", file=sys.stderr)
+    try:
+        runs = preview(d, args.file, args.phase)
+    except pulumi.RunError as e:
+        print(f"wanka plan: {e}", file=sys.stderr)
+        return 1
+    if args.format == "json":
+        sys.stdout.write(dumps(runs))
+    else:
+        write_text(runs, sys.stdout, color=sys.stdout.isatty())
+    return 0

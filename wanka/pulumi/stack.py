@@ -1,0 +1,320 @@
+"""The Pulumi program: one stack (a phase, or one shard of it) of a validated cluster.
+
+`main()` is what `stacks/__main__.py` runs under `pulumi up`: it reads the stack
+configuration, validates and derives the cluster file, finds its shard (see `shards`) and
+registers, per pod and rack (components, `parent=`), the shard's SwitchConfig, BareMetalNode
+and BringupBatch resources.
+
+Configuration (namespace `wanka`):
+
+    cluster        path of the cluster file, relative to the project directory (required)
+    phase          the phase (required)
+    pod            the shard of a sharded phase: a pod's name, or `fabric`
+    bmcPassword    the BMC password, a secret (or the key the cluster file's
+                   `credentials.bmc.password: {pulumi: KEY}` names)
+    bmcUrl         Redfish endpoint, `{address}` and `{node}` replaced (default https://{address})
+    bmcSystem      Redfish system id, same fields (default 1)
+    bmcTimeout     seconds a BMC has to answer one request (default 10)
+    powerTimeout   seconds a server has to reach its power state (default 300)
+    power          On | Off (default On)
+    bootTarget     boot source override, continuous (default Hdd)
+    bootMode       UEFI | Legacy (default UEFI)
+    bios           BIOS attributes to hold (default DEFAULT_BIOS)
+    lab            a lab directory (`wanka lab up`): its access.json gives the BMC endpoint,
+                   each node's system id and each switch's namespace and vty socket
+    bringupOut     where BringupBatch writes bring-up reports (default bringup)
+
+Dependencies: a BringupBatch waits for the BareMetalNode of each of its nodes, for the
+SwitchConfig of its pod's leaves (each of which waits for the spines it peers with when they
+are in the same stack), and for the stacks it references (their `fabric` output).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+
+from ..derive import Derived
+from ..model import Node, Switch
+from ..routing import render_frr, switch_routing
+from .providers import BareMetalNode, BringupBatch, SwitchConfig
+from .shards import Shard, shards
+
+POD_TYPE = "wanka:cluster:Pod"
+RACK_TYPE = "wanka:cluster:Rack"
+DEFAULT_BIOS = {
+    "NumaGroupSizeOpt": "Clustered",
+    "PowerProfile": "Performance",
+    "ProcTurboMode": "Enabled",
+    "SriovGlobalEnable": "Enabled",
+}
+PASSWORD_KEY = "wanka:bmcPassword"
+
+
+class StackError(Exception):
+    """The stack configuration or the cluster file is wrong: the message says how."""
+
+
+@dataclass(slots=True)
+class Settings:
+    cluster: str
+    phase: str
+    pod: str | None = None
+    bmc_url: str = "https://{address}"
+    bmc_system: str = "1"
+    bmc_timeout: float = 10.0
+    power_timeout: float = 300.0
+    power: str = "On"
+    boot_target: str = "Hdd"
+    boot_mode: str = "UEFI"
+    bios: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_BIOS))
+    lab: str | None = None
+    bringup_out: str = "bringup"
+
+    @classmethod
+    def from_config(cls, config: pulumi.Config) -> Settings:
+        s = cls(config.require("cluster"), config.require("phase"), config.get("pod"))
+        s.bmc_url = config.get("bmcUrl") or s.bmc_url
+        s.bmc_system = config.get("bmcSystem") or s.bmc_system
+        s.bmc_timeout = config.get_float("bmcTimeout") or s.bmc_timeout
+        s.power_timeout = config.get_float("powerTimeout") or s.power_timeout
+        s.power = config.get("power") or s.power
+        s.boot_target = config.get("bootTarget") or s.boot_target
+        s.boot_mode = config.get("bootMode") or s.boot_mode
+        bios = config.get_object("bios")
+        if bios is not None:
+            if not isinstance(bios, dict):
+                raise StackError("wanka:bios must be a map of BIOS attribute names to values")
+            s.bios = dict(bios)
+        s.lab = config.get("lab")
+        s.bringup_out = config.get("bringupOut") or s.bringup_out
+        if s.power not in ("On", "Off"):
+            raise StackError(f"wanka:power is {s.power!r}: On or Off")
+        return s
+
+
+class Pod(pulumi.ComponentResource):
+    def __init__(self, name: str, kind: str) -> None:
+        super().__init__(POD_TYPE, name, {"type": kind})
+        self.register_outputs({})
+
+
+class Rack(pulumi.ComponentResource):
+    def __init__(self, name: str, parent: Pod) -> None:
+        super().__init__(RACK_TYPE, name, {}, pulumi.ResourceOptions(parent=parent))
+        self.register_outputs({})
+
+
+def find_shard(d: Derived, s: Settings) -> Shard:
+    if d.cluster.phase(s.phase) is None:
+        names = ", ".join(p.name for p in d.cluster.phases)
+        raise StackError(f"wanka:phase is '{s.phase}', not a phase of {s.cluster} ({names})")
+    mine = shards(d, s.phase)
+    for shard in mine:
+        if shard.pod == s.pod:
+            return shard
+    if s.pod is None:
+        raise StackError(
+            f"phase {s.phase} is sharded: set wanka:pod to one of "
+            + ", ".join(str(x.pod) for x in mine)
+        )
+    raise StackError(
+        f"wanka:pod is '{s.pod}', not a shard of phase {s.phase} (shards: "
+        + ", ".join(str(x.pod) for x in mine)
+        + ")"
+    )
+
+
+def _access(lab: str | None) -> dict[str, Any] | None:
+    if lab is None:
+        return None
+    path = Path(lab) / "access.json"
+    try:
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise StackError(f"wanka:lab: cannot read {path}: {e}") from None
+    return data
+
+
+def _password(d: Derived) -> pulumi.Output[str]:
+    cred = d.cluster.credentials.get("bmc")
+    key = PASSWORD_KEY
+    if cred is not None and cred.password is not None and cred.password.source == "pulumi":
+        key = cred.password.name
+    namespace, _, name = key.rpartition(":")
+    return pulumi.Config(namespace or None).require_secret(name)
+
+
+def _bmc_props(
+    d: Derived, node: Node, s: Settings, access: Mapping[str, Any] | None, password: Any
+) -> dict[str, Any]:
+    cred = d.cluster.credentials.get("bmc")
+    address = d.addressing.bmcs.get(node.name)
+    fields = {"address": str(address) if address else node.name, "node": node.name}
+    if access is not None:
+        url = str(access["bmc"]["url"])
+        system = str(access["nodes"].get(node.name, {}).get("system") or node.name)
+    else:
+        url, system = s.bmc_url.format(**fields), s.bmc_system.format(**fields)
+    return {
+        "node": node.name,
+        "url": url,
+        "system": system,
+        "username": cred.username if cred is not None else None,
+        "password": password,
+        "timeout": s.bmc_timeout,
+        "powerTimeout": s.power_timeout,
+        "verify": True,
+        "power": s.power,
+        "bootTarget": s.boot_target,
+        "bootMode": s.boot_mode,
+        "bios": dict(sorted(s.bios.items())),
+    }
+
+
+def _transport(d: Derived, sw: Switch, access: Mapping[str, Any] | None) -> dict[str, Any]:
+    if access is not None:
+        entry = access.get("switches", {}).get(sw.name) or {}
+        return {"kind": "netns", "namespace": entry.get("namespace"), "vty": entry.get("vty")}
+    cred = d.cluster.credentials.get("switch")
+    return {
+        "kind": "ssh",
+        "host": str(d.addressing.loopbacks.get(sw.name, sw.name)),
+        "username": cred.username if cred is not None else None,
+    }
+
+
+def _software(d: Derived) -> dict[str, Any]:
+    sw = d.cluster.software
+    return {
+        "os": f"{sw.os_name} {sw.os_version}" if sw.os_name else None,
+        "driver": sw.driver_version,
+        "firmware": sw.firmware_version,
+        "cann": sw.cann_version,
+    }
+
+
+_last_routing: list[tuple[Derived, dict[str, Any]]] = []
+
+
+def _routing(d: Derived) -> dict[str, Any]:
+    """switch_routing of the cluster, computed once for the stacks of one preview."""
+    if not _last_routing or _last_routing[0][0] is not d:
+        _last_routing[:] = [(d, switch_routing(d))]
+    return _last_routing[0][1]
+
+
+def build(d: Derived, s: Settings) -> Shard:
+    """Register the resources of the stack `s` names; returns its shard."""
+    shard = find_shard(d, s)
+    access = _access(s.lab)
+    password = _password(d) if shard.nodes else None
+    routing = _routing(d) if shard.switches else {}
+    refs = [
+        pulumi.StackReference(name, f"{pulumi.get_organization()}/{pulumi.get_project()}/{name}")
+        for name in shard.references
+    ]
+    # what a batch waits for: the referenced stacks' fabric (kept short: a count per stack)
+    after = {
+        name: r.require_output("fabric").apply(len)
+        for name, r in zip(shard.references, refs, strict=True)
+    }
+
+    pods: dict[str, Pod] = {}
+    racks: dict[str, Rack] = {}
+
+    def rack_of(x: Node | Switch) -> Rack:
+        rack = racks.get(x.rack.name)
+        if rack is None:
+            pod = pods.get(x.pod.name)
+            if pod is None:
+                pod = pods[x.pod.name] = Pod(x.pod.name, x.pod.type)
+            rack = racks[x.rack.name] = Rack(x.rack.name, pod)
+        return rack
+
+    configs: dict[str, SwitchConfig] = {}
+    fabric_first = sorted(shard.switches, key=lambda x: x.tier == "leaf")  # spines, then leaves
+    for sw in fabric_first:
+        r = routing[sw.name]
+        peers = [configs[i["peer"]] for i in r.interfaces if i["peer"] in configs]
+        configs[sw.name] = SwitchConfig(
+            sw.name,
+            {"switch": sw.name, "config": render_frr(r), "transport": _transport(d, sw, access)},
+            pulumi.ResourceOptions(parent=rack_of(sw), depends_on=peers),
+        )
+
+    bmcs: dict[str, list[BareMetalNode]] = {}
+    by_rack: dict[str, list[Node]] = {}
+    for node in shard.nodes:
+        bmc = BareMetalNode(
+            node.name,
+            _bmc_props(d, node, s, access, password),
+            pulumi.ResourceOptions(parent=rack_of(node)),
+        )
+        bmcs.setdefault(node.rack.name, []).append(bmc)
+        by_rack.setdefault(node.rack.name, []).append(node)
+
+    leaves: dict[str, list[SwitchConfig]] = {}
+    for sw in shard.switches:
+        if sw.tier == "leaf":
+            leaves.setdefault(sw.pod.name, []).append(configs[sw.name])
+    software = _software(d)
+    batches: dict[str, BringupBatch] = {}
+    for rack_name, nodes in by_rack.items():
+        pod = nodes[0].pod.name
+        batches[rack_name] = BringupBatch(
+            rack_name,
+            {
+                "batch": rack_name,
+                "cluster": s.cluster,
+                "phase": s.phase,
+                "nodes": [n.name for n in nodes],
+                "software": software,
+                "lab": s.lab,
+                "outDir": s.bringup_out,
+                "after": after,
+            },
+            pulumi.ResourceOptions(
+                parent=racks[rack_name],
+                depends_on=[*bmcs[rack_name], *leaves.get(pod, []), *refs],
+            ),
+        )
+
+    pulumi.export("fabric", pulumi.Output.all(*(c.id for c in configs.values())))
+    pulumi.export("nodes", len(shard.nodes))
+    pulumi.export(
+        "verification",
+        {name: b.verification for name, b in batches.items()},  # type: ignore[attr-defined]
+    )
+    return shard
+
+
+def main(derived: Derived | None = None) -> None:
+    """The program `stacks/__main__.py` runs (`derived`: an already derived cluster, as the
+    mocks preview passes it, so the cluster file is read once for all stacks)."""
+    try:
+        s = Settings.from_config(pulumi.Config("wanka"))
+        d = derived if derived is not None else _derive(s.cluster)
+        build(d, s)
+    except StackError as e:
+        raise pulumi.RunError(str(e)) from None
+
+
+def _derive(path: str) -> Derived:
+    from ..derive import derive
+    from ..report import line
+    from ..validate import check
+
+    result = check(path)
+    if result.errors:
+        shown = "\n".join(line(f) for f in result.errors[:20])
+        raise StackError(f"wanka:cluster {path} is not valid:\n{shown}")
+    d = derive(result)
+    if d.findings:
+        raise StackError("\n".join(line(f) for f in d.findings[:20]))
+    return d
