@@ -264,8 +264,17 @@ def test_shenzhen_index_aggregates_pods_and_each_pod_page_draws_its_racks(
     tiles = {a["data-pod"]: int(a["data-racks"]) for t, a in tags if "data-pod" in a}
     assert tiles == {p.name: len(p.racks) for p in c.pods}
     links = [a["href"] for t, a in tags if t == "a" and a.get("href", "").startswith("pod-")]
-    assert links == [f"pod-{p.name}.html" for p in c.pods]
+    # each pod is linked twice, from its tile and from the table of pods, to an existing page
+    assert Counter(links) == Counter({f"pod-{p.name}.html": 2 for p in c.pods})
     assert all((sz_report / href).is_file() for href in links)
+
+    excluded = {
+        name
+        for page in sz_report.glob("pod-*.html")
+        for name, a in drawn(page)[1].items()
+        if a.get("data-excluded") == "true"
+    }
+    assert excluded == {n.name for n in c.nodes if n.excluded} != set()
 
     pod = next(p for p in c.pods if p.name == "sz1-p1-pod01")
     racks, devices = drawn(sz_report / "pod-sz1-p1-pod01.html")

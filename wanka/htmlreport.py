@@ -26,7 +26,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import jinja2
 from markupsafe import Markup
@@ -45,18 +45,25 @@ Json = dict[str, Any]
 INLINE_RACKS = 40  # up to this many racks, index.html draws them all; beyond, a page per pod
 
 
+class Link(NamedTuple):
+    """A table cell that links to another page or an anchor."""
+
+    text: str
+    href: str
+
+
 @dataclass(slots=True)
 class Table:
-    """A table as the templates show it: every cell a string already."""
+    """A table as the templates show it: every cell a string (or a `Link`) already."""
 
     title: str
     columns: list[str]
-    rows: list[list[str]] = field(default_factory=list)
+    rows: list[list[str | Link]] = field(default_factory=list)
     right: frozenset[int] = frozenset()  # indices of numeric (right-aligned) columns
     note: str = ""
 
     def add(self, *cells: object) -> None:
-        self.rows.append(["" if c is None else str(c) for c in cells])
+        self.rows.append([c if isinstance(c, Link) else "" if c is None else str(c) for c in cells])
 
 
 def _table(title: str, *columns: str, right: Iterable[str] = (), note: str = "") -> Table:
@@ -549,7 +556,7 @@ def _pod_table(pods: list[Json]) -> Table:
     for p in pods:
         tight = min(p["racks"], key=lambda r: float(r["headroom_kw"]), default=None)
         t.add(
-            p["name"],
+            Link(p["name"], p["href"]),
             p["phase"],
             p["type"],
             f"{p['hall']}/{p['row'] or '-'}",

@@ -114,9 +114,13 @@ def rack(r: Rack, power: Json) -> str:
             y = top + (units - u + 1) * UNIT_H - 1
             out.append(f'<text x="{GUTTER - 3}" y="{y}" class="unit">{u}</text>')
 
-    devices: list[tuple[str, str, int, int, str, str]] = []  # name, role, unit, size, model, extra
+    devices: list[tuple[str, str, int, int, str, str]] = []  # name, role, unit, size, what, attrs
     for n in r.nodes:
-        devices.append((n.name, n.model.role, n.unit, n.model.rack_units, n.model.key, ""))
+        what, extra = n.model.key, ""
+        if n.facts is not None and n.facts.excluded is not None:
+            what += f" (excluded: {n.facts.excluded})"
+            extra = ' data-excluded="true" opacity="0.45"'
+        devices.append((n.name, n.model.role, n.unit, n.model.rack_units, what, extra))
     for s in r.switches:
         extra = f' data-plane="{_a(s.plane.name)}" data-tier="{s.tier}"'
         devices.append((s.name, s.tier, s.unit, s.model.rack_units, s.model.key, extra))
