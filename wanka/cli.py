@@ -75,6 +75,18 @@ def _parser() -> argparse.ArgumentParser:
     pl.add_argument("file", metavar="FILE", help="cluster file")
     pl.add_argument("--phase", metavar="P", help="only this phase")
     pl.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+    pl.add_argument(
+        "--pulumi",
+        action="store_true",
+        help="instead: the resources each Pulumi stack would create (computed with the SDK's "
+        "mocks; no Pulumi CLI needed), per stack and type",
+    )
+    pl.add_argument(
+        "--stack-files",
+        metavar="DIR",
+        help="with --pulumi: also write Pulumi.<stack>.yaml of every stack into DIR, the Pulumi "
+        "project directory (stacks/)",
+    )
 
     rd = sub.add_parser(
         "render",
@@ -224,6 +236,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
         return code
     if _unknown_phase(derived, args.phase, "plan"):
         return EXIT_UNREADABLE
+    if args.pulumi or args.stack_files:
+        from .pulumi.preview import plan_command
+
+        return plan_command(derived, args)
     doc = plan.build_plan(derived, args.phase)
     if args.format == "json":
         from .jsonfmt import dumps
