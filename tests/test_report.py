@@ -365,7 +365,9 @@ def test_cli_phase_and_bad_input(tmp_path: Path) -> None:
     assert not out.exists()
 
 
-def test_invalid_cluster_gets_a_findings_report(tmp_path: Path, lab_text: str) -> None:
+def test_invalid_cluster_gets_a_findings_report(
+    tmp_path: Path, lab_text: str, browser: Browser
+) -> None:
     bad = tmp_path / "cluster.yaml"
     bad.write_text(lab_text.replace("rack: lc-60\n", "rack: lc-06\n", 1), encoding="utf-8")
     out = tmp_path / "r"
@@ -377,3 +379,6 @@ def test_invalid_cluster_gets_a_findings_report(tmp_path: Path, lab_text: str) -
     line = lab_text[: lab_text.index("rack: lc-60\n")].count("\n") + 1
     assert f"{bad}:{line}:" in text and "REF-UNRESOLVED" in text
     assert "data-rack" not in text and "data-plane" not in text  # no drawing of a broken model
+    assert "1 error, 0 warnings" in text
+    problems, requests = browser.load((out / "index.html").as_uri())
+    assert problems == [] and requests == [(out / "index.html").as_uri()]

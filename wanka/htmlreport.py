@@ -36,7 +36,7 @@ from .datafiles import data_path
 from .derive import Derived
 from .findings import Finding
 from .model import TIERS, Pod, Switch
-from .plan import _bw, _kw, _n, _pct, _ratio, _signed, build_plan
+from .plan import _bw, _kw, _n, _pct, _plural, _ratio, _signed, build_plan
 from .render import write_tree
 from .validate import Result
 
@@ -663,7 +663,13 @@ def findings_pages(result: Result, problems: Iterable[Finding] = ()) -> Iterator
         ]
     found = sorted({*result.findings, *problems}, key=Finding.sort_key)
     counts = Counter(str(f.severity) for f in found)
-    summary.append(("findings", f"{_n(counts['error'])} errors, {_n(counts['warning'])} warnings"))
+    summary.append(
+        (
+            "findings",
+            f"{_plural(counts['error'], 'error', 'errors')}, "
+            f"{_plural(counts['warning'], 'warning', 'warnings')}",
+        )
+    )
     yield (
         "index.html",
         _page(
