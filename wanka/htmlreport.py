@@ -429,6 +429,9 @@ def _rails(rails: tuple[int, ...]) -> str:
     return "rails " + ",".join(str(r) for r in rails)
 
 
+TIER_ORDER = {"nodes": 0, "leaf": 1, "spine": 2, "core": 3}  # links drawn bottom up
+
+
 def fabric_views(d: Derived, sc: capacity.Scope) -> list[svg.FabricView]:
     """Per plane with a fabric: its switches in scope per tier (leaves grouped by the rails
     they serve), and its links in scope between two tiers, counted from the cabling."""
@@ -485,9 +488,6 @@ def fabric_views(d: Derived, sc: capacity.Scope) -> list[svg.FabricView]:
         ]
         out.append(view)
     return out
-
-
-TIER_ORDER = {"nodes": 0, "leaf": 1, "spine": 2, "core": 3}
 
 
 def _switch_table(pod: Pod, d: Derived) -> Table:
