@@ -312,7 +312,7 @@ def capacity(phases: Sequence[Json], precision: str) -> str:
                 f"<title>target {_n(target)} PFLOPS</title></line>"
             )
         out.append(
-            f'<text x="{label_w + span + 8}" y="{y + 16}" class="small">{escape(text)}</text></g>'
+            f'<text x="{label_w + span + 8}" y="{y + 15}" class="label">{escape(text)}</text></g>'
         )
     return _svg(w, height, out, chart="capacity")
 
