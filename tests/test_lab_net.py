@@ -64,7 +64,7 @@ def lab() -> Iterator[Lab]:
     messages: list[str] = []
     try:
         started = time.monotonic()
-        state = netlab.up(d, lab_dir, progress=messages.append, prefix=prefix)
+        state = netlab.up(d, lab_dir, progress=messages.append, prefix=prefix, servers=False)
         up_seconds = time.monotonic() - started
         print(f"\nlab-mini up in {up_seconds:.2f} s ({state.times})")
         yield Lab(d, state, lab_dir, prefix, started, up_seconds, messages)
@@ -119,7 +119,10 @@ def test_lldp_neighbours_match_cabling(lab: Lab) -> None:
     for c in lab.d.cabling.cables:
         for me, peer in ((c.a, c.b), (c.b, c.a)):
             if me.device in switches:
-                want[me.device][me.ifname] = [(peer.device, peer.ifname)]
+                # a switch advertises its own port names (cabling.csv's port), a server its
+                # Linux interface names
+                port = peer.port if peer.device in switches else peer.ifname
+                want[me.device][me.ifname] = [(peer.device, port)]
     ns_of = lab.state.device_ns()
     deadline = time.monotonic() + LLDP_WITHIN
     pending = set(switches)
@@ -140,7 +143,9 @@ def test_second_up_changes_nothing(lab: Lab) -> None:
     before = (lab.lab_dir / STATE_FILE).read_bytes()
     namespaces = netlab.namespaces_present(lab.prefix)
     messages: list[str] = []
-    again = netlab.up(lab.d, lab.lab_dir, progress=messages.append, prefix=lab.prefix)
+    again = netlab.up(
+        lab.d, lab.lab_dir, progress=messages.append, prefix=lab.prefix, servers=False
+    )
     assert (lab.lab_dir / STATE_FILE).read_bytes() == before
     assert netlab.namespaces_present(lab.prefix) == namespaces
     assert again.procs == lab.state.procs
@@ -208,7 +213,7 @@ def test_too_large_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
     d = derive(check(str(LAB)))
     monkeypatch.setenv(netlab.LIMIT_ENV, "4")
     with pytest.raises(netlab.LabError, match=f"lab limit is 4 namespaces.*{netlab.LIMIT_ENV}"):
-        netlab.up(d, tmp_path / "lab", prefix="wkt-refused")
+        netlab.up(d, tmp_path / "lab", prefix="wkt-refused", servers=False)
     assert not (tmp_path / "lab").exists()
     assert netlab.namespaces_present("wkt-refused") == []
 
@@ -240,13 +245,13 @@ def test_half_up_is_recorded_and_removed(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setattr(fabric, "start_lldpd", refuse)
     try:
         with pytest.raises(netlab.LabError, match="half up.*wanka lab down"):
-            netlab.up(d, lab_dir, prefix=prefix)
+            netlab.up(d, lab_dir, prefix=prefix, servers=False)
         state = State.load(lab_dir)
         assert state is not None and not state.complete
         frr = [p for p in state.procs if p.role in ("zebra", "bgpd")]
         assert len(frr) == 2 * len(switch_routing(d)) and all(alive(p) for p in frr)
         with pytest.raises(netlab.LabError, match="not fully up"):
-            netlab.up(d, lab_dir, prefix=prefix)
+            netlab.up(d, lab_dir, prefix=prefix, servers=False)
     finally:
         result = netlab.down(lab_dir)
         shutil.rmtree(base, ignore_errors=True)

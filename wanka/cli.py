@@ -14,6 +14,7 @@ import gc
 import json
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -118,22 +119,77 @@ def _parser() -> argparse.ArgumentParser:
 
     lab = sub.add_parser(
         "lab",
-        help="the emulated cluster on this machine: up, status, down (root)",
+        help="the emulated cluster on this machine: up, status, power, fault, down (root)",
         description="Run a cluster on one Linux machine: a network namespace per server and "
         "switch, veth pairs cabled as cabling.csv says, FRR with the rendered frr.conf on every "
-        "routed switch, lldpd everywhere. Everything created is recorded in the lab directory's "
-        "state.json; `down` removes exactly that.",
+        "routed switch, lldpd everywhere, a Redfish BMC per server (sushy-tools, on loopback) "
+        "and, while a server is powered on, its sshd on its management address with the "
+        "emulated npu-smi, hccn_tool and nvme. Everything created is recorded in the lab "
+        "directory's state.json; `down` removes exactly that. docs/lab.md has the details.",
         epilog="Exit codes: 0 done, 1 invalid cluster or the lab failed, 2 unreadable input or "
         "usage error.",
     )
     lab_sub = lab.add_subparsers(dest="lab_command", metavar="ACTION")
     lab_sub.required = True
-    lab_up = lab_sub.add_parser("up", help="bring the lab of a cluster file up (idempotent)")
+    lab_up = lab_sub.add_parser(
+        "up",
+        help="bring the lab of a cluster file up (idempotent; on a running lab, --faults "
+        "replaces its faults)",
+    )
     lab_up.add_argument("file", metavar="FILE", help="cluster file")
     lab_up.add_argument("--dir", metavar="DIR", help="lab directory (default /run/wanka-lab/NAME)")
+    lab_up.add_argument(
+        "--faults",
+        metavar="F",
+        help="faults to inject: a YAML file listing them, or specs separated by commas, e.g. "
+        "'link-down:NODE:npu3,bmc-slow:NODE=8' (kinds: `wanka lab fault --help`)",
+    )
+    lab_up.add_argument(
+        "--power-delay",
+        metavar="LO-HI",
+        type=_delay,
+        help="seconds a BMC takes to apply a power action, a random whole number in LO-HI "
+        "(default 1-11, as sushy-tools and real BMCs)",
+    )
+    lab_up.add_argument(
+        "--ssh-key",
+        metavar="PATH",
+        help="also authorise this private key's public half on the servers (default: the "
+        "cluster's ssh credential when it is a file reference to an existing key)",
+    )
+    lab_up.add_argument(
+        "--network-only",
+        action="store_true",
+        help="namespaces, cables, FRR and lldpd only: no BMCs, no servers",
+    )
     for action, text in (("status", "what runs"), ("down", "remove everything the lab created")):
         a = lab_sub.add_parser(action, help=text)
         a.add_argument("target", metavar="FILE|DIR", help="the cluster file, or the lab directory")
+    pw = lab_sub.add_parser(
+        "power",
+        help="power servers on or off through their Redfish BMCs",
+        description="Send the Redfish power action to the BMC of each server (all of them when "
+        "none is named). The BMC applies it after its power delay; --wait waits for it and, "
+        "for `on`, for the server's sshd.",
+    )
+    pw.add_argument("target", metavar="FILE|DIR", help="the cluster file, or the lab directory")
+    pw.add_argument("state", choices=("on", "off"))
+    pw.add_argument("nodes", nargs="*", metavar="NODE", help="servers (default: all)")
+    pw.add_argument("--wait", action="store_true", help="wait until the power state is reached")
+    pw.add_argument("--timeout", type=float, default=60.0, metavar="S", help="for --wait")
+    fl = lab_sub.add_parser(
+        "fault",
+        help="inject, clear or list faults on a running lab",
+        description="Faults are written KIND:TARGET[:PORT][=VALUE]: "
+        "power-never:NODE, bmc-slow:NODE[=SECONDS], bmc-down:NODE, link-down:NODE:npuN, "
+        "cable-swap:NODE:npuA=NODE2:npuB, nvme-missing:NODE[=COUNT], "
+        "npu-health:NODE:npuN[=Warning|Alarm|Critical], firmware:NODE=VERSION, "
+        "bgp-down:SWITCH:IFNAME.",
+    )
+    fl.add_argument("target", metavar="FILE|DIR", help="the cluster file, or the lab directory")
+    fl.add_argument("action", choices=("add", "clear", "list"))
+    fl.add_argument("specs", nargs="*", metavar="SPEC", help="fault specs, or a YAML file of them")
+    fl.add_argument("--all", action="store_true", help="with clear: every fault")
 
     df = sub.add_parser(
         "diff",
@@ -356,40 +412,133 @@ def _lab_dir(target: str) -> Path | None:
 
 
 def cmd_lab(args: argparse.Namespace) -> int:
+    from .lab import faults as lab_faults
     from .lab import netlab
-    from .lab.state import default_dir
 
     def say(text: str) -> None:
         print(f"wanka lab: {text}", file=sys.stderr, flush=True)
 
     try:
         if args.lab_command == "up":
+            specs = lab_faults.read(args.faults) if args.faults is not None else None
             derived, code = _derived(args.file)
             if derived is None:
                 return code
-            netlab.up(derived, args.dir, progress=say)
+            netlab.up(
+                derived,
+                args.dir,
+                progress=say,
+                servers=not args.network_only,
+                power_delay=args.power_delay,
+                ssh_key=Path(args.ssh_key) if args.ssh_key else None,
+                faults=specs,
+            )
             return EXIT_OK
-        target = Path(args.target)
-        if target.is_file():  # a cluster file: its default lab directory
-            from .validate import check
-
-            result = check(str(target))
-            if result.cluster is None:
-                say(f"cannot read the cluster name from {target}: give the lab directory")
-                return EXIT_UNREADABLE
-            target = default_dir(result.cluster.name)
+        target = _lab_dir(args.target)
+        if target is None:
+            say(f"cannot read the cluster name from {args.target}: give the lab directory")
+            return EXIT_UNREADABLE
         if args.lab_command == "status":
             json.dump(netlab.status(target), sys.stdout, indent=2, sort_keys=True)
             sys.stdout.write("\n")
             return EXIT_OK
+        if args.lab_command == "power":
+            return _lab_power(target, args, say)
+        if args.lab_command == "fault":
+            return _lab_fault(target, args, say)
         outcome = netlab.down(target, progress=say)
         if outcome.get("left"):
             say(f"left in place (not ours to stop): {outcome['left']}")
             return EXIT_INVALID
         return EXIT_OK
-    except netlab.LabError as e:
+    except (netlab.LabError, lab_faults.FaultError) as e:
         say(str(e))
         return EXIT_INVALID
+
+
+def _running_lab(target: Path) -> Any:
+    from .lab import netlab
+    from .lab.state import State
+
+    state = State.load(target)
+    if state is None:
+        raise netlab.LabError(f"no lab in {target} (no state.json): `wanka lab up` first")
+    if not state.servers:
+        raise netlab.LabError(f"the lab in {target} runs no BMCs or servers (--network-only)")
+    return state
+
+
+def _lab_power(target: Path, args: argparse.Namespace, say: Any) -> int:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .lab import netlab, nodes
+    from .redfish import Client, RedfishError
+
+    _running_lab(target)
+    access = nodes.read_access(target)
+    names = args.nodes or sorted(access["nodes"])
+    unknown = [n for n in names if n not in access["nodes"]]
+    if unknown:
+        raise netlab.LabError(f"no server named {unknown[0]} in this lab")
+    want = "On" if args.state == "on" else "Off"
+
+    def one(name: str) -> str | None:
+        client = Client(access["bmc"]["url"], access["nodes"][name]["system"], timeout=10)
+        try:
+            client.set_power(args.state == "on")
+            if args.wait and not client.wait_power(want, args.timeout):
+                return f"{name}: still not {want} after {args.timeout:g} s"
+            if args.wait and want == "On":
+                deadline = time.monotonic() + 15
+                while not nodes.running(target, name) and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                if not nodes.running(target, name):
+                    return f"{name}: powered on, but its sshd did not start"
+        except RedfishError as e:
+            return f"{name}: {e}"
+        finally:
+            client.close()
+        return None
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        problems = [p for p in pool.map(one, names) if p]
+    for p in problems:
+        say(p)
+    done = len(names) - len(problems)
+    verb = "is" if args.wait else "asked to be"
+    say(f"{done} of {len(names)} server(s) {verb} powered {args.state}")
+    return EXIT_INVALID if problems else EXIT_OK
+
+
+def _lab_fault(target: Path, args: argparse.Namespace, say: Any) -> int:
+    from .lab import faults as lab_faults
+
+    state = _running_lab(target)
+    if args.action == "list":
+        for spec in state.faults:
+            print(spec)
+        return EXIT_OK
+    specs: list[str] = []
+    for s in args.specs:
+        specs.extend(lab_faults.read(s))
+    if args.action == "add":
+        if not specs:
+            say("fault add: name at least one fault")
+            return EXIT_UNREADABLE
+        want = list(state.faults) + [s for s in specs if s not in state.faults]
+    else:
+        if not specs and not args.all:
+            say("fault clear: name the faults to clear, or --all")
+            return EXIT_UNREADABLE
+        canon = {lab_faults.parse(s).spec for s in specs}
+        unknown = sorted(canon - set(state.faults))
+        if unknown and not args.all:
+            have = ", ".join(state.faults) or "none"
+            say(f"not injected: {', '.join(unknown)} (injected: {have})")
+            return EXIT_INVALID
+        want = [] if args.all else [s for s in state.faults if s not in canon]
+    lab_faults.apply(state, want, progress=say)
+    return EXIT_OK
 
 
 def _derive_quiet(path: str, rename: tuple[str, str] = ("", "")) -> Any:

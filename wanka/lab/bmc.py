@@ -19,7 +19,7 @@ three additions, all in this module:
   powered server from running.
 
 Files in the BMC directory (`<lab>/bmc/`): `emulator.conf` (sushy-tools configuration, Python
-syntax), `faults.json`, `port` (written once the server listens), `state/` (the driver's
+syntax), `faults.json`, `port` (`PID PORT`, written once the server listens), `state/` (the driver's
 sqlite state: power and BIOS survive a restart of the emulator).
 
 `python -m wanka.lab.bmc DIR [--watch LAB_DIR]` runs it; `start()` starts it as a child process
@@ -252,7 +252,7 @@ def serve(where: Path, watch: Path | None = None, port: int = 0) -> None:
         watcher = threading.Thread(target=_watch, args=(app, systems, watch, stop), daemon=True)
         watcher.start()
     tmp = where / (PORT_FILE + ".tmp")
-    tmp.write_text(f"{server.server_port}\n")
+    tmp.write_text(f"{os.getpid()} {server.server_port}\n")
     os.replace(tmp, where / PORT_FILE)
     server.serve_forever()
     stop.set()
@@ -264,31 +264,31 @@ def serve(where: Path, watch: Path | None = None, port: int = 0) -> None:
 
 
 def start(where: Path, *, watch: Path | None = None, timeout: float = 30.0) -> tuple[int, int]:
-    """Start the emulator of `where` as a child process (own session: a terminal's ^C does not
-    reach it); wait until it listens. Returns (pid, port)."""
+    """Start the emulator of `where` as a daemon (`setsid --fork`: its own session, not our
+    child, so a terminal's ^C does not reach it and no one has to wait for it); wait until it
+    listens. Returns (pid, port), read from the port file it writes once it listens."""
     (where / PORT_FILE).unlink(missing_ok=True)
-    cmd = [sys.executable, "-m", "wanka.lab.bmc", str(where)]
+    cmd = ["setsid", "--fork", sys.executable, "-m", "wanka.lab.bmc", str(where)]
     if watch is not None:
         cmd += ["--watch", str(watch)]
     env = dict(os.environ)
     root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     with open(where / LOG, "ab") as log:
-        proc = subprocess.Popen(
-            cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
-            start_new_session=True,
+        subprocess.run(
+            cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env, check=True, timeout=30
         )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with contextlib.suppress(OSError, ValueError):
-            return proc.pid, int((where / PORT_FILE).read_text())
-        if proc.poll() is not None:
-            raise RuntimeError(
-                f"the BMC emulator exited with {proc.returncode}: see {where / LOG}"
-            )
+            pid, port = (where / PORT_FILE).read_text().split()
+            return int(pid), int(port)
         time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError(f"the BMC emulator did not listen within {timeout:g} s: see {where / LOG}")
+    tail = (where / LOG).read_text(errors="replace").strip().splitlines()[-3:]
+    raise RuntimeError(
+        f"the BMC emulator did not listen within {timeout:g} s ({' | '.join(tail)}): "
+        f"see {where / LOG}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

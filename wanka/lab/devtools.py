@@ -35,7 +35,8 @@ What is real and what is emulated:
     version); Software/Firmware Version come from the installed version.info files when
     present, else from the profile (firmware: the `firmware_version` fault, else the
     model's firmware).
-  * Installers: `install driver --full|--upgrade`, `install firmware --full|--upgrade`,
+  * lscpu: the summary lines and `-J` of util-linux lscpu, with the model's CPU.
+  * Installers: `install driver|firmware|cann --full|--upgrade`,
     optional `--version V` or `--package NAME.run` (version parsed from the name), else
     the profile's versions; driver also `--fw-range MIN,MAX`. The firmware package is
     flashed with the driver's tools, so (as with ascend-deployer's order: fresh host =
@@ -68,6 +69,7 @@ INFO_KEY_WIDTH = 31  # `\tKey<padding>: value` of the npu-smi detail views
 
 DRIVER_INFO = "usr/local/Ascend/driver/version.info"
 FIRMWARE_INFO = "usr/local/Ascend/firmware/version.info"
+CANN_INFO = "usr/local/Ascend/ascend-toolkit/latest/version.cfg"  # wanka's form: Version=...
 
 
 class UsageError(Exception):
@@ -126,7 +128,10 @@ def driver_version(profile: Profile) -> str:
 
 
 def firmware_version(profile: Profile) -> str:
-    fw = installed_firmware().get("Version")
+    """What the cards report: the `firmware_version` fault (a flash that did not take), else
+    the installed firmware, else the model's."""
+    fault = (profile.get("faults") or {}).get("firmware_version")
+    fw = fault or installed_firmware().get("Version")
     return fw or str(profile["software"]["firmware_version"] or "")
 
 
@@ -771,9 +776,9 @@ def _version_from_package(name: str, kind: str) -> str | None:
 
 
 def install(argv: list[str]) -> int:
-    if not argv or argv[0] not in ("driver", "firmware"):
+    if not argv or argv[0] not in ("driver", "firmware", "cann"):
         raise UsageError(
-            "usage: install driver|firmware --full|--upgrade [--version V] [--package F]"
+            "usage: install driver|firmware|cann --full|--upgrade [--version V] [--package F]"
             " [--fw-range MIN,MAX]"
         )
     kind, rest = argv[0], argv[1:]
@@ -805,6 +810,9 @@ def install(argv: list[str]) -> int:
     sw = profile["software"]
     if version is None and package:
         version = _version_from_package(Path(package).name, kind)
+        if kind == "cann":
+            m = re.search(r"cann-toolkit_([^_]+?)_linux", Path(package).name)
+            version = m.group(1) if m else None
         if version is None:
             raise UsageError(f"install {kind}: cannot read a version from '{package}'")
     root = lab_root()
@@ -821,6 +829,12 @@ def install(argv: list[str]) -> int:
         lines = [f"Version={version}", f"package_version={version}"]
         if lo and hi:
             lines.append(f"compatible_version_fw=[{lo.strip()},{hi.strip()}]")
+    elif kind == "cann":
+        version = version or sw.get("cann_version")
+        if not version:
+            raise Failed("[ERROR]no CANN version given and none in the model")
+        path = root / CANN_INFO
+        lines = [f"Version={version}"]
     else:
         if not driver:
             print("[ERROR]Driver package is not installed, please install the driver first")
@@ -832,7 +846,7 @@ def install(argv: list[str]) -> int:
         lines = [f"Version={version}"]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    what = "Driver" if kind == "driver" else "Firmware"
+    what = {"driver": "Driver", "firmware": "Firmware", "cann": "CANN toolkit"}[kind]
     verb = "upgraded" if mode == "--upgrade" else "installed"
     print(f"[INFO]{what} package {verb} successfully, version {version}")
     if kind == "firmware":
@@ -840,10 +854,55 @@ def install(argv: list[str]) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------- lscpu
+
+# what util-linux's lscpu prints as vendor for the CPUs of the catalog
+CPU_VENDOR_ID = {"kunpeng": "HiSilicon", "phytium": "Phytium", "hygon": "HygonGenuine"}
+
+
+def lscpu_fields(profile: Profile) -> list[tuple[str, str]]:
+    cpu = profile["cpu"]
+    arch = str(cpu["arch"])
+    cores = int(cpu["cores_per_socket"]) * int(cpu["sockets"])
+    return [
+        ("Architecture", arch),
+        ("CPU op-mode(s)", "32-bit, 64-bit" if arch == "x86_64" else "64-bit"),
+        ("Byte Order", "Little Endian"),
+        ("CPU(s)", str(cores)),
+        ("On-line CPU(s) list", f"0-{cores - 1}"),
+        ("Vendor ID", CPU_VENDOR_ID.get(str(cpu["vendor"]).lower(), str(cpu["vendor"]))),
+        ("Model name", str(cpu["model"])),
+        ("Thread(s) per core", "1"),
+        ("Core(s) per socket", str(cpu["cores_per_socket"])),
+        ("Socket(s)", str(cpu["sockets"])),
+        ("NUMA node(s)", str(2 * int(cpu["sockets"]))),
+    ]
+
+
+def lscpu(argv: list[str]) -> int:
+    """util-linux lscpu: the summary (`lscpu`) or its JSON (`lscpu -J`), from the profile."""
+    if any(a not in ("-J", "--json") for a in argv):
+        raise UsageError("lscpu (lab): only the summary, and -J/--json, are emulated")
+    fields = lscpu_fields(load_profile())
+    if argv:
+        rows = [{"field": f"{k}:", "data": v} for k, v in fields]
+        print(json.dumps({"lscpu": rows}, indent=3))
+    else:
+        for k, v in fields:
+            print(f"{k + ':':<33}{v}")
+    return 0
+
+
 # ----------------------------------------------------------------------------- entry
 
 
-TOOLS = {"npu-smi": npu_smi, "hccn_tool": hccn_tool, "nvme": nvme, "install": install}
+TOOLS = {
+    "npu-smi": npu_smi,
+    "hccn_tool": hccn_tool,
+    "nvme": nvme,
+    "install": install,
+    "lscpu": lscpu,
+}
 
 
 def run(tool: str, argv: list[str]) -> int:

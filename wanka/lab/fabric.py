@@ -160,12 +160,17 @@ def start_frr(d: Derived, state: State, *, progress: Any = _quiet) -> None:
     state.save()
 
 
-def _start_lldpd_one(ns: str, device: str, base: Path) -> list[Proc]:
+def _start_lldpd_one(ns: str, device: str, base: Path, names: dict[str, str]) -> list[Proc]:
     conf = base / f"{ns}.conf"
     conf.write_text(
         f"configure system hostname {device}\n"
         "configure lldp portidsubtype ifname\n"
-        f"configure lldp tx-interval {LLDP_TX_INTERVAL}\n",
+        f"configure lldp tx-interval {LLDP_TX_INTERVAL}\n"
+        # a switch advertises its own port names (400GE1/0/12:2), as real switches do
+        + "".join(
+            f"configure ports {ifname} lldp portidsubtype local {name}\n"
+            for ifname, name in sorted(names.items())
+        ),
         encoding="utf-8",
     )
     pidfile = base / f"{ns}.pid"
@@ -196,8 +201,24 @@ def _lldpd_children(monitors: list[Proc], timeout: float = 5.0) -> list[Proc]:
     return list(found.values())
 
 
-def start_lldpd(state: State, *, progress: Any = _quiet) -> None:
-    """lldpd in every namespace, system name = device name."""
+def switch_port_names(d: Derived) -> dict[str, dict[str, str]]:
+    """Switch name -> {Linux ifname: the switch's own port name} for every cabled port."""
+    out: dict[str, dict[str, str]] = {s.name: {} for s in d.cluster.switches}
+    for c in d.cabling.cables:
+        for end in (c.a, c.b):
+            if end.device in out and end.port != end.ifname:
+                out[end.device][end.ifname] = end.port
+    return out
+
+
+def start_lldpd(
+    state: State,
+    *,
+    progress: Any = _quiet,
+    port_names: dict[str, dict[str, str]] | None = None,
+) -> None:
+    """lldpd in every namespace, system name = device name; on switches, port ids are the
+    switch's port names (`port_names`: device -> {ifname: name}), else the Linux ifname."""
     if shutil.which("lldpd") is None:
         raise FabricError("lldpd not found: install it (apt-get install lldpd)")
     base = Path(state.lab_dir) / "lldp"
@@ -207,7 +228,14 @@ def start_lldpd(state: State, *, progress: Any = _quiet) -> None:
     state.save()
     progress(f"starting lldpd in {len(state.namespaces)} namespaces")
     started = time.monotonic()
-    _start_all(state, [(_start_lldpd_one, (ns, dev, base)) for ns, dev in state.namespaces.items()])
+    names = port_names or {}
+    _start_all(
+        state,
+        [
+            (_start_lldpd_one, (ns, dev, base, names.get(dev, {})))
+            for ns, dev in state.namespaces.items()
+        ],
+    )
     monitors = [p for p in state.procs if p.role == "lldpd"]
     state.procs.extend(_lldpd_children(monitors))
     state.save()

@@ -39,6 +39,14 @@ from typing import Any
 
 from ..derive import Derived
 from ..routing import IFNAME_MAX, gateway_ifname, is_routed, port_key, switch_routing
+from . import faults as lab_faults
+from .provision import (
+    ProvisionError,
+    access_links,
+    host_conflicts,
+    prepare,
+    write_access,
+)
 from .state import STATE_FILE, Proc, State, alive, default_dir, lab_prefix, proc_info
 
 Progress = Callable[[str], None]
@@ -174,11 +182,17 @@ def up(
     progress: Progress = _quiet,
     frr: bool = True,
     lldp: bool = True,
+    servers: bool = True,
     prefix: str | None = None,
+    power_delay: tuple[int, int] | None = None,
+    ssh_key: Path | None = None,
+    faults: list[str] | None = None,
 ) -> State:
-    """Bring the lab up (namespaces, veths, addresses; FRR and lldpd unless told not to).
-    `prefix` replaces the namespace prefix derived from the cluster name (tests use it to run
-    beside a lab of the same cluster)."""
+    """Bring the lab up (namespaces, veths, addresses; FRR and lldpd; the BMCs and servers)
+    unless told not to. `prefix` replaces the namespace prefix derived from the cluster name
+    (tests use it to run beside a lab of the same cluster). `faults`: specs of
+    wanka.lab.faults, applied once everything runs; on a lab already up they replace the
+    faults in place."""
     from . import fabric
 
     if os.geteuid() != 0:
@@ -190,6 +204,9 @@ def up(
     if old is not None:
         ok, missing = is_up(old)
         if ok:
+            if faults is not None and sorted(faults) != sorted(old.faults):
+                lab_faults.apply(old, faults, progress=progress)
+                return old
             progress(f"lab {name} is already up ({len(old.namespaces)} namespaces): no change")
             return old
         raise LabError(
@@ -214,6 +231,16 @@ def up(
     for tool in ("ip",):
         if shutil.which(tool) is None:
             raise LabError(f"`{tool}` not found: install iproute2")
+    links = access_links(d, prefix) if servers else []
+    taken = host_conflicts(links)
+    if taken:
+        raise LabError(
+            f"this machine already routes the management subnet {taken[0]}: another lab is "
+            "up (run one lab with servers at a time: `wanka lab down` it) or a real network "
+            "uses it"
+        )
+    if faults:
+        lab_faults.check_specs(d, faults)
 
     started = time.monotonic()
     state = State(cluster=name, prefix=prefix, lab_dir=str(where))
@@ -254,8 +281,20 @@ def up(
         if frr:
             fabric.start_frr(d, state, progress=progress)
         if lldp:
-            fabric.start_lldpd(state, progress=progress)
-    except (LabError, fabric.FabricError, OSError, subprocess.SubprocessError) as e:
+            fabric.start_lldpd(state, progress=progress, port_names=fabric.switch_port_names(d))
+        if servers:
+            start_servers(d, state, links, progress, power_delay, ssh_key)
+        if faults:
+            lab_faults.apply(state, faults, progress=progress)
+    except (
+        LabError,
+        fabric.FabricError,
+        ProvisionError,
+        lab_faults.FaultError,
+        RuntimeError,
+        OSError,
+        subprocess.SubprocessError,
+    ) as e:
         raise LabError(
             f"{e}. The lab is half up, all of it recorded in {state.path}: "
             "`wanka lab down` removes it (FRR logs are in its frr/ directory until then)"
@@ -265,6 +304,70 @@ def up(
     state.save()
     progress(f"lab {name} up in {state.times['up']:.1f} s: {where / STATE_FILE}")
     return state
+
+
+def start_servers(
+    d: Derived,
+    state: State,
+    links: list[dict[str, Any]],
+    progress: Progress,
+    power_delay: tuple[int, int] | None,
+    ssh_key: Path | None,
+) -> None:
+    """Access links, server files, then the BMC emulator watching the power of every server
+    (all Off: bring-up powers them on)."""
+    from . import bmc
+
+    started = time.monotonic()
+    where = Path(state.lab_dir)
+    state.servers = True
+    state.host_links = [x["host_ifname"] for x in links]
+    privsep = Path("/run/sshd")  # sshd's privilege separation directory (Debian: tmpfiles)
+    if not privsep.exists():
+        state.outside_dirs.append(str(privsep))
+    state.save()
+    privsep.mkdir(mode=0o755, exist_ok=True)
+    if links:
+        progress(f"linking this host into {len(links)} management subnet(s)")
+    ns_of = {dev: ns for ns, dev in state.namespaces.items()}
+    for x in links:
+        ns = ns_of[x["switch"]]
+        ip("link", "add", x["host_ifname"], "type", "veth", "peer", "name", x["switch_ifname"],
+           "netns", ns)  # fmt: skip
+        ip("-n", ns, "link", "set", x["switch_ifname"], "mtu", str(x["mtu"]), "master",
+           x["bridge"], "up")  # fmt: skip
+        ip("address", "add", x["address"], "dev", x["host_ifname"])
+        ip("link", "set", x["host_ifname"], "mtu", str(x["mtu"]), "up")
+    if ssh_key is None:
+        cred = d.cluster.credentials.get("ssh")
+        ref = cred.private_key if cred is not None else None
+        if ref is not None and ref.source == "file" and Path(ref.name).expanduser().is_file():
+            ssh_key = Path(ref.name).expanduser()
+    access = prepare(d, state, ssh_key)
+    progress(f"{len(access['nodes'])} servers: keys, sshd configs, hardware profiles")
+    systems = []
+    for name, info in access["nodes"].items():
+        node = d.cluster.node(name)
+        nics = [(mac, info["address"]) for mac in list(node.facts.macs.values())[:1]] if (
+            node.facts
+        ) else []
+        bmc_addr = d.addressing.bmcs.get(name)
+        if node.facts and node.facts.bmc_mac and bmc_addr is not None:
+            nics.append((node.facts.bmc_mac, str(bmc_addr)))
+        systems.append(bmc.system(d.cluster.name, name, nics))
+    bmc_dir = where / "bmc"
+    bmc.write_config(bmc_dir, systems, delay=power_delay or bmc.DEFAULT_DELAY)
+    pid, port = bmc.start(bmc_dir, watch=where)
+    info = proc_info(pid)
+    if info is None:
+        raise LabError(f"the BMC emulator (pid {pid}) exited at once: see {bmc_dir / bmc.LOG}")
+    match = " ".join(info[0][:4])
+    state.procs.append(Proc(pid, info[0], match, info[1], "", "bmc"))
+    state.save()
+    access["bmc"]["url"] = f"http://127.0.0.1:{port}"
+    write_access(where, access)
+    state.times["servers"] = round(time.monotonic() - started, 2)
+    progress(f"BMCs on {access['bmc']['url']} ({len(systems)} systems, all powered off)")
 
 
 def _ns_id(path: Path) -> tuple[int, int] | None:
@@ -353,6 +456,14 @@ def down(lab_dir: Path | str, *, progress: Progress = _quiet) -> dict[str, Any]:
         if alive(p):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(p.pid, signal.SIGKILL)
+    if state.servers:
+        from . import nodes
+
+        cut = nodes.power_all_off(where)  # the BMC does it when it stops; this if it died
+        if cut:
+            progress(f"cut the power of servers still running ({cut} processes)")
+    for link in state.host_links:
+        subprocess.run(["ip", "link", "del", link], capture_output=True, timeout=30, check=False)
     for m in reversed(state.mounts):
         subprocess.run(["umount", "-l", m], capture_output=True, timeout=30, check=False)
     strangers = [
@@ -376,7 +487,11 @@ def down(lab_dir: Path | str, *, progress: Progress = _quiet) -> dict[str, Any]:
     left = [f"pid {p.pid} ({p.role})" for p in [*state.procs, *procs] if alive(p)]
     left += strangers
     left += [f"namespace {ns}" for ns in state.namespaces if (NETNS_DIR / ns).exists()]
+    left += [f"link {x}" for x in state.host_links if Path(f"/sys/class/net/{x}").exists()]
     if not left:
+        for dir_ in state.outside_dirs:
+            with contextlib.suppress(OSError):  # only if empty: a system sshd may use it now
+                Path(dir_).rmdir()
         state.path.unlink(missing_ok=True)
         if str(where) in state.dirs:
             shutil.rmtree(where, ignore_errors=True)
@@ -418,4 +533,16 @@ def status(lab_dir: Path | str) -> dict[str, Any]:
     }
     if state.frr:
         out["bgp"] = fabric.bgp_summary(state)
+    if state.servers:
+        from . import nodes
+
+        try:
+            access = nodes.read_access(where)
+        except (OSError, ValueError):
+            access = {"nodes": {}, "bmc": {}}
+        names = sorted(access["nodes"])
+        on = [n for n in names if nodes.running(where, n)]
+        out["bmc"] = access["bmc"].get("url")
+        out["servers"] = {"count": len(names), "running": on}
+        out["faults"] = list(state.faults)
     return out

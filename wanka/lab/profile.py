@@ -23,8 +23,8 @@ Faults (`faults=` argument, all optional):
   npu_health: {device id: "Warning" | "Alarm" | "Critical"} - npu-smi Health column,
       `-t health` Health Status
   nvme_missing: N - the last N NVMe drives are absent from `nvme list`
-  firmware_version: "7.3.0.1.100" - the firmware flashed on the cards (board view) before
-      any firmware installer runs
+  firmware_version: "7.3.0.1.100" - the firmware the cards report (npu-smi), whatever the
+      installers wrote: a flash that did not take
   link_down: [device ids] - hccn_tool reports `link status: DOWN` whatever the veth says
 """
 
@@ -95,10 +95,6 @@ def _nvme_model(capacity_gb: float) -> str:
 def node_profile(d: Derived, node: Node | str, faults: dict[str, Any] | None = None) -> Profile:
     """The JSON hardware profile of `node` (a server of the model), with `faults` applied."""
     server = node if isinstance(node, Node) else d.cluster.node(node)
-    faults = dict(faults or {})
-    unknown = sorted(set(faults) - set(FAULTS))
-    if unknown:
-        raise ValueError(f"unknown fault keys {unknown} (known: {', '.join(FAULTS)})")
     model = server.model
     acc = model.accelerator
     if acc is None or model.cards == 0:
@@ -123,11 +119,6 @@ def node_profile(d: Derived, node: Node | str, faults: dict[str, Any] | None = N
                     "max_frame": leaf.model.max_frame if leaf is not None else None,
                 }
     pname = plane.name if plane is not None else "param"
-    health_faults = {int(k): str(v) for k, v in (faults.get("npu_health") or {}).items()}
-    for dev, h in health_faults.items():
-        if h not in HEALTH:
-            raise ValueError(f"npu_health of device {dev}: '{h}' is not one of {HEALTH}")
-    link_down = sorted(int(x) for x in faults.get("link_down") or [])
     pci = (acc.pci_device_id or "0xd802").lower()
     pci_id = "0x" + pci.removeprefix("0x").upper()
     hbm_mb = acc.hbm_gb * 1024 // dies
@@ -156,10 +147,10 @@ def node_profile(d: Derived, node: Node | str, faults: dict[str, Any] | None = N
                     "hbm_used_mb": int(hbm_mb * IDLE_HBM_SHARE),
                     "power_w": IDLE_POWER_W.get(generation, 85.0) if die == 0 else None,
                     "temp_c": IDLE_TEMP_C,
-                    "health": health_faults.get(device, "OK"),
+                    "health": "OK",
                     "ifname": ifnames.get(card, f"{pname}{card}"),
                     "peer": peers.get(card),
-                    "link_down": device in link_down,
+                    "link_down": False,
                 }
             )
     drives = []
@@ -180,13 +171,9 @@ def node_profile(d: Derived, node: Node | str, faults: dict[str, Any] | None = N
                 }
             )
             index += 1
-    missing = int(faults.get("nvme_missing") or 0)
-    if missing:
-        drives = drives[: max(0, len(drives) - missing)]
     sw = d.cluster.software
-    firmware = faults.get("firmware_version") or sw.firmware_version
     arch = model.cpu.arch
-    return {
+    profile: Profile = {
         "node": server.name,
         "serial": base,
         "generation": generation,
@@ -202,7 +189,7 @@ def node_profile(d: Derived, node: Node | str, faults: dict[str, Any] | None = N
             "driver_version": sw.driver_version,
             "firmware_min": sw.firmware_min,
             "firmware_max": sw.firmware_max,
-            "firmware_version": firmware,
+            "firmware_version": sw.firmware_version,
             "driver_package": sw.driver_packages.get(arch),
             "firmware_package": sw.firmware_package,
             "cann_version": sw.cann_version,
@@ -215,8 +202,33 @@ def node_profile(d: Derived, node: Node | str, faults: dict[str, Any] | None = N
             "cores_per_socket": model.cpu.cores_per_socket,
         },
         "memory_gb": model.memory_gb,
-        "faults": faults,
+        "faults": {},
     }
+    return apply_faults(profile, faults) if faults else profile
+
+
+def apply_faults(base: Profile, faults: dict[str, Any]) -> Profile:
+    """A copy of the healthy profile `base` with `faults` applied (see FAULTS)."""
+    faults = dict(faults or {})
+    unknown = sorted(set(faults) - set(FAULTS))
+    if unknown:
+        raise ValueError(f"unknown fault keys {unknown} (known: {', '.join(FAULTS)})")
+    out: Profile = json.loads(json.dumps(base))
+    health = {int(k): str(v) for k, v in (faults.get("npu_health") or {}).items()}
+    for dev, h in health.items():
+        if h not in HEALTH:
+            raise ValueError(f"npu_health of device {dev}: '{h}' is not one of {HEALTH}")
+    link_down = {int(x) for x in faults.get("link_down") or []}
+    for dev in out["devices"]:
+        dev["health"] = health.get(int(dev["device"]), "OK")
+        dev["link_down"] = int(dev["device"]) in link_down
+    missing = int(faults.get("nvme_missing") or 0)
+    if missing:
+        out["nvme"] = out["nvme"][: max(0, len(out["nvme"]) - missing)]
+    if faults.get("firmware_version"):
+        out["software"]["firmware_version"] = str(faults["firmware_version"])
+    out["faults"] = faults
+    return out
 
 
 def write_profile(

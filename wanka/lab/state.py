@@ -44,7 +44,7 @@ class Proc:
     match: str  # the command line (words joined by spaces) must start with this
     start: int  # field 22 of /proc/<pid>/stat: start time in clock ticks since boot
     namespace: str
-    role: str  # zebra | bgpd | lldpd
+    role: str  # zebra | bgpd | lldpd | bmc
 
 
 @dataclass
@@ -62,6 +62,10 @@ class State:
     frr: dict[str, str] = field(default_factory=dict)  # namespace -> FRR state dir (vty socket)
     lldp: dict[str, str] = field(default_factory=dict)  # namespace -> lldpd control socket
     times: dict[str, float] = field(default_factory=dict)  # seconds per step
+    host_links: list[str] = field(default_factory=list)  # root-namespace veth ends (access)
+    outside_dirs: list[str] = field(default_factory=list)  # made outside the lab dir: rmdir
+    servers: bool = False  # BMCs and servers (sshd) are part of this lab
+    faults: list[str] = field(default_factory=list)  # applied fault specs (wanka.lab.faults)
 
     @property
     def path(self) -> Path:

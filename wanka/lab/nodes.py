@@ -1,0 +1,311 @@
+"""Lab servers: what runs on a server while its BMC says the power is on.
+
+A powered-on lab server is one process tree started by the BMC's power watcher
+(`wanka.lab.bmc`): `ip netns exec <server ns> unshare --mount --uts --propagation private
+python -m wanka.lab.nodes boot LAB NODE`, which (each step an exec, so one pid throughout)
+
+- mounts the server's own filesystem view: an overlay on each of /etc /usr /opt /var /root
+  /home /srv whose upper directory is `<lab>/nodes/<node>/fs/<dir>/upper` (the server's
+  "disk": it survives a power cycle; what Ansible writes on one server is not seen on
+  another), a private tmpfs on /tmp, and bind mounts of the model's /proc/meminfo and
+  /proc/cpuinfo (as lxcfs does), so Ansible's memory and CPU facts are the model's;
+- sets the hostname (UTS namespace) from the server's /etc/hostname, written once with the
+  node name on first boot;
+- writes `/etc/wanka-lab/env` (this server's hardware profile and the Python that runs the
+  emulated tools) and the tools in /usr/local/bin: npu-smi, hccn_tool, nvme, lscpu, uname
+  (`-m` prints the model's architecture);
+- execs sshd, listening on the server's management address only, with the lab's
+  authorized_keys.
+
+Powering off kills every process in that mount namespace (sshd and its sessions) at once,
+like a power cut. The record of a running server is `<lab>/nodes/<node>/server.json` (pid,
+start time, command line, mount namespace), which `wanka lab down` also reads, so a server
+is stopped even when the BMC process is gone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import os
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+OVERLAY_DIRS = ("etc", "usr", "opt", "var", "root", "home", "srv")
+SERVER_FILE = "server.json"
+ACCESS_FILE = "access.json"
+SSHD = "/usr/sbin/sshd"
+BOOT_TIMEOUT = 15.0
+TOOLS = ("npu-smi", "hccn_tool", "nvme", "lscpu")
+
+MS_BIND = 4096
+MS_NOSUID = 2
+MS_NODEV = 4
+
+_children: dict[str, subprocess.Popen[bytes]] = {}
+
+
+def node_dir(lab_dir: Path | str, node: str) -> Path:
+    return Path(lab_dir) / "nodes" / node
+
+
+def read_access(lab_dir: Path | str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((Path(lab_dir) / ACCESS_FILE).read_text(encoding="utf-8"))
+    return data
+
+
+def _mnt_ns(pid: int) -> tuple[int, int] | None:
+    try:
+        st = os.stat(f"/proc/{pid}/ns/mnt")
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _start_time(pid: int) -> int | None:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(text[text.rindex(")") + 2 :].split()[19])
+
+
+def server_record(lab_dir: Path | str, node: str) -> dict[str, Any] | None:
+    try:
+        data: dict[str, Any] = json.loads(
+            (node_dir(lab_dir, node) / SERVER_FILE).read_text(encoding="utf-8")
+        )
+    except (OSError, ValueError):
+        return None
+    return data
+
+
+def running(lab_dir: Path | str, node: str) -> bool:
+    """Is the server's process tree (its sshd) the one the lab started, and alive?"""
+    rec = server_record(lab_dir, node)
+    return (
+        rec is not None
+        and _start_time(int(rec["pid"])) == rec["start"]
+        and _mnt_ns(int(rec["pid"])) == tuple(rec["mnt"])
+    )
+
+
+def members(rec: dict[str, Any]) -> list[int]:
+    """Every live process in the recorded server's mount namespace."""
+    want = tuple(rec["mnt"])
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and _mnt_ns(int(entry)) == want:
+            out.append(int(entry))
+    return out
+
+
+# ----------------------------------------------------------------------------- power
+
+
+def power_changed(lab_dir: Path | str, node: str, on: bool) -> None:
+    """The BMC watcher's hook: the system's PowerState changed (or was first seen)."""
+    reap()
+    if on:
+        if not running(lab_dir, node):
+            power_on(lab_dir, node)
+    else:
+        power_off(lab_dir, node)
+
+
+def reap() -> None:
+    for node, proc in list(_children.items()):
+        if proc.poll() is not None:
+            del _children[node]
+
+
+def power_on(lab_dir: Path | str, node: str) -> int:
+    """Boot the server: start its process tree and wait for sshd's pid file. Returns the pid."""
+    lab = Path(lab_dir)
+    where = node_dir(lab, node)
+    info = read_access(lab)["nodes"][node]
+    pidfile = where / "sshd.pid"
+    pidfile.unlink(missing_ok=True)
+    cmd = [
+        "ip", "netns", "exec", info["namespace"],
+        "unshare", "--mount", "--uts", "--propagation", "private",
+        sys.executable, "-m", "wanka.lab.nodes", "boot", str(lab), node,
+    ]  # fmt: skip
+    env = {
+        "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+        "LANG": "C.UTF-8",
+    }
+    with open(where / "console.log", "ab") as log:
+        proc = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
+            start_new_session=True,
+        )  # fmt: skip
+    _children[node] = proc
+    deadline = time.monotonic() + BOOT_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            console = where / "console.log"
+            raise RuntimeError(f"{node} did not boot (exit {proc.returncode}): see {console}")
+        if pidfile.exists():
+            break
+        time.sleep(0.02)
+    else:
+        proc.kill()
+        raise RuntimeError(f"{node}: sshd did not start within {BOOT_TIMEOUT:g} s")
+    start = _start_time(proc.pid)
+    mnt = _mnt_ns(proc.pid)
+    record = {
+        "pid": proc.pid,
+        "start": start,
+        "mnt": list(mnt) if mnt else None,
+        "cmdline": cmd,
+        "address": info["address"],
+    }
+    tmp = where / (SERVER_FILE + ".tmp")
+    tmp.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    os.replace(tmp, where / SERVER_FILE)
+    return proc.pid
+
+
+def power_off(lab_dir: Path | str, node: str) -> int:
+    """Cut the power: SIGKILL every process of the server. Returns how many there were."""
+    rec = server_record(lab_dir, node)
+    if rec is None or not rec.get("mnt"):
+        return 0
+    victims = members(rec)
+    for pid in victims:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    proc = _children.pop(node, None)
+    if proc is not None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=5)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and members(rec):
+        time.sleep(0.02)
+    (node_dir(lab_dir, node) / SERVER_FILE).unlink(missing_ok=True)
+    (node_dir(lab_dir, node) / "sshd.pid").unlink(missing_ok=True)
+    return len(victims)
+
+
+def power_all_off(lab_dir: Path | str) -> int:
+    base = Path(lab_dir) / "nodes"
+    if not base.is_dir():
+        return 0
+    return sum(power_off(lab_dir, n.name) for n in sorted(base.iterdir()))
+
+
+# ----------------------------------------------------------------------------- boot
+
+
+def _libc_mount(source: str, target: str, fstype: str | None, flags: int, data: str) -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    rc = libc.mount(
+        source.encode(), target.encode(), fstype.encode() if fstype else None, flags,
+        data.encode() if data else None,
+    )  # fmt: skip
+    if rc != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"mount {source} on {target} ({fstype}): {os.strerror(err)}")
+
+
+TOOL_WRAPPER = """#!/bin/sh
+# wanka lab: stand-in for {tool} (wanka.lab.devtools), from this server's hardware profile
+. /etc/wanka-lab/env
+exec "$WANKA_LAB_PYTHON" -m wanka.lab.devtools {tool} "$@"
+"""
+
+UNAME_WRAPPER = """#!/bin/sh
+# wanka lab: uname with the model's machine architecture; everything else is the real uname
+. /etc/wanka-lab/env
+real=$(/usr/bin/uname -m)
+case "$*" in
+  -m|--machine|-p|--processor|-i|--hardware-platform) echo "$WANKA_LAB_ARCH" ;;
+  *) /usr/bin/uname "$@" | sed "s/$real/$WANKA_LAB_ARCH/g" ;;
+esac
+"""
+
+
+def boot(lab_dir: str, node: str) -> None:
+    """Inside the server's fresh mount and UTS namespaces: mount, write, exec sshd."""
+    lab = Path(lab_dir)
+    where = node_dir(lab, node)
+    profile = json.loads((where / "profile.json").read_text(encoding="utf-8"))
+    keep = os.open(lab, os.O_PATH | os.O_DIRECTORY)  # the lab directory, whatever hides it
+    mounted = []
+    for name in OVERLAY_DIRS:
+        lower = Path("/") / name
+        if not lower.is_dir() or lower.is_symlink():
+            continue
+        upper, work = where / "fs" / name / "upper", where / "fs" / name / "work"
+        upper.mkdir(parents=True, exist_ok=True)
+        work.mkdir(parents=True, exist_ok=True)
+        _libc_mount(
+            "overlay", str(lower), "overlay", 0,
+            f"lowerdir={lower},upperdir={upper},workdir={work}",
+        )  # fmt: skip
+        mounted.append(lower)
+    _libc_mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
+    mounted.append(Path("/tmp"))
+    if any(lab.is_relative_to(m) for m in mounted):
+        lab.mkdir(parents=True, exist_ok=True)
+        _libc_mount(f"/proc/self/fd/{keep}", str(lab), None, MS_BIND, "")
+    os.close(keep)
+    for proc_file in ("meminfo", "cpuinfo"):
+        _libc_mount(str(where / proc_file), f"/proc/{proc_file}", None, MS_BIND, "")
+
+    hostname = Path("/etc/hostname")
+    if not (where / "fs/etc/upper/hostname").exists():
+        hostname.write_text(node + "\n")
+    socket.sethostname(hostname.read_text().strip() or node)
+
+    conf = Path("/etc/wanka-lab")
+    conf.mkdir(exist_ok=True)
+    env = {
+        "WANKA_LAB_PROFILE": str(where / "profile.json"),
+        "WANKA_LAB_STATE": "/var/lib/wanka-lab",
+        "WANKA_LAB_ROOT": "/",
+        "WANKA_LAB_ARCH": str(profile["cpu"]["arch"]),
+        "WANKA_LAB_PYTHON": sys.executable,
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+    }
+    lldp = read_access(lab)["nodes"][node].get("lldp_socket")
+    if lldp:
+        env["WANKA_LAB_LLDP_SOCKET"] = str(lldp)
+    (conf / "env").write_text(
+        "# wanka lab: this server's hardware profile and tools (read by /usr/local/bin/*)\n"
+        + "".join(f"{k}='{v}'\nexport {k}\n" for k, v in env.items())
+    )
+    bindir = Path("/usr/local/bin")
+    bindir.mkdir(parents=True, exist_ok=True)
+    for tool in TOOLS:
+        _write_exec(bindir / tool, TOOL_WRAPPER.format(tool=tool))
+    _write_exec(bindir / "uname", UNAME_WRAPPER)
+    sys.stdout.flush()
+    os.execv(SSHD, [SSHD, "-D", "-e", "-f", str(where / "sshd_config")])
+
+
+def _write_exec(path: Path, text: str) -> None:
+    path.write_text(text)
+    path.chmod(stat.S_IRWXU | stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) == 3 and args[0] == "boot":
+        boot(args[1], args[2])
+        return 0  # not reached: boot execs sshd
+    print("usage: python -m wanka.lab.nodes boot LAB_DIR NODE", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,286 @@
+"""What `wanka lab up` prepares so the lab's servers can be powered on and reached.
+
+- SSH (`<lab>/ssh/`): the lab's client key pair `id_ed25519` (mode 0600, never printed;
+  removed by `down` with the lab directory), `authorized_keys` (that key, plus the public
+  half of the cluster file's SSH credential when it is a `{file: PATH}` reference to an
+  existing key), `known_hosts` (every server's host key at its management address).
+- Per server (`<lab>/nodes/<node>/`): its ed25519 host key, `sshd_config` (listens on the
+  management address only, keys only), the hardware profile (`profile.base.json` healthy,
+  `profile.json` with the faults applied), the model's `meminfo` and `cpuinfo`.
+- `<lab>/packages/`: a stand-in for each installer package the cluster names (driver per
+  architecture, firmware, CANN), run on a server as `./NAME.run --full|--upgrade`.
+- Access links: the root namespace gets, per management subnet, a veth into the management
+  switch's bridge holding the subnet's gateway address (no device of the model holds it),
+  so the lab host reaches every server's sshd like an operator's jump host.
+- `<lab>/access.json`: how to reach all of it (see `write_access`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from ipaddress import IPv4Interface
+from pathlib import Path
+from typing import Any
+
+from ..derive import Derived
+from ..routing import gateway_ifname, port_key
+from . import nodes
+from .profile import node_profile
+from .state import State
+
+MEMORY_SHARE = 0.985  # MemTotal of a real server: what the firmware and kernel leave
+
+
+class ProvisionError(Exception):
+    pass
+
+
+def _run(cmd: list[str]) -> None:
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
+    if r.returncode != 0:
+        raise ProvisionError(f"{cmd[0]}: {(r.stderr or r.stdout).strip()[:300]}")
+
+
+def keygen(path: Path, comment: str) -> str:
+    """An ed25519 key pair at `path` (private, 0600) and `path.pub`; returns the public line."""
+    if not path.exists():
+        _run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path)])
+    return path.with_suffix(".pub").read_text(encoding="utf-8").strip()
+
+
+def _public_of(key: Path) -> str | None:
+    pub = key.with_name(key.name + ".pub")
+    if pub.is_file():
+        return pub.read_text(encoding="utf-8").strip()
+    r = subprocess.run(
+        ["ssh-keygen", "-y", "-f", str(key)], capture_output=True, text=True, check=False
+    )
+    return r.stdout.strip() if r.returncode == 0 and r.stdout.strip() else None
+
+
+def management_plane(d: Derived) -> str | None:
+    return next((p.name for p in d.cluster.planes.values() if p.role == "management"), None)
+
+
+def management_addresses(d: Derived) -> dict[str, str]:
+    plane = management_plane(d)
+    return {
+        name: str(addr)
+        for (name, pl), addr in d.addressing.bonds.items()
+        if pl == plane
+    }
+
+
+def access_links(d: Derived, prefix: str) -> list[dict[str, Any]]:
+    """Per management subnet: the root-namespace end (`<prefix>-mN`, gateway address) and the
+    switch end (`uplink-host`, into the bridge of the switch the servers' first management
+    port is cabled to)."""
+    plane = management_plane(d)
+    if plane is None:
+        return []
+    first: dict[str, tuple[str, str]] = {}  # node -> (port, switch)
+    for c in d.cabling.cables:
+        if c.plane != plane:
+            continue
+        cur = first.get(c.a.device)
+        if cur is None or port_key(c.a.ifname) < port_key(cur[0]):
+            first[c.a.device] = (c.a.ifname, c.b.device)
+    links: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    mtu = d.cluster.planes[plane].mtu
+    for sub in d.addressing.subnets:
+        if sub.plane != plane or str(sub.network) in seen:
+            continue
+        switch = next(
+            (
+                first[n][1]
+                for (n, pl), addr in d.addressing.bonds.items()
+                if pl == plane and addr in sub.network and n in first
+            ),
+            None,
+        )
+        if switch is None:
+            continue
+        seen.add(str(sub.network))
+        links.append(
+            {
+                "host_ifname": f"{prefix}-m{len(links)}",
+                "switch": switch,
+                "switch_ifname": "uplink-host",
+                "bridge": gateway_ifname(plane, None),
+                "address": str(IPv4Interface(f"{sub.gateway}/{sub.network.prefixlen}")),
+                "network": str(sub.network),
+                "mtu": mtu,
+            }
+        )
+    return links
+
+
+def host_conflicts(links: list[dict[str, Any]]) -> list[str]:
+    """Management subnets the root namespace already routes (another lab, a real network)."""
+    r = subprocess.run(
+        ["ip", "-j", "-4", "route", "show"], capture_output=True, text=True, check=False
+    )
+    routes = json.loads(r.stdout or "[]")
+    taken = {x.get("dst") for x in routes}
+    return [f"{x['network']}" for x in links if x["network"] in taken]
+
+
+def _meminfo(memory_gb: float) -> str:
+    total = int(memory_gb * 1024 * 1024 * MEMORY_SHARE)
+    free = int(total * 0.97)
+    real = Path("/proc/meminfo").read_text().splitlines()
+    out = []
+    for line in real:
+        key = line.split(":", 1)[0]
+        if key == "MemTotal":
+            out.append(f"MemTotal:       {total:>8} kB")
+        elif key == "MemFree":
+            out.append(f"MemFree:        {free:>8} kB")
+        elif key == "MemAvailable":
+            out.append(f"MemAvailable:   {free:>8} kB")
+        else:
+            out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def _cpuinfo(cpu: dict[str, Any]) -> str:
+    sockets, cores = int(cpu["sockets"]), int(cpu["cores_per_socket"])
+    blocks = []
+    for i in range(sockets * cores):
+        if cpu["arch"] == "aarch64":  # an ARM kernel's format: no model name
+            blocks.append(
+                f"processor\t: {i}\nBogoMIPS\t: 200.00\n"
+                "Features\t: fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp\n"
+                "CPU implementer\t: 0x48\nCPU architecture: 8\nCPU variant\t: 0x1\n"
+                "CPU part\t: 0xd01\nCPU revision\t: 0\n"
+            )
+        else:
+            blocks.append(
+                f"processor\t: {i}\nvendor_id\t: HygonGenuine\ncpu family\t: 24\n"
+                f"model name\t: {cpu['model']}\nphysical id\t: {i // cores}\n"
+                f"siblings\t: {cores}\ncore id\t\t: {i % cores}\ncpu cores\t: {cores}\n"
+            )
+    return "\n".join(blocks) + "\n"
+
+
+SSHD_CONFIG = """# wanka lab: sshd of {node} (management address only, keys only)
+ListenAddress {address}:22
+HostKey {where}/ssh_host_ed25519_key
+PidFile {where}/sshd.pid
+AuthorizedKeysFile {lab}/ssh/authorized_keys
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+UseDNS no
+PrintMotd no
+MaxStartups 200:30:400
+MaxSessions 64
+Subsystem sftp internal-sftp
+"""
+
+PACKAGE = """#!/bin/sh
+# wanka lab: stand-in for the installer package {name} (wanka.lab.devtools install {kind})
+. /etc/wanka-lab/env
+exec "$WANKA_LAB_PYTHON" -m wanka.lab.devtools install {kind} --package "$(basename "$0")" "$@"
+"""
+
+
+def packages(d: Derived) -> dict[str, str]:
+    """Package file name -> installer kind (driver, firmware, cann)."""
+    sw = d.cluster.software
+    out = {name: "driver" for name in sw.driver_packages.values()}
+    out.update({name: "cann" for name in sw.cann_packages.values()})
+    if sw.firmware_package:
+        out[sw.firmware_package] = "firmware"
+    return out
+
+
+def prepare(d: Derived, state: State, ssh_key: Path | None = None) -> dict[str, Any]:
+    """Write keys, server files and installer stand-ins; return the access.json content
+    without the BMC URL (known once the BMC listens)."""
+    if shutil.which("ssh-keygen") is None or not Path(nodes.SSHD).exists():
+        raise ProvisionError("sshd or ssh-keygen not found: install openssh-server")
+    lab = Path(state.lab_dir)
+    ssh = lab / "ssh"
+    ssh.mkdir(mode=0o700, exist_ok=True)
+    authorized = [keygen(ssh / "id_ed25519", f"wanka-lab-{d.cluster.name}")]
+    if ssh_key is not None:
+        pub = _public_of(ssh_key.expanduser())
+        if pub is None:
+            raise ProvisionError(f"cannot read the public key of {ssh_key}")
+        authorized.append(pub)
+    (ssh / "authorized_keys").write_text("\n".join(authorized) + "\n", encoding="utf-8")
+
+    addresses = management_addresses(d)
+    ns_of = state.device_ns()
+    servers = [n for n in d.cluster.nodes if n.name in addresses and n.model.cards]
+
+    def one(node: Any) -> tuple[str, str]:
+        where = nodes.node_dir(lab, node.name)
+        where.mkdir(parents=True, exist_ok=True)
+        pub = keygen(where / "ssh_host_ed25519_key", node.name)
+        (where / "sshd_config").write_text(
+            SSHD_CONFIG.format(node=node.name, address=addresses[node.name], where=where, lab=lab),
+            encoding="utf-8",
+        )
+        base = node_profile(d, node)
+        text = json.dumps(base, indent=1, sort_keys=True) + "\n"
+        (where / "profile.base.json").write_text(text, encoding="utf-8")
+        if not (where / "profile.json").exists():
+            (where / "profile.json").write_text(text, encoding="utf-8")
+        (where / "meminfo").write_text(_meminfo(node.model.memory_gb), encoding="utf-8")
+        (where / "cpuinfo").write_text(_cpuinfo(base["cpu"]), encoding="utf-8")
+        return node.name, pub
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        host_keys = dict(pool.map(one, servers))
+    (ssh / "known_hosts").write_text(
+        "".join(f"{addresses[n]} {' '.join(k.split()[:2])}\n" for n, k in host_keys.items()),
+        encoding="utf-8",
+    )
+    pkgdir = lab / "packages"
+    pkgdir.mkdir(exist_ok=True)
+    for name, kind in packages(d).items():
+        path = pkgdir / name
+        path.write_text(PACKAGE.format(name=name, kind=kind), encoding="utf-8")
+        path.chmod(0o755)
+    from .bmc import system_uuid
+
+    return {
+        "cluster": d.cluster.name,
+        "ssh": {
+            "user": "root",
+            "private_key": str(ssh / "id_ed25519"),
+            "known_hosts": str(ssh / "known_hosts"),
+        },
+        "bmc": {"url": None},
+        "nodes": {
+            n.name: {
+                "address": addresses[n.name],
+                "system": system_uuid(d.cluster.name, n.name),
+                "namespace": ns_of[n.name],
+                "lldp_socket": state.lldp.get(ns_of[n.name]),
+            }
+            for n in servers
+        },
+        "switches": {
+            s.name: {"namespace": ns_of[s.name], "vty": state.frr.get(ns_of[s.name])}
+            for s in d.cluster.switches
+        },
+        "packages": str(pkgdir),
+    }
+
+
+def write_access(lab: Path, access: dict[str, Any]) -> Path:
+    path = lab / nodes.ACCESS_FILE
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(access, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path
