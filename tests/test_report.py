@@ -25,8 +25,9 @@ import pytest
 import websocket
 from conftest import ROOT, run_wanka
 
-from wanka import htmlreport
+from wanka import htmlreport, svg
 from wanka.derive import Derived, derive
+from wanka.plan import build_plan
 from wanka.validate import check
 
 LAB = ROOT / "examples/lab-mini/cluster.yaml"
@@ -382,3 +383,31 @@ def test_invalid_cluster_gets_a_findings_report(
     assert "1 error, 0 warnings" in text
     problems, requests = browser.load((out / "index.html").as_uri())
     assert problems == [] and requests == [(out / "index.html").as_uri()]
+
+
+def test_rack_elevation_geometry_and_headroom_colours(lab: Derived) -> None:
+    """Unit 1 at the bottom of the frame, higher units above; a bar turns red over capacity."""
+    rows = {r["name"]: r for r in build_plan(lab)["racks"]}
+    rack = lab.cluster.racks[1]  # two 4U servers at U1 and U5
+    drawing = svg.rack(rack, rows[rack.name])
+    frame = re.search(r'y="([\d.]+)" width="\d+" height="([\d.]+)" class="frame"', drawing)
+    assert frame is not None
+    frame_y, frame_h = float(frame.group(1)), float(frame.group(2))
+    tops = {}
+    for n in rack.nodes:
+        m = re.search(rf'data-device="{n.name}".*?<rect x="[\d.]+" y="([\d.]+)"', drawing)
+        assert m is not None
+        tops[n.unit] = float(m.group(1))
+    assert tops[1] == frame_y + frame_h - 4 * svg.UNIT_H + 0.5  # bottom four units
+    assert tops[5] == tops[1] - 4 * svg.UNIT_H  # the next server right above it
+
+    def fill(drawing: str, bar: str) -> str:
+        m = re.search(rf'data-bar="{bar}">.*?</g>', drawing)
+        assert m is not None
+        return re.findall(r'fill="(#[0-9a-f]{6})"', m.group(0))[-1]
+
+    assert fill(drawing, "power") == svg.OK
+    over = dict(rows[rack.name], nominal_kw=rows[rack.name]["feed_kw"] * 1.2)
+    assert fill(svg.rack(rack, over), "power") == svg.OVER
+    tight = dict(rows[rack.name], liquid_kw=rows[rack.name]["liquid_capacity_kw"] * 0.9)
+    assert fill(svg.rack(rack, tight), "liquid") == svg.TIGHT
