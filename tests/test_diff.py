@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from conftest import ROOT, run_wanka
 from wanka.derive import Derived, derive
 from wanka.diff import Diff, compare
 from wanka.diffout import markdown, write_text
+from wanka.loader import load_file
 from wanka.validate import check
 
 LAB = (ROOT / "examples/lab-mini/cluster.yaml").read_text(encoding="utf-8")
@@ -438,3 +441,72 @@ def test_git_revision_against_the_working_tree(tmp_path: Path) -> None:
         assert expect in r.stderr and "Traceback" not in r.stderr
     outside = run_wanka("diff", "--git", "HEAD", str(tmp_path / "x.yaml"), cwd=tmp_path)
     assert outside.returncode == 2 and "not in a git repository" in outside.stderr
+
+
+# ---- the review kit: pre-commit hook, GitHub Actions example ---------------------------------
+
+
+def test_pre_commit_hook_validates_the_cluster_files_it_is_given(tmp_path: Path) -> None:
+    hooks = load_file(str(ROOT / ".pre-commit-hooks.yaml"))
+    (hook,) = hooks
+    assert hook["id"] == "wanka-validate" and hook["language"] == "python"
+    assert hook["pass_filenames"] is False  # the cluster files come from args
+    files = re.compile(hook["files"])
+    assert files.search("sites/sz1/phase2.yaml") and files.search("cluster.yml")
+    assert not files.search("README.md")
+    entry = hook["entry"].split()
+    assert entry[0] == "wanka"  # the console script pyproject.toml installs
+    assert 'wanka = "wanka.cli:main"' in (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    good = run_wanka(*entry[1:], str(SZ_DIR / "cluster.yaml"))
+    assert good.returncode == 0, good.stdout
+    (tmp_path / "bad.yaml").write_text(edit(LAB, "mtu: 9000", "mtu: 9900"), encoding="utf-8")
+    bad = run_wanka(*entry[1:], str(tmp_path / "bad.yaml"))
+    assert bad.returncode == 1 and "error[NET-MTU]" in bad.stdout
+
+
+def test_github_actions_example_runs_the_diff_and_keeps_its_exit_code(tmp_path: Path) -> None:
+    wf = load_file(str(ROOT / "docs/examples/github-actions-diff.yml"))
+    assert wf["permissions"]["pull-requests"] == "write"
+    steps = wf["jobs"]["diff"]["steps"]
+    assert steps[0]["with"]["fetch-depth"] == 0
+    (diff_step,) = [s for s in steps if s.get("id") == "diff"]
+    script = diff_step["run"]
+    assert "wanka diff --git origin/${{ github.base_ref }}" in script
+    assert "--format markdown" in script
+    assert any("updateComment" in str(s.get("with", {}).get("script", "")) for s in steps)
+
+    # run the step's shell script as the runner would, in a repository whose PR renumbers p1
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "cluster.yaml").write_text(LAB, encoding="utf-8")
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-q", "-m", "base")
+    _git(repo, "update-ref", "refs/remotes/origin/main", "HEAD")
+    (repo / "cluster.yaml").write_text(
+        edit(LAB, "cidr: 10.64.0.0/16", "cidr: 10.65.0.0/16"), encoding="utf-8"
+    )
+    out = tmp_path / "github_output"
+    env = {
+        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+        "GITHUB_OUTPUT": str(out),
+        "CLUSTER": wf["env"]["CLUSTER"],
+        "ALLOW": "",
+        "HOME": str(tmp_path),
+    }
+    bash = script.replace("${{ github.base_ref }}", "main")
+    for allow, code in (("", "1"), ("--allow-live-changes", "0")):
+        out.write_text("")
+        r = subprocess.run(
+            ["bash", "-e", "-c", bash],
+            cwd=repo,
+            env={**env, "ALLOW": allow},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert r.returncode == 0, r.stderr  # the step succeeds; a later step fails the job
+        assert out.read_text() == f"exit={code}\n"
+        md = (repo / "diff.md").read_text(encoding="utf-8")
+        assert md.startswith("### wanka diff: `origin/main:cluster.yaml`")
+        assert "DIFF-LIVE-RENUMBER" in md
