@@ -286,6 +286,9 @@ def test_shenzhen_index_aggregates_pods_and_each_pod_page_draws_its_racks(
     assert sorted(n for n, a in devices.items() if a["data-kind"] == "node") == sorted(
         n.name for n in pod.nodes
     )
+    supernodes = {n: int(a["data-supernode"]) for n, a in devices.items() if "data-supernode" in a}
+    assert supernodes == {n.name: n.supernode + 1 for n in pod.nodes if n.supernode is not None}
+    assert len(set(supernodes.values())) == 1  # 48 servers, one 384-card supernode
 
 
 def test_no_network_reference(lab_report: Path, sz_report: Path) -> None:
@@ -355,6 +358,10 @@ def test_split_into_pod_pages_and_phase(lab: Derived, tmp_path: Path) -> None:
 
 
 def test_cli_phase_and_bad_input(tmp_path: Path) -> None:
+    h = run_wanka("report", "--help")
+    assert h.returncode == 0
+    assert f"more than {htmlreport.INLINE_RACKS} racks" in " ".join(h.stdout.split())
+
     out = tmp_path / "r"
     r = run_wanka("report", str(LAB), "--out", str(out), "--phase", "p9")
     assert r.returncode == 2

@@ -117,9 +117,12 @@ def rack(r: Rack, power: Json) -> str:
     devices: list[tuple[str, str, int, int, str, str]] = []  # name, role, unit, size, what, attrs
     for n in r.nodes:
         what, extra = n.model.key, ""
+        if n.supernode is not None:  # numbered as the rank tables and inventory groups are
+            what += f", supernode sn{n.supernode + 1:02d}"
+            extra = f' data-supernode="{n.supernode + 1}"'
         if n.facts is not None and n.facts.excluded is not None:
             what += f" (excluded: {n.facts.excluded})"
-            extra = ' data-excluded="true" opacity="0.45"'
+            extra += ' data-excluded="true" opacity="0.45"'
         devices.append((n.name, n.model.role, n.unit, n.model.rack_units, what, extra))
     for s in r.switches:
         extra = f' data-plane="{_a(s.plane.name)}" data-tier="{s.tier}"'
