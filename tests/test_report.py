@@ -104,11 +104,19 @@ class Browser:
         else:
             raise AssertionError("chromium did not open its DevTools port in 30 s")
         port = int(lines[0])
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as r:
-            targets = json.load(r)
-        page = next(t for t in targets if t["type"] == "page")
+        direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback only
+        pages: list[dict[str, Any]] = []
+        while not pages and time.monotonic() < deadline:
+            with direct.open(f"http://127.0.0.1:{port}/json/list", timeout=10) as r:
+                pages = [t for t in json.load(r) if t["type"] == "page"]
+            time.sleep(0 if pages else 0.1)
+        assert pages, "chromium has no page to drive"
+        page = pages[0]
         self.ws = websocket.create_connection(
-            page["webSocketDebuggerUrl"], timeout=30, suppress_origin=True
+            page["webSocketDebuggerUrl"],
+            timeout=30,
+            suppress_origin=True,
+            http_no_proxy=["127.0.0.1"],  # never through a proxy from the environment
         )
         self.next_id = 0
         for method in ("Runtime.enable", "Log.enable", "Network.enable", "Page.enable"):
