@@ -44,6 +44,18 @@ UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 FRR_RELOAD = Path("/usr/lib/frr/frr-reload.py")
 FRR_PYTHON = "/usr/bin/python3"  # frr-reload.py is a script for the system Python
 SWITCH_TIMEOUT = 60.0
+# lines frr-reload reports on every run and cannot change (FRR 8.4): the version stamp, the
+# per-daemon hostname, forwarding (the kernel's, per namespace) and the empty `line vty`
+UNRECONCILED = (
+    "frr version ",
+    "hostname ",
+    "no hostname ",
+    "ip forwarding",
+    "ipv6 forwarding",
+    "no ip forwarding",
+    "no ipv6 forwarding",
+    "line vty",
+)
 
 # BareMetalNode: the properties that change the BMC (and the order create applies them in),
 # and those that only change how it is reached
@@ -240,13 +252,17 @@ class _Netns:
         self._reload(config, "--reload")
 
     def delta(self, config: str) -> list[str]:
-        """Lines the switch would have to add or delete to run `config` (empty: it does)."""
-        out = self._reload(config, "--test")
-        return [
-            line
-            for line in out.splitlines()
-            if line.strip() and not line.startswith(("Lines To", "=", "\n"))
-        ]
+        """What the switch would have to change to run `config`: `- line` to delete, `+ line`
+        to add (empty: it runs it). Lines frr-reload cannot reconcile are left out."""
+        out, sign = [], ""
+        for line in self._reload(config, "--test").splitlines():
+            if line.startswith("Lines To Delete"):
+                sign = "-"
+            elif line.startswith("Lines To Add"):
+                sign = "+"
+            elif sign and line.strip() and not line.startswith(("==", *UNRECONCILED)):
+                out.append(f"{sign} {line}")
+        return out
 
     def running(self) -> str:
         return _run(
