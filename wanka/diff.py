@@ -11,10 +11,10 @@ size of the cluster) and returns a `Diff`:
 * capacity per phase and power and cooling per rack before and after (the figures of
   `capacity.phases` and `capacity.racks`, the ones `wanka plan` prints);
 * the bill of materials before and after (`capacity.bom`): what to order, what is freed;
-* blocking findings: a change that would renumber (`DIFF-LIVE-RENUMBER`), recable
-  (`DIFF-LIVE-RECABLE`) or remove (`DIFF-LIVE-REMOVE`) anything in a phase whose status in
-  OLD is `building` or `live`. Growth is never blocking: new cables to a live spine take
-  its next free ports, which cabling guarantees.
+* blocking findings (ids declared in `wanka.rules`): a change that would renumber
+  (`DIFF-LIVE-RENUMBER`), recable (`DIFF-LIVE-RECABLE`) or remove (`DIFF-LIVE-REMOVE`)
+  anything in a phase whose status in OLD is `building` or `live`. Growth is never
+  blocking: new cables to a live spine take its next free ports, which cabling guarantees.
 
 Everything is plain data (`as_json`), so the text, Markdown and JSON reports
 (`wanka.diffout`) cannot disagree.
@@ -35,15 +35,6 @@ from .model import Cluster, Node, Rack, Switch, npu_key
 Json = dict[str, Any]
 FROZEN = ("building", "live")  # phase statuses whose hardware must not be renumbered, ...
 HINT = "if this is intended (a planned outage), rerun with --allow-live-changes"
-
-RULES: dict[str, str] = {
-    "DIFF-LIVE-RENUMBER": "An address, subnet, loopback, ASN or name of something in a building "
-    "or live phase changes.",
-    "DIFF-LIVE-RECABLE": "A cable with an end in a building or live phase goes to another port, "
-    "changes media or length, or goes away while both its ends stay; or such a device moves.",
-    "DIFF-LIVE-REMOVE": "A phase, pod, rack, node or switch of a building or live phase is "
-    "removed, or replaced by another model or rack type.",
-}
 
 KINDS = ("plane", "phase", "pod", "rack", "node", "switch")
 

@@ -9,6 +9,7 @@ STAGES = {
     "schema": "JSON Schema (schemas/cluster.schema.json)",
     "build": "Building the model (references, names, layout)",
     "model": "Semantic rules on the model",
+    "diff": "`wanka diff`: changes to building and live phases (docs/review.md)",
 }
 
 

@@ -321,5 +321,25 @@ declare(
     "c.yaml:105:11: error[FABRIC-UPLINKS]: leaf 'lab-p1-pod01-param-leaf01' has 3 uplinks to spread over 2 spine switches; they must divide evenly",
 )
 
+# ---- ids raised by `wanka diff` (wanka/diff.py): changes to building and live phases ----
+declare(
+    "DIFF-LIVE-RENUMBER",
+    "diff",
+    "An address, subnet, loopback or ASN of a device in a building or live phase changes, or a pod, rack or device in it is renamed.",
+    "error[DIFF-LIVE-RENUMBER]: phase p1 (live): lab-p1-pod01-r01-s01 npu0 renumbered (and 7 more of its addresses): 10.64.0.2 -> 10.65.0.2",
+)
+declare(
+    "DIFF-LIVE-RECABLE",
+    "diff",
+    "A cable between building or live devices goes to another port, changes media or length, or goes away while both ends stay; or such a device moves.",
+    "error[DIFF-LIVE-RECABLE]: phase p2 (building): sz1-p2-stor01-storage-leaf01 400GE1/0/57 recabled: sz1-p1-core-storage-spine01 400GE1/0/105 (400G SMF 300 m) -> sz1-p1-core-storage-spine01 400GE1/0/103 (400G SMF 300 m)",
+)
+declare(
+    "DIFF-LIVE-REMOVE",
+    "diff",
+    "A building or live phase, or a pod, rack, node or switch in one, is removed or replaced by another model or rack type.",
+    "error[DIFF-LIVE-REMOVE]: phase p1 (live): pod lab-p1-pod02 removed",
+)
+
 # the model rules register themselves on import
 from . import fabric, manifest, network, phases, racks, software  # noqa: E402,F401
