@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -93,6 +94,18 @@ class Browser:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+        try:
+            self.ws = self._connect()
+        except BaseException:
+            self._stop()  # never leave a browser running behind a failed start
+            raise
+        self.next_id = 0
+        for method in ("Runtime.enable", "Log.enable", "Network.enable", "Page.enable"):
+            self.call(method)
+
+    def _connect(self) -> websocket.WebSocket:
+        """The DevTools websocket of Chromium's page, straight to loopback (no proxy from the
+        environment: websocket-client would honour http_proxy)."""
         port_file = Path(self.profile) / "DevToolsActivePort"
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -104,23 +117,17 @@ class Browser:
         else:
             raise AssertionError("chromium did not open its DevTools port in 30 s")
         port = int(lines[0])
-        direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback only
+        direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
         pages: list[dict[str, Any]] = []
         while not pages and time.monotonic() < deadline:
             with direct.open(f"http://127.0.0.1:{port}/json/list", timeout=10) as r:
                 pages = [t for t in json.load(r) if t["type"] == "page"]
             time.sleep(0 if pages else 0.1)
         assert pages, "chromium has no page to drive"
-        page = pages[0]
-        self.ws = websocket.create_connection(
-            page["webSocketDebuggerUrl"],
-            timeout=30,
-            suppress_origin=True,
-            http_no_proxy=["127.0.0.1"],  # never through a proxy from the environment
+        sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+        return websocket.create_connection(
+            pages[0]["webSocketDebuggerUrl"], timeout=30, suppress_origin=True, socket=sock
         )
-        self.next_id = 0
-        for method in ("Runtime.enable", "Log.enable", "Network.enable", "Page.enable"):
-            self.call(method)
 
     def send(self, method: str, **params: Any) -> int:
         self.next_id += 1
@@ -176,13 +183,16 @@ class Browser:
         try:
             self.ws.close()
         finally:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-            shutil.rmtree(self.profile, ignore_errors=True)
+            self._stop()
+
+    def _stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        shutil.rmtree(self.profile, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
