@@ -102,8 +102,9 @@ def _phase_pods(d: Derived, phase: Phase) -> list[Pod]:
     return [p for p in d.cluster.pods if p.phase is phase]
 
 
-def phase_shards(d: Derived, phase: Phase, budget: int = BUDGET) -> list[Shard]:
-    """The stacks of one phase, without references (see `shards`)."""
+def phase_shards(d: Derived, phase: Phase, budget: int | None = None) -> list[Shard]:
+    """The stacks of one phase, without references (see `shards`); budget: BUDGET."""
+    budget = BUDGET if budget is None else budget
     name = f"{d.cluster.name}-{phase.name}"
     pods = _phase_pods(d, phase)
     whole = Shard(name, phase.name, None, _nodes(pods), _routed(pods))
@@ -120,7 +121,7 @@ def phase_shards(d: Derived, phase: Phase, budget: int = BUDGET) -> list[Shard]:
     return out
 
 
-def shards(d: Derived, phase: str | None = None, budget: int = BUDGET) -> list[Shard]:
+def shards(d: Derived, phase: str | None = None, budget: int | None = None) -> list[Shard]:
     """Every stack of the cluster (or of one phase), in phase order, with its references."""
     per_phase = {p.name: phase_shards(d, p, budget) for p in d.cluster.phases}
 
