@@ -1,0 +1,101 @@
+"""wanka.redfish against the lab's BMC emulator (sushy-tools' fake driver, on loopback).
+
+No root needed: the emulator is started on a free loopback port and stopped by its pid.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from wanka.lab import bmc
+from wanka.lab.state import proc_info
+from wanka.redfish import BmcUnreachable, Client, RedfishError
+
+NODES = ("n1", "n2", "n3")
+
+
+@pytest.fixture(scope="module")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    where = tmp_path_factory.mktemp("bmc")
+    systems = [bmc.system("c", n, [(f"02:00:00:00:00:0{i}", f"10.0.0.{i}")])
+               for i, n in enumerate(NODES)]  # fmt: skip
+    bmc.write_config(where, systems, delay=(1, 1))
+    pid, port = bmc.start(where)
+    try:
+        yield f"http://127.0.0.1:{port}", where
+    finally:
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while proc_info(pid) is not None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert proc_info(pid) is None
+
+
+def test_system_by_uuid_and_by_name(emulator: tuple[str, Path]) -> None:
+    url, _ = emulator
+    uuid = bmc.system_uuid("c", "n1")
+    by_uuid = Client(url, uuid).system()
+    assert by_uuid["UUID"] == uuid and by_uuid["Name"] == "n1"
+    assert Client(url, "n1").system()["UUID"] == uuid  # the name redirects to the UUID
+    assert uuid == bmc.system_uuid("c", "n1") != bmc.system_uuid("c2", "n1")  # stable, scoped
+
+
+def test_power_lands_after_the_delay(emulator: tuple[str, Path]) -> None:
+    url, _ = emulator
+    c = Client(url, "n2")
+    assert c.power_state() == "Off"
+    assert c.set_power(True) is True
+    assert c.power_state() == "Off"  # not yet: a real BMC takes its time too
+    assert c.wait_power("On", 5)
+    assert c.set_power(True) is False  # already on: nothing sent
+    c.reset("ForceOff")
+    assert c.wait_power("Off", 5)
+
+
+def test_boot_override_and_bios(emulator: tuple[str, Path]) -> None:
+    url, _ = emulator
+    c = Client(url, "n3")
+    c.set_boot("Pxe", mode="UEFI")
+    assert c.boot()["target"] == "Pxe" and c.boot()["mode"] == "UEFI"
+    assert c.bios()["PowerProfile"] == "Performance"
+    c.set_bios({"PowerProfile": "Balanced"})
+    assert c.bios()["PowerProfile"] == "Balanced"
+    with pytest.raises(ValueError, match="boot target 'Floppy'"):
+        c.set_boot("Floppy")
+
+
+def test_errors_name_the_bmc_and_the_request(emulator: tuple[str, Path]) -> None:
+    url, where = emulator
+    with pytest.raises(RedfishError, match=r"GET /redfish/v1/Systems/nope on BMC .*: 404"):
+        Client(url, "nope").system()
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        free = s.getsockname()[1]
+    with pytest.raises(BmcUnreachable, match="cannot connect"):
+        Client(f"http://127.0.0.1:{free}", "n1", timeout=2).power_state()
+    bmc.write_faults(where, {"down": ["n1"], "slow": {"n2": 1.5}})
+    try:
+        with pytest.raises(BmcUnreachable, match="no answer within 1 s"):
+            Client(url, "n1", timeout=1).power_state()
+        started = time.monotonic()
+        assert Client(url, "n2", timeout=5).power_state() in ("On", "Off")
+        assert time.monotonic() - started >= 1.5
+        assert Client(url, "n3", timeout=1).power_state() in ("On", "Off")  # unaffected
+    finally:
+        bmc.write_faults(where, {})
+
+
+def test_credentials_never_in_repr_or_errors(emulator: tuple[str, Path]) -> None:
+    url, _ = emulator
+    c = Client(url, "nope", auth=("Administrator", "s3cret-value"))
+    assert "s3cret" not in repr(c)
+    with pytest.raises(RedfishError) as err:
+        c.system()
+    assert "s3cret" not in str(err.value)
