@@ -373,6 +373,12 @@ def test_split_into_pod_pages_and_phase(lab: Derived, tmp_path: Path) -> None:
     assert racks == [r.name for r in lab.cluster.racks if r.pod.phase.name == "p2"]
     tags = elements(out / "index.html")
     assert [a["data-phase"] for t, a in tags if "data-phase" in a] == ["p2"]
+    # phase 2's leaves uplink to phase 1's spines: drawn as reached, with the links
+    boxes = {a["data-tier-box"]: int(a["data-switches"]) for t, a in tags if "data-tier-box" in a}
+    assert boxes["spine"] == 2
+    links = {a["data-links"]: int(a["data-count"]) for t, a in tags if "data-links" in a}
+    assert links["leaf-spine"] == 4  # the p2 leaf's 4 uplinks
+    assert "spine switches of other phases" in (out / "index.html").read_text(encoding="utf-8")
 
 
 def test_cli_phase_and_bad_input(tmp_path: Path) -> None:

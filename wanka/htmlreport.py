@@ -437,6 +437,8 @@ def fabric_views(d: Derived, sc: capacity.Scope) -> list[svg.FabricView]:
     they serve), and its links in scope between two tiers, counted from the cabling."""
     c = d.cluster
     tier_of = {s.name: s.tier for s in c.switches}
+    model_of = {s.name: s.model.key for s in c.switches}
+    uppers: dict[tuple[str, str], set[str]] = defaultdict(set)  # (plane, tier) -> switches
     by_plane: dict[str, list[Switch]] = defaultdict(list)
     for s in sc.switches:
         by_plane[s.plane.name].append(s)
@@ -455,6 +457,7 @@ def fabric_views(d: Derived, sc: capacity.Scope) -> list[svg.FabricView]:
         ln.speeds[cb.speed] = ln.speeds.get(cb.speed, 0) + 1
         ln.media[cb.media] = ln.media.get(cb.media, 0) + 1
         cable_ids[key].add(cb.id)
+        uppers[(cb.plane, key[2])].add(cb.b.device)
     for key, ln in links.items():
         ln.cables = len(cable_ids[key])
     out: list[svg.FabricView] = []
@@ -479,6 +482,16 @@ def fabric_views(d: Derived, sc: capacity.Scope) -> list[svg.FabricView]:
                 )
                 for rails, group in sorted(groups.items())
             ]
+        for tier in TIERS:  # switches of other phases that links in scope reach
+            if tier not in view.tiers and uppers.get((plane.name, tier)):
+                reached = uppers[(plane.name, tier)]
+                view.tiers[tier] = [
+                    svg.TierBox(
+                        f"{tier} switches of other phases",
+                        len(reached),
+                        sorted({model_of[name] for name in reached}),
+                    )
+                ]
         view.links = [
             ln
             for (p, lower, upper), ln in sorted(

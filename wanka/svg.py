@@ -218,6 +218,7 @@ class FabricView:
 
 
 FAB_W = 760
+LEFT = 100  # tier names on the left, boxes centred in the rest
 ROW_H = 88
 BOX_H = 40
 
@@ -239,9 +240,9 @@ def fabric(v: FabricView) -> str:
         centre[tier] = y
         boxes = v.tiers[tier] if tier != "nodes" else [TierBox(f"{_n(v.nodes)} nodes", v.nodes, [])]
         gap = 8
-        bw = min(220.0, (FAB_W - 100 - gap * (len(boxes) - 1)) / max(len(boxes), 1))
+        bw = min(220.0, (FAB_W - LEFT - gap * (len(boxes) - 1)) / max(len(boxes), 1))
         total = len(boxes) * bw + gap * (len(boxes) - 1)
-        x = 100 + (FAB_W - 100 - total) / 2
+        x = LEFT + (FAB_W - LEFT - total) / 2
         colour = ROLE_COLOURS.get(tier, "#bab0ac")
         out.append(f'<text x="4" y="{y + 24}" class="tier">{tier}</text>')
         for b in boxes:
@@ -254,13 +255,17 @@ def fabric(v: FabricView) -> str:
                 f'fill="{colour}"/>'
                 f'<text x="{x + bw / 2:.1f}" y="{y + 17}" class="box">{escape(b.label)}</text>'
             )
-            if b.models:
+            if b.models:  # the model where it fits; the tooltip has it anyway
+                small = (
+                    f"{_n(b.switches)} x {models}" if bw >= 150 else f"{_n(b.switches)} switches"
+                )
                 out.append(
                     f'<text x="{x + bw / 2:.1f}" y="{y + 32}" class="boxsmall">'
-                    f"{_n(b.switches)} x {escape(models)}</text>"
+                    f"{escape(small)}</text>"
                 )
             out.append("</g>")
             x += bw + gap
+    mid = LEFT + (FAB_W - LEFT) / 2
     for ln in v.links:
         if ln.lower not in centre or ln.upper not in centre:
             continue
@@ -269,8 +274,8 @@ def fabric(v: FabricView) -> str:
         text = f"{_n(ln.links)} links x {_speeds(ln.speeds)} on {_n(ln.cables)} cables ({media})"
         out.append(
             f'<g data-links="{_a(ln.lower)}-{_a(ln.upper)}" data-count="{ln.links}">'
-            f'<rect x="{FAB_W / 2 - 40:g}" y="{y1}" width="80" height="{y2 - y1}" class="band"/>'
-            f'<text x="{FAB_W / 2:g}" y="{(y1 + y2) / 2 + 4:g}" class="link">{escape(text)}</text>'
+            f'<rect x="{mid - 40:g}" y="{y1}" width="80" height="{y2 - y1}" class="band"/>'
+            f'<text x="{mid:g}" y="{(y1 + y2) / 2 + 4:g}" class="link">{escape(text)}</text>'
             "</g>"
         )
     return _svg(FAB_W, height, out, plane=v.plane)
