@@ -22,6 +22,7 @@ Everything is plain data (`as_json`), so the text, Markdown and JSON reports
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
@@ -128,21 +129,32 @@ class Diff:
         order = {k: i for i, k in enumerate((*KINDS, "address", "subnet", "cable"))}
         return dict(sorted(out.items(), key=lambda kv: order[kv[0]]))
 
-    def as_json(self) -> Json:
+    def as_json(self, limit: int = 0) -> Json:
+        """Everything as plain data; with `limit`, at most that many items per list (for the
+        text and Markdown reports; `sizes` still says how many there are)."""
+
+        def cap(items: list[Any]) -> list[Any]:
+            return items[:limit] if limit > 0 else items
+
+        lists: dict[str, list[Any]] = {
+            "blocking": self.blocking,
+            "changes": self.things,
+            "addresses": self.addresses,
+            "subnets": self.subnets,
+            "cables": self.cables,
+        }
         return {
             "old": {"file": self.old_label, "cluster": self.old_cluster},
             "new": {"file": self.new_label, "cluster": self.new_cluster},
             "blocked": self.blocked,
             "allow_live_changes": self.allow_live_changes,
-            "blocking": [b.as_json() for b in self.blocking],
+            "rules": dict(Counter(b.rule for b in self.blocking)),
+            "sizes": {**{k: len(v) for k, v in lists.items()}, "racks": len(self.racks)},
+            **{k: [x.as_json() for x in cap(v)] for k, v in lists.items()},
             "counts": self.counts(),
             "totals": self.totals,
             "phases": self.phases,
-            "changes": [c.as_json() for c in self.things],
-            "addresses": [c.as_json() for c in self.addresses],
-            "subnets": [c.as_json() for c in self.subnets],
-            "cables": [c.as_json() for c in self.cables],
-            "racks": self.racks,
+            "racks": cap(self.racks),
             "bom": self.bom,
         }
 

@@ -92,14 +92,11 @@ def blocking_line(b: Json) -> str:
 
 
 def _headline(doc: Json) -> str:
-    n = len(doc["blocking"])
+    n = doc["sizes"]["blocking"]
     if not n:
         return "Nothing blocking: nothing building or live is renumbered, recabled or removed."
-    rules: dict[str, int] = {}
-    for b in doc["blocking"]:
-        rules[b["rule"]] = rules.get(b["rule"], 0) + 1
-    per = ", ".join(f"{r} x{k}" for r, k in rules.items())
-    what = f"{n} change{'s' if n != 1 else ''} to building or live phases ({per})"
+    per = ", ".join(f"{r} x{k:,}" for r, k in doc["rules"].items())
+    what = f"{n:,} change{'s' if n != 1 else ''} to building or live phases ({per})"
     if doc["allow_live_changes"]:
         return f"Allowed by --allow-live-changes: {what}."
     return f"BLOCKING: {what}."
@@ -173,16 +170,16 @@ _RACK_COLS = (
 )
 
 
-def _rack_rows(doc: Json, limit: int) -> tuple[list[list[str]], int]:
+def _rack_rows(doc: Json) -> tuple[list[list[str]], int]:
     rows = [
         [
             f"{SIGN[r['op']]} {r['name']}",
             r["phase"] or "",
             *(_side(r["op"], r[k]["old"], r[k]["new"]) for k, _ in _RACK_COLS),
         ]
-        for r in _cap(doc["racks"], limit)
+        for r in doc["racks"]
     ]
-    return rows, max(0, len(doc["racks"]) - len(rows))
+    return rows, max(0, doc["sizes"]["racks"] - len(rows))
 
 
 def _bom_rows(doc: Json) -> list[list[str]]:
@@ -196,10 +193,6 @@ def _bom_rows(doc: Json) -> list[list[str]]:
         ]
         for b in doc["bom"]
     ]
-
-
-def _cap(items: list[Any], limit: int) -> list[Any]:
-    return items if limit <= 0 else items[:limit]
 
 
 def _more(total: int, shown: int) -> str:
@@ -218,7 +211,7 @@ def _table(title: str, columns: Iterable[str], rows: list[list[str]], right: int
     return t
 
 
-def _renderables(doc: Json, limit: int) -> list[RenderableType]:
+def _renderables(doc: Json) -> list[RenderableType]:
     out: list[RenderableType] = []
     old, new = doc["old"], doc["new"]
     out.append(
@@ -231,11 +224,10 @@ def _renderables(doc: Json, limit: int) -> list[RenderableType]:
     blocking = doc["blocking"]
     style = "bold red" if doc["blocked"] else "bold yellow" if blocking else "green"
     out.append(Text(_headline(doc), style=style))
-    shown = _cap(blocking, limit)
-    for b in shown:
+    for b in blocking:
         out.append(Text(f"  {blocking_line(b)}", style="red" if doc["blocked"] else "yellow"))
-    if len(shown) < len(blocking):
-        out.append(Text(f"  {_more(len(blocking), len(shown))}"))
+    if len(blocking) < doc["sizes"]["blocking"]:
+        out.append(Text(f"  {_more(doc['sizes']['blocking'], len(blocking))}"))
     if doc["blocked"]:
         out.append(Text(f"  hint: {HINT}"))
     if not doc["counts"] and not doc["bom"]:
@@ -253,18 +245,18 @@ def _renderables(doc: Json, limit: int) -> list[RenderableType]:
         items = doc[key]
         if not items:
             continue
-        shown = _cap(items, limit)
-        out += ["", Text(f"{title} ({len(items):,})", style="bold")]
-        for ch in shown:
+        out += ["", Text(f"{title} ({doc['sizes'][key]:,})", style="bold")]
+        for ch in items:
             out.append(Text(f"  {change_line(ch)}", style=STYLE[ch["op"]]))
-        if len(shown) < len(items):
-            out.append(Text(f"  {_more(len(items), len(shown))}"))
+        if len(items) < doc["sizes"][key]:
+            out.append(Text(f"  {_more(doc['sizes'][key], len(items))}"))
     if doc["racks"]:
-        rows, more = _rack_rows(doc, limit)
+        rows, more = _rack_rows(doc)
         cols = ("Rack", "Phase", *(c for _, c in _RACK_COLS))
-        out += ["", _table(f"Rack power and cooling ({len(doc['racks']):,} racks)", cols, rows, 2)]
+        title = f"Rack power and cooling ({doc['sizes']['racks']:,} racks)"
+        out += ["", _table(title, cols, rows, 2)]
         if more:
-            out.append(Text(f"  {_more(len(doc['racks']), len(rows))}"))
+            out.append(Text(f"  {_more(doc['sizes']['racks'], len(rows))}"))
     if doc["bom"]:
         cols = ("Part", "Item", "Before", "After", "Order / freed")
         out += ["", _table("Bill of materials: what changes", cols, _bom_rows(doc), 2)]
@@ -273,7 +265,7 @@ def _renderables(doc: Json, limit: int) -> list[RenderableType]:
 
 def write_text(diff: Diff, out: TextIO, *, color: bool, limit: int = 40) -> None:
     """The diff for people; coloured when `color` (a terminal), plain otherwise."""
-    parts = _renderables(diff.as_json(), limit)
+    parts = _renderables(diff.as_json(limit))
     probe = Console(file=StringIO(), width=1000, markup=False, emoji=False, highlight=False)
     width = max([100, *(probe.measure(p).maximum for p in parts if isinstance(p, Table))])
     buf = StringIO()
@@ -314,7 +306,7 @@ def _code(text: str) -> str:
 
 def markdown(diff: Diff, limit: int = 40) -> str:
     """The diff as a pull-request comment (GitHub-flavoured Markdown)."""
-    doc = diff.as_json()
+    doc = diff.as_json(limit)
     old, new = doc["old"], doc["new"]
     out = [f"### wanka diff: {_code(old['file'])} → {_code(new['file'])}", ""]
     blocking = doc["blocking"]
@@ -324,7 +316,6 @@ def markdown(diff: Diff, limit: int = 40) -> str:
         if doc["blocked"]:
             out.append(f"> {HINT.capitalize()}.")
         out.append("")
-        shown = _cap(blocking, limit)
         rows = [
             [
                 _code(b["rule"]),
@@ -333,11 +324,11 @@ def markdown(diff: Diff, limit: int = 40) -> str:
                 b["what"],
                 _arrow(b["old"], b["new"]) if b["old"] is not None or b["new"] else "",
             ]
-            for b in shown
+            for b in blocking
         ]
         out += _md_table(("Rule", "Phase", "What", "Change", "Old -> new"), rows, 99)
-        if len(shown) < len(blocking):
-            out.append(f"\n{_more(len(blocking), len(shown))}")
+        if len(blocking) < doc["sizes"]["blocking"]:
+            out.append(f"\n{_more(doc['sizes']['blocking'], len(blocking))}")
         out.append("")
     else:
         out += [f"**{_headline(doc)}**", ""]
@@ -353,20 +344,20 @@ def markdown(diff: Diff, limit: int = 40) -> str:
         out += ["", "#### Bill of materials: what changes", ""]
         out += _md_table(("Part", "Item", "Before", "After", "Order / freed"), _bom_rows(doc), 2)
     if doc["racks"]:
-        rows, more = _rack_rows(doc, limit)
-        out += ["", f"#### Rack power and cooling ({len(doc['racks']):,} racks)", ""]
+        rows, more = _rack_rows(doc)
+        out += ["", f"#### Rack power and cooling ({doc['sizes']['racks']:,} racks)", ""]
         out += _md_table(("Rack", "Phase", *(c for _, c in _RACK_COLS)), rows, 2)
         if more:
-            out.append(f"\n{_more(len(doc['racks']), len(rows))}")
+            out.append(f"\n{_more(doc['sizes']['racks'], len(rows))}")
     for key, title in SECTIONS:
         items = doc[key]
         if not items:
             continue
-        shown = _cap(items, limit)
-        out += ["", f"<details><summary>{title} ({len(items):,})</summary>", "", "```diff"]
-        out += [change_line(ch) for ch in shown]
+        size = doc["sizes"][key]
+        out += ["", f"<details><summary>{title} ({size:,})</summary>", "", "```diff"]
+        out += [change_line(ch) for ch in items]
         out.append("```")
-        if len(shown) < len(items):
-            out += ["", _more(len(items), len(shown))]
+        if len(items) < size:
+            out += ["", _more(size, len(items))]
         out += ["", "</details>"]
     return "\n".join(out) + "\n"
