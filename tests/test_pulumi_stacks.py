@@ -265,3 +265,31 @@ def test_program_reads_the_lab(tmp_path: Path) -> None:
     plain = by_type(runs(LAB)[0], "BareMetalNode")[0]
     assert plain.inputs["url"] == f"https://{d.addressing.bmcs[plain.name]}"
     assert by_type(runs(LAB)[0], "SwitchConfig")[0].inputs["transport"]["kind"] == "ssh"
+
+
+def test_regenerating_keeps_secrets_and_settings() -> None:
+    """`--stack-files` over a stack file Pulumi has added a salt and a secret to keeps them."""
+    shard = shards.shards(derived(LAB), "p2")[0]
+    fresh = shards.stack_file(shard, "../examples/lab-mini/cluster.yaml")
+    existing = (
+        "encryptionsalt: v1:abc:def\n"
+        "config:\n"
+        "  wanka:cluster: old/path.yaml\n"
+        "  wanka:phase: p2\n"
+        "  wanka:bmcPassword:\n"
+        "    secure: v1:AAAA\n"
+        "  wanka:bmcUrl: http://127.0.0.1:8000\n"
+    )
+    merged = shards.merge(existing, fresh)
+    import yaml
+
+    doc = yaml.safe_load(merged)
+    assert doc["encryptionsalt"] == "v1:abc:def"
+    assert doc["config"] == {
+        "wanka:cluster": "../examples/lab-mini/cluster.yaml",
+        "wanka:phase": "p2",
+        "wanka:bmcPassword": {"secure": "v1:AAAA"},
+        "wanka:bmcUrl": "http://127.0.0.1:8000",
+    }
+    assert merged.startswith(fresh.partition("config:")[0])
+    assert shards.merge(fresh, fresh) == fresh

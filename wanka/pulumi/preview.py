@@ -256,7 +256,7 @@ def plan_command(d: Derived, args: Any) -> int:
 
     import pulumi
 
-    from .shards import stack_files
+    from .shards import merge, stack_files
 
     if args.stack_files:
         project = Path(args.stack_files)
@@ -269,7 +269,10 @@ def plan_command(d: Derived, args: Any) -> int:
             return 2
         files = stack_files(d, Path(args.file), project)
         for name, text in files.items():
-            (project / name).write_text(text, encoding="utf-8")
+            target = project / name
+            if target.exists():  # keep the secrets and settings Pulumi or people added
+                text = merge(target.read_text(encoding="utf-8"), text)
+            target.write_text(text, encoding="utf-8")
         print(f"wanka plan: wrote {len(files)} stack files to {project}", file=sys.stderr)
     try:
         runs = preview(d, args.file, args.phase)

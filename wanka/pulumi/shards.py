@@ -158,6 +158,36 @@ def stack_file(shard: Shard, cluster: str) -> str:
     return "".join(lines)
 
 
+MANAGED = ("wanka:cluster", "wanka:phase", "wanka:pod")
+
+
+def merge(existing: str, fresh: str) -> str:
+    """`fresh` (a stack file as written by stack_file) keeping what Pulumi or people added to
+    `existing`: the secrets provider and its salt, secret values, other configuration."""
+    import yaml
+
+    try:
+        old = yaml.safe_load(existing) or {}
+    except yaml.YAMLError:
+        return fresh
+    if not isinstance(old, dict):
+        return fresh
+    top = {k: v for k, v in old.items() if k != "config"}
+    config = old.get("config") if isinstance(old.get("config"), dict) else {}
+    extra = {k: v for k, v in (config or {}).items() if k not in MANAGED}
+    if not top and not extra:
+        return fresh
+    head, _, body = fresh.partition("config:\n")
+    out = head
+    if top:
+        out += yaml.safe_dump(top, sort_keys=True, default_flow_style=False)
+    out += "config:\n" + body
+    if extra:
+        dumped = yaml.safe_dump(extra, sort_keys=True, default_flow_style=False, width=1000)
+        out += "".join(f"  {line}\n" for line in dumped.splitlines())
+    return out
+
+
 def stack_files(d: Derived, cluster: Path, project: Path) -> dict[str, str]:
     """{file name: text} of every stack of the cluster, for the project directory `project`."""
     rel = Path(os.path.relpath(cluster.resolve(), project.resolve())).as_posix()
