@@ -510,3 +510,31 @@ def test_github_actions_example_runs_the_diff_and_keeps_its_exit_code(tmp_path: 
         md = (repo / "diff.md").read_text(encoding="utf-8")
         assert md.startswith("### wanka diff: `origin/main:cluster.yaml`")
         assert "DIFF-LIVE-RENUMBER" in md
+
+
+def test_live_phase_removed_is_one_blocking_removal(tmp_path: Path) -> None:
+    live = p2("live")
+    start, end = live.index("    - name: p2\n"), live.index("\n  manifest:")
+    d = diff_of(tmp_path, live, live[:start] + live[end + 1 :])
+    assert names(d, "phase", "removed") == ["p2"]
+    assert names(d, "pod", "removed") == ["lab-p2-pod01"]
+    assert len(names(d, "node", "removed")) == 4
+    assert blocking(d) == [("DIFF-LIVE-REMOVE", "p2", "phase p2")]
+    assert d.blocking[0].message == "phase p2 (live): phase p2 removed"
+    # the p1 spines lose the cables to p2's leaf: part of removing p2, not a recabling of p1
+    gone = [c for c in d.cables if "lab-p1-core-param-spine" in str(c.fields)]
+    assert gone and {c.op for c in gone} == {"removed"}
+    p2_row = next(p for p in d.phases if p["name"] == "p2")
+    assert p2_row["cards"] == {"old": 32, "new": None}
+
+
+def test_json_lists_everything_text_and_markdown_at_most_limit(tmp_path: Path) -> None:
+    d = diff_of(tmp_path, LAB, edit(LAB, "cidr: 10.64.0.0/16", "cidr: 10.65.0.0/16"))
+    full, capped = d.as_json(), d.as_json(3)
+    assert len(full["addresses"]) == full["sizes"]["addresses"] == 64
+    assert len(capped["addresses"]) == 3 and capped["sizes"]["addresses"] == 64
+    assert capped["rules"] == {"DIFF-LIVE-RENUMBER": 5}
+    text = io.StringIO()
+    write_text(d, text, color=False, limit=3)
+    assert text.getvalue().count("~ address ") == 3
+    assert "... and 61 more" in text.getvalue() and "... and 2 more" in text.getvalue()
