@@ -225,6 +225,10 @@ def _parser() -> argparse.ArgumentParser:
         help="lines per section in text and markdown (default 40, 0 for all; json lists all)",
     )
 
+    from . import cli_bringup
+
+    cli_bringup.add_parsers(sub)
+
     r = sub.add_parser(
         "rules",
         help="list the rule ids and what they check",
@@ -661,7 +665,15 @@ COMMANDS = {
     "diff": cmd_diff,
     "rules": cmd_rules,
     "schema": cmd_schema,
+    "bringup": lambda args: _bringup_cmd(args),
+    "verify": lambda args: _bringup_cmd(args),
 }
+
+
+def _bringup_cmd(args: argparse.Namespace) -> int:
+    from . import cli_bringup
+
+    return cli_bringup.cmd(args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

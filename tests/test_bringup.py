@@ -1,0 +1,235 @@
+"""Bring-up and verify without the lab: the report formats, the event stream -> per-host
+results, RoCE ping attribution, the expectations derived from the model, and real
+ansible-runner runs against a real Redfish emulator with unreachable servers (resume picks
+only the hosts that did not pass; no credential reaches the run directory)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import ROOT, run_wanka
+
+from wanka import bringup, expect, runner, verifyreport
+from wanka.derive import derive
+from wanka.lab import bmc
+from wanka.validate import check
+
+LAB = str(ROOT / "examples/lab-mini/cluster.yaml")
+S01, S02 = "lab-p1-pod01-r01-s01", "lab-p1-pod01-r01-s02"
+SECRET = "Wk-s3cret-bmc-9d1f"
+
+
+def _host(status: str, failed: list[dict[str, str]] | None = None, **kw: Any) -> dict[str, Any]:
+    return {"status": status, "changed": 0, "kind": "node", "failed": failed or [], "checks": []}
+
+
+def sample() -> dict[str, Any]:
+    hosts = {
+        S01: _host("ok"),
+        S02: _host("failed", [{"check": "link", "port": "npu3", "reason": "link status: DOWN"}]),
+        "leaf": {**_host("ok"), "kind": "switch"},
+    }
+    hosts[S02]["checks"] = [
+        {"check": "link", "port": "npu3", "status": "fail", "reason": "link status: DOWN"},
+        {"check": "lldp", "port": "npu3", "status": "skip", "reason": "link down"},
+        {"check": "link", "port": "npu2", "status": "pass", "reason": ""},
+    ]
+    result = {"ok": False, "changed": 0, "playbook": "verify", "phase": "p1", "hosts": hosts}
+    result["summary"] = verifyreport.summary(result)
+    return result
+
+
+def test_summary_names_node_port_check_and_changed() -> None:
+    text = sample()["summary"]
+    assert text.splitlines()[0] == (
+        "wanka verify p1: 1 of 2 nodes ok (1 failed); 1 of 1 switches ok; changed=0"
+    )
+    assert f"{S02} failed: link npu3: link status: DOWN" in text
+    assert S01 not in text
+
+
+def test_junit_has_a_case_per_check_and_port() -> None:
+    root = ET.fromstring(verifyreport.junit(sample()))
+    cases = {(c.get("classname"), c.get("name")): c for c in root.iter("testcase")}
+    assert cases[(S02, "link[npu3]")].find("failure") is not None
+    assert cases[(S02, "lldp[npu3]")].find("skipped") is not None
+    assert cases[(S02, "link[npu2]")].find("failure") is None
+    assert cases[(S01, "verify")].find("failure") is None
+    nodes = next(s for s in root.iter("testsuite") if s.get("name") == "verify.nodes")
+    assert (nodes.get("tests"), nodes.get("failures"), nodes.get("skipped")) == ("4", "1", "1")
+
+
+def test_write_puts_three_files(tmp_path: Path) -> None:
+    paths = verifyreport.write(sample(), tmp_path, prefix="verify")
+    assert json.loads(paths["json"].read_text())["hosts"][S02]["failed"][0]["port"] == "npu3"
+    assert paths["summary"].read_text().startswith("wanka verify p1")
+    ET.parse(paths["junit"])
+
+
+def test_parse_failures() -> None:
+    msg = "check=npu-health port=npu3 reason=health Alarm; check=bmc port=- reason=power is Off"
+    assert runner.parse_failures(msg) == [
+        {"check": "npu-health", "port": "npu3", "reason": "health Alarm"},
+        {"check": "bmc", "port": "", "reason": "power is Off"},
+    ]
+    assert runner.parse_failures("plain message") == []
+
+
+def _ev(kind: str, host: str, task: str = "t", **res: Any) -> dict[str, Any]:
+    return {"event": kind, "event_data": {"host": host, "task": task, "res": res}}
+
+
+def test_collector_statuses_and_not_run_hosts() -> None:
+    p = runner.Progress("verify", total=4)
+    seen: list[str] = []
+    c = runner.Collector(["a", "b", "c", "d"], {"d": "switch"}, p, lambda q: seen.append(q.line()))
+    c.event(_ev("runner_on_ok", "a", changed=True))
+    c.event(_ev("runner_on_ok", "a", runner.DONE_TASK))
+    checks = [
+        {"check": "lldp", "port": "npu1", "status": "fail", "reason": "wrong neighbour"},
+        {"check": "link", "port": "npu1", "status": "pass", "reason": ""},
+    ]
+    c.event(_ev("runner_on_failed", "b", checks=checks, msg="check=lldp ..."))
+    c.event(_ev("runner_on_unreachable", "c", msg="Connection refused"))
+    hosts = c.results()
+    assert hosts["a"]["status"] == "ok" and hosts["a"]["changed"] == 1
+    assert hosts["b"]["status"] == "failed"
+    assert hosts["b"]["failed"] == [{"check": "lldp", "port": "npu1", "reason": "wrong neighbour"}]
+    assert hosts["c"]["status"] == "unreachable" and hosts["c"]["failed"][0]["check"] == "ssh"
+    assert hosts["d"]["status"] == "skipped" and hosts["d"]["kind"] == "switch"
+    assert hosts["d"]["failed"][0]["check"] == "not-run"
+    assert (p.done, p.failed, p.remaining) == (1, 2, 1)
+    assert seen and "1 done, 2 failed, 1 remaining of 4 hosts" in seen[-1]
+
+
+def test_a_ping_to_a_broken_port_is_not_the_senders_fault() -> None:
+    ping = {
+        "check": "roce-ping",
+        "port": "npu2",
+        "status": "fail",
+        "reason": "no answer",
+        "peer": f"{S02}:npu3",
+    }
+    hosts = {
+        S01: {**_host("failed", [{"check": "roce-ping", "port": "npu2", "reason": "x"}])},
+        S02: sample()["hosts"][S02],
+    }
+    hosts[S01]["checks"] = [ping]
+    bringup._reattribute_pings(hosts)
+    assert hosts[S01]["status"] == "ok" and hosts[S01]["failed"] == []
+    assert hosts[S01]["checks"][0]["status"] == "skip"
+    assert hosts[S02]["status"] == "failed"  # the cause stays
+
+
+def test_expectations_follow_the_model_and_cabling() -> None:
+    d = derive(check(LAB))
+    exp = expect.expectations(d, list(d.cluster.nodes), list(d.cluster.switches))
+    node = exp[S01]
+    assert node["kind"] == "node" and node["npu"]["cards"] == 8
+    assert node["cpu"] == {
+        "model": "Kunpeng 920 7265",
+        "arch": "aarch64",
+        "sockets": 4,
+        "cores_per_socket": 48,
+    }
+    cables = {(c.a.device, c.a.port): (c.b.device, c.b.port) for c in d.cabling.cables}
+    for dev in node["npu"]["devices"]:
+        assert (dev["switch"], dev["switch_port"]) == cables[(S01, f"param{dev['card']}")]
+        peer, _, port = dev["ping_peer"].partition(":")
+        assert peer != S01 and port == f"npu{(dev['device'] + 1) % 8}"
+    spine = exp["lab-p1-core-param-spine01"]
+    assert spine["routed"] and spine["bgp_peers"]  # only p1 leaves: p2 is not there yet
+    p2_leaf = exp["lab-p2-pod01-param-leaf01"]
+    assert len(p2_leaf["bgp_peers"]) == 4
+    assert not exp["lab-p1-pod01-mgmt-leaf01"]["routed"]
+
+
+def test_bad_input_is_a_message_not_a_traceback(tmp_path: Path) -> None:
+    res = run_wanka("verify", LAB, "--phase", "p9", "--out", str(tmp_path / "r"))
+    assert res.returncode == 2 and "unknown phase 'p9'" in res.stderr
+    assert "Traceback" not in res.stderr
+    res = run_wanka("bringup", LAB, "--lab", str(tmp_path / "nolab"), "--out", str(tmp_path))
+    assert res.returncode == 2 and "access.json: no such file" in res.stderr
+    res = run_wanka("bringup", LAB, "--batch", "0", "--out", str(tmp_path))
+    assert res.returncode == 2 and "a number of hosts or a percentage" in res.stderr
+    res = run_wanka("verify", LAB, "--limit", "no-such-host", "--out", str(tmp_path / "r"))
+    assert res.returncode == 2 and "no hosts to verify" in res.stderr
+
+
+@pytest.fixture(scope="module")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    where = tmp_path_factory.mktemp("bmc")
+    bmc.write_config(where, [bmc.system("lab", n, []) for n in (S01, S02)], delay=(1, 1))
+    pid, port = bmc.start(where)
+    yield port
+    os.kill(pid, signal.SIGTERM)
+
+
+def _unreachable_run(port: int, out: Path, **kw: Any) -> dict[str, Any]:
+    """Bring-up of lab-mini's first two servers: real BMCs, no SSH (port 1 refuses)."""
+    os.environ["WANKA_BMC_PASSWORD"] = SECRET
+    try:
+        return bringup.run(
+            LAB,
+            phase="p1",
+            out_dir=out,
+            extra_vars={
+                "wanka_bmc_url": f"http://127.0.0.1:{port}",
+                "wanka_bmc_system": "{{ inventory_hostname }}",
+                "ansible_host": "127.0.0.1",
+                "ansible_port": 1,
+                "bmc_ssh_timeout": 2,
+            },
+            **kw,
+        )
+    finally:
+        del os.environ["WANKA_BMC_PASSWORD"]
+
+
+def test_unreachable_servers_fail_with_ssh_and_no_secret_is_kept(
+    emulator: int, tmp_path: Path
+) -> None:
+    # the BMC system id is the node name (the emulator serves names too)
+    r = _unreachable_run(emulator, tmp_path, limit=f"{S01},{S02}")
+    assert r["ok"] is False and sorted(r["hosts"]) == [S01, S02]
+    for name in (S01, S02):
+        h = r["hosts"][name]
+        assert h["status"] == "failed", h
+        assert [f["check"] for f in h["failed"]] == ["ssh"], h
+        assert h["changed"] == 1  # powered on through Redfish
+    assert f"{S01} failed: ssh" in r["summary"]
+    for f in tmp_path.rglob("*"):
+        if f.is_file():
+            assert SECRET.encode() not in f.read_bytes(), f
+    assert Path(r["artifacts"], "job_events").is_dir()
+    state = json.loads((tmp_path / "state.json").read_text())
+    assert state["bringup"] == {S01: "failed", S02: "failed"}
+    assert Path(r["report"]["junit"]).is_file()
+    assert r["rank_tables"] and all(
+        S01 not in Path(t).read_text() for t in r["rank_tables"]
+    )  # a node that did not pass is not in the rank tables
+
+
+def test_resume_runs_only_hosts_that_did_not_pass(emulator: int, tmp_path: Path) -> None:
+    r = _unreachable_run(emulator, tmp_path, limit=f"{S01},{S02}")
+    assert r["ran"] == [S01, S02]
+    # pretend S01 passed earlier: --resume must leave it alone and keep its result
+    state = json.loads((tmp_path / "state.json").read_text())
+    state["bringup"][S01] = "ok"
+    (tmp_path / "state.json").write_text(json.dumps(state))
+    report = json.loads((tmp_path / "bringup-report.json").read_text())
+    report["hosts"][S01] = _host("ok")
+    (tmp_path / "bringup-report.json").write_text(json.dumps(report))
+    r = _unreachable_run(emulator, tmp_path, limit=f"{S01},{S02}", resume=True)
+    assert r["ran"] == [S02]
+    assert r["hosts"][S01]["status"] == "ok" and r["hosts"][S02]["status"] == "failed"
+    events = list(Path(r["artifacts"], "job_events").glob("*.json"))
+    touched = {json.loads(e.read_text()).get("event_data", {}).get("host") for e in events}
+    assert S01 not in touched and S02 in touched
