@@ -15,7 +15,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,6 +68,14 @@ def _require() -> None:
             pytest.fail(f"`{tool}` not found: install iproute2 frr lldpd openssh", pytrace=False)
     if not Path(nodes.SSHD).exists():
         pytest.fail(f"{nodes.SSHD} not found: install openssh-server", pytrace=False)
+
+
+def until(probe: Callable[[], object], want: object, within: float, every: float = 0.5) -> None:
+    """Wait until probe() == want; fail with the last value seen after `within` seconds."""
+    deadline = time.monotonic() + within
+    while (got := probe()) != want:
+        assert time.monotonic() < deadline, f"after {within:g} s: {got!r}, want {want!r}"
+        time.sleep(every)
 
 
 def power_on(lab: Lab, *names: str) -> None:
@@ -145,16 +153,10 @@ def test_npu_ports_see_the_cabled_leaf_port(lab: Lab) -> None:
         if c.a.device == A and c.plane == "param"
     }
     assert len(plan) == 8
-    deadline = time.monotonic() + LLDP_WITHIN
-    while True:
-        r = lab.ssh(A, "for i in 0 1 2 3 4 5 6 7; do hccn_tool -i $i -lldp -g; done")
-        got = _lldp_ports(r.stdout)
-        want = [plan[(A, f"param{i}")] for i in range(8)]
-        if got == want:
-            break
-        assert time.monotonic() < deadline, (got, want)
-        time.sleep(1)
-    assert all(port.startswith("400GE1/0/") for _, port in got)  # the switch's own names
+    want = [plan[(A, f"param{i}")] for i in range(8)]
+    every_port = "for i in 0 1 2 3 4 5 6 7; do hccn_tool -i $i -lldp -g; done"
+    until(lambda: _lldp_ports(lab.ssh(A, every_port).stdout), want, LLDP_WITHIN, every=1)
+    assert all(port.startswith("400GE1/0/") for _, port in want)  # the switch's own names
 
 
 def _lldp_ports(text: str) -> list[tuple[str, str]]:
@@ -183,10 +185,8 @@ def test_power_off_stops_the_server(lab: Lab) -> None:
     lab.client(B).set_power(False)
     assert lab.client(B).wait_power("Off", 20)
     assert session.wait(timeout=10) != 0  # the session died with the server
-    deadline = time.monotonic() + 10
-    while nodes.members(rec) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert nodes.members(rec) == [] and not nodes.running(lab.dir, B)
+    until(lambda: nodes.members(rec), [], 10, every=0.1)
+    assert not nodes.running(lab.dir, B)
     assert lab.ssh(B, "true").returncode == 255
     power_on(lab, B)  # and back: the disk kept what was written
     assert lab.ssh(B, "hostname").stdout.strip() == B
@@ -226,16 +226,14 @@ def test_fault_bmc_slow_and_down(lab: Lab) -> None:
 def test_fault_link_down(lab: Lab) -> None:
     assert lab.ssh(A, "hccn_tool -i 3 -link -g").stdout.strip() == "link status: UP"
     assert lab.faults("add", f"link-down:{A}:npu3").returncode == 0
-    deadline = time.monotonic() + 10
-    while lab.ssh(A, "hccn_tool -i 3 -link -g").stdout.strip() != "link status: DOWN":
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
+
+    def link3() -> str:
+        return lab.ssh(A, "hccn_tool -i 3 -link -g").stdout.strip()
+
+    until(link3, "link status: DOWN", 10, every=0.2)
     assert lab.ssh(A, "hccn_tool -i 2 -link -g").stdout.strip() == "link status: UP"
     assert lab.faults("clear", f"link-down:{A}:npu3").returncode == 0
-    deadline = time.monotonic() + 10
-    while lab.ssh(A, "hccn_tool -i 3 -link -g").stdout.strip() != "link status: UP":
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
+    until(link3, "link status: UP", 10, every=0.2)
 
 
 def test_fault_cable_swap(lab: Lab) -> None:
@@ -243,21 +241,13 @@ def test_fault_cable_swap(lab: Lab) -> None:
               if c.a.device == A and c.plane == "param"}  # fmt: skip
     r = lab.faults("add", f"cable-swap:{A}:npu1={A}:npu2")
     assert r.returncode == 0, r.stderr
-    deadline = time.monotonic() + LLDP_WITHIN
-    while True:
-        got = _lldp_ports(lab.ssh(A, "hccn_tool -i 1 -lldp -g; hccn_tool -i 2 -lldp -g").stdout)
-        if got == [cabled["param2"], cabled["param1"]]:
-            break
-        assert time.monotonic() < deadline, got
-        time.sleep(1)
+
+    def seen() -> list[tuple[str, str]]:
+        return _lldp_ports(lab.ssh(A, "hccn_tool -i 1 -lldp -g; hccn_tool -i 2 -lldp -g").stdout)
+
+    until(seen, [cabled["param2"], cabled["param1"]], LLDP_WITHIN, every=1)
     assert lab.faults("clear", "--all").returncode == 0
-    deadline = time.monotonic() + LLDP_WITHIN
-    while True:
-        got = _lldp_ports(lab.ssh(A, "hccn_tool -i 1 -lldp -g; hccn_tool -i 2 -lldp -g").stdout)
-        if got == [cabled["param1"], cabled["param2"]]:
-            break
-        assert time.monotonic() < deadline, got
-        time.sleep(1)
+    until(seen, [cabled["param1"], cabled["param2"]], LLDP_WITHIN, every=1)
 
 
 def test_fault_cable_swap_between_servers(lab: Lab) -> None:
@@ -301,18 +291,12 @@ def test_fault_bgp_down(lab: Lab) -> None:
     assert all(s == "Established" for s in peers.values())
     r = lab.faults("add", f"bgp-down:{leaf}:{port}")
     assert r.returncode == 0, r.stderr
-    deadline = time.monotonic() + 10
-    while fabric.bgp_peers(vty)[port] == "Established":
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
+    until(lambda: fabric.bgp_peers(vty)[port] == "Established", False, 10, every=0.2)
     st = json.loads(run_wanka("lab", "status", str(lab.dir)).stdout)
     assert st["bgp"][leaf]["established"] == len(peers) - 1
     assert st["faults"] == [f"bgp-down:{leaf}:{port}"]
     assert lab.faults("clear", "--all").returncode == 0
-    deadline = time.monotonic() + 30
-    while fabric.bgp_peers(vty)[port] != "Established":
-        assert time.monotonic() < deadline
-        time.sleep(0.5)
+    until(lambda: fabric.bgp_peers(vty)[port], "Established", 30)
 
 
 def test_up_with_faults_replaces_them(lab: Lab, tmp_path: Path) -> None:
