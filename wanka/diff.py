@@ -743,5 +743,7 @@ def compare(
     _things(o, n, rn, diff)
     _wires(o, n, rn, diff)
     _figures(old, new, rn, diff)
-    diff.blocking.sort(key=lambda b: (b.rule, b.phase, b.subject))
+    # the gravest first: removals, then renumbering, then recabling
+    rank = {"DIFF-LIVE-REMOVE": 0, "DIFF-LIVE-RENUMBER": 1, "DIFF-LIVE-RECABLE": 2}
+    diff.blocking.sort(key=lambda b: (rank[b.rule], b.phase, b.subject))
     return diff
