@@ -557,7 +557,7 @@ def _wires(old: _Side, new: _Side, rn: Mapping[str, str], diff: Diff) -> None:
         diff.subnets.append(
             Change("subnet", _op(o, n), f"{plane} {owner}", phase, {"network": (o, n)})
         )
-        if o is not None and owner in kept_new | new.attrs["pod"].keys():
+        if o is not None and (owner in kept_new or owner in new.attrs["pod"]):
             fr = frozen_old(owner)
             if fr is not None:
                 renumbered.setdefault(fr, []).append((f"subnet {plane} of {owner}", o, n))
