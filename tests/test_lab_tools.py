@@ -393,6 +393,51 @@ def test_installers(
     assert board["Firmware Version"] == "7.3.0.1.100" and board["Compatibility"] == "NOK"
 
 
+def test_cann_installer_and_firmware_fault(
+    a2_profile: dict[str, Any], lab_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    from wanka.lab.profile import apply_faults
+
+    use(a2_profile, lab_env, monkeypatch)
+    root = lab_env / "root"
+    pkg = "Ascend-cann-toolkit_8.0.RC3_linux-aarch64.run"
+    rc, text = tool(capsys, "install", "cann", "--full", "--package", pkg)
+    assert rc == 0 and "version 8.0.RC3" in text
+    assert (root / devtools.CANN_INFO).read_text(encoding="utf-8") == "Version=8.0.RC3\n"
+    assert tool(capsys, "install", "driver", "--full")[0] == 0
+    assert tool(capsys, "install", "firmware", "--full")[0] == 0
+    board = kv(tool(capsys, "npu-smi", "info", "-t", "board", "-i", "0")[1])
+    assert board["Firmware Version"] == "7.5.0.1.129" and board["Compatibility"] == "OK"
+    # a flash that did not take: the cards report the fault's version whatever was installed
+    use(apply_faults(a2_profile, {"firmware_version": "6.4.0.1.100"}), lab_env, monkeypatch)
+    board = kv(tool(capsys, "npu-smi", "info", "-t", "board", "-i", "0")[1])
+    assert board["Firmware Version"] == "6.4.0.1.100" and board["Compatibility"] == "NOK"
+
+
+def test_lscpu_prints_util_linux_formats(
+    a2_profile: dict[str, Any], lab_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    use(a2_profile, lab_env, monkeypatch)
+    rc, text = tool(capsys, "lscpu")
+    ours = dict(line.split(":", 1) for line in text.splitlines())
+    assert rc == 0 and ours["Model name"].strip() == "Kunpeng 920 7265"
+    assert ours["Architecture"].strip() == "aarch64" and ours["Socket(s)"].strip() == "4"
+    # the layout of this machine's real util-linux lscpu: the same value column ...
+    real = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+    col = {len(line) - len(line.split(":", 1)[1].lstrip()) for line in real.splitlines()[:3]}
+    assert {len(line) - len(line.split(":", 1)[1].lstrip()) for line in text.splitlines()} == col
+    # ... and the same JSON, character for character in its framing
+    rc, ours_json = tool(capsys, "lscpu", "-J")
+    real_json = subprocess.run(["lscpu", "-J"], capture_output=True, text=True, check=True).stdout
+    assert rc == 0 and ours_json.splitlines()[:4] == ["{", '   "lscpu": [', "      {",
+                                                      '         "field": "Architecture:",']
+    assert real_json.splitlines()[:4][:3] == ours_json.splitlines()[:3]
+    assert ours_json.count("},{") == len(ours) - 1 and ours_json.endswith("      }\n   ]\n}\n")
+    assert real_json.endswith("      }\n   ]\n}\n")
+    rows = json.loads(ours_json)["lscpu"]
+    assert rows[0] == {"field": "Architecture:", "data": "aarch64"}
+
+
 def test_bad_arguments(
     a2_profile: dict[str, Any], lab_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:

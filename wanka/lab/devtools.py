@@ -857,6 +857,7 @@ def install(argv: list[str]) -> int:
 # ----------------------------------------------------------------------------- lscpu
 
 # what util-linux's lscpu prints as vendor for the CPUs of the catalog
+LSCPU_KEY_WIDTH = 41  # util-linux 2.38: values start in column 42
 CPU_VENDOR_ID = {"kunpeng": "HiSilicon", "phytium": "Phytium", "hygon": "HygonGenuine"}
 
 
@@ -884,12 +885,15 @@ def lscpu(argv: list[str]) -> int:
     if any(a not in ("-J", "--json") for a in argv):
         raise UsageError("lscpu (lab): only the summary, and -J/--json, are emulated")
     fields = lscpu_fields(load_profile())
-    if argv:
-        rows = [{"field": f"{k}:", "data": v} for k, v in fields]
-        print(json.dumps({"lscpu": rows}, indent=3))
+    if argv:  # util-linux's own JSON writer: 3-space indent, objects joined by `},{`
+        body = "},{".join(
+            f'\n         "field": {json.dumps(k + ":")},\n         "data": {json.dumps(v)}\n      '
+            for k, v in fields
+        )
+        print('{\n   "lscpu": [\n      {' + body + "}\n   ]\n}")
     else:
         for k, v in fields:
-            print(f"{k + ':':<33}{v}")
+            print(f"{k + ':':<{LSCPU_KEY_WIDTH}}{v}")
     return 0
 
 
