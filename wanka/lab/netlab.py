@@ -368,6 +368,14 @@ def start_servers(
     write_access(where, access)
     state.times["servers"] = round(time.monotonic() - started, 2)
     progress(f"BMCs on {access['bmc']['url']} ({len(systems)} systems, all powered off)")
+    if access["nodes"]:
+        first = next(iter(access["nodes"].values()))["address"]
+        ssh = access["ssh"]
+        progress(
+            f"power on: `wanka lab power {where} on --wait`; then "
+            f"`ssh -i {ssh['private_key']} -o UserKnownHostsFile={ssh['known_hosts']} "
+            f"root@{first}` (all in {where / 'access.json'})"
+        )
 
 
 def _ns_id(path: Path) -> tuple[int, int] | None:
