@@ -32,6 +32,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_render.py --cards 50000
 	$(BIN)/python benchmarks/bench_report.py --cards 50000
 	$(BIN)/python benchmarks/bench_diff.py --cards 50000
+	$(BIN)/python benchmarks/bench_pulumi.py --cards 50000
 
 docs: setup
 	$(BIN)/wanka rules --format markdown > docs/rules.md
