@@ -410,3 +410,53 @@ def test_provider_pickles_by_reference(cls: type) -> None:
     assert back.diff("id", props, {**props, "config": "y", "node": "m"}).changes is (
         cls is not BringupBatchProvider
     )
+
+
+def test_bringup_batch_create_follows_the_report(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """create calls wanka.bringup.run as agreed (cluster, phase, limit, lab, out_dir) and
+    fails unless every node of the batch is reported ok. The bring-up itself is replaced by
+    a recorder here: its own tests run it on lab nodes."""
+    import types
+
+    import wanka
+
+    calls: list[dict[str, Any]] = []
+    reports: list[dict[str, Any]] = []
+
+    def run(cluster: str, **kw: Any) -> dict[str, Any]:
+        calls.append({"cluster": cluster, **kw})
+        return reports.pop(0)
+
+    fake = types.ModuleType("wanka.bringup")
+    fake.run = run  # type: ignore[attr-defined]
+    monkeypatch.setitem(__import__("sys").modules, "wanka.bringup", fake)
+    monkeypatch.setattr(wanka, "bringup", fake, raising=False)
+    p = BringupBatchProvider()
+    props = batch_props(outDir=str(tmp_path), lab="/run/wanka-lab/lab")
+    ok = {"status": "ok", "changed": 1, "failed": []}
+    s1, s2 = props["nodes"]
+
+    reports.append({"ok": True, "changed": 2, "hosts": {s1: ok, s2: ok}, "summary": "2 ok"})
+    created = p.create(dict(props))
+    assert created.id == "lab-p1-pod01-r01"
+    assert created.outs["verification"]["hosts"] == {s1: "ok", s2: "ok"}
+    assert calls[0] == {
+        "cluster": "../examples/lab-mini/cluster.yaml",
+        "phase": "p1",
+        "limit": f"{s1},{s2}",
+        "lab": "/run/wanka-lab/lab",
+        "out_dir": tmp_path / "lab-p1-pod01-r01",
+    }
+
+    failed = {"status": "failed", "changed": 0,
+              "failed": [{"check": "npu-count", "port": None, "reason": "7 of 8"}]}  # fmt: skip
+    reports.append(
+        {"ok": False, "changed": 0, "hosts": {s1: ok, s2: failed}, "summary": "1 failed"}
+    )
+    with pytest.raises(ProviderError, match="bring-up failed \\(1 failed\\)"):
+        p.create(dict(props))
+    reports.append({"ok": True, "changed": 0, "hosts": {s1: ok}, "summary": "1 ok"})
+    with pytest.raises(ProviderError, match=f"no report for {s2}"):
+        p.create(dict(props))

@@ -393,12 +393,12 @@ class BringupBatchProvider(dynamic.ResourceProvider):
     serialize_as_secret_always = False
 
     def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
-        from wanka import bringup  # type: ignore[attr-defined,unused-ignore]
-
         name = str(props["batch"])
         nodes = [str(n) for n in props["nodes"]]
         out_dir = Path(str(props["outDir"])) / name
         try:
+            from wanka import bringup  # type: ignore[attr-defined,unused-ignore]
+
             report = bringup.run(
                 str(props["cluster"]),
                 phase=str(props["phase"]),

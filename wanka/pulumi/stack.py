@@ -15,6 +15,7 @@ Configuration (namespace `wanka`):
     bmcUrl         Redfish endpoint, `{address}` and `{node}` replaced (default https://{address})
     bmcSystem      Redfish system id, same fields (default 1)
     bmcTimeout     seconds a BMC has to answer one request (default 10)
+    bmcVerify      check the BMC's TLS certificate (default true)
     powerTimeout   seconds a server has to reach its power state (default 300)
     power          On | Off (default On)
     bootTarget     boot source override, continuous (default Hdd)
@@ -68,6 +69,7 @@ class Settings:
     bmc_url: str = "https://{address}"
     bmc_system: str = "1"
     bmc_timeout: float = 10.0
+    bmc_verify: bool = True  # check the BMC's TLS certificate
     power_timeout: float = 300.0
     power: str = "On"
     boot_target: str = "Hdd"
@@ -82,6 +84,8 @@ class Settings:
         s.bmc_url = config.get("bmcUrl") or s.bmc_url
         s.bmc_system = config.get("bmcSystem") or s.bmc_system
         s.bmc_timeout = config.get_float("bmcTimeout") or s.bmc_timeout
+        verify = config.get_bool("bmcVerify")
+        s.bmc_verify = s.bmc_verify if verify is None else verify
         s.power_timeout = config.get_float("powerTimeout") or s.power_timeout
         s.power = config.get("power") or s.power
         s.boot_target = config.get("bootTarget") or s.boot_target
@@ -169,7 +173,7 @@ def _bmc_props(
         "password": password,
         "timeout": s.bmc_timeout,
         "powerTimeout": s.power_timeout,
-        "verify": True,
+        "verify": s.bmc_verify,
         "power": s.power,
         "bootTarget": s.boot_target,
         "bootMode": s.boot_mode,
