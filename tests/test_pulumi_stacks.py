@@ -293,3 +293,42 @@ def test_regenerating_keeps_secrets_and_settings() -> None:
     }
     assert merged.startswith(fresh.partition("config:")[0])
     assert shards.merge(fresh, fresh) == fresh
+
+
+def test_stacks_main_runs_from_the_project_directory(monkeypatch: pytest.MonkeyPatch) -> None:
+    """stacks/__main__.py, as `pulumi up` runs it (working directory stacks/, the
+    configuration of Pulumi.lab-p2.yaml), registers what the preview computed."""
+    import runpy
+
+    import yaml
+
+    project = ROOT / "stacks"
+    config = yaml.safe_load((project / "Pulumi.lab-p2.yaml").read_text(encoding="utf-8"))
+    config = {**config["config"], "wanka:bmcPassword": PASSWORD}
+    shard = shards.shards(derived(LAB), "p2")[0]
+    monkeypatch.chdir(project)
+    run = preview.run_stack(
+        derived(LAB),
+        config["wanka:cluster"],
+        shard,
+        config,
+        program=lambda: runpy.run_path(str(project / "__main__.py"), run_name="__main__"),
+    )
+    assert config["wanka:cluster"] == "../examples/lab-mini/cluster.yaml"
+    expected = next(r for r in runs(LAB) if r.shard.stack == "lab-p2")
+    assert run.counts() == expected.counts()
+    assert [(x.type, x.name, x.parent) for x in run.resources] == [
+        (x.type, x.name, x.parent) for x in expected.resources
+    ]
+    batch = by_type(run, "BringupBatch")[0]
+    assert batch.inputs["cluster"] == "../examples/lab-mini/cluster.yaml"
+
+
+def test_program_reports_an_invalid_cluster(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text((ROOT / LAB).read_text(encoding="utf-8").replace("mtu: 9000", "mtu: 9900"))
+    shard = shards.shards(derived(LAB), "p1")[0]
+    from wanka.pulumi import stack
+
+    with pytest.raises(pulumi.RunError, match=r"bad.yaml is not valid:\n.*bad.yaml:\d+:\d+: error"):
+        preview.run_stack(derived(LAB), str(bad), shard, program=stack.main)

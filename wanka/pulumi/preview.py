@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -133,9 +134,14 @@ def config_of(shard: Shard, cluster: str, extra: dict[str, str] | None = None) -
 
 
 def run_stack(
-    d: Derived, cluster: str, shard: Shard, extra: dict[str, str] | None = None
+    d: Derived,
+    cluster: str,
+    shard: Shard,
+    extra: dict[str, str] | None = None,
+    program: Callable[[], None] | None = None,
 ) -> StackRun:
-    """Run one stack's program under mocks; every registration recorded."""
+    """Run one stack's program under mocks; every registration recorded. `program`: what to
+    run instead of `stack.main(d)` (the tests run stacks/__main__.py itself)."""
     import pulumi
     from pulumi.runtime import settings
     from pulumi.runtime.stack import run_pulumi_func
@@ -157,7 +163,7 @@ def run_stack(
     secret = [k for k in config if k.endswith(("Password", "password"))]
     pulumi.runtime.set_all_config(config, secret)
     try:
-        _sync_await(run_pulumi_func(lambda: _program(d)))
+        _sync_await(run_pulumi_func(lambda: _program(d, program)))
     finally:
         pulumi.runtime.set_all_config({})
         settings.ROOT.set(None)
@@ -166,12 +172,15 @@ def run_stack(
     return run
 
 
-def _program(d: Derived) -> None:
+def _program(d: Derived, program: Callable[[], None] | None) -> None:
     from pulumi.runtime import settings
 
     from . import stack
 
-    stack.main(d)
+    if program is None:
+        stack.main(d)
+    else:
+        program()
     root: Any = settings.get_root_resource()
     if root is not None:  # register the exports, as the engine's run_in_stack does (set_mocks
         root._outputs_registered = False  # finished the root stack before the program ran)
