@@ -452,7 +452,8 @@ def _s(v: Any) -> str | None:
 
 
 def _changed(o: Json, n: Json) -> dict[str, tuple[Any, Any]]:
-    return {k: (o.get(k), n.get(k)) for k in n.keys() | o.keys() if o.get(k) != n.get(k)}
+    keys = [*o, *(k for k in n if k not in o)]  # a list, not a set: a stable order
+    return {k: (o.get(k), n.get(k)) for k in keys if o.get(k) != n.get(k)}
 
 
 def _one_side(a: Json, *, old: bool) -> dict[str, tuple[Any, Any]]:
