@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -113,18 +114,22 @@ def test_pod_added_to_a_planned_phase(tmp_path: Path) -> None:
     assert racks["lab-p2-pod02-r03"]["nominal_kw"] == {"old": None, "new": 0.86}
 
 
-def test_server_rack_added_to_a_pod(tmp_path: Path) -> None:
-    """p2's pod gets a third compute rack: its network rack becomes r04, and the old r03 is
-    now a compute rack (another rack type): replacing and moving, blocking once building."""
-    three = edit(
-        edit(LAB, "max_oversubscription: 4", "max_oversubscription: 6"),  # 6 servers on a leaf
+def with_pod3(text: str, leaves: tuple[str, ...] = ("param", "mgmt", "oob")) -> str:
+    """A pod type `lab-pod3`: three compute racks of two servers, then the network rack."""
+    return edit(
+        edit(text, "max_oversubscription: 4", "max_oversubscription: 6"),  # 6 servers a leaf
         "  layout:",
         "    lab-pod3:\n      racks:\n        - rack: lc-60\n          count: 3\n          nodes:\n"
         "            - {model: a2-kunpeng, count: 2}\n        - rack: net-15\n          switches:\n"
-        "            - {plane: param, tier: leaf, count: 1}\n"
-        "            - {plane: mgmt, tier: leaf, count: 1}\n"
-        "            - {plane: oob, tier: leaf, count: 1}\n\n  layout:",
+        + "".join(f"            - {{plane: {p}, tier: leaf, count: 1}}\n" for p in leaves)
+        + "\n  layout:",
     )
+
+
+def test_server_rack_added_to_a_pod(tmp_path: Path) -> None:
+    """p2's pod gets a third compute rack: its network rack becomes r04, and the old r03 is
+    now a compute rack (another rack type): replacing and moving, blocking once building."""
+    three = with_pod3(LAB)
     new = edit(three, P2_POD, P2_POD.replace("type: lab-pod,", "type: lab-pod3,"))
     d = diff_of(tmp_path, three, new)
     assert [(c.name, c.fields) for c in d.things if c.kind == "pod"] == [
@@ -538,3 +543,28 @@ def test_json_lists_everything_text_and_markdown_at_most_limit(tmp_path: Path) -
     write_text(d, text, color=False, limit=3)
     assert text.getvalue().count("~ address ") == 3
     assert "... and 61 more" in text.getvalue() and "... and 2 more" in text.getvalue()
+
+
+def test_output_is_deterministic(lab_files: Path) -> None:
+    """Byte-identical JSON whatever the interpreter's hash seed (no set order leaks out)."""
+    # the param leaf moves to another rack and unit: two findings for one switch
+    old = p2("building", with_pod3(LAB, ("mgmt", "oob", "param")))
+    new = edit(old, P2_POD, P2_POD.replace("type: lab-pod,", "type: lab-pod3,"))
+    (lab_files / "old3.yaml").write_text(old, encoding="utf-8")
+    (lab_files / "new3.yaml").write_text(new, encoding="utf-8")
+    outs = []
+    for seed in ("1", "2", "3"):
+        r = subprocess.run(
+            [sys.executable, "-m", "wanka", "diff", "old3.yaml", "new3.yaml", "--format", "json"],
+            cwd=lab_files,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert r.returncode == 1, r.stderr
+        outs.append(r.stdout)
+    assert outs[0] == outs[1] == outs[2]
+    doc = json.loads(outs[0])
+    param = [b["what"] for b in doc["blocking"] if b["subject"].endswith("param-leaf01")]
+    assert param == ["moves (rack)", "moves (unit)"]
