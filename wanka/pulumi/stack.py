@@ -154,7 +154,7 @@ def _password(d: Derived) -> pulumi.Output[str]:
     return pulumi.Config(namespace or None).require_secret(name)
 
 
-def _bmc_props(
+def bmc_props(
     d: Derived, node: Node, s: Settings, access: Mapping[str, Any] | None, password: Any
 ) -> dict[str, Any]:
     cred = d.cluster.credentials.get("bmc")
@@ -181,7 +181,7 @@ def _bmc_props(
     }
 
 
-def _transport(d: Derived, sw: Switch, access: Mapping[str, Any] | None) -> dict[str, Any]:
+def switch_transport(d: Derived, sw: Switch, access: Mapping[str, Any] | None) -> dict[str, Any]:
     if access is not None:
         entry = access.get("switches", {}).get(sw.name) or {}
         return {"kind": "netns", "namespace": entry.get("namespace"), "vty": entry.get("vty")}
@@ -248,7 +248,11 @@ def build(d: Derived, s: Settings) -> Shard:
         peers = [configs[i["peer"]] for i in r.interfaces if i["peer"] in configs]
         configs[sw.name] = SwitchConfig(
             sw.name,
-            {"switch": sw.name, "config": render_frr(r), "transport": _transport(d, sw, access)},
+            {
+                "switch": sw.name,
+                "config": render_frr(r),
+                "transport": switch_transport(d, sw, access),
+            },
             pulumi.ResourceOptions(parent=rack_of(sw), depends_on=peers),
         )
 
@@ -257,7 +261,7 @@ def build(d: Derived, s: Settings) -> Shard:
     for node in shard.nodes:
         bmc = BareMetalNode(
             node.name,
-            _bmc_props(d, node, s, access, password),
+            bmc_props(d, node, s, access, password),
             pulumi.ResourceOptions(parent=rack_of(node)),
         )
         bmcs.setdefault(node.rack.name, []).append(bmc)
