@@ -414,10 +414,11 @@ def test_git_revision_against_the_working_tree(tmp_path: Path) -> None:
     site.mkdir(parents=True)
     for f in SZ_DIR.glob("*.yaml"):
         shutil.copy(f, site / f.name)
+    (repo / "lab.yaml").write_text(LAB, encoding="utf-8")
     _git(repo, "init", "-q", "-b", "main")
     _git(repo, "add", ".")
     _git(repo, "commit", "-q", "-m", "sz1")
-    same = run_wanka("diff", "--git", "HEAD", "site/cluster.yaml", cwd=repo)
+    same = run_wanka("diff", "--git", "HEAD", "lab.yaml", cwd=repo)
     assert same.returncode == 0, same.stderr
     assert "No changes." in same.stdout
 
