@@ -146,10 +146,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     lab_up.add_argument(
         "--power-delay",
-        metavar="LO-HI",
+        metavar="SECONDS",
         type=_delay,
-        help="seconds a BMC takes to apply a power action, a random whole number in LO-HI "
-        "(default 1-11, as sushy-tools and real BMCs)",
+        help="seconds a BMC takes to apply a power action: a whole number, or a range LO-HI "
+        "from which each action draws one (default 1-11, as sushy-tools; real BMCs vary too)",
     )
     lab_up.add_argument(
         "--ssh-key",
