@@ -130,7 +130,7 @@ def test_a_ping_to_a_broken_port_is_not_the_senders_fault() -> None:
 
 def test_expectations_follow_the_model_and_cabling() -> None:
     d = derive(check(LAB))
-    exp = expect.expectations(d, list(d.cluster.nodes), list(d.cluster.switches))
+    exp = expect.expectations(d, list(d.cluster.nodes), list(d.cluster.switches), "p1")
     node = exp[S01]
     assert node["kind"] == "node" and node["npu"]["cards"] == 8
     assert node["cpu"] == {
@@ -149,6 +149,8 @@ def test_expectations_follow_the_model_and_cabling() -> None:
     p2_leaf = exp["lab-p2-pod01-param-leaf01"]
     assert len(p2_leaf["bgp_peers"]) == 4
     assert not exp["lab-p1-pod01-mgmt-leaf01"]["routed"]
+    every = expect.expectations(d, [], list(d.cluster.switches))  # all phases: p2 leaves too
+    assert len(every["lab-p1-core-param-spine01"]["bgp_peers"]) == 2 * len(spine["bgp_peers"])
 
 
 def test_bad_input_is_a_message_not_a_traceback(tmp_path: Path) -> None:

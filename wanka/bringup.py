@@ -109,11 +109,14 @@ def lab_overlay(access: dict[str, Any], names: set[str]) -> dict[str, dict[str, 
             "ansible_host": node["address"],
             "ansible_user": ssh.get("user", "root"),
             "ansible_ssh_private_key_file": ssh["private_key"],
+            # the servers' system Python (interpreter discovery would find the lab host's
+            # user-level shims, which the server's overlaid /root also shows)
+            "ansible_python_interpreter": access.get("python", "/usr/bin/python3"),
             "wanka_bmc_url": access["bmc"]["url"],
             "wanka_bmc_system": node.get("system") or name,
             "wanka_bmc_auth": False,
             # lab servers run no service manager or boot loader and share the host's kernel
-            "os_baseline_hostname_use": "debian",
+            "os_baseline_hostname_use": "alpine",  # /etc/hostname + `hostname -F`
             "os_baseline_manage_services": False,
             "os_baseline_sysctl_apply": False,
             "os_baseline_bootloader_update": False,
@@ -283,7 +286,7 @@ def run(
     render.write(d, out / "render", phase)
     nodes = [n for n in c.nodes if phase is None or n.pod.phase.name == phase]
     switches = [s for s in c.switches if phase is None or s.pod.phase.name == phase]
-    expectations = expect.expectations(d, nodes, switches)
+    expectations = expect.expectations(d, nodes, switches, phase)
 
     private = out / "runner"
     inv = private / "inventory"

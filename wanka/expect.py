@@ -6,7 +6,8 @@ address, netmask, gateway and netdetect address (as hccn.conf), the leaf and por
 cabled to (as cabling.csv: what LLDP must show) and a RoCE ping target: the NPU of the next
 server of the same pod on the next rail (device + 1), so every port's ping crosses rails. A
 routed switch's expectation lists its BGP sessions (interface names) to switches of this
-phase or an earlier one: later phases' leaves are not cabled in yet.
+phase or an earlier one (every phase when the run covers them all): later phases' leaves
+are not cabled in yet.
 
 Everything is computed here; the roles compare and report.
 """
@@ -114,21 +115,22 @@ def _add_ping_targets(by_pod: dict[str, list[tuple[str, list[dict[str, Any]]]]])
 
 
 def switch_expect(
-    d: Derived, sw: Switch, configs: dict[str, routing.SwitchRouting]
+    d: Derived, sw: Switch, configs: dict[str, routing.SwitchRouting], upto: int
 ) -> dict[str, Any]:
+    """A switch's BGP sessions to switches of phases up to index `upto` (those cabled in)."""
     config = configs.get(sw.name)
     if config is None:
         return {"kind": "switch", "routed": False, "bgp_peers": []}
     phase_of = {s.name: s.pod.phase.index for s in d.cluster.switches}
-    mine = sw.pod.phase.index
-    peers = [i["ifname"] for i in config.interfaces if phase_of.get(i["peer"], mine + 1) <= mine]
+    peers = [i["ifname"] for i in config.interfaces if phase_of.get(i["peer"], upto + 1) <= upto]
     return {"kind": "switch", "routed": True, "bgp_peers": peers}
 
 
 def expectations(
-    d: Derived, nodes: list[Node], switches: list[Switch]
+    d: Derived, nodes: list[Node], switches: list[Switch], phase: str | None = None
 ) -> dict[str, dict[str, Any]]:
-    """wanka_expect of every node (NPU servers) and switch given."""
+    """wanka_expect of every node (NPU servers) and switch given, for a run of `phase` (its
+    switches' sessions to later phases are not expected) or of every phase (None)."""
     plane = hccn.parameter_plane(d.cluster)
     cabled = _cabled(d, plane.name if plane is not None else None)
     out: dict[str, dict[str, Any]] = {}
@@ -141,6 +143,10 @@ def expectations(
             by_pod[node.pod.name].append((node.name, exp["npu"]["devices"]))
     _add_ping_targets(by_pod)
     configs = routing.switch_routing(d) if switches else {}
+    chosen = d.cluster.phase(phase) if phase is not None else None
+    upto = (
+        chosen.index if chosen is not None else max((p.index for p in d.cluster.phases), default=0)
+    )
     for sw in switches:
-        out[sw.name] = switch_expect(d, sw, configs)
+        out[sw.name] = switch_expect(d, sw, configs, upto)
     return out

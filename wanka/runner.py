@@ -251,4 +251,8 @@ def run(
     stopped = None
     if r.status not in ("successful", "failed"):
         stopped = f"did not finish: ansible-runner status {r.status}"
+    elif not collector.finished and r.rc != 0:  # ansible stopped before any host ran
+        tail = [ln.strip() for ln in (r.stdout.read() if r.stdout else "").splitlines()]
+        tail = [ln for ln in tail if ln][-3:]
+        stopped = f"did not run: ansible-playbook exit {r.rc}: " + " | ".join(tail)
     return collector.results(stopped), str(r.status), private_data_dir / "artifacts" / ident

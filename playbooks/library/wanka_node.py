@@ -128,7 +128,7 @@ def version_info(path, key="Version"):
     if text is None:
         return None, {}
     values = kv(text, "=")
-    return values.get(key) or values.get("version"), values
+    return values.get(key) or values.get("Version") or values.get("version"), values
 
 
 def version_tuple(v):
@@ -205,6 +205,10 @@ def facts(tools, expect):
         "npu_count": int(count) if count and count.isdigit() else None,
         "npu_health": health,
         "npu_unhealthy": sorted(k for k, v in health.items() if v != "OK"),
+        "npu_health_failures": "; ".join(
+            "check=npu-health port=%s reason=health %s" % (k, v)
+            for k, v in sorted(health.items()) if v != "OK"
+        ),
     }
 
 
