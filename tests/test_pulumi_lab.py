@@ -1,0 +1,132 @@
+"""The three providers against the lab (examples/lab-mini, `wanka lab` with servers), in the
+order `pulumi up` runs them: BareMetalNode powers two servers on through their Redfish BMC,
+SwitchConfig finds their leaf running its rendered frr.conf (netns transport, from the lab's
+access.json), BringupBatch brings the two servers up with Ansible and exports the
+verification summary. Needs root, FRR, lldpd, sshd and ansible (CI has them): without them
+these tests fail, they do not skip. The cluster is lab-mini renamed `plab`, with its own
+address plan, so this lab can run beside a developer's lab-mini lab (two labs with servers
+cannot share management subnets)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import ROOT
+
+from wanka.derive import Derived, derive
+from wanka.lab import netlab, nodes
+from wanka.pulumi.providers import BareMetalNodeProvider, BringupBatchProvider, SwitchConfigProvider
+from wanka.pulumi.stack import Settings, bmc_props, switch_transport
+from wanka.redfish import Client
+from wanka.routing import render_frr, switch_routing
+from wanka.validate import check
+
+LAB = ROOT / "examples/lab-mini/cluster.yaml"
+NODES = ["plab-p1-pod01-r01-s01", "plab-p1-pod01-r01-s02"]
+LEAF = "plab-p1-pod01-param-leaf01"
+# lab-mini -> plab: another name, other subnets
+RENAME = (
+    ("  name: lab\n", "  name: plab\n"),
+    ("lab-p1-", "plab-p1-"),
+    ("10.90.0.0/20", "10.91.0.0/20"),
+    ("10.99.0.0/20", "10.98.0.0/20"),
+    ("address: 10.99.0.6", "address: 10.98.0.6"),
+    ("10.64.0.0/16", "10.65.0.0/16"),
+    ("10.255.0.0/24", "10.254.0.0/24"),
+)
+
+
+@dataclass
+class Lab:
+    d: Derived
+    dir: Path
+    access: dict[str, Any]
+    base: Path
+    cluster: Path
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[Lab]:
+    if os.geteuid() != 0:
+        pytest.fail("the lab tests need root (CI runs as root)", pytrace=False)
+    for tool in ("ip", "vtysh", "lldpd", "ssh", "ansible-playbook"):
+        if shutil.which(tool) is None and not (Path(sys.executable).parent / tool).exists():
+            pytest.fail(f"`{tool}` not found: install it (see .ci/run)", pytrace=False)
+    base = Path(tempfile.mkdtemp(prefix="wkpu-lab-", dir="/tmp"))
+    base.chmod(0o755)  # FRR runs as frr and must reach its state directory
+    text = LAB.read_text(encoding="utf-8")
+    for old, new in RENAME:
+        assert old in text, old
+        text = text.replace(old, new)
+    cluster = base / "cluster.yaml"
+    cluster.write_text(text, encoding="utf-8")
+    d = derive(check(str(cluster)))
+    lab_dir = base / "lab"
+    try:
+        netlab.up(d, lab_dir, prefix=f"wkp{os.urandom(2).hex()}", power_delay=(1, 2))
+        yield Lab(d, lab_dir, nodes.read_access(lab_dir), base, cluster)
+    finally:
+        netlab.down(lab_dir)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_up_order_on_the_lab(lab: Lab) -> None:
+    settings = Settings(str(lab.cluster), "p1", lab=str(lab.dir), power_timeout=30.0)
+    # 1. BareMetalNode: the servers start powered off; the provider powers them on
+    bmc = BareMetalNodeProvider()
+    for name in NODES:
+        props = bmc_props(lab.d, lab.d.cluster.node(name), settings, lab.access, "unused")
+        client = Client(props["url"], props["system"], timeout=10)
+        assert client.power_state() == "Off"
+        outs = bmc.create(props).outs
+        assert outs["power"] == "On" and "power" in outs["applied"]
+        assert client.power_state() == "On"
+        assert bmc.read(name, outs).outs == outs  # no drift
+    # 2. SwitchConfig: the lab's leaf already runs its rendered frr.conf: nothing to change
+    sw = next(s for s in lab.d.cluster.switches if s.name == LEAF)
+    config = render_frr(switch_routing(lab.d)[LEAF])
+    transport = switch_transport(lab.d, sw, lab.access)
+    assert transport["kind"] == "netns" and transport["namespace"]
+    props = {"switch": LEAF, "config": config, "transport": transport}
+    outs = SwitchConfigProvider().create(dict(props)).outs
+    assert outs["drift"] == []
+    # 3. BringupBatch: Ansible brings the two servers up (sshd answers once they are on)
+    deadline = time.monotonic() + 20
+    while not all(_ssh_up(lab, n) for n in NODES):
+        assert time.monotonic() < deadline, "sshd of the powered servers does not answer"
+        time.sleep(0.5)
+    batch = {
+        "batch": "plab-p1-pod01-r01",
+        "cluster": str(lab.cluster),
+        "phase": "p1",
+        "nodes": NODES,
+        "software": {},
+        "lab": str(lab.dir),
+        "outDir": str(lab.base / "bringup"),
+        "after": {},
+    }
+    created = BringupBatchProvider().create(batch)
+    summary = created.outs["verification"]
+    assert summary["ok"] is True
+    assert summary["hosts"] == {n: "ok" for n in NODES}, summary
+    assert (lab.base / "bringup" / "plab-p1-pod01-r01").is_dir()
+
+
+def _ssh_up(lab: Lab, node: str) -> bool:
+    import socket
+
+    address = lab.access["nodes"][node]["address"]
+    try:
+        with socket.create_connection((address, 22), timeout=1):
+            return True
+    except OSError:
+        return False
