@@ -164,6 +164,7 @@ def test_no_secret_outside_a_secret(path: str) -> None:
             if r.short_type == "BareMetalNode":
                 secret = r.inputs["password"]
                 assert secret[SECRET_KEY] and secret["value"] == PASSWORD
+                assert r.secret_outputs == ["password"]  # the output is a secret too
                 secrets_seen += 1
         for urn, outputs in run.outputs.items():
             assert PASSWORD not in json.dumps(outputs), urn

@@ -44,6 +44,7 @@ class Registration:
     custom: bool
     dependencies: list[str]
     inputs: dict[str, Any]  # JSON form of the request: a secret is {SECRET_SIG-key: ..., value}
+    secret_outputs: list[str] = field(default_factory=list)  # additional_secret_outputs
 
     @property
     def short_type(self) -> str:
@@ -77,6 +78,7 @@ def _recorder(mocks: Any, run: StackRun) -> Any:
                     custom=bool(request.custom),
                     dependencies=sorted(request.dependencies),
                     inputs=json_format.MessageToDict(request.object),
+                    secret_outputs=sorted(request.additionalSecretOutputs),
                 )
             )
             return response
