@@ -41,6 +41,10 @@ options:
     type: list
     elements: str
     default: []
+  vty_socket:
+    description: vtysh socket directory of the switch's FRR instance (empty for the default).
+    type: str
+    default: ""
 author: wanka
 """
 
@@ -341,6 +345,11 @@ def check_ports(tools, expect, wanted):
                 res.append(result("lldp", port, ok, reason, neighbour="%s %s" % (got_sw, got_port)))
                 if not ok:
                     blocked = "not cabled as planned"
+        if blocked:  # the port's settings and pings would only echo the cause
+            for check in ("address", "gateway", "netdetect", "gateway-ping", "roce-ping"):
+                if check in port_checks:
+                    res.append(skipped(check, port, blocked))
+            return res
         if "address" in port_checks:
             rc, text, err = hccn(tools, d, "-ip", "-g")
             v = kv(text)
@@ -425,8 +434,7 @@ def check_nvme(tools, expect):
     return out
 
 
-def check_bgp(tools, expect):
-    vty = expect.get("vty")
+def check_bgp(tools, expect, vty):
     cmd = ["vtysh"] + (["--vty_socket", vty] if vty else []) + ["-c", "show bgp summary json"]
     rc, text, err = tools.run(cmd)
     if rc != 0:
@@ -449,6 +457,7 @@ def main():
             checks=dict(type="list", elements="str", default=[]),
             expect=dict(type="dict", default={}),
             command_prefix=dict(type="list", elements="str", default=[]),
+            vty_socket=dict(type="str", default=""),
         ),
         supports_check_mode=True,
     )
@@ -465,7 +474,7 @@ def main():
     if "nvme" in wanted:
         checks += check_nvme(tools, expect)
     if "bgp" in wanted:
-        checks += check_bgp(tools, expect)
+        checks += check_bgp(tools, expect, p["vty_socket"])
     failed = [c for c in checks if c["status"] == "fail"]
     if failed:
         msg = "; ".join("check=%s port=%s reason=%s" % (c["check"], c["port"] or "-", c["reason"])
