@@ -34,7 +34,8 @@ def test_lab_up_status_down(tmp_path: Path) -> None:
                 break
             assert time.monotonic() < deadline, bgp
             time.sleep(1)
-        assert len(bgp) == 4 and st["namespaces"] == {"present": 16, "recorded": 16}
+        # 8 servers, 8 switches and the jump host
+        assert len(bgp) == 4 and st["namespaces"] == {"present": 17, "recorded": 17}
         prefix = st["prefix"]
     finally:
         down = run_wanka("lab", "down", str(lab_dir))

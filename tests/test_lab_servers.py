@@ -3,8 +3,8 @@
 Needs root, FRR, lldpd, sshd (CI runs as root and installs them, see .ci/run): without them
 these tests fail, they do not skip. The lab comes up once for the module, under its own
 namespace prefix, and is always torn down; the last test checks that nothing is left.
-Only one lab with servers runs at a time on a machine (their management subnets are routed
-from the root namespace): a developer's own lab-mini lab must be down.
+SSH goes through the lab's jump host (a namespace), so a developer's own lab-mini lab may
+run beside it.
 """
 
 from __future__ import annotations
@@ -48,13 +48,15 @@ class Lab:
                       timeout=timeout)  # fmt: skip
 
     def ssh(self, node: str, command: str, timeout: float = 30) -> subprocess.CompletedProcess:
-        a = self.access["ssh"]
         return subprocess.run(
-            ["ssh", "-i", a["private_key"], "-o", f"UserKnownHostsFile={a['known_hosts']}",
-             "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5",
-             f"root@{self.access['nodes'][node]['address']}", command],
-            capture_output=True, text=True, timeout=timeout, check=False,
+            self.ssh_argv(node, command), capture_output=True, text=True, timeout=timeout,
+            check=False,
         )  # fmt: skip
+
+    def ssh_argv(self, node: str, command: str) -> list[str]:
+        a = self.access["ssh"]
+        return ["ssh", *a["options"], "-o", "BatchMode=yes", "-o", "ConnectTimeout=5",
+                f"root@{self.access['nodes'][node]['address']}", command]  # fmt: skip
 
     def faults(self, action: str, *specs: str) -> subprocess.CompletedProcess[str]:
         return run_wanka("lab", "fault", str(self.dir), action, *specs)
@@ -113,6 +115,8 @@ def test_servers_start_powered_off(lab: Lab) -> None:
     assert len(lab.access["nodes"]) == 8
     assert lab.client(C).power_state() == "Off"
     assert lab.ssh(C, "true").returncode == 255  # no sshd while off
+    r = run_wanka("lab", "ssh", str(lab.dir), A, "--", "hostname")
+    assert r.returncode == 255 and "Connection refused" in r.stderr
     system = lab.client(C).system()
     assert system["Name"] == C and system["UUID"] == lab.access["nodes"][C]["system"]
 
@@ -121,6 +125,8 @@ def test_power_on_through_redfish_reaches_sshd(lab: Lab) -> None:
     started = time.monotonic()
     power_on(lab, A, B, C)
     print(f"\n3 servers powered on and answering ssh in {time.monotonic() - started:.1f} s")
+    r = run_wanka("lab", "ssh", str(lab.dir), C, "--", "hostname")
+    assert r.returncode == 0 and r.stdout.strip() == C
     for n in (A, B, C):
         r = lab.ssh(n, "hostname; uname -m; npu-smi info -l | head -1; nvme list -o json")
         assert r.returncode == 0, r.stderr
@@ -174,11 +180,8 @@ def _lldp_ports(text: str) -> list[tuple[str, str]]:
 def test_power_off_stops_the_server(lab: Lab) -> None:
     power_on(lab, B)
     session = subprocess.Popen(
-        ["ssh", "-i", lab.access["ssh"]["private_key"], "-o", "BatchMode=yes",
-         "-o", f"UserKnownHostsFile={lab.access['ssh']['known_hosts']}",
-         f"root@{lab.access['nodes'][B]['address']}", "sleep 120"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        lab.ssh_argv(B, "sleep 120"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     time.sleep(1)
     rec = nodes.server_record(lab.dir, B)
     assert rec is not None and len(nodes.members(rec)) >= 2  # sshd and the session
@@ -335,7 +338,7 @@ def test_down_leaves_nothing(lab: Lab) -> None:
     left = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     assert lab.state.prefix not in left
     links = subprocess.run(["ip", "-br", "link"], capture_output=True, text=True).stdout
-    assert lab.state.prefix not in links  # the access links into the management subnets
+    assert lab.state.prefix not in links  # nothing of the lab was ever in this namespace
     assert proc_info(bmc_pid) is None  # gone (at most a zombie until init reaps it)
     assert all(nodes.members(r) == [] for r in running)  # no server process, no mount ns
     mounts = Path("/proc/self/mountinfo").read_text()

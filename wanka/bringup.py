@@ -359,6 +359,10 @@ def run(
             kh = access["ssh"].get("known_hosts")
             if kh:
                 ssh_args += f" -o UserKnownHostsFile={kh} -o StrictHostKeyChecking=yes"
+            proxy = access["ssh"].get("proxy_command")
+            if proxy:  # the lab's servers are reached through its jump host (a namespace)
+                ssh_args += f' -o "ProxyCommand={proxy}"'
+
         envvars["ANSIBLE_SSH_ARGS"] = ssh_args
         limit_arg = ",".join(run_hosts) if resume or limit else None
         results, status, artifacts = runner.run(

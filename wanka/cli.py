@@ -177,6 +177,21 @@ def _parser() -> argparse.ArgumentParser:
     pw.add_argument("nodes", nargs="*", metavar="NODE", help="servers (default: all)")
     pw.add_argument("--wait", action="store_true", help="wait until the power state is reached")
     pw.add_argument("--timeout", type=float, default=60.0, metavar="S", help="for --wait")
+    sh = lab_sub.add_parser(
+        "ssh",
+        help="ssh to a lab server (through the lab's jump host) as root",
+        description="Run ssh to NODE's management address with the lab's key, its known "
+        "hosts and its jump host (the options are in access.json's ssh.options, for other "
+        "tools). The server must be powered on.",
+    )
+    sh.add_argument("target", metavar="FILE|DIR", help="the cluster file, or the lab directory")
+    sh.add_argument("node", metavar="NODE", help="the server")
+    sh.add_argument(
+        "remote",
+        nargs=argparse.REMAINDER,
+        metavar="COMMAND",
+        help="a command to run (default: a shell)",
+    )
     fl = lab_sub.add_parser(
         "fault",
         help="inject, clear or list faults on a running lab",
@@ -450,6 +465,8 @@ def cmd_lab(args: argparse.Namespace) -> int:
             return _lab_power(target, args, say)
         if args.lab_command == "fault":
             return _lab_fault(target, args, say)
+        if args.lab_command == "ssh":
+            return _lab_ssh(target, args)
         outcome = netlab.down(target, progress=say)
         if outcome.get("left"):
             say(f"left in place (not ours to stop): {outcome['left']}")
@@ -512,6 +529,22 @@ def _lab_power(target: Path, args: argparse.Namespace, say: Any) -> int:
     verb = "is" if args.wait else "asked to be"
     say(f"{done} of {len(names)} server(s) {verb} powered {args.state}")
     return EXIT_INVALID if problems else EXIT_OK
+
+
+def _lab_ssh(target: Path, args: argparse.Namespace) -> int:
+    from .lab import netlab, nodes
+
+    _running_lab(target)
+    access = nodes.read_access(target)
+    node = access["nodes"].get(args.node)
+    if node is None:
+        raise netlab.LabError(f"no server named {args.node} in this lab")
+    ssh = access["ssh"]
+    command = args.remote[1:] if args.remote[:1] == ["--"] else args.remote
+    argv = ["ssh", *ssh["options"], f"{ssh['user']}@{node['address']}", *command]
+    sys.stdout.flush()
+    os.execvp("ssh", argv)
+    return EXIT_INTERNAL  # not reached
 
 
 def _lab_fault(target: Path, args: argparse.Namespace, say: Any) -> int:

@@ -40,13 +40,7 @@ from typing import Any
 from ..derive import Derived
 from ..routing import IFNAME_MAX, gateway_ifname, is_routed, port_key, switch_routing
 from . import faults as lab_faults
-from .provision import (
-    ProvisionError,
-    access_links,
-    host_conflicts,
-    prepare,
-    write_access,
-)
+from .provision import JUMP, JUMP_DEVICE, ProvisionError, access_links, prepare, write_access
 from .state import STATE_FILE, Proc, State, alive, default_dir, lab_prefix, proc_info
 
 Progress = Callable[[str], None]
@@ -231,14 +225,7 @@ def up(
     for tool in ("ip",):
         if shutil.which(tool) is None:
             raise LabError(f"`{tool}` not found: install iproute2")
-    links = access_links(d, prefix) if servers else []
-    taken = host_conflicts(links)
-    if taken:
-        raise LabError(
-            f"this machine already routes the management subnet {taken[0]}: another lab is "
-            "up (run one lab with servers at a time: `wanka lab down` it) or a real network "
-            "uses it"
-        )
+    links = access_links(d) if servers else []
     if faults:
         lab_faults.check_specs(d, faults)
 
@@ -314,36 +301,39 @@ def start_servers(
     power_delay: tuple[int, int] | None,
     ssh_key: Path | None,
 ) -> None:
-    """Access links, server files, then the BMC emulator watching the power of every server
+    """The jump host, server files, then the BMC emulator watching the power of every server
     (all Off: bring-up powers them on)."""
     from . import bmc
 
     started = time.monotonic()
     where = Path(state.lab_dir)
     state.servers = True
-    state.host_links = [x["host_ifname"] for x in links]
+    jump = f"{state.prefix}-{JUMP}"
+    state.namespaces[jump] = JUMP_DEVICE  # recorded first, like every namespace
     privsep = Path("/run/sshd")  # sshd's privilege separation directory (Debian: tmpfiles)
     if not privsep.exists():
         state.outside_dirs.append(str(privsep))
     state.save()
     privsep.mkdir(mode=0o755, exist_ok=True)
-    if links:
-        progress(f"linking this host into {len(links)} management subnet(s)")
+    progress(f"jump host {jump}: a link into each of {len(links)} management subnet(s)")
+    ip("netns", "add", jump)
     ns_of = {dev: ns for ns, dev in state.namespaces.items()}
+    lines = ["link set lo up"]
     for x in links:
         ns = ns_of[x["switch"]]
-        ip("link", "add", x["host_ifname"], "type", "veth", "peer", "name", x["switch_ifname"],
-           "netns", ns)  # fmt: skip
+        ip("-n", jump, "link", "add", x["ifname"], "type", "veth", "peer", "name",
+           x["switch_ifname"], "netns", ns)  # fmt: skip
         ip("-n", ns, "link", "set", x["switch_ifname"], "mtu", str(x["mtu"]), "master",
            x["bridge"], "up")  # fmt: skip
-        ip("address", "add", x["address"], "dev", x["host_ifname"])
-        ip("link", "set", x["host_ifname"], "mtu", str(x["mtu"]), "up")
+        lines += [f"address add {x['address']} dev {x['ifname']}",
+                  f"link set {x['ifname']} mtu {x['mtu']} up"]  # fmt: skip
+    ip("-n", jump, "-batch", "-", input="\n".join(lines) + "\n")
     if ssh_key is None:
         cred = d.cluster.credentials.get("ssh")
         ref = cred.private_key if cred is not None else None
         if ref is not None and ref.source == "file" and Path(ref.name).expanduser().is_file():
             ssh_key = Path(ref.name).expanduser()
-    access = prepare(d, state, ssh_key)
+    access = prepare(d, state, ssh_key, jump)
     progress(f"{len(access['nodes'])} servers: keys, sshd configs, hardware profiles")
     systems = []
     for name, info in access["nodes"].items():
@@ -369,12 +359,9 @@ def start_servers(
     state.times["servers"] = round(time.monotonic() - started, 2)
     progress(f"BMCs on {access['bmc']['url']} ({len(systems)} systems, all powered off)")
     if access["nodes"]:
-        first = next(iter(access["nodes"].values()))["address"]
-        ssh = access["ssh"]
         progress(
             f"power on: `wanka lab power {where} on --wait`; then "
-            f"`ssh -i {ssh['private_key']} -o UserKnownHostsFile={ssh['known_hosts']} "
-            f"root@{first}` (all in {where / 'access.json'})"
+            f"`wanka lab ssh {where} NODE` (the ssh options are in {where / 'access.json'})"
         )
 
 
@@ -470,8 +457,6 @@ def down(lab_dir: Path | str, *, progress: Progress = _quiet) -> dict[str, Any]:
         cut = nodes.power_all_off(where)  # the BMC does it when it stops; this if it died
         if cut:
             progress(f"cut the power of servers still running ({cut} processes)")
-    for link in state.host_links:
-        subprocess.run(["ip", "link", "del", link], capture_output=True, timeout=30, check=False)
     for m in reversed(state.mounts):
         subprocess.run(["umount", "-l", m], capture_output=True, timeout=30, check=False)
     strangers = [
@@ -495,7 +480,6 @@ def down(lab_dir: Path | str, *, progress: Progress = _quiet) -> dict[str, Any]:
     left = [f"pid {p.pid} ({p.role})" for p in [*state.procs, *procs] if alive(p)]
     left += strangers
     left += [f"namespace {ns}" for ns in state.namespaces if (NETNS_DIR / ns).exists()]
-    left += [f"link {x}" for x in state.host_links if Path(f"/sys/class/net/{x}").exists()]
     if not left:
         for dir_ in state.outside_dirs:
             with contextlib.suppress(OSError):  # only if empty: a system sshd may use it now

@@ -9,9 +9,11 @@
   `profile.json` with the faults applied), the model's `meminfo` and `cpuinfo`.
 - `<lab>/packages/`: a stand-in for each installer package the cluster names (driver per
   architecture, firmware, CANN), run on a server as `./NAME.run --full|--upgrade`.
-- Access links: the root namespace gets, per management subnet, a veth into the management
-  switch's bridge holding the subnet's gateway address (no device of the model holds it),
-  so the lab host reaches every server's sshd like an operator's jump host.
+- The jump host: a namespace `<prefix>-jump` with, per management subnet, a veth into the
+  management switch's bridge holding the subnet's gateway address (no device of the model
+  holds it), like an operator's bastion. SSH from this machine goes through it
+  (`wanka.lab.jump` as ProxyCommand): nothing of the lab is routed from this machine's own
+  network, so labs with the same addresses run side by side.
 - `<lab>/access.json`: how to reach all of it (see `write_access`).
 """
 
@@ -21,6 +23,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from ipaddress import IPv4Interface
 from pathlib import Path
@@ -32,6 +35,8 @@ from . import nodes
 from .profile import node_profile
 from .state import State
 
+JUMP = "jump"  # the jump host's namespace: <prefix>-jump
+JUMP_DEVICE = "(jump host)"  # its entry in the state's namespace -> device map
 MEMORY_SHARE = 0.985  # MemTotal of a real server: what the firmware and kernel leave
 
 
@@ -75,9 +80,9 @@ def management_addresses(d: Derived) -> dict[str, str]:
     }
 
 
-def access_links(d: Derived, prefix: str) -> list[dict[str, Any]]:
-    """Per management subnet: the root-namespace end (`<prefix>-mN`, gateway address) and the
-    switch end (`uplink-host`, into the bridge of the switch the servers' first management
+def access_links(d: Derived) -> list[dict[str, Any]]:
+    """Per management subnet: the jump host's end (`mgmtN`, the gateway address) and the
+    switch end (`uplink-jump`, into the bridge of the switch the servers' first management
     port is cabled to)."""
     plane = management_plane(d)
     if plane is None:
@@ -108,9 +113,9 @@ def access_links(d: Derived, prefix: str) -> list[dict[str, Any]]:
         seen.add(str(sub.network))
         links.append(
             {
-                "host_ifname": f"{prefix}-m{len(links)}",
+                "ifname": f"mgmt{len(links)}",
                 "switch": switch,
-                "switch_ifname": "uplink-host",
+                "switch_ifname": "uplink-jump",
                 "bridge": gateway_ifname(plane, None),
                 "address": str(IPv4Interface(f"{sub.gateway}/{sub.network.prefixlen}")),
                 "network": str(sub.network),
@@ -118,16 +123,6 @@ def access_links(d: Derived, prefix: str) -> list[dict[str, Any]]:
             }
         )
     return links
-
-
-def host_conflicts(links: list[dict[str, Any]]) -> list[str]:
-    """Management subnets the root namespace already routes (another lab, a real network)."""
-    r = subprocess.run(
-        ["ip", "-j", "-4", "route", "show"], capture_output=True, text=True, check=False
-    )
-    routes = json.loads(r.stdout or "[]")
-    taken = {x.get("dst") for x in routes}
-    return [f"{x['network']}" for x in links if x["network"] in taken]
 
 
 def _meminfo(memory_gb: float) -> str:
@@ -202,7 +197,12 @@ def packages(d: Derived) -> dict[str, str]:
     return out
 
 
-def prepare(d: Derived, state: State, ssh_key: Path | None = None) -> dict[str, Any]:
+def proxy_command(jump: str) -> str:
+    """The ssh ProxyCommand that connects through the lab's jump host (needs root)."""
+    return f"{sys.executable} -m wanka.lab.jump {jump} %h %p"
+
+
+def prepare(d: Derived, state: State, ssh_key: Path | None, jump: str) -> dict[str, Any]:
     """Write keys, server files and installer stand-ins; return the access.json content
     without the BMC URL (known once the BMC listens)."""
     if shutil.which("ssh-keygen") is None or not Path(nodes.SSHD).exists():
@@ -259,6 +259,14 @@ def prepare(d: Derived, state: State, ssh_key: Path | None = None) -> dict[str, 
             "user": "root",
             "private_key": str(ssh / "id_ed25519"),
             "known_hosts": str(ssh / "known_hosts"),
+            "jump_namespace": jump,
+            "proxy_command": proxy_command(jump),
+            "options": [
+                "-i", str(ssh / "id_ed25519"),
+                "-o", f"UserKnownHostsFile={ssh / 'known_hosts'}",
+                "-o", "StrictHostKeyChecking=yes",
+                "-o", f"ProxyCommand={proxy_command(jump)}",
+            ],
         },
         "bmc": {"url": None},
         "nodes": {

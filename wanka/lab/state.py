@@ -62,7 +62,6 @@ class State:
     frr: dict[str, str] = field(default_factory=dict)  # namespace -> FRR state dir (vty socket)
     lldp: dict[str, str] = field(default_factory=dict)  # namespace -> lldpd control socket
     times: dict[str, float] = field(default_factory=dict)  # seconds per step
-    host_links: list[str] = field(default_factory=list)  # root-namespace veth ends (access)
     outside_dirs: list[str] = field(default_factory=list)  # made outside the lab dir: rmdir
     servers: bool = False  # BMCs and servers (sshd) are part of this lab
     faults: list[str] = field(default_factory=list)  # applied fault specs (wanka.lab.faults)
