@@ -214,9 +214,23 @@ def test_unreachable_servers_fail_with_ssh_and_no_secret_is_kept(
     state = json.loads((tmp_path / "state.json").read_text())
     assert state["bringup"] == {S01: "failed", S02: "failed"}
     assert Path(r["report"]["junit"]).is_file()
-    assert r["rank_tables"] and all(
-        S01 not in Path(t).read_text() for t in r["rank_tables"]
-    )  # a node that did not pass is not in the rank tables
+    assert r["rank_tables"] == []  # a bring-up is no verification: no rank tables
+
+
+def ranked(paths: list[str]) -> set[str]:
+    """The server ids (management addresses) listed in these rank tables."""
+    return {s["server_id"] for p in paths for s in json.loads(Path(p).read_text())["server_list"]}
+
+
+def test_rank_tables_list_only_nodes_whose_last_verify_passed(tmp_path: Path) -> None:
+    d = derive(check(LAB))
+    addr = {n.name: str(d.addressing.bonds[(n.name, "mgmt")]) for n in d.cluster.nodes}
+    p1 = [n.name for n in d.cluster.nodes if n.pod.phase.name == "p1"]
+    state = {n: "ok" for n in p1} | {S02: "failed"}
+    written = bringup._write_rank_tables(
+        d, tmp_path, "p1", {n for n, s in state.items() if s == "ok"}
+    )
+    assert written and ranked(written) == {addr[n] for n in p1 if n != S02}
 
 
 def test_resume_runs_only_hosts_that_did_not_pass(emulator: int, tmp_path: Path) -> None:

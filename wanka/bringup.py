@@ -14,7 +14,7 @@ The run directory DIR holds everything a run used and made:
     DIR/<playbook>-report.json   per host, per check: pass/fail, port, reason
     DIR/<playbook>-report.xml    JUnit XML
     DIR/<playbook>-summary.txt   the short summary
-    DIR/hccl/<phase>/*.json      rank tables with only the nodes that passed
+    DIR/hccl/<phase>/*.json      rank tables with only the nodes whose last verify passed
     DIR/state.json               each host's last status per playbook (what --resume reads)
 
 The result (the agreed contract, read by the Pulumi BringupBatch provider too):
@@ -411,10 +411,11 @@ def run(
         "duration_s": round(time.monotonic() - started, 1),
     }
     result["summary"] = verifyreport.summary(result)
-    passed = {n for n, h in hosts.items() if h["status"] == "ok" and h.get("kind") == "node"}
-    passed |= {n.name for n in nodes if n.name not in hosts and not n.excluded}
-    result["rank_tables"] = _write_rank_tables(d, out, phase, passed)
     state[playbook] = {**previous, **{n: h["status"] for n, h in hosts.items()}}
+    result["rank_tables"] = []
+    if playbook == "verify":  # only nodes whose last verification passed train
+        passed = {n.name for n in nodes if state[playbook].get(n.name) == "ok"}
+        result["rank_tables"] = _write_rank_tables(d, out, phase, passed)
     state_path.write_text(jsonfmt.dumps(state), encoding="utf-8")
     paths = verifyreport.write(result, out, prefix=playbook)
     result["report"] = {k: str(v) for k, v in paths.items()}

@@ -1,0 +1,205 @@
+"""End to end on the lab (examples/lab-mini, 8 servers): fabric, bring-up of every server,
+verify all green, a second bring-up that changes nothing; then each lab fault in turn:
+verify names exactly the faulty node, port and check while the other hosts pass, and after
+the fault is cleared `--resume` brings the failed hosts to green without touching the others.
+
+Needs root, FRR, lldpd, sshd (CI runs as root, `.ci/run` installs them): without them these
+tests fail, they do not skip. The lab comes up once for the module under its own namespace
+prefix and is always torn down. Only one lab with servers runs on a machine at a time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import ROOT, run_wanka
+
+from wanka import bringup, routing
+from wanka.derive import Derived, derive
+from wanka.lab import netlab, nodes
+from wanka.validate import check
+
+LAB = str(ROOT / "examples/lab-mini/cluster.yaml")
+A = "lab-p1-pod01-r01-s01"
+B = "lab-p1-pod01-r01-s02"
+C = "lab-p2-pod01-r01-s01"
+LEAF = "lab-p1-pod01-param-leaf01"
+
+
+@dataclass
+class Lab:
+    d: Derived
+    dir: Path
+    out: Path
+    access: dict[str, Any]
+    times: dict[str, float]
+
+    def run(self, playbook: str, **kw: Any) -> dict[str, Any]:
+        started = time.monotonic()
+        r = bringup.run(LAB, phase=None, out_dir=self.out, playbook=playbook, lab=self.dir, **kw)
+        self.times[f"{playbook}{'-resume' if kw.get('resume') else ''}"] = round(
+            time.monotonic() - started, 1
+        )
+        return r
+
+    def fault(self, action: str, *specs: str) -> None:
+        res = run_wanka("lab", "fault", str(self.dir), action, *specs)
+        assert res.returncode == 0, res.stderr
+
+    def ssh(self, node: str, command: str) -> subprocess.CompletedProcess[str]:
+        a = self.access["ssh"]  # options: key, known hosts, the jump host's ProxyCommand
+        return subprocess.run(
+            ["ssh", *a["options"], "-o", "BatchMode=yes", "-o", "ConnectTimeout=5",
+             f"{a['user']}@{self.access['nodes'][node]['address']}", command],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+
+
+def _require() -> None:
+    if os.geteuid() != 0:
+        pytest.fail("the lab tests need root (CI runs as root)", pytrace=False)
+    for tool in ("ip", "vtysh", "lldpd", "lldpcli", "ssh", "ssh-keygen"):
+        if shutil.which(tool) is None:
+            pytest.fail(f"`{tool}` not found: install iproute2 frr lldpd openssh", pytrace=False)
+    if not Path(nodes.SSHD).exists():
+        pytest.fail(f"{nodes.SSHD} not found: install openssh-server", pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[Lab]:
+    _require()
+    d = derive(check(LAB))
+    base = Path(tempfile.mkdtemp(prefix="wklab-bringup-", dir="/tmp"))
+    base.chmod(0o755)  # FRR runs as frr and must reach its state directory
+    times: dict[str, float] = {}
+    try:
+        netlab.up(d, base / "lab", prefix=f"wkb{os.urandom(2).hex()}", power_delay=(1, 2))
+        yield Lab(d, base / "lab", base / "run", nodes.read_access(base / "lab"), times)
+    finally:
+        netlab.down(base / "lab")
+        print(f"\nbring-up/verify wall times on lab-mini (8 servers): {json.dumps(times)}")
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def ranked(paths: list[str]) -> set[str]:
+    """The server ids (management addresses) listed in these rank tables."""
+    return {s["server_id"] for p in paths for s in json.loads(Path(p).read_text())["server_list"]}
+
+
+def failures(r: dict[str, Any]) -> set[tuple[str, str, str]]:
+    return {(n, f["check"], f["port"]) for n, h in r["hosts"].items() for f in h["failed"]}
+
+
+def test_fabric_up(lab: Lab) -> None:
+    r = lab.run("fabric")
+    assert r["ok"], r["summary"]
+    switches = {n for n, h in r["hosts"].items() if h["kind"] == "switch"}
+    assert len(switches) == 8
+    # the lab started FRR with the same configuration: a push sets at most the file's mode
+    assert r["changed"] <= 4, r["summary"]  # the 4 routed switches
+    again = lab.run("fabric")
+    assert again["ok"] and again["changed"] == 0, again["summary"]
+
+
+def test_bringup_of_every_server(lab: Lab) -> None:
+    r = lab.run("bringup")
+    assert r["ok"], r["summary"]
+    assert sorted(r["hosts"]) == sorted(lab.access["nodes"])
+    assert r["changed"] > 0
+    for node in (A, C):
+        out = lab.ssh(node, "hostname; cat /usr/local/Ascend/driver/version.info; "
+                      "hccn_tool -i 3 -ip -g; cat /etc/hccn.conf | head -1").stdout  # fmt: skip
+        assert out.splitlines()[0] == node
+        assert "Version=24.1.rc3" in out and "compatible_version_fw=[7.0.0,7.5.99]" in out
+        assert "ipaddr:10.64." in out and out.rstrip().splitlines()[-1].startswith("address_0=")
+
+
+def test_verify_all_green(lab: Lab, tmp_path: Path) -> None:
+    res = run_wanka("verify", LAB, "--lab", str(lab.dir), "--out", str(lab.out), timeout=600)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "8 of 8 nodes ok; 8 of 8 switches ok; changed=0" in res.stdout
+    report = json.loads((lab.out / "verify-report.json").read_text())
+    checks = {c["check"] for h in report["hosts"].values() for c in h["checks"]}
+    assert checks >= {"npu-count", "npu-health", "firmware", "nvme", "link", "lldp",
+                      "address", "gateway", "gateway-ping", "roce-ping", "bgp"}  # fmt: skip
+    assert all(c["status"] == "pass" for h in report["hosts"].values() for c in h["checks"])
+    tables = [str(t) for t in (lab.out / "hccl").rglob("*.json")]
+    addresses = {n["address"] for n in lab.access["nodes"].values()}
+    assert ranked(tables) == addresses  # every node passed: every node is ranked
+
+
+def test_second_bringup_changes_nothing(lab: Lab) -> None:
+    r = lab.run("bringup")
+    assert r["ok"] and r["changed"] == 0, r["summary"]
+    assert "changed=0" in r["summary"]
+
+
+def _bgp_peer(d: Derived) -> tuple[str, str, str]:
+    """(spine, "bgp", its port) at the far end of the leaf's swp29."""
+    entry = next(i for i in routing.switch_routing(d)[LEAF].interfaces if i["ifname"] == "swp29")
+    return entry["peer"], "bgp", entry["peer_ifname"]
+
+
+FAULTS = [
+    ("link-down:{A}:npu3", lambda lab: {(A, "link", "npu3")}),
+    ("npu-health:{B}:npu2", lambda lab: {(B, "npu-health", "npu2")}),
+    ("nvme-missing:{C}", lambda lab: {(C, "nvme", "nvme1n1")}),
+    ("firmware:{B}=6.0.0.1.1", lambda lab: {(B, "firmware", f"npu{i}") for i in range(8)}),
+    ("bmc-down:{A}", lambda lab: {(A, "bmc", "")}),
+    # both ends of the shut session are down: the leaf's swp29 and its spine's port
+    ("bgp-down:{LEAF}:swp29", lambda lab: {(LEAF, "bgp", "swp29"), _bgp_peer(lab.d)}),
+    ("cable-swap:{A}:npu1={B}:npu5", lambda lab: {(A, "lldp", "npu1"), (B, "lldp", "npu5")}),
+]
+
+
+@pytest.mark.parametrize("spec,expected", FAULTS, ids=[f[0].split(":")[0] for f in FAULTS])
+def test_fault_is_named_exactly_and_resume_mends_it(lab: Lab, spec: str, expected: Any) -> None:
+    spec = spec.format(A=A, B=B, C=C, LEAF=LEAF)
+    want = expected(lab)
+    lab.fault("add", spec)
+    try:
+        r = lab.run("verify")
+        assert failures(r) == want, r["summary"]
+        bad = {n for n, _, _ in want}
+        assert {n for n, h in r["hosts"].items() if h["status"] != "ok"} == bad
+        assert all(h["status"] == "ok" for n, h in r["hosts"].items() if n not in bad)
+        assert not r["ok"]
+        nodes = lab.access["nodes"]  # rank tables list exactly the nodes that passed
+        assert ranked(r["rank_tables"]) == {v["address"] for n, v in nodes.items() if n not in bad}
+    finally:
+        lab.fault("clear", spec)
+    if spec.startswith("cable-swap"):
+        # the swapped ports lost their addresses with their cables: bring those nodes up again,
+        # once LLDP has seen the cables back in place
+        deadline = time.monotonic() + 60
+        while any("Get lldp info failed" in lab.ssh(n, f"hccn_tool -i {p} -lldp -g").stdout
+                  for n, p in ((A, 1), (B, 5))):  # fmt: skip
+            assert time.monotonic() < deadline, "LLDP did not see the cables back"
+            time.sleep(2)
+        fixed = lab.run("bringup", limit=",".join(sorted(bad)))
+        assert fixed["ok"], fixed["summary"]
+    if spec.startswith("bgp-down"):  # wait until the session is back (seconds)
+        sw = lab.access["switches"][LEAF]
+        cmd = ["ip", "netns", "exec", sw["namespace"], "vtysh", "--vty_socket", sw["vty"],
+               "-c", "show bgp summary json"]  # fmt: skip
+        deadline = time.monotonic() + 60
+        while True:
+            out = subprocess.run(cmd, capture_output=True, text=True, check=False).stdout
+            peers = json.loads(out or "{}").get("ipv4Unicast", {}).get("peers", {})
+            if peers.get("swp29", {}).get("state") == "Established":
+                break
+            assert time.monotonic() < deadline, "BGP did not re-establish on swp29"
+            time.sleep(1)
+    r = lab.run("verify", resume=True)
+    assert sorted(r["ran"]) == sorted(bad)  # only the hosts that failed
+    assert r["ok"], r["summary"]
