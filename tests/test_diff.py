@@ -569,3 +569,23 @@ def test_output_is_deterministic(lab_files: Path) -> None:
     doc = json.loads(outs[0])
     param = [b["what"] for b in doc["blocking"] if b["subject"].endswith("param-leaf01")]
     assert param == ["moves (rack)", "moves (unit)"]
+
+
+def test_software_catalog_and_credential_references(tmp_path: Path) -> None:
+    new = edit(LAB, "version: 7.5.0.1.129", "version: 7.5.0.1.131")
+    new = edit(new, "power_w: {nominal: 4500, max: 5600}", "power_w: {nominal: 4700, max: 5600}")
+    new = edit(new, "{env: WANKA_BMC_PASSWORD}", "{env: WANKA_BMC_PW2}")
+    d = diff_of(tmp_path, LAB, new)
+    assert [(c.kind, c.name, c.fields) for c in d.things] == [
+        ("software", "versions", {"firmware": ("7.5.0.1.129", "7.5.0.1.131")}),
+        ("credential", "bmc", {"password": ("env:WANKA_BMC_PASSWORD", "env:WANKA_BMC_PW2")}),
+        ("catalog", "server a2-kunpeng", {"power_w": ("4500/5600", "4700/5600")}),
+    ]
+    # every compute rack holds two servers: 2 x 4.7 kW instead of 2 x 4.5 kW
+    assert {r["name"]: r["nominal_kw"] for r in d.racks} == {
+        f"lab-p{p}-pod01-r0{r}": {"old": 9.0, "new": 9.4} for p in (1, 2) for r in (1, 2)
+    }
+    assert d.totals["it_nominal_kw"]["new"] - d.totals["it_nominal_kw"]["old"] == pytest.approx(
+        8 * 0.2
+    )
+    assert not d.blocking and not d.addresses and not d.cables

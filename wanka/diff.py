@@ -3,10 +3,11 @@
 `compare(old, new)` joins two derived clusters by name (dicts, so it stays linear in the
 size of the cluster) and returns a `Diff`:
 
-* phases, pods, racks, nodes and switches added, removed or changed (attribute by
-  attribute). Something that disappears under one name and appears under another at the
-  same place on the floor (hall, row, rack position, rack unit) is *renamed*, not removed
-  and added; its addresses and cables are then compared under the new name;
+* software versions, credential references, catalog parts, planes, phases, pods, racks,
+  nodes and switches added, removed or changed (attribute by attribute). Something that
+  disappears under one name and appears under another at the same place on the floor
+  (hall, row, rack position, rack unit) is *renamed*, not removed and added; its
+  addresses and cables are then compared under the new name;
 * addresses (every port, bond, BMC and loopback), subnets and cables that change;
 * capacity per phase and power and cooling per rack before and after (the figures of
   `capacity.phases` and `capacity.racks`, the ones `wanka plan` prints);
@@ -31,13 +32,14 @@ from typing import Any
 from . import capacity
 from .addresses import Addressing
 from .derive import Derived
-from .model import Cluster, Node, Rack, Switch, npu_key
+from .model import Cluster, Node, Rack, SecretRef, Switch, npu_key
 
 Json = dict[str, Any]
 FROZEN = ("building", "live")  # phase statuses whose hardware must not be renumbered, ...
 HINT = "if this is intended (a planned outage), rerun with --allow-live-changes"
 
-KINDS = ("plane", "phase", "pod", "rack", "node", "switch")
+GLOBAL = ("software", "credential", "catalog", "plane")  # things of no phase
+KINDS = (*GLOBAL, "phase", "pod", "rack", "node", "switch")
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +190,70 @@ def _plane_attrs(c: Cluster) -> dict[str, Json]:
     }
 
 
+def _software_attrs(c: Cluster) -> dict[str, Json]:
+    s = c.software
+    return {
+        "versions": {
+            "os": " ".join(x for x in (s.os_name, s.os_version) if x) or None,
+            "npu_driver": s.driver_version,
+            "firmware": s.firmware_version,
+            "firmware_range": f"{s.firmware_min}..{s.firmware_max}" if s.firmware_min else None,
+            "cann": s.cann_version,
+        }
+    }
+
+
+def _ref(r: SecretRef | None) -> str | None:
+    """A credential reference as `env:NAME` (the schema allows references, never values)."""
+    return None if r is None else f"{r.source}:{r.name}"
+
+
+def _credential_attrs(c: Cluster) -> dict[str, Json]:
+    return {
+        k: {"username": v.username, "password": _ref(v.password), "key": _ref(v.private_key)}
+        for k, v in c.credentials.items()
+    }
+
+
+def _catalog_attrs(c: Cluster) -> dict[str, Json]:
+    """The catalog parts whose figures feed power, cooling, ports and capacity."""
+    out: dict[str, Json] = {}
+    for m in c.node_models.values():
+        out[f"{m.role} {m.key}"] = {
+            "cards": m.cards,
+            "accelerator": m.accelerator.key if m.accelerator else None,
+            "cpu": f"{m.cpu.vendor} {m.cpu.model}",
+            "memory_gb": m.memory_gb,
+            "nics": [f"{n.plane} {n.count}x{n.speed}G" for n in m.nics],
+            "rack_units": m.rack_units,
+            "power_w": f"{m.power_nominal_w:g}/{m.power_max_w:g}",
+            "liquid_share": m.liquid_share,
+        }
+    for sw in c.switch_models.values():
+        out[f"switch {sw.key}"] = {
+            "ports": f"{sw.ports}x{sw.speed}G",
+            "breakouts": list(sw.breakouts),
+            "max_frame": sw.max_frame,
+            "rack_units": sw.rack_units,
+            "power_w": f"{sw.power_nominal_w:g}/{sw.power_max_w:g}",
+        }
+    for r in c.rack_types.values():
+        out[f"rack {r.key}"] = {
+            "units": r.units,
+            "power_kw": r.power_kw,
+            "liquid_kw": r.liquid_kw,
+            "air_kw": r.air_kw,
+        }
+    for a in c.accelerators.values():
+        out[f"accelerator {a.key}"] = {
+            "generation": a.generation,
+            "dies": a.dies,
+            "hbm_gb": a.hbm_gb,
+            "tflops": ", ".join(f"{k} {v:g}" for k, v in sorted(a.tflops.items())),
+        }
+    return out
+
+
 def _pod_attrs(c: Cluster) -> dict[str, Json]:
     return {
         p.name: {"phase": p.phase.name, "type": p.type, "hall": p.hall, "row": p.row}
@@ -276,6 +342,9 @@ class _Side:
     def of(cls, d: Derived) -> _Side:
         c = d.cluster
         attrs = {
+            "software": _software_attrs(c),
+            "credential": _credential_attrs(c),
+            "catalog": _catalog_attrs(c),
             "plane": _plane_attrs(c),
             "phase": _phase_attrs(c),
             "pod": _pod_attrs(c),
@@ -373,7 +442,7 @@ def _things(old: _Side, new: _Side, rn: Mapping[str, str], diff: Diff) -> None:
                     _attr_blocking(kind, target, fr, fields, diff)
                 continue
             phase = o.get("phase") if kind == "pod" else old.phase_of.get(name)
-            if kind in ("phase", "plane"):
+            if kind == "phase" or kind in GLOBAL:
                 phase = name if kind == "phase" else None
             if name not in n_all:
                 removed.add(name)
@@ -382,13 +451,15 @@ def _things(old: _Side, new: _Side, rn: Mapping[str, str], diff: Diff) -> None:
             fields = _changed(translate(o), n_all[name])
             if fields:
                 diff.things.append(Change(kind, "changed", name, phase, fields))
-                if kind not in ("phase", "plane"):
+                if kind != "phase" and kind not in GLOBAL:
                     fr = old.frozen(name)
                     if fr is not None:
                         _attr_blocking(kind, name, fr, fields, diff)
         for name, n in n_all.items():
             if name not in o_all and name not in renamed_to:
-                phase = name if kind == "phase" else new.phase_of.get(name)
+                phase = (
+                    name if kind == "phase" else None if kind in GLOBAL else new.phase_of.get(name)
+                )
                 if kind == "pod":
                     phase = n["phase"]
                 diff.things.append(Change(kind, "added", name, phase, _one_side(n, old=False)))

@@ -22,7 +22,7 @@ Json = dict[str, Any]
 SIGN = {"added": "+", "removed": "-", "changed": "~", "renamed": ">"}
 STYLE = {"added": "green", "removed": "red", "changed": "yellow", "renamed": "cyan"}
 SECTIONS = (
-    ("changes", "Phases, planes, pods, racks, nodes, switches"),
+    ("changes", "Software, credentials, catalog, planes, phases, pods, racks, nodes, switches"),
     ("addresses", "Addresses"),
     ("subnets", "Subnets"),
     ("cables", "Cables"),
@@ -235,7 +235,7 @@ def _renderables(doc: Json) -> list[RenderableType]:
         return out
     out += [
         "",
-        _table("Changes", ("What", "Added", "Removed", "Changed", "Renamed"), _summary_rows(doc)),
+        _table("Summary", ("What", "Added", "Removed", "Changed", "Renamed"), _summary_rows(doc)),
         "",
         _table("Totals", ("", "Before", "After", "Change"), _totals_rows(doc)),
         "",
