@@ -210,8 +210,9 @@ def _parser() -> argparse.ArgumentParser:
         "diff",
         help="what a change to a cluster file does: things, addresses, cables, power, parts",
         description="Semantic diff of two cluster files (or, with --git REV, of FILE as of REV "
-        "and FILE in the working tree, includes and all): phases, planes, pods, racks, nodes "
-        "and switches added, removed, changed or renamed; addresses, subnets and cables that "
+        "and FILE in the working tree, includes and all): software versions, credential "
+        "references, catalog parts, planes, phases, pods, racks, nodes and switches added, "
+        "removed, changed or renamed; addresses, subnets and cables that "
         "change; capacity per phase and power and cooling per rack before and after; the parts "
         "to order. A change that renumbers, recables or removes anything in a phase whose "
         "status in OLD is building or live is blocking (DIFF-LIVE-RENUMBER, DIFF-LIVE-RECABLE, "
