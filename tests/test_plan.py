@@ -288,7 +288,7 @@ def test_write_text(ex: Derived) -> None:
     text = out.getvalue()
     assert "\x1b" not in text
     lines = text.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith("Phases"))
+    start = next(i for i, line in enumerate(lines) if line.startswith("Capacity per phase"))
     table = lines[start : start + 6]
     assert any(line.split()[:1] == ["p1"] for line in table)
     assert any(line.split()[:1] == ["p2"] for line in table)

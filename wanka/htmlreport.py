@@ -24,56 +24,25 @@ from __future__ import annotations
 import os
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from functools import cache
-from typing import Any, NamedTuple
+from typing import Any
 
 import jinja2
 from markupsafe import Markup
 
-from . import __version__, capacity, svg
+from . import __version__, capacity, svg, tables
 from .datafiles import data_path
 from .derive import Derived
 from .findings import Finding
 from .model import TIERS, Pod, Switch
-from .plan import _bw, _kw, _n, _pct, _plural, _ratio, _signed, build_plan
+from .plan import build_plan
 from .render import write_tree
+from .tables import Link, Table, kw, n, pct, plural, signed, table
 from .validate import Result
 
 Json = dict[str, Any]
 
 INLINE_RACKS = 40  # up to this many racks, index.html draws them all; beyond, a page per pod
-
-
-class Link(NamedTuple):
-    """A table cell that links to another page or an anchor."""
-
-    text: str
-    href: str
-
-
-@dataclass(slots=True)
-class Table:
-    """A table as the templates show it: every cell a string (or a `Link`) already."""
-
-    title: str
-    columns: list[str]
-    rows: list[list[str | Link]] = field(default_factory=list)
-    right: frozenset[int] = frozenset()  # indices of numeric (right-aligned) columns
-    note: str = ""
-
-    def add(self, *cells: object) -> None:
-        self.rows.append([c if isinstance(c, Link) else "" if c is None else str(c) for c in cells])
-
-
-def _table(title: str, *columns: str, right: Iterable[str] = (), note: str = "") -> Table:
-    rights = set(right)
-    return Table(
-        title,
-        list(columns),
-        right=frozenset(i for i, c in enumerate(columns) if c in rights),
-        note=note,
-    )
 
 
 @cache
@@ -106,9 +75,9 @@ def _summary(plan: Json) -> list[tuple[str, str]]:
     tot = c["totals"]
     power = plan["capacity"]["power"]
     store = plan["capacity"]["storage"]
-    servers = _n(tot["servers"])
+    servers = n(tot["servers"])
     if tot["supernodes"]:
-        servers += f" ({_n(tot['supernodes'])} supernodes)"
+        servers += f" ({n(tot['supernodes'])} supernodes)"
     rows = [
         ("cluster", c["name"]),
         ("files", ", ".join(c["files"])),
@@ -118,160 +87,46 @@ def _summary(plan: Json) -> list[tuple[str, str]]:
         ),
         (
             f"PFLOPS ({c['precision']})",
-            f"{_n(tot['achieved_pflops'])} of {_n(tot['target_pflops'])} targeted "
-            f"({_signed(tot['margin_pflops'])}); available {_n(tot['available_pflops'])}",
+            f"{n(tot['achieved_pflops'])} of {n(tot['target_pflops'])} targeted "
+            f"({signed(tot['margin_pflops'])}); available {n(tot['available_pflops'])}",
         ),
-        ("cards", f"{_n(tot['cards'])} ({_n(tot['dies'])} dies, {_n(tot['hbm_tb'])} TB HBM)"),
+        ("cards", f"{n(tot['cards'])} ({n(tot['dies'])} dies, {n(tot['hbm_tb'])} TB HBM)"),
         (
             "nodes",
-            f"{servers} servers, {_n(tot['hosts'])} hosts, {_n(tot['storage_nodes'])} storage "
-            f"nodes; {_n(tot['excluded_nodes'])} excluded",
+            f"{servers} servers, {n(tot['hosts'])} hosts, {n(tot['storage_nodes'])} storage "
+            f"nodes; {n(tot['excluded_nodes'])} excluded",
         ),
-        ("pods, racks", f"{_n(tot['pods'])} pods, {_n(tot['racks'])} racks"),
+        ("pods, racks", f"{n(tot['pods'])} pods, {n(tot['racks'])} racks"),
         (
             "network",
-            f"{_n(tot['switches'])} switches, {_n(tot['cables'])} cables, "
-            f"{_n(tot['optics'])} optics",
+            f"{n(tot['switches'])} switches, {n(tot['cables'])} cables, {n(tot['optics'])} optics",
         ),
         (
             "IT power",
-            f"{_kw(power['total']['it_nominal_kw'])} kW nominal, "
-            f"{_kw(power['total']['it_max_kw'])} kW max (PUE = facility kW / "
-            f"{_kw(power['pue_it_kw'])} kW)",
+            f"{kw(power['total']['it_nominal_kw'])} kW nominal, "
+            f"{kw(power['total']['it_max_kw'])} kW max (PUE = facility kW / "
+            f"{kw(power['pue_it_kw'])} kW)",
         ),
         (
             "storage",
             (
-                f"{_n(store['raw_pb'])} PB raw on {_n(store['drives'])} drives in "
-                f"{_n(store['storage_nodes'])} storage nodes"
+                f"{n(store['raw_pb'])} PB raw on {n(store['drives'])} drives in "
+                f"{n(store['storage_nodes'])} storage nodes"
                 if store["storage_nodes"]
                 else "no storage nodes"
             )
-            + f"; node-local data drives {_n(store['node_local_data_tb'])} TB",
+            + f"; node-local data drives {n(store['node_local_data_tb'])} TB",
         ),
     ]
     return rows
 
 
-def _phase_table(plan: Json) -> Table:
-    t = _table(
-        f"Capacity per phase (PFLOPS at {plan['cluster']['precision']})",
-        "Phase",
-        "Status",
-        "Target",
-        "Achieved",
-        "Margin",
-        "Available",
-        "Cards",
-        "Servers",
-        "Racks",
-        "IT kW",
-        right=("Target", "Achieved", "Margin", "Available", "Cards", "Servers", "Racks", "IT kW"),
-    )
-    for p in plan["phases"]:
-        margin = _signed(p["margin_pflops"])
-        if p["margin_pct"] is not None:
-            margin += f" ({_pct(p['margin_pct'], '+')})"
-        t.add(
-            p["name"],
-            p["status"],
-            _n(p["target_pflops"]),
-            _n(p["achieved_pflops"]),
-            margin,
-            _n(p["available_pflops"]),
-            _n(p["cards"]),
-            _n(p["servers"]),
-            _n(p["rack_count"]),
-            _kw(p["it_nominal_kw"]),
-        )
-    return t
-
-
 def _power_tables(plan: Json) -> list[Table]:
-    power = plan["capacity"]["power"]
-    t = _table(
-        "IT power and heat (kW)",
-        "Phase",
-        "Nominal",
-        "Max",
-        "Liquid heat",
-        "Air heat",
-        "Rack feeds",
-        right=("Nominal", "Max", "Liquid heat", "Air heat", "Rack feeds"),
-    )
-    rows = [(p["phase"], p) for p in power["phases"]]
-    if len(rows) > 1:
-        rows.append(("total", power["total"]))
-    for name, p in rows:
-        t.add(
-            name,
-            _kw(p["it_nominal_kw"]),
-            _kw(p["it_max_kw"]),
-            _kw(p["liquid_heat_kw"]),
-            _kw(p["air_heat_kw"]),
-            _kw(p["feed_kw"]),
-        )
-    summ = plan["capacity"]["racks"]
-    types = _table(
-        "Rack power and cooling per rack type",
-        "Type",
-        "Racks",
-        "Feed kW",
-        "Peak nominal kW",
-        "Peak max kW",
-        "Least headroom",
-        "Peak liquid use",
-        "Peak air use",
-        "Over at max",
-        right=(
-            "Racks",
-            "Feed kW",
-            "Peak nominal kW",
-            "Peak max kW",
-            "Least headroom",
-            "Peak liquid use",
-            "Peak air use",
-            "Over at max",
-        ),
-    )
-    for r in summ["by_type"]:
-        types.add(
-            r["type"],
-            _n(r["racks"]),
-            _n(r["feed_kw"]),
-            _kw(r["peak_rack_nominal_kw"]),
-            _kw(r["peak_rack_max_kw"]),
-            f"{_kw(r['min_headroom_kw'])} kW ({_pct(r['min_headroom_pct'])})",
-            _pct(r["peak_liquid_use_pct"]),
-            _pct(r["peak_air_use_pct"]),
-            _n(r["over_feed_at_max"] + r["over_cooling_at_max"]),
-        )
-    tight = _table(
-        "Least power headroom (racks with identical figures listed once)",
-        "Rack",
-        "Like it",
-        "Type",
-        "Nominal kW",
-        "Max kW",
-        "Feed kW",
-        "Headroom",
-        right=("Like it", "Nominal kW", "Max kW", "Feed kW", "Headroom"),
-    )
-    for r in summ["tightest"]:
-        tight.add(
-            r["rack"],
-            _n(r["like"]),
-            r["type"],
-            _kw(r["nominal_kw"]),
-            _kw(r["max_kw"]),
-            _n(r["feed_kw"]),
-            f"{_kw(r['headroom_kw'])} kW ({_pct(r['headroom_pct'])})",
-        )
-    return [t, types, tight]
+    return [tables.power(plan), tables.rack_types(plan), tables.tightest_racks(plan)]
 
 
 def _rack_table(title: str, rows: Iterable[Json]) -> Table:
-    t = _table(
+    t = table(
         title,
         "Rack",
         "Type",
@@ -293,88 +148,32 @@ def _rack_table(title: str, rows: Iterable[Json]) -> Table:
             r["role"] or "-",
             f"{r['hall']}/{r['row'] or '-'}/{r['position'] or '-'}",
             f"{r['units_used']}/{r['units']}",
-            _kw(r["nominal_kw"]),
-            _kw(r["max_kw"]),
-            _n(r["feed_kw"]),
-            f"{_kw(r['headroom_kw'])} kW ({_pct(r['headroom_pct'])})",
-            f"{_kw(r['liquid_kw'])}/{_n(r['liquid_capacity_kw'])}",
-            f"{_kw(r['air_kw'])}/{_n(r['air_capacity_kw'])}",
+            kw(r["nominal_kw"]),
+            kw(r["max_kw"]),
+            n(r["feed_kw"]),
+            f"{kw(r['headroom_kw'])} kW ({pct(r['headroom_pct'])})",
+            f"{kw(r['liquid_kw'])}/{n(r['liquid_capacity_kw'])}",
+            f"{kw(r['air_kw'])}/{n(r['air_capacity_kw'])}",
         )
     return t
-
-
-def _fabric_table(plan: Json, plane: str) -> Table:
-    t = _table(
-        "Tiers",
-        "Tier",
-        "Model",
-        "Switches",
-        "Uplinks",
-        "Oversubscription",
-        "Limit",
-        "Down",
-        "Up",
-        "Ports used",
-        right=("Switches", "Uplinks", "Oversubscription", "Limit", "Down", "Up", "Ports used"),
-    )
-    for r in plan["fabric"]["planes"]:
-        if r["plane"] != plane:
-            continue
-        limit = r["max_oversubscription"]
-        t.add(
-            r["tier"],
-            ", ".join(r["models"]),
-            _n(r["switches"]),
-            _n(r["uplinks_per_switch"]) if r["uplinks_per_switch"] else "-",
-            _ratio(r["oversubscription_min"], r["oversubscription_max"]),
-            f"{float(limit):g}:1" if limit is not None else "-",
-            _bw(r["down_gbps"]),
-            _bw(r["up_gbps"]),
-            f"{_n(r['ports_used'])}/{_n(r['ports'])} ({_pct(r['port_use_pct'])})",
-        )
-    return t
-
-
-def _fabric_notes(plan: Json) -> list[str]:
-    notes = []
-    for a in plan["fabric"]["asns"]:
-        if not a["switches"]:
-            continue
-        block = (
-            f"block {a['block_first']}-{a['block_last']}, " if a["block_first"] is not None else ""
-        )
-        used = f"{a['first']}" if a["first"] == a["last"] else f"{a['first']}-{a['last']}"
-        notes.append(
-            f"ASNs {a['phase']}: {block}{_n(a['used'])} used ({used}) by "
-            f"{_n(a['switches'])} switches"
-        )
-    lb = plan["fabric"]["loopbacks"]
-    if lb["cidr"] is not None:
-        notes.append(
-            f"Loopbacks {lb['cidr']}: {_n(lb['used'])} of {_n(lb['size'])} used, "
-            f"{_pct(lb['use_pct'])}"
-        )
-    return notes
 
 
 def _bom_tables(plan: Json) -> list[Table]:
     bom = plan["bom"]
-    nodes = _table("Nodes", "Role", "Model", "Accelerator", "CPU", "Count", right=("Count",))
+    nodes = table("Nodes", "Role", "Model", "Accelerator", "CPU", "Count", right=("Count",))
     for r in bom["nodes"]:
         acc = f"{r['cards_per_node']} x {r['accelerator']}" if r["accelerator"] else "-"
-        count = _n(r["count"]) + (f" ({_n(r['excluded'])} excluded)" if r["excluded"] else "")
+        count = n(r["count"]) + (f" ({n(r['excluded'])} excluded)" if r["excluded"] else "")
         nodes.add(r["role"], r["model"], acc, r["cpu"], count)
-    switches = _table("Switches", "Model", "Ports", "Count", right=("Count",))
+    switches = table("Switches", "Model", "Ports", "Count", right=("Count",))
     for r in bom["switches"]:
-        switches.add(r["model"], f"{r['ports']} x {r['speed_gbps']}G", _n(r["count"]))
-    racks = _table(
-        "Racks", "Type", "Units", "Feed kW", "Count", right=("Units", "Feed kW", "Count")
-    )
+        switches.add(r["model"], f"{r['ports']} x {r['speed_gbps']}G", n(r["count"]))
+    racks = table("Racks", "Type", "Units", "Feed kW", "Count", right=("Units", "Feed kW", "Count"))
     for r in bom["racks"]:
-        racks.add(r["type"], r["units"], _n(r["feed_kw"]), _n(r["count"]))
+        racks.add(r["type"], r["units"], n(r["feed_kw"]), n(r["count"]))
     tot = bom["totals"]
     shared = tot.get("cables_shared_with_other_phases")
-    cables = _table(
+    cables = table(
         "Cables",
         "Media",
         "Speed",
@@ -382,8 +181,8 @@ def _bom_tables(plan: Json) -> list[Table]:
         "Length",
         "Count",
         right=("Length", "Count"),
-        note=f"{_n(tot['cables'])} physical cables carrying {_n(tot['cable_lanes'])} links"
-        + (f"; {_n(shared)} of them to other phases" if shared is not None else ""),
+        note=f"{n(tot['cables'])} physical cables carrying {n(tot['cable_lanes'])} links"
+        + (f"; {n(shared)} of them to other phases" if shared is not None else ""),
     )
     for r in bom["cables"]:
         cables.add(
@@ -391,23 +190,23 @@ def _bom_tables(plan: Json) -> list[Table]:
             f"{r['speed_gbps']}G",
             r["breakout"] or "-",
             f"{r['length_m']} m",
-            _n(r["count"]),
+            n(r["count"]),
         )
-    optics = _table(
+    optics = table(
         "Optics",
         "Optic",
         "Count",
         right=("Count",),
-        note=f"{_n(tot['optics'])} transceivers, on MMF and SMF runs only (AOCs have theirs "
+        note=f"{n(tot['optics'])} transceivers, on MMF and SMF runs only (AOCs have theirs "
         "built in; DAC and CAT6 need none)",
     )
     for r in bom["optics"]:
-        optics.add(r["optic"], _n(r["count"]))
+        optics.add(r["optic"], n(r["count"]))
     return [nodes, switches, racks, cables, optics]
 
 
 def _findings(items: Iterable[Json]) -> Table:
-    t = _table("Findings", "Where", "Severity", "Rule", "Message", "Hint")
+    t = table("Findings", "Where", "Severity", "Rule", "Message", "Hint")
     for f in items:
         where = str(f["file"] or "<input>")
         if f["line"] is not None:
@@ -504,7 +303,7 @@ def fabric_views(d: Derived, sc: capacity.Scope) -> list[svg.FabricView]:
 
 
 def _switch_table(pod: Pod, d: Derived) -> Table:
-    t = _table(
+    t = table(
         "Switches",
         "Switch",
         "Plane",
@@ -553,7 +352,7 @@ def _pod_info(pod: Pod, rack_rows: list[Json], href: str) -> Json:
 
 
 def _pod_table(pods: list[Json]) -> Table:
-    t = _table(
+    t = table(
         "Pods",
         "Pod",
         "Phase",
@@ -573,11 +372,11 @@ def _pod_table(pods: list[Json]) -> Table:
             p["phase"],
             p["type"],
             f"{p['hall']}/{p['row'] or '-'}",
-            _n(len(p["racks"])),
-            _n(p["nodes"]),
-            _n(p["cards"]),
-            _n(p["switches"]),
-            f"{_kw(tight['headroom_kw'])} kW ({_pct(tight['headroom_pct'])})" if tight else "-",
+            n(len(p["racks"])),
+            n(p["nodes"]),
+            n(p["cards"]),
+            n(p["switches"]),
+            f"{kw(tight['headroom_kw'])} kW ({pct(tight['headroom_pct'])})" if tight else "-",
         )
     return t
 
@@ -624,7 +423,7 @@ def pages(
             "plane": v.plane,
             "role": v.role,
             "svg": Markup(svg.fabric(v)),
-            "table": _fabric_table(plan, v.plane),
+            "table": tables.fabric(plan, v.plane),
         }
         for v in fabric_views(d, sc)
     ]
@@ -637,10 +436,10 @@ def pages(
             valid=True,
             summary=_summary(plan),
             capacity_svg=Markup(svg.capacity(plan["phases"], plan["cluster"]["precision"])),
-            phase_table=_phase_table(plan),
+            phase_table=tables.phases(plan),
             power_tables=_power_tables(plan),
             fabrics=fabrics,
-            fabric_notes=_fabric_notes(plan)
+            fabric_notes=tables.fabric_notes(plan)
             + [
                 f"Plane {p.name} ({p.role}): no switched fabric"
                 + ("" if p.fabric is None else " in this report")
@@ -670,8 +469,8 @@ def findings_pages(result: Result, problems: Iterable[Finding] = ()) -> Iterator
             ("phases", ", ".join(p.name for p in c.phases)),
             (
                 "as far as it was built",
-                f"{_n(len(c.pods))} pods, {_n(len(c.racks))} racks, {_n(len(c.nodes))} nodes, "
-                f"{_n(len(c.switches))} switches",
+                f"{n(len(c.pods))} pods, {n(len(c.racks))} racks, {n(len(c.nodes))} nodes, "
+                f"{n(len(c.switches))} switches",
             ),
         ]
     found = sorted({*result.findings, *problems}, key=Finding.sort_key)
@@ -679,8 +478,8 @@ def findings_pages(result: Result, problems: Iterable[Finding] = ()) -> Iterator
     summary.append(
         (
             "findings",
-            f"{_plural(counts['error'], 'error', 'errors')}, "
-            f"{_plural(counts['warning'], 'warning', 'warnings')}",
+            f"{plural(counts['error'], 'error', 'errors')}, "
+            f"{plural(counts['warning'], 'warning', 'warnings')}",
         )
     )
     yield (

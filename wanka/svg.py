@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 
+from . import tables
 from .model import Rack
-from .plan import _kw, _n
 
 Json = dict[str, Any]
 
@@ -152,13 +152,17 @@ def rack(r: Rack, power: Json) -> str:
         "power",
         float(power["nominal_kw"]),
         feed,
-        f"{_kw(power['nominal_kw'])}/{_n(feed)} kW, max {_kw(power['max_kw'])}, "
-        f"{_kw(head)} kW free",
+        f"{tables.kw(power['nominal_kw'])}/{tables.n(feed)} kW, max {tables.kw(power['max_kw'])}, "
+        f"{tables.kw(head)} kW free",
         peak=float(power["max_kw"]),
     )
     for i, kind in enumerate(("liquid", "air")):
         heat, cap = float(power[f"{kind}_kw"]), float(power[f"{kind}_capacity_kw"])
-        text = f"{_kw(heat)}/{_n(cap)} kW, {_kw(cap - heat)} kW free" if cap or heat else "none"
+        text = (
+            f"{tables.kw(heat)}/{tables.n(cap)} kW, {tables.kw(cap - heat)} kW free"
+            if cap or heat
+            else "none"
+        )
         out += _bar(y + (i + 1) * BAR_H, kind, heat, cap, text)
     return _svg(RACK_W, height, out, rack=r.name, pod=pod, rack_type=r.type.key)
 
@@ -238,7 +242,11 @@ def fabric(v: FabricView) -> str:
     for i, tier in enumerate(rows):
         y = 8 + i * ROW_H
         centre[tier] = y
-        boxes = v.tiers[tier] if tier != "nodes" else [TierBox(f"{_n(v.nodes)} nodes", v.nodes, [])]
+        boxes = (
+            v.tiers[tier]
+            if tier != "nodes"
+            else [TierBox(f"{tables.n(v.nodes)} nodes", v.nodes, [])]
+        )
         gap = 8
         bw = min(220.0, (FAB_W - LEFT - gap * (len(boxes) - 1)) / max(len(boxes), 1))
         total = len(boxes) * bw + gap * (len(boxes) - 1)
@@ -257,7 +265,9 @@ def fabric(v: FabricView) -> str:
             )
             if b.models:  # the model where it fits; the tooltip has it anyway
                 small = (
-                    f"{_n(b.switches)} x {models}" if bw >= 150 else f"{_n(b.switches)} switches"
+                    f"{tables.n(b.switches)} x {models}"
+                    if bw >= 150
+                    else f"{tables.n(b.switches)} switches"
                 )
                 out.append(
                     f'<text x="{x + bw / 2:.1f}" y="{y + 32}" class="boxsmall">'
@@ -270,8 +280,11 @@ def fabric(v: FabricView) -> str:
         if ln.lower not in centre or ln.upper not in centre:
             continue
         y1, y2 = centre[ln.upper] + BOX_H, centre[ln.lower]
-        media = ", ".join(f"{m} {_n(c)}" for m, c in sorted(ln.media.items()))
-        text = f"{_n(ln.links)} links x {_speeds(ln.speeds)} on {_n(ln.cables)} cables ({media})"
+        media = ", ".join(f"{m} {tables.n(c)}" for m, c in sorted(ln.media.items()))
+        text = (
+            f"{tables.n(ln.links)} links x {_speeds(ln.speeds)} on "
+            f"{tables.n(ln.cables)} cables ({media})"
+        )
         out.append(
             f'<g data-links="{_a(ln.lower)}-{_a(ln.upper)}" data-count="{ln.links}">'
             f'<rect x="{mid - 40:g}" y="{y1}" width="80" height="{y2 - y1}" class="band"/>'
@@ -302,9 +315,11 @@ def capacity(phases: Sequence[Json], precision: str) -> str:
         target = p["target_pflops"]
         meets = p["meets_target"]
         colour = OVER if meets is False else OK
-        text = f"{_n(got)} PFLOPS {precision}"
+        text = f"{tables.n(got)} PFLOPS {precision}"
         if target is not None:
-            text += f" of {_n(target)} ({'+' if got >= target else ''}{_n(got - target)})"
+            text += (
+                f" of {tables.n(target)} ({'+' if got >= target else ''}{tables.n(got - target)})"
+            )
         out.append(
             f'<g data-phase="{_a(p["name"])}" data-meets-target="{str(meets).lower()}">'
             f'<text x="4" y="{y + 16}" class="tier">{escape(p["name"])}</text>'
@@ -317,7 +332,7 @@ def capacity(phases: Sequence[Json], precision: str) -> str:
             tx = label_w + span * float(target) / scale_max
             out.append(
                 f'<line x1="{tx:.1f}" y1="{y - 3}" x2="{tx:.1f}" y2="{y + 25}" class="target">'
-                f"<title>target {_n(target)} PFLOPS</title></line>"
+                f"<title>target {tables.n(target)} PFLOPS</title></line>"
             )
         out.append(
             f'<text x="{label_w + span + 8}" y="{y + 15}" class="label">{escape(text)}</text></g>'
@@ -345,15 +360,15 @@ def pod_map(pods: Sequence[Json]) -> str:
         racks = p["racks"]
         out.append(
             f'<a href="{_a(p["href"])}"><g data-pod="{_a(p["name"])}" data-racks="{len(racks)}">'
-            f"<title>{escape(p['name'])}: {len(racks)} racks, {_n(p['nodes'])} nodes, "
-            f"{_n(p['switches'])} switches, {_n(p['cards'])} cards</title>"
+            f"<title>{escape(p['name'])}: {len(racks)} racks, {tables.n(p['nodes'])} nodes, "
+            f"{tables.n(p['switches'])} switches, {tables.n(p['cards'])} cards</title>"
             f'<rect x="{x}" y="{y}" width="{TILE_W}" height="{TILE_H}" rx="4" class="tile" '
             f'stroke="{colour}"/>'
             f'<text x="{x + 6}" y="{y + 15}" class="name">{escape(p["short"])}</text>'
             f'<text x="{x + 6}" y="{y + 28}" class="small">{escape(p["phase"])}, '
             f"{escape(p['hall'])}/{escape(p['row'] or '-')}, {len(racks)} racks</text>"
-            f'<text x="{x + 6}" y="{y + 40}" class="small">{_n(p["cards"])} cards, '
-            f"{_n(p['switches'])} switches</text>"
+            f'<text x="{x + 6}" y="{y + 40}" class="small">{tables.n(p["cards"])} cards, '
+            f"{tables.n(p['switches'])} switches</text>"
         )
         n = max(len(racks), 1)
         bw = min(10.0, (TILE_W - 12) / n)
