@@ -260,6 +260,11 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _colour() -> bool:
+    """Colour on a terminal, unless NO_COLOR is set (https://no-color.org)."""
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     from . import report
     from .loader import MAX_BYTES
@@ -322,7 +327,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
         sys.stdout.write(dumps(doc))  # the same bytes as render's plan.json
     else:
-        plan.write_text(doc, sys.stdout, color=sys.stdout.isatty())
+        plan.write_text(doc, sys.stdout, color=_colour())
     return EXIT_OK
 
 
@@ -646,7 +651,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     elif args.format == "markdown":
         sys.stdout.write(diffout.markdown(d, args.limit))
     else:
-        diffout.write_text(d, sys.stdout, color=sys.stdout.isatty(), limit=args.limit)
+        diffout.write_text(d, sys.stdout, color=_colour(), limit=args.limit)
     return EXIT_INVALID if d.blocked else EXIT_OK
 
 
