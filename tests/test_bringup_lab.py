@@ -182,8 +182,8 @@ def test_fault_is_named_exactly_and_resume_mends_it(lab: Lab, spec: str, expecte
         # the swapped ports lost their addresses with their cables: bring those nodes up again,
         # once LLDP has seen the cables back in place
         deadline = time.monotonic() + 60
-        while any("Get lldp info failed" in lab.ssh(n, f"hccn_tool -i {p} -lldp -g").stdout
-                  for n, p in ((A, 1), (B, 5))):  # fmt: skip
+        while not all("Port ID TLV" in lab.ssh(n, f"hccn_tool -i {p} -lldp -g").stdout
+                      for n, p in ((A, 1), (B, 5))):  # fmt: skip
             assert time.monotonic() < deadline, "LLDP did not see the cables back"
             time.sleep(2)
         fixed = lab.run("bringup", limit=",".join(sorted(bad)))
@@ -202,4 +202,26 @@ def test_fault_is_named_exactly_and_resume_mends_it(lab: Lab, spec: str, expecte
             time.sleep(1)
     r = lab.run("verify", resume=True)
     assert sorted(r["ran"]) == sorted(bad)  # only the hosts that failed
+    assert r["ok"], r["summary"]
+
+
+def test_power_never_a_bad_batch_stops_the_rollout_and_resume_finishes_it(lab: Lab) -> None:
+    lab.fault("add", f"power-never:{A}")
+    try:
+        off = run_wanka("lab", "power", str(lab.dir), "off", A, "--wait", timeout=120)
+        assert off.returncode == 0, off.stderr
+        # batches of 2 in inventory order: A's batch is the first; 1 of 2 failed > 40 %
+        r = lab.run(
+            "bringup", serial="2", max_fail_percentage=40, extra_vars={"bmc_power_timeout": 6}
+        )
+        assert failures(r) & {(A, "power", "")} and r["hosts"][A]["status"] == "failed"
+        assert r["hosts"][B]["status"] == "ok"  # its batch mate finished: one bad node
+        not_run = {n for n, h in r["hosts"].items() if h["status"] == "skipped"}
+        assert not_run == set(lab.access["nodes"]) - {A, B}  # the rollout stopped
+        assert all(h["failed"][0]["check"] == "not-run" for n, h in r["hosts"].items()
+                   if n in not_run)  # fmt: skip
+    finally:
+        lab.fault("clear", f"power-never:{A}")
+    r = lab.run("bringup", resume=True)
+    assert sorted(r["ran"]) == sorted(set(lab.access["nodes"]) - {B})
     assert r["ok"], r["summary"]

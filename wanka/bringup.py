@@ -112,6 +112,9 @@ def lab_overlay(access: dict[str, Any], names: set[str]) -> dict[str, dict[str, 
             # the servers' system Python (interpreter discovery would find the lab host's
             # user-level shims, which the server's overlaid /root also shows)
             "ansible_python_interpreter": access.get("python", "/usr/bin/python3"),
+            # the servers' /root is an overlay on this machine's live /root, where the
+            # controller keeps its own temporary files: work in the server's private /tmp
+            "ansible_remote_tmp": "/tmp/.ansible-wanka",
             "wanka_bmc_url": access["bmc"]["url"],
             "wanka_bmc_system": node.get("system") or name,
             "wanka_bmc_auth": False,
@@ -353,6 +356,7 @@ def run(
             "ANSIBLE_INTERPRETER_PYTHON": "auto_silent",
             "ANSIBLE_TIMEOUT": "15",
             "ANSIBLE_SSH_RETRIES": "2",
+            "ANSIBLE_LOCAL_TEMP": str(private / "tmp"),
         }
         ssh_args = "-o ControlMaster=auto -o ControlPersist=120s"
         if access is not None:
