@@ -33,6 +33,7 @@ are scrubbed of the referenced values and of ansible-runner's copy of the enviro
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -357,6 +358,11 @@ def run(
             "ANSIBLE_TIMEOUT": "15",
             "ANSIBLE_SSH_RETRIES": "2",
             "ANSIBLE_LOCAL_TEMP": str(private / "tmp"),
+            # SSH master connections of this run directory only: two labs (or sites) with the
+            # same management addresses must never share one (the socket is named after
+            # user@host:port); short, for the socket path limit
+            "ANSIBLE_SSH_CONTROL_PATH_DIR": "/tmp/wanka-cp-"
+            + hashlib.sha1(str(out).encode()).hexdigest()[:12],
         }
         ssh_args = "-o ControlMaster=auto -o ControlPersist=120s"
         if access is not None:
