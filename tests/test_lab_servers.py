@@ -242,8 +242,14 @@ def test_fault_link_down(lab: Lab) -> None:
 def test_fault_cable_swap(lab: Lab) -> None:
     cabled = {c.a.ifname: (c.b.device, c.b.port) for c in lab.d.cabling.cables
               if c.a.device == A and c.plane == "param"}  # fmt: skip
+    # the NPUs' addresses (hccn_tool sets them on the ports) stay with the NPUs
+    setup = "hccn_tool -i 1 -ip -s address 10.64.0.201 netmask 255.255.255.192 && " \
+            "hccn_tool -i 2 -ip -s address 10.64.0.202 netmask 255.255.255.192"
+    assert lab.ssh(A, setup).returncode == 0
     r = lab.faults("add", f"cable-swap:{A}:npu1={A}:npu2")
     assert r.returncode == 0, r.stderr
+    addrs = lab.ssh(A, "hccn_tool -i 1 -ip -g; hccn_tool -i 2 -ip -g").stdout.split()
+    assert addrs[0] == "ipaddr:10.64.0.201" and addrs[2] == "ipaddr:10.64.0.202"
 
     def seen() -> list[tuple[str, str]]:
         return _lldp_ports(lab.ssh(A, "hccn_tool -i 1 -lldp -g; hccn_tool -i 2 -lldp -g").stdout)
@@ -251,6 +257,8 @@ def test_fault_cable_swap(lab: Lab) -> None:
     until(seen, [cabled["param2"], cabled["param1"]], LLDP_WITHIN, every=1)
     assert lab.faults("clear", "--all").returncode == 0
     until(seen, [cabled["param1"], cabled["param2"]], LLDP_WITHIN, every=1)
+    addrs = lab.ssh(A, "hccn_tool -i 1 -ip -g; hccn_tool -i 2 -ip -g").stdout.split()
+    assert addrs[0] == "ipaddr:10.64.0.201" and addrs[2] == "ipaddr:10.64.0.202"
 
 
 def test_fault_cable_swap_between_servers(lab: Lab) -> None:
@@ -262,6 +270,12 @@ def test_fault_cable_swap_between_servers(lab: Lab) -> None:
     assert lab.faults("clear", f"cable-swap:{A}:npu5={B}:npu5").returncode == 0
     assert _if_index(lab, A, "param5") != a_if  # its own cable is back
     assert lab.ssh(A, "hccn_tool -i 5 -link -g").stdout.strip() == "link status: UP"
+    # and LLDP sees the cabled leaf port again on both servers
+    for node in (A, B):
+        want = [next((c.b.device, c.b.port) for c in lab.d.cabling.cables
+                     if c.a.device == node and c.a.ifname == "param5")]  # fmt: skip
+        until(lambda n=node: _lldp_ports(lab.ssh(n, "hccn_tool -i 5 -lldp -g").stdout), want,
+              LLDP_WITHIN, every=1)  # fmt: skip
 
 
 def _if_index(lab: Lab, node: str, ifname: str) -> int:

@@ -302,6 +302,8 @@ def _swap(lab: Path, f: Fault) -> None:
     (ns_a, if_a), (ns_b, if_b) = ends
     if (ns_a, if_a) == (ns_b, if_b):
         raise FaultError(f"fault '{f.spec}': both ends are the same port")
+    # an NPU keeps its address whatever cable is plugged in: note them, re-set them after
+    kept = {end: _addresses(*end) for end in ends}
     tmp_a, tmp_b = "wkswap-a", "wkswap-b"
     _ip("-n", ns_a, "link", "set", if_a, "down", "name", tmp_a)
     _ip("-n", ns_b, "link", "set", if_b, "down", "name", tmp_b)
@@ -311,6 +313,25 @@ def _swap(lab: Path, f: Fault) -> None:
     # tmp_a (A's old cable) now lives where B was, and takes B's name; and the other way
     _ip("-n", ns_b, "link", "set", tmp_a, "name", if_b, "up")
     _ip("-n", ns_a, "link", "set", tmp_b, "name", if_a, "up")
+    for (ns, ifname), addrs in kept.items():
+        _ip("-n", ns, "address", "flush", "dev", ifname)
+        for addr in addrs:
+            _ip("-n", ns, "address", "add", addr, "dev", ifname)
+
+
+def _addresses(ns: str, ifname: str) -> list[str]:
+    """The IPv4 addresses (with prefix length) on an interface of a namespace."""
+    r = subprocess.run(
+        ["ip", "-n", ns, "-j", "-4", "address", "show", "dev", ifname],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    if r.returncode != 0:
+        raise FaultError(f"ip -n {ns} address show dev {ifname}: {r.stderr.strip()}")
+    return [
+        f"{a['local']}/{a['prefixlen']}"
+        for link in json.loads(r.stdout or "[]")
+        for a in link.get("addr_info", [])
+    ]
 
 
 def _bgp(lab: Path, f: Fault, down: bool) -> None:

@@ -365,6 +365,18 @@ def start_servers(
         )
 
 
+def _sshd_running() -> bool:
+    """Does any sshd run on this machine (another lab's server, the system's own)?"""
+    from .nodes import SSHD
+
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if os.readlink(entry / "exe") == SSHD:
+                    return True
+    return False
+
+
 def _ns_id(path: Path) -> tuple[int, int] | None:
     try:
         st = os.stat(path)
@@ -481,9 +493,10 @@ def down(lab_dir: Path | str, *, progress: Progress = _quiet) -> dict[str, Any]:
     left += strangers
     left += [f"namespace {ns}" for ns in state.namespaces if (NETNS_DIR / ns).exists()]
     if not left:
-        for dir_ in state.outside_dirs:
-            with contextlib.suppress(OSError):  # only if empty: a system sshd may use it now
-                Path(dir_).rmdir()
+        if not _sshd_running():  # /run/sshd: another lab's servers or a system sshd need it
+            for dir_ in state.outside_dirs:
+                with contextlib.suppress(OSError):  # only if empty
+                    Path(dir_).rmdir()
         state.path.unlink(missing_ok=True)
         if str(where) in state.dirs:
             shutil.rmtree(where, ignore_errors=True)

@@ -261,6 +261,10 @@ def boot(lab_dir: str, node: str) -> None:
     os.close(keep)
     for proc_file in ("meminfo", "cpuinfo"):
         _libc_mount(str(where / proc_file), f"/proc/{proc_file}", None, MS_BIND, "")
+    # each NPU port answers ARP for its own address only, as the NPUs do (on the lab's veths
+    # in one namespace the kernel would otherwise answer for all of them on every port)
+    for key, value in (("arp_ignore", "1"), ("arp_announce", "2")):
+        Path(f"/proc/sys/net/ipv4/conf/all/{key}").write_text(value)
 
     hostname = Path("/etc/hostname")
     if not (where / "fs/etc/upper/hostname").exists():
