@@ -179,9 +179,10 @@ def test_fault_is_named_exactly_and_resume_mends_it(lab: Lab, spec: str, expecte
     finally:
         lab.fault("clear", spec)
     if spec.startswith("cable-swap"):
-        # Mending is not checked for a swap: once the lab swaps the cables back, its lldpd
-        # does not see the right neighbours again within minutes (a lab limit, reported), so
-        # LLDP would still fail. Detection, above, is what this case proves.
+        # Mending is not checked for a swap: after a bring-up, once the lab swaps the cables
+        # back, the servers' LLDP did not show the right neighbours again within a minute
+        # (open: without a bring-up, tests/test_lab_servers.py sees them back in seconds).
+        # Detection, above, is what this case proves.
         return
     if spec.startswith("bgp-down"):  # wait until the session is back (seconds)
         sw = lab.access["switches"][LEAF]
