@@ -239,7 +239,10 @@ def boot(lab_dir: str, node: str) -> None:
     lab = Path(lab_dir)
     where = node_dir(lab, node)
     profile = json.loads((where / "profile.json").read_text(encoding="utf-8"))
-    keep = os.open(lab, os.O_PATH | os.O_DIRECTORY)  # the lab directory, whatever hides it
+    # what the server needs from this machine, whatever the mounts below hide: the lab
+    # directory, the Python environment that runs the tools, the wanka package
+    needed = _outermost([lab, Path(sys.prefix), Path(__file__).resolve().parents[2]])
+    keep = {p: os.open(p, os.O_PATH | os.O_DIRECTORY) for p in needed}
     mounted = []
     for name in OVERLAY_DIRS:
         lower = Path("/") / name
@@ -255,10 +258,11 @@ def boot(lab_dir: str, node: str) -> None:
         mounted.append(lower)
     _libc_mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
     mounted.append(Path("/tmp"))
-    if any(lab.is_relative_to(m) for m in mounted):
-        lab.mkdir(parents=True, exist_ok=True)
-        _libc_mount(f"/proc/self/fd/{keep}", str(lab), None, MS_BIND, "")
-    os.close(keep)
+    for path, fd in keep.items():
+        if any(path.is_relative_to(m) for m in mounted):  # e.g. a checkout under /tmp
+            path.mkdir(parents=True, exist_ok=True)
+            _libc_mount(f"/proc/self/fd/{fd}", str(path), None, MS_BIND, "")
+        os.close(fd)
     for proc_file in ("meminfo", "cpuinfo"):
         _libc_mount(str(where / proc_file), f"/proc/{proc_file}", None, MS_BIND, "")
     # each NPU port answers ARP for its own address only, as the NPUs do (on the lab's veths
@@ -295,6 +299,15 @@ def boot(lab_dir: str, node: str) -> None:
     _write_exec(bindir / "uname", UNAME_WRAPPER)
     sys.stdout.flush()
     os.execv(SSHD, [SSHD, "-D", "-e", "-f", str(where / "sshd_config")])
+
+
+def _outermost(paths: list[Path]) -> list[Path]:
+    """The paths that are not inside another of them."""
+    out: list[Path] = []
+    for p in sorted({q.resolve() for q in paths}, key=lambda q: len(q.parts)):
+        if not any(p.is_relative_to(o) for o in out):
+            out.append(p)
+    return out
 
 
 def _write_exec(path: Path, text: str) -> None:
