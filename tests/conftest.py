@@ -23,6 +23,22 @@ def run_wanka(
     )
 
 
+def require_lab_servers() -> None:
+    """Fail (never skip) a test of the lab's servers when this machine cannot run them."""
+    import os
+    import shutil
+
+    from wanka.lab import nodes
+
+    if os.geteuid() != 0:
+        pytest.fail("the lab tests need root (CI runs as root)", pytrace=False)
+    for tool in ("ip", "vtysh", "lldpd", "lldpcli", "ssh", "ssh-keygen"):
+        if shutil.which(tool) is None:
+            pytest.fail(f"`{tool}` not found: install iproute2 frr lldpd openssh", pytrace=False)
+    if not Path(nodes.SSHD).exists():
+        pytest.fail(f"{nodes.SSHD} not found: install openssh-server", pytrace=False)
+
+
 @pytest.fixture
 def lab_text() -> str:
     return (ROOT / "examples/lab-mini/cluster.yaml").read_text(encoding="utf-8")

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, run_wanka
+from conftest import ROOT, require_lab_servers, run_wanka
 
 from wanka import bringup, routing
 from wanka.derive import Derived, derive
@@ -65,19 +65,9 @@ class Lab:
         )  # fmt: skip
 
 
-def _require() -> None:
-    if os.geteuid() != 0:
-        pytest.fail("the lab tests need root (CI runs as root)", pytrace=False)
-    for tool in ("ip", "vtysh", "lldpd", "lldpcli", "ssh", "ssh-keygen"):
-        if shutil.which(tool) is None:
-            pytest.fail(f"`{tool}` not found: install iproute2 frr lldpd openssh", pytrace=False)
-    if not Path(nodes.SSHD).exists():
-        pytest.fail(f"{nodes.SSHD} not found: install openssh-server", pytrace=False)
-
-
 @pytest.fixture(scope="module")
 def lab() -> Iterator[Lab]:
-    _require()
+    require_lab_servers()
     d = derive(check(LAB))
     base = Path(tempfile.mkdtemp(prefix="wklab-bringup-", dir="/tmp"))
     base.chmod(0o755)  # FRR runs as frr and must reach its state directory

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import tempfile
 import time
@@ -20,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, run_wanka
+from conftest import ROOT, require_lab_servers, run_wanka
 
 from wanka.derive import Derived, derive
 from wanka.lab import fabric, faults, netlab, nodes
@@ -62,16 +61,6 @@ class Lab:
         return run_wanka("lab", "fault", str(self.dir), action, *specs)
 
 
-def _require() -> None:
-    if os.geteuid() != 0:
-        pytest.fail("the lab tests need root (CI runs as root)", pytrace=False)
-    for tool in ("ip", "vtysh", "lldpd", "lldpcli", "ssh", "ssh-keygen"):
-        if shutil.which(tool) is None:
-            pytest.fail(f"`{tool}` not found: install iproute2 frr lldpd openssh", pytrace=False)
-    if not Path(nodes.SSHD).exists():
-        pytest.fail(f"{nodes.SSHD} not found: install openssh-server", pytrace=False)
-
-
 def until(probe: Callable[[], object], want: object, within: float, every: float = 0.5) -> None:
     """Wait until probe() == want; fail with the last value seen after `within` seconds."""
     deadline = time.monotonic() + within
@@ -94,7 +83,7 @@ def power_on(lab: Lab, *names: str) -> None:
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[Lab]:
-    _require()
+    require_lab_servers()
     d = derive(check(str(LAB)))
     base = Path(tempfile.mkdtemp(prefix="wklab-srv-", dir="/tmp"))
     base.chmod(0o755)  # FRR runs as frr and must reach its state directory

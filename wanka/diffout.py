@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from io import StringIO
 from typing import Any, TextIO
 
 from rich import box
-from rich.console import Console, RenderableType
+from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from . import console
 from .diff import HINT, Diff
 
 Json = dict[str, Any]
@@ -265,24 +265,7 @@ def _renderables(doc: Json) -> list[RenderableType]:
 
 def write_text(diff: Diff, out: TextIO, *, color: bool, limit: int = 40) -> None:
     """The diff for people; coloured when `color` (a terminal), plain otherwise."""
-    parts = _renderables(diff.as_json(limit))
-    probe = Console(file=StringIO(), width=1000, markup=False, emoji=False, highlight=False)
-    width = max([100, *(probe.measure(p).maximum for p in parts if isinstance(p, Table))])
-    buf = StringIO()
-    console = Console(
-        file=buf,
-        width=width,
-        force_terminal=color,
-        no_color=not color,
-        color_system="standard" if color else None,
-        markup=False,
-        emoji=False,
-        highlight=False,
-        soft_wrap=True,
-    )
-    for p in parts:
-        console.print(p)
-    out.write("".join(line.rstrip() + "\n" for line in buf.getvalue().splitlines()))
+    console.write(_renderables(diff.as_json(limit)), out, color=color)
 
 
 # ---- Markdown ------------------------------------------------------------------------------

@@ -14,15 +14,14 @@ text and JSON forms cannot disagree.
 
 from __future__ import annotations
 
-from io import StringIO
 from typing import Any, TextIO
 
 from rich import box
-from rich.console import Console, RenderableType
+from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from . import capacity, tables
+from . import capacity, console, tables
 from .derive import Derived
 from .findings import Finding
 from .tables import kw, n
@@ -212,25 +211,4 @@ def _renderables(plan: Plan) -> list[RenderableType]:
 
 def write_text(plan: Plan, out: TextIO, *, color: bool) -> None:
     """The plan as tables for people (PR comments, terminals); plain text when not `color`."""
-    parts = _renderables(plan)
-    probe = Console(file=StringIO(), width=1000, markup=False, emoji=False, highlight=False)
-    width = max(
-        100,
-        *(probe.measure(p).maximum for p in parts if isinstance(p, Table)),
-    )
-    buf = StringIO()
-    console = Console(
-        file=buf,
-        width=width,
-        force_terminal=color,
-        no_color=not color,
-        color_system="standard" if color else None,
-        markup=False,
-        emoji=False,
-        highlight=False,
-        soft_wrap=True,
-    )
-    for p in parts:
-        console.print(p)
-    # tables pad their cells: drop the trailing blanks so the text diffs cleanly
-    out.write("".join(line.rstrip() + "\n" for line in buf.getvalue().splitlines()))
+    console.write(_renderables(plan), out, color=color)
