@@ -24,14 +24,11 @@ from __future__ import annotations
 import os
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
-from functools import cache
 from typing import Any
 
-import jinja2
 from markupsafe import Markup
 
-from . import __version__, capacity, svg, tables
-from .datafiles import data_path
+from . import __version__, capacity, svg, tables, templates
 from .derive import Derived
 from .findings import Finding
 from .model import TIERS, Pod, Switch
@@ -45,21 +42,9 @@ Json = dict[str, Any]
 INLINE_RACKS = 40  # up to this many racks, index.html draws them all; beyond, a page per pod
 
 
-@cache
-def environment() -> jinja2.Environment:
-    """Jinja for the report pages: autoescaped HTML, nothing undefined."""
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(data_path("templates"))),
-        undefined=jinja2.StrictUndefined,
-        autoescape=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-
-
 def _page(template: str, **values: Any) -> str:
-    return environment().get_template(f"report/{template}").render(version=__version__, **values)
+    page = templates.environment(html=True).get_template(f"report/{template}")
+    return page.render(version=__version__, **values)
 
 
 def pod_page(pod: Pod) -> str:

@@ -11,11 +11,12 @@ from .datafiles import data_path
 
 
 @cache
-def environment() -> jinja2.Environment:
+def environment(html: bool = False) -> jinja2.Environment:
+    """The templates' Jinja: nothing undefined; `html` autoescapes (the report's pages)."""
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(data_path("templates"))),
         undefined=jinja2.StrictUndefined,
-        autoescape=False,
+        autoescape=html,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
