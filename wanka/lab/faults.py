@@ -25,7 +25,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -307,6 +309,11 @@ def _swap(lab: Path, f: Fault) -> None:
     tmp_a, tmp_b = "wkswap-a", "wkswap-b"
     _ip("-n", ns_a, "link", "set", if_a, "down", "name", tmp_a)
     _ip("-n", ns_b, "link", "set", if_b, "down", "name", tmp_b)
+    # lldpd keeps a port whose name and ifindex are unchanged, and with it a raw socket bound
+    # to the device that left: a cable moved back where another had taken its ifindex would
+    # never be heard again. Let each lldpd drop the old name before the new cable takes it.
+    for node, ifname in ((f.target, if_a), (f.other_end()[0], if_b)):
+        _lldpd_forgets(access["nodes"][node].get("lldp_socket"), ifname)
     if ns_a != ns_b:
         _ip("-n", ns_a, "link", "set", tmp_a, "netns", ns_b)
         _ip("-n", ns_b, "link", "set", tmp_b, "netns", ns_a)
@@ -317,6 +324,24 @@ def _swap(lab: Path, f: Fault) -> None:
         _ip("-n", ns, "address", "flush", "dev", ifname)
         for addr in addrs:
             _ip("-n", ns, "address", "add", addr, "dev", ifname)
+
+
+def _lldpd_forgets(sock: str | None, ifname: str, timeout: float = 15.0) -> None:
+    """Wait until the lldpd behind `sock` no longer lists the port `ifname`."""
+    if not sock or shutil.which("lldpcli") is None:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        r = subprocess.run(
+            ["lldpcli", "-u", sock, "-f", "json", "show", "interfaces", "ports", ifname],
+            capture_output=True, text=True, timeout=10, check=False,
+        )  # fmt: skip
+        if r.returncode != 0:
+            return  # no lldpd there: nothing holds the port
+        if not (json.loads(r.stdout or "{}").get("lldp") or {}).get("interface"):
+            return
+        time.sleep(0.2)
+    raise FaultError(f"lldpd ({sock}) still lists {ifname} {timeout:g} s after it was unplugged")
 
 
 def _addresses(ns: str, ifname: str) -> list[str]:
