@@ -5,6 +5,7 @@ only the hosts that did not pass; no credential reaches the run directory)."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import signal
@@ -151,6 +152,61 @@ def test_expectations_follow_the_model_and_cabling() -> None:
     assert not exp["lab-p1-pod01-mgmt-leaf01"]["routed"]
     every = expect.expectations(d, [], list(d.cluster.switches))  # all phases: p2 leaves too
     assert len(every["lab-p1-core-param-spine01"]["bgp_peers"]) == 2 * len(spine["bgp_peers"])
+
+
+def test_expected_port_speed_and_pfc_come_from_the_model() -> None:
+    d = derive(check(LAB))
+    node = expect.expectations(d, [d.cluster.node(S01)], [], "p1")[S01]
+    plane = next(p for p in d.cluster.planes.values() if p.role == "parameter")
+    assert plane.qos is not None and plane.qos.pfc_priority == 4
+    for dev in node["npu"]["devices"]:
+        assert dev["speed_mbps"] == d.cluster.node(S01).model.nic(plane.name).speed * 1000
+        assert dev["pfc"] == "0,0,0,0,1,0,0,0"  # priority 4 alone
+
+
+def _wanka_node() -> Any:
+    spec = importlib.util.spec_from_file_location(
+        "wanka_node", ROOT / "playbooks/library/wanka_node.py"
+    )
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+class _Tools:
+    """hccn_tool answers of one port, as a node would print them."""
+
+    def __init__(self, answers: dict[str, str]) -> None:
+        self.answers = answers
+
+    def run(self, argv: list[str], timeout: int = 60) -> tuple[int, str, str]:
+        return 0, self.answers.get(argv[3], ""), ""
+
+
+def test_speed_and_pfc_checks_fail_with_what_the_port_says() -> None:
+    mod = _wanka_node()
+    dev = {"device": 0, "address": "10.0.0.2", "netmask": "255.255.255.0", "gateway": "",
+           "netdetect": "", "speed_mbps": 400000, "pfc": "0,0,0,0,1,0,0,0"}  # fmt: skip
+    exp = {"npu": {"devices": [dev]}}
+    good = {
+        "-link": "link status: UP\n",
+        "-speed": "Speed: 400000 Mb/s\n",
+        "-pfc": "PFC configuration:\npriority   0 1 2 3 4 5 6 7\nenabled    0 0 0 0 1 0 0 0\n",
+    }
+    ok = mod.check_ports(_Tools(good), exp, {"link", "speed", "pfc"})
+    assert [(r["check"], r["status"]) for r in ok] == [
+        ("link", "pass"), ("speed", "pass"), ("pfc", "pass")]  # fmt: skip
+    bad = dict(good, **{"-speed": "Speed: 200000 Mb/s\n",
+                        "-pfc": good["-pfc"].replace("0 0 0 1 0 0 0\n", "0 0 1 1 0 0 0\n")})
+    res = {r["check"]: r for r in mod.check_ports(_Tools(bad), exp, {"speed", "pfc"})}
+    assert res["speed"]["status"] == "fail"
+    assert res["speed"]["reason"] == "port at 200G, the model says 400G"
+    assert res["pfc"]["status"] == "fail"
+    assert res["pfc"]["reason"] == "PFC on priorities 3 4, the model says 4"
+    down = dict(good, **{"-link": "link status: DOWN\n"})
+    res = {r["check"]: r for r in mod.check_ports(_Tools(down), exp, {"link", "speed"})}
+    assert res["speed"]["status"] == "skip" and res["speed"]["reason"] == "link down"
 
 
 def test_bad_input_is_a_message_not_a_traceback(tmp_path: Path) -> None:

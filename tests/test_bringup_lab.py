@@ -120,8 +120,8 @@ def test_verify_all_green(lab: Lab, tmp_path: Path) -> None:
     assert "8 of 8 nodes ok; 8 of 8 switches ok; changed=0" in res.stdout
     report = json.loads((lab.out / "verify-report.json").read_text())
     checks = {c["check"] for h in report["hosts"].values() for c in h["checks"]}
-    assert checks >= {"npu-count", "npu-health", "firmware", "nvme", "link", "lldp",
-                      "address", "gateway", "gateway-ping", "roce-ping", "bgp"}  # fmt: skip
+    assert checks >= {"npu-count", "npu-health", "firmware", "nvme", "link", "speed", "lldp",
+                      "address", "gateway", "pfc", "gateway-ping", "roce-ping", "bgp"}  # fmt: skip
     assert all(c["status"] == "pass" for h in report["hosts"].values() for c in h["checks"])
     tables = [str(t) for t in (lab.out / "hccl").rglob("*.json")]
     addresses = {n["address"] for n in lab.access["nodes"].values()}
@@ -144,6 +144,7 @@ FAULTS = [
     ("link-down:{A}:npu3", lambda lab: {(A, "link", "npu3")}),
     ("npu-health:{B}:npu2", lambda lab: {(B, "npu-health", "npu2")}),
     ("nvme-missing:{C}", lambda lab: {(C, "nvme", "nvme1n1")}),
+    ("link-speed:{B}:npu6", lambda lab: {(B, "speed", "npu6")}),
     ("firmware:{B}=6.0.0.1.1", lambda lab: {(B, "firmware", f"npu{i}") for i in range(8)}),
     ("bmc-down:{A}", lambda lab: {(A, "bmc", "")}),
     # both ends of the shut session are down: the leaf's swp29 and its spine's port

@@ -276,8 +276,10 @@ def _if_index(lab: Lab, node: str, ifname: str) -> int:
 
 def test_faults_in_the_profile(lab: Lab) -> None:
     r = lab.faults("add", f"nvme-missing:{A}", f"npu-health:{A}:npu2=Critical",
-                   f"firmware:{A}=6.4.0.1.100")  # fmt: skip
+                   f"firmware:{A}=6.4.0.1.100", f"link-speed:{A}:npu3")  # fmt: skip
     assert r.returncode == 0, r.stderr
+    speed = lab.ssh(A, "hccn_tool -i 3 -speed -g; hccn_tool -i 4 -speed -g").stdout
+    assert speed == "Speed: 100000 Mb/s\nSpeed: 200000 Mb/s\n"  # half the model's 200G
     out = lab.ssh(A, "nvme list -o json; npu-smi info -t health -i 2 -c 0; "
                      "npu-smi info -t board -i 0 -c 0").stdout  # fmt: skip
     assert len(json.loads(out[: out.index("\n}\n") + 2])["Devices"]) == 1
@@ -287,6 +289,7 @@ def test_faults_in_the_profile(lab: Lab) -> None:
     assert lab.faults("clear", "--all").returncode == 0
     out = lab.ssh(A, "nvme list -o json; npu-smi info -t health -i 2 -c 0").stdout
     assert len(json.loads(out[: out.index("\n}\n") + 2])["Devices"]) == 2 and "Critical" not in out
+    assert lab.ssh(A, "hccn_tool -i 3 -speed -g").stdout == "Speed: 200000 Mb/s\n"
 
 
 def test_fault_bgp_down(lab: Lab) -> None:

@@ -238,6 +238,54 @@ def test_health_fault_shows(
     assert kv(text) == {"Health Status": "OK", "Error Code": "NA", "Error Information": "NA"}
 
 
+def test_port_speed_and_its_fault(
+    a2_derived: Any, lab_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    node = next(n for n in a2_derived.cluster.nodes if n.model.accelerator is not None)
+    want = node.model.nic("param").speed * 1000
+    use(node_profile(a2_derived, node), lab_env, monkeypatch)
+    # the line Huawei's MindCluster toolkit parses: name, value, unit
+    assert tool(capsys, "hccn_tool", "-i", "5", "-speed", "-g") == (0, f"Speed: {want} Mb/s\n")
+    use(node_profile(a2_derived, node, {"link_speed": {5: want // 2}}), lab_env, monkeypatch)
+    assert tool(capsys, "hccn_tool", "-i", "5", "-speed", "-g")[1] == f"Speed: {want // 2} Mb/s\n"
+    assert tool(capsys, "hccn_tool", "-i", "4", "-speed", "-g")[1] == f"Speed: {want} Mb/s\n"
+
+
+def test_pfc_is_kept_per_port_in_the_real_layout(
+    a2_profile: dict[str, Any], lab_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    use(a2_profile, lab_env, monkeypatch)
+    rc, text = tool(capsys, "hccn_tool", "-i", "2", "-pfc", "-g")
+    assert rc == 0 and text.splitlines() == [
+        "PFC configuration:",
+        "priority   0 1 2 3 4 5 6 7",
+        "enabled    0 0 0 0 0 0 0 0",
+    ]
+    assert tool(capsys, "hccn_tool", "-i", "2", "-pfc", "-s", "bitmap", "0,0,0,0,1,0,0,0")[0] == 0
+    assert tool(capsys, "hccn_tool", "-i", "2", "-pfc", "-g")[1].splitlines()[2] == (
+        "enabled    0 0 0 0 1 0 0 0"
+    )
+    assert tool(capsys, "hccn_tool", "-i", "3", "-pfc", "-g")[1].splitlines()[2].count("1") == 0
+    rc, text = tool(capsys, "hccn_tool", "-i", "2", "-pfc", "-s", "bitmap", "0,0,4")
+    assert rc == 2 and "eight 0 or 1" in text
+
+
+def test_fault_specs_are_checked_before_anything_breaks() -> None:
+    from wanka.lab import faults
+
+    f = faults.parse("link-speed:n1:npu3=100000")
+    assert (f.kind, f.target, f.npu(), f.value) == ("link-speed", "n1", 3, "100000")
+    assert faults.parse("link-speed:n1:npu3").value is None  # default: half the model's
+    for spec, says in (
+        ("link-speed:n1:npu3=fast", "whole number of Mb/s"),
+        ("link-speed:n1", "needs a port"),
+        ("nvme-missing:n1=two", "whole number"),
+        ("flood:n1", "unknown kind 'flood'"),
+    ):
+        with pytest.raises(faults.FaultError, match=says):
+            faults.parse(spec)
+
+
 # ----------------------------------------------------------------------------- detail views
 
 

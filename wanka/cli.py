@@ -197,7 +197,8 @@ def _parser() -> argparse.ArgumentParser:
         help="inject, clear or list faults on a running lab",
         description="Faults are written KIND:TARGET[:PORT][=VALUE]: "
         "power-never:NODE, bmc-slow:NODE[=SECONDS], bmc-down:NODE, link-down:NODE:npuN, "
-        "cable-swap:NODE:npuA=NODE2:npuB, nvme-missing:NODE[=COUNT], "
+        "cable-swap:NODE:npuA=NODE2:npuB, link-speed:NODE:npuN[=MBPS], "
+        "nvme-missing:NODE[=COUNT], "
         "npu-health:NODE:npuN[=Warning|Alarm|Critical], firmware:NODE=VERSION, "
         "bgp-down:SWITCH:IFNAME.",
     )

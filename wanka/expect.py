@@ -2,7 +2,9 @@
 bring-up and verify roles check hosts against (preflight, npu_network, verify).
 
 A server's expectation holds its CPU, memory, NPU cards and, per NPU device, the RoCE
-address, netmask, gateway and netdetect address (as hccn.conf), the leaf and port its card is
+address, netmask, gateway and netdetect address (as hccn.conf), the port's speed (the
+model's NIC speed on the parameter plane), its PFC priorities (the plane's QoS: the one
+lossless priority), the leaf and port its card is
 cabled to (as cabling.csv: what LLDP must show) and a RoCE ping target: the NPU of the next
 server of the same pod on the next rail (device + 1), so every port's ping crosses rails. A
 routed switch's expectation lists its BGP sessions (interface names) to switches of this
@@ -45,6 +47,11 @@ def node_expect(
     acc = model.accelerator
     dies = acc.dies if acc is not None else 1
     sw = d.cluster.software
+    plane = hccn.parameter_plane(d.cluster)
+    nic = model.nic(plane.name) if plane is not None else None
+    pfc = None
+    if plane is not None and plane.qos is not None:
+        pfc = ",".join("1" if p == plane.qos.pfc_priority else "0" for p in range(8))
     nvme = [x for x in model.drives if x.interface == "nvme"]
     mounts = []
     index = 0
@@ -71,6 +78,8 @@ def node_expect(
             "netmask": dev["netmask"],
             "gateway": dev["gateway"],
             "netdetect": dev["netdetect"],
+            "speed_mbps": nic.speed * 1000 if nic is not None else None,
+            "pfc": pfc,
         }
         switch = cabled.get((node.name, card))
         if switch is not None:

@@ -1,7 +1,7 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
-"""Ansible module: set each NPU port's RoCE address, gateway and netdetect address with
-hccn_tool, only where they differ from what the model says (idempotent)."""
+"""Ansible module: set each NPU port's RoCE address, gateway, netdetect address and PFC
+priorities with hccn_tool, only where they differ from what the model says (idempotent)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -9,10 +9,13 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 module: wanka_hccn
-short_description: Set NPU RoCE addresses, gateways and netdetect addresses with hccn_tool
+short_description: Set NPU RoCE addresses, gateways, netdetect addresses and PFC with hccn_tool
 description:
-  - Reads every device's address (C(-ip -g)), gateway (C(-gateway -g)) and netdetect address
-    (C(-netdetect -g)) and sets (C(-s)) only those that differ from C(devices).
+  - Reads every device's address (C(-ip -g)), gateway (C(-gateway -g)), netdetect address
+    (C(-netdetect -g)) and PFC priorities (C(-pfc -g)) and sets (C(-s)) only those that
+    differ from C(devices).
+  - C(pfc) of a device is the bitmap of lossless 802.1p priorities, C(0,0,0,0,1,0,0,0) for
+    priority 4 (the plane's QoS); a device without it keeps its PFC as it is.
   - Reports changed only when it set something; supports check mode.
 options:
   devices:
@@ -80,6 +83,15 @@ def configure(dev, check_mode):
                 rc, text = hccn(d, *(set_args + (dev[key],)))
                 if rc != 0:
                     errors.append("npu%d: %s -s: %s" % (d, set_args[0], text.strip()))
+    if dev.get("pfc"):
+        rc, text = hccn(d, "-pfc", "-g")
+        m = re.search(r"^\s*enabled\s+((?:[01]\s*){8})$", text, re.M)
+        if (",".join(m.group(1).split()) if m else "") != dev["pfc"]:
+            done.append("pfc %s" % dev["pfc"])
+            if not check_mode:
+                rc, text = hccn(d, "-pfc", "-s", "bitmap", dev["pfc"])
+                if rc != 0:
+                    errors.append("npu%d: -pfc -s: %s" % (d, text.strip()))
     return "npu%d" % d, done, errors
 
 

@@ -28,7 +28,8 @@ options:
   checks:
     description: >-
       Check ids. Node: arch, cpu, memory, npu-count, npu-model, npu-health, firmware, nvme,
-      link, lldp, address, gateway, netdetect, gateway-ping, roce-ping. Switch: bgp.
+      link, speed, lldp, address, gateway, netdetect, pfc, gateway-ping, roce-ping.
+      Switch: bgp.
     type: list
     elements: str
     default: []
@@ -306,8 +307,8 @@ def hccn(tools, device, *args):
 
 def check_ports(tools, expect, wanted):
     devices = (expect.get("npu") or {}).get("devices", [])
-    port_checks = wanted & {"link", "lldp", "address", "gateway", "netdetect", "gateway-ping",
-                            "roce-ping"}
+    port_checks = wanted & {"link", "speed", "lldp", "address", "gateway", "netdetect", "pfc",
+                            "gateway-ping", "roce-ping"}
     if not port_checks:
         return []
 
@@ -323,6 +324,19 @@ def check_ports(tools, expect, wanted):
                               (text.strip() or err.strip() or "no link status")))
             if not up:
                 blocked = "link down"
+        if "speed" in port_checks:
+            want = dev.get("speed_mbps")
+            if blocked:
+                res.append(skipped("speed", port, blocked))
+            elif not want:
+                res.append(skipped("speed", port, "no NIC speed in the model"))
+            else:
+                rc, text, err = hccn(tools, d, "-speed", "-g")
+                got = port_speed(text)
+                ok = got == int(want)
+                res.append(result("speed", port, ok, "" if ok else "port at %s, the model says %s"
+                                  % (mbps(got) if got is not None else (text.strip() or err.strip() or "?"),
+                                     mbps(int(want)))))
         if "lldp" in port_checks:
             want_sw, want_port = dev.get("switch"), dev.get("switch_port")
             if blocked:
@@ -375,6 +389,13 @@ def check_ports(tools, expect, wanted):
             ok = got == dev["netdetect"]
             res.append(result("netdetect", port, ok, "" if ok else
                               "netdetect %s, the model says %s" % (got or "none", dev["netdetect"])))
+        if "pfc" in port_checks and dev.get("pfc"):
+            rc, text, err = hccn(tools, d, "-pfc", "-g")
+            got = pfc_bitmap(text)
+            ok = got == dev["pfc"]
+            res.append(result("pfc", port, ok, "" if ok else "PFC on priorities %s, the model "
+                              "says %s" % (priorities(got) if got else (text.strip() or err.strip()
+                                           or "?"), priorities(dev["pfc"]))))
         for check, target, peer in (("gateway-ping", dev["gateway"], ""),
                                     ("roce-ping", dev.get("ping"), dev.get("ping_peer", ""))):
             if check not in port_checks:
@@ -398,6 +419,30 @@ def check_ports(tools, expect, wanted):
         return res
 
     return [r for rs in parallel(one, devices) for r in rs]
+
+
+def port_speed(text):
+    """hccn_tool -speed -g: `Speed: 200000 Mb/s` (the last line) -> 200000, else None."""
+    lines = text.strip().splitlines()
+    parts = lines[-1].split() if lines else []
+    if len(parts) >= 2 and parts[0].startswith("Speed") and parts[1].isdigit():
+        return int(parts[1])
+    return None
+
+
+def mbps(value):
+    return "%gG" % (value / 1000.0) if value % 1000 == 0 else "%d Mb/s" % value
+
+
+def pfc_bitmap(text):
+    """hccn_tool -pfc -g: the `enabled` row under `priority 0 1 ... 7` -> "0,0,0,0,1,0,0,0"."""
+    m = re.search(r"^\s*enabled\s+((?:[01]\s*){8})$", text, re.M)
+    return ",".join(m.group(1).split()) if m else None
+
+
+def priorities(bitmap):
+    on = [str(i) for i, bit in enumerate(bitmap.split(",")) if bit == "1"]
+    return " ".join(on) if on else "none"
 
 
 def lldp_tlvs(text):

@@ -7,7 +7,7 @@ with values from the server's hardware profile (`wanka.lab.profile`), read from 
 file named by env WANKA_LAB_PROFILE.
 
 Mutable state lives in the directory env WANKA_LAB_STATE: one JSON file per NPU device
-(`hccn-<device>.json`: address, netmask, netdetect, gateway). Installed versions live
+(`hccn-<device>.json`: address, netmask, netdetect, gateway, pfc). Installed versions live
 where the real installers put them, `/usr/local/Ascend/{driver,firmware}/version.info`
 under env WANKA_LAB_ROOT (default `/`).
 
@@ -29,6 +29,13 @@ What is real and what is emulated:
     then the max_frame of the switch model the card is cabled to, from the profile).
     With no lldpd or no neighbour it prints `Get lldp info failed, no neighbor found on
     <ifname>` and exits 1 (the real tool's empty answer is not in the reference).
+  * `-speed -g` prints the port's speed from the profile (`Speed: 200000 Mb/s`, the line
+    Huawei's MindCluster toolkit parses: name, value, unit), which the `link_speed` fault
+    overrides.
+  * `-pfc -s bitmap 0,0,0,0,1,0,0,0` keeps the port's PFC priorities (RoCE QoS: which
+    802.1p priorities are lossless) in the state; `-pfc -g` prints them as the real tool
+    does (`PFC configuration:` / `priority   0 1 ... 7` / `enabled    0 0 0 0 1 0 0 0`);
+    none is enabled before the first set.
   * `-gateway -s` is kept in the state only: the server's namespace routes are not
     changed (the real tool sets the route inside the NPU, not on the host).
   * npu-smi runs before any driver is installed (it then prints the model's driver
@@ -550,6 +557,7 @@ TLV_ID_LABEL = {
     "ifalias": "Ifname",
 }
 
+PFC_NONE = "0,0,0,0,0,0,0,0"
 HCCN_USAGE = "Usage: hccn_tool -i <device_id> -<command> -g | -s <key> <value> ...\n"
 
 
@@ -630,6 +638,24 @@ def hccn_tool(argv: list[str]) -> int:
         if set(params) != {"gateway"}:
             raise UsageError("hccn_tool: -gateway -s needs gateway G")
         state["gateway"] = str(_ipv4(params["gateway"], "gateway"))
+        save_state(device, state)
+        return 0
+
+    if command == "-speed" and mode == "-g":
+        print(f"Speed: {dev.get('speed_mbps') or 0} Mb/s")
+        return 0
+
+    if command == "-pfc":
+        if mode == "-g":
+            enabled = state.get("pfc", PFC_NONE).split(",")
+            print("PFC configuration:")
+            print("priority   " + " ".join(str(p) for p in range(8)))
+            print("enabled    " + " ".join(enabled))
+            return 0
+        bitmap = params.get("bitmap", "")
+        if set(params) != {"bitmap"} or not re.fullmatch(r"[01](,[01]){7}", bitmap):
+            raise UsageError("hccn_tool: -pfc -s needs bitmap B0,B1,...,B7 (eight 0 or 1)")
+        state["pfc"] = bitmap
         save_state(device, state)
         return 0
 

@@ -11,6 +11,9 @@ on the command line, or listed (one string each) in a YAML file:
   cable-swap:NODE:npuA=NODE2:npuB
                             the two NPU ports' cables are exchanged (the server-side veth
                             ends trade places): LLDP neighbours no longer match the cabling
+  link-speed:NODE:npuN[=MBPS]
+                            NPU N's port comes up at MBPS Mb/s (default half the model's
+                            speed: a 200G optic in a 400G port); `hccn_tool -speed -g`
   nvme-missing:NODE[=COUNT] the last COUNT NVMe drives (default 1) vanish from `nvme list`
   npu-health:NODE:npuN[=H]  npu-smi shows health H (Warning, Alarm, Critical; default Alarm)
   firmware:NODE=VERSION     the cards report firmware VERSION whatever was installed
@@ -46,13 +49,15 @@ KINDS = {
     "bmc-down": (False, None),
     "link-down": (True, None),
     "cable-swap": (True, "req"),
+    "link-speed": (True, "opt"),
     "nvme-missing": (False, "opt"),
     "npu-health": (True, "opt"),
     "firmware": (False, "req"),
     "bgp-down": (True, None),
 }
 SWITCH_KINDS = ("bgp-down",)
-PROFILE_KINDS = ("nvme-missing", "npu-health", "firmware")  # acted out by the device tools
+# acted out by the device tools
+PROFILE_KINDS = ("nvme-missing", "npu-health", "firmware", "link-speed")
 DEFAULT_SLOW = 5.0
 
 _SPEC = re.compile(
@@ -121,6 +126,8 @@ def parse(spec: str) -> Fault:
             raise FaultError(f"fault '{spec}': seconds must be a positive number") from None
     if kind == "nvme-missing" and value is not None and not value.isdigit():
         raise FaultError(f"fault '{spec}': the count must be a whole number")
+    if kind == "link-speed" and value is not None and not (value.isdigit() and int(value) > 0):
+        raise FaultError(f"fault '{spec}': the speed is a whole number of Mb/s, e.g. 200000")
     if kind == "npu-health" and value is not None and value not in HEALTH[1:]:
         raise FaultError(f"fault '{spec}': health is one of {', '.join(HEALTH[1:])}")
     if kind == "cable-swap" and not re.fullmatch(r"[^:=\s]+:npu\d+", value or ""):
@@ -277,6 +284,9 @@ def _profiles(lab: Path, faults: list[Fault], touched: set[str]) -> None:
             agg.setdefault("npu_health", {})[str(f.npu())] = f.value or "Alarm"
         elif f.kind == "firmware":
             agg["firmware_version"] = f.value
+        elif f.kind == "link-speed":
+            speed = f.value or (_device(lab, f.target, f.npu()).get("speed_mbps") or 0) // 2
+            agg.setdefault("link_speed", {})[str(f.npu())] = int(speed)
     for node in sorted(touched | set(per_node)):
         profile = apply_faults(_base(lab, node), per_node.get(node, {}))
         path = nodes.node_dir(lab, node) / "profile.json"

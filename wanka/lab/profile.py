@@ -11,7 +11,8 @@ Keys (all JSON types):
   devices: [{device, card, chip, phy_id, pci_device_id, bus_id, hbm_mb, hbm_used_mb,
              power_w (None on the second die: npu-smi prints `-`), temp_c, health, ifname,
              peer: {device, port, ifname, max_frame} (the leaf port the card is cabled to,
-             None when not cabled), link_down}]
+             None when not cabled), link_down, speed_mbps (the port's speed: the model's
+             NIC speed on the parameter plane, `hccn_tool -speed -g`)}]
   npu_interfaces: {device id (str): Linux interface in the server's namespace}
   nvme: [{node, serial, model, firmware, capacity_bytes, sector_size, use}]
   software: {driver_version, firmware_min, firmware_max, firmware_version,
@@ -26,6 +27,8 @@ Faults (`faults=` argument, all optional):
   firmware_version: "7.3.0.1.100" - the firmware the cards report (npu-smi), whatever the
       installers wrote: a flash that did not take
   link_down: [device ids] - hccn_tool reports `link status: DOWN` whatever the veth says
+  link_speed: {device id: Mb/s} - the port came up at that speed (`hccn_tool -speed -g`):
+      a 200G optic in a 400G port, a link that trained down
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from ..derive import Derived
 from ..hccn import parameter_plane
 from ..model import Node
 
-FAULTS = ("npu_health", "nvme_missing", "firmware_version", "link_down")
+FAULTS = ("npu_health", "nvme_missing", "firmware_version", "link_down", "link_speed")
 HEALTH = ("OK", "Warning", "Alarm", "Critical")
 
 # PCIe bus numbers as captured on real servers (reference/ascend): the 910B 8-card board
@@ -119,6 +122,8 @@ def node_profile(d: Derived, node: Node | str, faults: dict[str, Any] | None = N
                     "max_frame": leaf.model.max_frame if leaf is not None else None,
                 }
     pname = plane.name if plane is not None else "param"
+    nic = model.nic(pname)
+    speed_mbps = nic.speed * 1000 if nic is not None else None
     pci = (acc.pci_device_id or "0xd802").lower()
     pci_id = "0x" + pci.removeprefix("0x").upper()
     hbm_mb = acc.hbm_gb * 1024 // dies
@@ -151,6 +156,7 @@ def node_profile(d: Derived, node: Node | str, faults: dict[str, Any] | None = N
                     "ifname": ifnames.get(card, f"{pname}{card}"),
                     "peer": peers.get(card),
                     "link_down": False,
+                    "speed_mbps": speed_mbps,
                 }
             )
     drives = []
@@ -219,9 +225,12 @@ def apply_faults(base: Profile, faults: dict[str, Any]) -> Profile:
         if h not in HEALTH:
             raise ValueError(f"npu_health of device {dev}: '{h}' is not one of {HEALTH}")
     link_down = {int(x) for x in faults.get("link_down") or []}
+    speeds = {int(k): int(v) for k, v in (faults.get("link_speed") or {}).items()}
     for dev in out["devices"]:
         dev["health"] = health.get(int(dev["device"]), "OK")
         dev["link_down"] = int(dev["device"]) in link_down
+        if int(dev["device"]) in speeds:
+            dev["speed_mbps"] = speeds[int(dev["device"])]
     missing = int(faults.get("nvme_missing") or 0)
     if missing:
         out["nvme"] = out["nvme"][: max(0, len(out["nvme"]) - missing)]
