@@ -164,6 +164,13 @@ def test_expected_port_speed_and_pfc_come_from_the_model() -> None:
         assert dev["pfc"] == "0,0,0,0,1,0,0,0"  # priority 4 alone
 
 
+def test_lab_runs_few_hosts_at_once_real_hosts_many() -> None:
+    cpus = os.cpu_count() or 1
+    assert bringup._forks(32, lab=True) == min(32, 4 * cpus)
+    assert bringup._forks(2, lab=True) == 2
+    assert bringup._forks(32, lab=False) == 32 and bringup._forks(500, lab=False) == 50
+
+
 def _wanka_node() -> Any:
     spec = importlib.util.spec_from_file_location(
         "wanka_node", ROOT / "playbooks/library/wanka_node.py"
@@ -205,8 +212,63 @@ def test_speed_and_pfc_checks_fail_with_what_the_port_says() -> None:
     assert res["pfc"]["status"] == "fail"
     assert res["pfc"]["reason"] == "PFC on priorities 3 4, the model says 4"
     down = dict(good, **{"-link": "link status: DOWN\n"})
-    res = {r["check"]: r for r in mod.check_ports(_Tools(down), exp, {"link", "speed"})}
+    res = {r["check"]: r for r in mod.check_ports(_Tools(down), exp, {"link", "speed", "pfc"})}
     assert res["speed"]["status"] == "skip" and res["speed"]["reason"] == "link down"
+    assert res["pfc"]["status"] == "skip" and res["pfc"]["reason"] == "link down"
+    plain = {"npu": {"devices": [dict(dev, pfc=None, speed_mbps=None)]}}  # no QoS, no NIC speed
+    res = {r["check"]: r for r in mod.check_ports(_Tools(good), plain, {"speed", "pfc"})}
+    assert (res["pfc"]["status"], res["pfc"]["reason"]) == ("skip", "no QoS on the plane")
+    assert (res["speed"]["status"], res["speed"]["reason"]) == ("skip", "no NIC speed in the model")
+
+
+def _with_rollouts(tmp_path: Path, p1: str, p2: str, name: str = "cluster.yaml") -> Path:
+    text = (ROOT / "examples/lab-mini/cluster.yaml").read_text(encoding="utf-8")
+    for phase, rollout in (("p1", p1), ("p2", p2)):
+        anchor = f"    - name: {phase}\n"
+        assert anchor in text
+        if rollout:
+            text = text.replace(anchor, f"{anchor}      rollout: {rollout}\n")
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_rollout_comes_from_the_phase_unless_the_command_line_says(tmp_path: Path) -> None:
+    path = _with_rollouts(tmp_path, "{batch: 25%, max_fail_percent: 10}", "{batch: 2}")
+    c = check(str(path)).cluster
+    assert bringup.rollout(c, "p1", None, None) == ("25%", 10)
+    assert bringup.rollout(c, "p2", None, None) == ("2", bringup.DEFAULT_MAX_FAIL)
+    assert bringup.rollout(c, "p1", "3", 0) == ("3", 0)  # the command line wins
+    with pytest.raises(bringup.BringupError, match=r"rollout batch differ \(p1: 25%, p2: 2\)"):
+        bringup.rollout(c, None, None, None)
+    # the command line settles what the phases disagree on
+    assert bringup.rollout(c, None, "4", 20) == ("4", 20)
+    same = check(str(_with_rollouts(tmp_path, "{batch: 4}", "{batch: 4}", "same.yaml"))).cluster
+    assert bringup.rollout(same, None, None, None) == ("4", bringup.DEFAULT_MAX_FAIL)
+    plain = check(LAB).cluster
+    assert bringup.rollout(plain, None, None, None) == (
+        bringup.DEFAULT_SERIAL, bringup.DEFAULT_MAX_FAIL)  # fmt: skip
+    # (a lab that does not exist: were the rollout accepted, nothing would be contacted)
+    res = run_wanka("bringup", str(path), "--out", str(tmp_path / "run"), "--lab",
+                    str(tmp_path / "no-lab"))  # fmt: skip
+    assert res.returncode == 2 and "--phase" in res.stderr and "Traceback" not in res.stderr
+    assert not (tmp_path / "run").exists()  # refused before anything was written
+    # a reviewer sees a rollout change in the diff
+    res = run_wanka("diff", LAB, str(path), "--format", "json")
+    diff = json.loads(res.stdout)
+    changes = {(c["kind"], c["name"]): c.get("fields", {}) for c in diff["changes"]}
+    assert changes[("phase", "p1")]["rollout"] == {
+        "old": None, "new": "batch 25%, max_fail_percent 10"}  # fmt: skip
+    assert changes[("phase", "p2")]["rollout"] == {"old": None, "new": "batch 2"}
+
+
+def test_a_bad_rollout_is_a_schema_error_with_its_position(tmp_path: Path) -> None:
+    path = _with_rollouts(tmp_path, "{batch: 0%, max_fail_percent: 120}", "")
+    res = run_wanka("validate", str(path))
+    assert res.returncode != 0 and "Traceback" not in res.stderr + res.stdout
+    out = res.stdout + res.stderr
+    line = next(i for i, t in enumerate(path.read_text().splitlines(), 1) if "rollout:" in t)
+    assert f"{path}:{line}:" in out and "batch" in out and "max_fail_percent" in out
 
 
 def test_bad_input_is_a_message_not_a_traceback(tmp_path: Path) -> None:

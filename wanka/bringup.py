@@ -23,7 +23,8 @@ The result (the agreed contract, read by the Pulumi BringupBatch provider too):
      "hosts": {NAME: {"status": "ok" | "failed" | "unreachable" | "skipped", "changed": int,
                       "failed": [{"check", "port", "reason"}], "kind", "checks": [...]}},
      "summary": str, "report": {"json": path, "junit": path, "summary": path},
-     "artifacts": path, "duration_s": float}
+     "rollout": {"batch": str, "max_fail_percent": int}, "artifacts": path,
+     "duration_s": float}
 
 Credentials: the cluster file holds references only. The BMC password is resolved by the
 wanka_redfish module on the controller from the reference (env or file); SSH uses the key
@@ -46,6 +47,7 @@ from typing import Any
 from . import expect, jsonfmt, ranktable, render, runner, verifyreport
 from .datafiles import data_path
 from .derive import Derived
+from .model import Cluster
 
 PLAYBOOKS = {"bringup": "bringup.yml", "fabric": "fabric.yml", "verify": "verify.yml"}
 HOSTS = {
@@ -258,6 +260,40 @@ def _write_rank_tables(d: Derived, out: Path, phase: str | None, passed: set[str
     return written
 
 
+def _forks(hosts: int, *, lab: bool) -> int:
+    """Hosts Ansible works on at once. Real hosts each run their own checks: all of them (up
+    to 50). A lab's servers all run on this machine's CPUs: beyond about four per core they
+    only queue for the same cores, and starve the kernel's packet processing until the RoCE
+    pings between servers time out (32 lab servers at once on 2 cores: 22 to 27 of them
+    failed a ping; 8 at a time: all green, in the same wall time)."""
+    if lab:
+        return max(1, min(hosts, 4 * (os.cpu_count() or 1)))
+    return max(5, min(50, hosts))
+
+
+def rollout(
+    c: Cluster, phase: str | None, serial: str | None, max_fail_percentage: int | None
+) -> tuple[str, int]:
+    """Ansible's serial and max_fail_percentage for a run: the command line's when given,
+    else the phase's `rollout` (a run of every phase needs them to agree), else the defaults."""
+    phases = [p for p in c.phases if phase is None or p.name == phase]
+    chosen: dict[str, Any] = {"batch": serial, "max_fail_percent": max_fail_percentage}
+    for field, value in list(chosen.items()):
+        if value is not None:
+            continue
+        said = {p.name: getattr(p.rollout, field) if p.rollout else None for p in phases}
+        if len(set(said.values())) > 1:
+            named = ", ".join(f"{n}: {v if v is not None else 'default'}" for n, v in said.items())
+            flag = "--batch" if field == "batch" else "--max-fail-percent"
+            raise BringupError(
+                f"the phases' rollout {field} differ ({named}): run one phase (--phase) or "
+                f"give {flag}"
+            )
+        chosen[field] = next(iter(said.values()), None)
+    batch, max_fail = chosen["batch"], chosen["max_fail_percent"]
+    return batch or DEFAULT_SERIAL, DEFAULT_MAX_FAIL if max_fail is None else int(max_fail)
+
+
 def run(
     cluster_file: str,
     *,
@@ -283,6 +319,11 @@ def run(
     if phase is not None and c.phase(phase) is None:
         names = ", ".join(p.name for p in c.phases)
         raise BringupError(f"unknown phase '{phase}' (phases: {names})")
+    if playbook == "bringup":  # the phase's rollout is about its servers
+        batch, max_fail = rollout(c, phase, serial, max_fail_percentage)
+    else:
+        batch = serial or DEFAULT_SERIAL
+        max_fail = DEFAULT_MAX_FAIL if max_fail_percentage is None else max_fail_percentage
     out = Path(out_dir).absolute()
     out.mkdir(parents=True, exist_ok=True)
     access = lab_access(lab) if lab is not None else None
@@ -337,10 +378,8 @@ def run(
         pb_dir = data_path("playbooks")
         extravars: dict[str, Any] = {
             "wanka_render_dir": str(out / "render"),
-            "wanka_serial": serial or DEFAULT_SERIAL,
-            "wanka_max_fail_percentage": (
-                DEFAULT_MAX_FAIL if max_fail_percentage is None else max_fail_percentage
-            ),
+            "wanka_serial": batch,
+            "wanka_max_fail_percentage": max_fail,
         }
         if access is not None and access.get("packages"):
             extravars["wanka_packages_dir"] = access["packages"]
@@ -383,7 +422,7 @@ def run(
             limit=limit_arg,
             extravars=extravars,
             envvars=envvars,
-            forks=forks or max(5, min(50, len(run_hosts))),
+            forks=forks or _forks(len(run_hosts), lab=access is not None),
             ident=ident,
             show=progress,
         )
@@ -414,6 +453,7 @@ def run(
         "cluster": c.name,
         "lab": str(lab) if lab is not None else None,
         "resumed": resume,
+        "rollout": {"batch": batch, "max_fail_percent": max_fail},
         "ran": run_hosts,
         "runner_status": status,
         "hosts": hosts,

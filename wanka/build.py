@@ -42,6 +42,7 @@ from .model import (
     Qos,
     Rack,
     RackType,
+    Rollout,
     Row,
     SecretRef,
     Software,
@@ -397,8 +398,20 @@ class Builder:
             seen[p["name"]] = _m(p, "name", value=True)
             deps = p.get("depends_on", [])
             dep_at = tuple(deps.item_at) if isinstance(deps, YSeq) else ()
+            ro = p.get("rollout")
+            rollout = None
+            if ro is not None:
+                batch = ro.get("batch")
+                rollout = Rollout(None if batch is None else str(batch), ro.get("max_fail_percent"))
             phase = Phase(
-                p["name"], len(out), p["status"], p.get("target_pflops"), tuple(deps), at, dep_at
+                p["name"],
+                len(out),
+                p["status"],
+                p.get("target_pflops"),
+                tuple(deps),
+                at,
+                dep_at,
+                rollout,
             )
             out.append(phase)
             self.phase_decls.append((phase, p))

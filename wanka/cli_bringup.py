@@ -76,13 +76,15 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
         "--batch",
         type=_batch,
         metavar="N|N%",
-        help="hosts per rolling batch (Ansible serial; default 100%%: one batch)",
+        help="hosts per rolling batch (Ansible serial; default: the phase's rollout.batch, "
+        "else 100%%: one batch)",
     )
     b.add_argument(
         "--max-fail-percent",
         type=_percent,
         metavar="P",
-        help="stop the rollout when more than P%% of a batch fails (default 50)",
+        help="stop the rollout when more than P%% of a batch fails (default: the phase's "
+        "rollout.max_fail_percent, else 50)",
     )
     v = sub.add_parser(
         "verify",

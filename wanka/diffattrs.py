@@ -37,6 +37,16 @@ def _phase_attrs(c: Cluster) -> dict[str, Json]:
             "target_pflops": p.target_pflops,
             "depends_on": list(p.depends_on),
             "order": p.index + 1,
+            "rollout": ", ".join(
+                f"{k} {v}"
+                for k, v in (
+                    ("batch", p.rollout.batch),
+                    ("max_fail_percent", p.rollout.max_fail_percent),
+                )
+                if v is not None
+            )
+            if p.rollout is not None
+            else None,
         }
         for p in c.phases
     }

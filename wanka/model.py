@@ -257,6 +257,15 @@ class Phase:
     depends_on: tuple[str, ...]
     at: Mark
     depends_at: tuple[Mark, ...]
+    rollout: Rollout | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rollout:
+    """How bring-up rolls over a phase's servers: Ansible serial and max_fail_percentage."""
+
+    batch: str | None  # "8" or "25%"; None: all at once
+    max_fail_percent: int | None  # None: the default
 
 
 @dataclass(slots=True, eq=False, repr=False)
