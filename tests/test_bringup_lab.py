@@ -147,6 +147,8 @@ FAULTS = [
     ("link-speed:{B}:npu6", lambda lab: {(B, "speed", "npu6")}),
     ("firmware:{B}=6.0.0.1.1", lambda lab: {(B, "firmware", f"npu{i}") for i in range(8)}),
     ("bmc-down:{A}", lambda lab: {(A, "bmc", "")}),
+    # slower than the verify role's 10 s Redfish timeout: that BMC fails, the others answer
+    ("bmc-slow:{C}=15", lambda lab: {(C, "bmc", "")}),
     # both ends of the shut session are down: the leaf's swp29 and its spine's port
     ("bgp-down:{LEAF}:swp29", lambda lab: {(LEAF, "bgp", "swp29"), _bgp_peer(lab.d)}),
     ("cable-swap:{A}:npu1={B}:npu5", lambda lab: {(A, "lldp", "npu1"), (B, "lldp", "npu5")}),

@@ -324,44 +324,40 @@ def check_ports(tools, expect, wanted):
                               (text.strip() or err.strip() or "no link status")))
             if not up:
                 blocked = "link down"
-        if "speed" in port_checks:
-            want = dev.get("speed_mbps")
-            if blocked:
-                res.append(skipped("speed", port, blocked))
-            elif not want:
-                res.append(skipped("speed", port, "no NIC speed in the model"))
+        want = dev.get("speed_mbps")
+        skip = gate("speed", port, port_checks, blocked, want, "no NIC speed in the model")
+        if skip:
+            res.append(skip)
+        elif "speed" in port_checks:
+            rc, text, err = hccn(tools, d, "-speed", "-g")
+            got = port_speed(text)
+            ok = got == int(want)
+            said = mbps(got) if got is not None else (text.strip() or err.strip() or "?")
+            res.append(result("speed", port, ok, "" if ok else
+                              "port at %s, the model says %s" % (said, mbps(int(want)))))
+        want_sw, want_port = dev.get("switch"), dev.get("switch_port")
+        skip = gate("lldp", port, port_checks, blocked, want_sw, "not cabled in the model")
+        if skip:
+            res.append(skip)
+        elif "lldp" in port_checks:
+            rc, text, err = hccn(tools, d, "-lldp", "-g")
+            tlv = lldp_tlvs(text) if rc == 0 else {}
+            got_sw, got_port = tlv.get("System Name TLV", ""), tlv.get("Port ID TLV", "")
+            if ":" in got_port and got_port.split(":", 1)[0] in ("Ifname", "MAC", "IPv4"):
+                got_port = got_port.split(":", 1)[1].strip()
+            ok = got_sw == want_sw and got_port == want_port
+            if rc != 0:
+                reason = (text.strip() or err.strip() or "no LLDP neighbour")
+            elif not ok:
+                reason = "LLDP neighbour %s %s, the cabling plan says %s %s" % (
+                    got_sw or "?", got_port or "?", want_sw, want_port)
             else:
-                rc, text, err = hccn(tools, d, "-speed", "-g")
-                got = port_speed(text)
-                ok = got == int(want)
-                res.append(result("speed", port, ok, "" if ok else "port at %s, the model says %s"
-                                  % (mbps(got) if got is not None else (text.strip() or err.strip() or "?"),
-                                     mbps(int(want)))))
-        if "lldp" in port_checks:
-            want_sw, want_port = dev.get("switch"), dev.get("switch_port")
-            if blocked:
-                res.append(skipped("lldp", port, blocked))
-            elif not want_sw:
-                res.append(skipped("lldp", port, "not cabled in the model"))
-            else:
-                rc, text, err = hccn(tools, d, "-lldp", "-g")
-                tlv = lldp_tlvs(text) if rc == 0 else {}
-                got_sw, got_port = tlv.get("System Name TLV", ""), tlv.get("Port ID TLV", "")
-                if ":" in got_port and got_port.split(":", 1)[0] in ("Ifname", "MAC", "IPv4"):
-                    got_port = got_port.split(":", 1)[1].strip()
-                ok = got_sw == want_sw and got_port == want_port
-                if rc != 0:
-                    reason = (text.strip() or err.strip() or "no LLDP neighbour")
-                elif not ok:
-                    reason = "LLDP neighbour %s %s, the cabling plan says %s %s" % (
-                        got_sw or "?", got_port or "?", want_sw, want_port)
-                else:
-                    reason = ""
-                res.append(result("lldp", port, ok, reason, neighbour="%s %s" % (got_sw, got_port)))
-                if not ok:
-                    blocked = "not cabled as planned"
+                reason = ""
+            res.append(result("lldp", port, ok, reason, neighbour="%s %s" % (got_sw, got_port)))
+            if not ok:
+                blocked = "not cabled as planned"
         if blocked:  # the port's settings and pings would only echo the cause
-            for check in ("address", "gateway", "netdetect", "gateway-ping", "roce-ping"):
+            for check in ("address", "gateway", "netdetect", "pfc", "gateway-ping", "roce-ping"):
                 if check in port_checks:
                     res.append(skipped(check, port, blocked))
             return res
@@ -389,13 +385,16 @@ def check_ports(tools, expect, wanted):
             ok = got == dev["netdetect"]
             res.append(result("netdetect", port, ok, "" if ok else
                               "netdetect %s, the model says %s" % (got or "none", dev["netdetect"])))
-        if "pfc" in port_checks and dev.get("pfc"):
+        skip = gate("pfc", port, port_checks, None, dev.get("pfc"), "no QoS on the plane")
+        if skip:
+            res.append(skip)
+        elif "pfc" in port_checks:
             rc, text, err = hccn(tools, d, "-pfc", "-g")
             got = pfc_bitmap(text)
             ok = got == dev["pfc"]
+            said = priorities(got) if got else (text.strip() or err.strip() or "?")
             res.append(result("pfc", port, ok, "" if ok else "PFC on priorities %s, the model "
-                              "says %s" % (priorities(got) if got else (text.strip() or err.strip()
-                                           or "?"), priorities(dev["pfc"]))))
+                              "says %s" % (said, priorities(dev["pfc"]))))
         for check, target, peer in (("gateway-ping", dev["gateway"], ""),
                                     ("roce-ping", dev.get("ping"), dev.get("ping_peer", ""))):
             if check not in port_checks:
@@ -419,6 +418,17 @@ def check_ports(tools, expect, wanted):
         return res
 
     return [r for rs in parallel(one, devices) for r in rs]
+
+
+def gate(check, port, wanted, blocked, want, missing):
+    """The skip result of a port check that is wanted but cannot run, else None."""
+    if check not in wanted:
+        return None
+    if blocked:
+        return skipped(check, port, blocked)
+    if not want:
+        return skipped(check, port, missing)
+    return None
 
 
 def port_speed(text):
