@@ -4,9 +4,9 @@ bring-up and verify roles check hosts against (preflight, npu_network, verify).
 A server's expectation holds its CPU, memory, NPU cards and, per NPU device, the RoCE
 address, netmask, gateway and netdetect address (as hccn.conf), the port's speed (the
 model's NIC speed on the parameter plane), its PFC priorities (the plane's QoS: the one
-lossless priority), the leaf and port its card is
-cabled to (as cabling.csv: what LLDP must show) and a RoCE ping target: the NPU of the next
-server of the same pod on the next rail (device + 1), so every port's ping crosses rails. A
+lossless priority), the leaf and port its card is cabled to (as cabling.csv: what LLDP must
+show) and a RoCE ping target: the NPU of the next server of the same pod on the next rail
+(device + 1), so every port's ping crosses rails. A
 routed switch's expectation lists its BGP sessions (interface names) to switches of this
 phase or an earlier one (every phase when the run covers them all): later phases' leaves
 are not cabled in yet.
