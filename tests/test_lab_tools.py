@@ -621,6 +621,15 @@ def test_hccn_tool_in_a_namespace(
     # setting again replaces the device's address
     assert hccn("-ip", "-s", "address", "10.77.0.2", "netmask", "255.255.255.252")[0] == 0
     assert "inet 10.77.0.2/30" in addrs() and "10.77.0.3" not in addrs()
+
+    def ip(*args: str) -> str:
+        return subprocess.run(["ip", "-n", ns, *args], capture_output=True, text=True,
+                              check=True).stdout  # fmt: skip
+
+    # the NPU answers out of its own port: its address has its own table (one rule, the new)
+    rules = ip("rule", "show")
+    assert "from 10.77.0.2 lookup 1000" in rules and "10.77.0.3" not in rules
+    assert "10.77.0.0/30 dev param0" in ip("route", "show", "table", "1000")
     assert hccn("-ip", "-g") == (0, "ipaddr:10.77.0.2\nnetmask:255.255.255.252\n")
     assert hccn("-link", "-g") == (0, "link status: UP\n")
     assert hccn("-net_health", "-g")[1] == "net health status: Init\n"

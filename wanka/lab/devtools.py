@@ -16,6 +16,10 @@ What is real and what is emulated:
     node's cable end `param<card>`; both dies of an A3 card share it) and removes the
     address it set before for that device; `-ip -g` reads back the state, provided the
     address is still on the interface.
+  * Each NPU answers from its own port, as a real NPU (a network stack of its own) does:
+    `-ip -s` also adds a rule `from ADDRESS lookup 1000+N` and the subnet on the port in
+    that table; without it, every port of the shared subnet would reply through the
+    namespace's first connected route, even one whose link is down.
   * `-link -g` reads the interface's state in /sys/class/net/<ifname> (carrier, which
     operstate follows once linkwatch ran), unless the `link_down` fault names the device.
   * `-ping -g` runs iputils `ping -c 3 -W 1 -I <ifname>`; `-net_health -g` is `Init` until
@@ -486,6 +490,29 @@ def interface_addresses(ifname: str) -> set[str] | None:
     return out
 
 
+NPU_TABLE_BASE = 1000
+
+
+def npu_table(device: int) -> int:
+    """The routing table of NPU `device`'s own address (see npu_route)."""
+    return NPU_TABLE_BASE + device
+
+
+def npu_route(device: int, ifname: str, addr: str, prefix: int) -> str:
+    """Send what NPU `device` answers out of its own port, as a real NPU (its own network
+    stack) does: a rule `from ADDR lookup TABLE` and the subnet on `ifname` in that table.
+    Without it every port's replies would follow the namespace's first connected route of
+    the shared subnet, which may be a port whose link is down. Returns an error, or ""."""
+    table = str(npu_table(device))
+    net = str(ipaddress.IPv4Network(f"{addr}/{prefix}", strict=False))
+    res = _run(["ip", "route", "replace", net, "dev", ifname, "src", addr, "table", table])
+    if res.returncode != 0:
+        return res.stderr.strip()
+    _run(["ip", "rule", "del", "from", addr, "lookup", table])  # one rule, however often set
+    res = _run(["ip", "rule", "add", "from", addr, "lookup", table, "priority", table])
+    return res.stderr.strip() if res.returncode != 0 else ""
+
+
 def _ipv4(value: str, what: str) -> ipaddress.IPv4Address:
     try:
         return ipaddress.IPv4Address(value)
@@ -613,9 +640,14 @@ def hccn_tool(argv: list[str]) -> int:
             old_prefix = ipaddress.IPv4Network(f"0.0.0.0/{old[1]}").prefixlen
             if (old[0], old_prefix) != (addr, prefix):
                 _run(["ip", "addr", "del", f"{old[0]}/{old_prefix}", "dev", ifname])
+            _run(["ip", "rule", "del", "from", old[0], "lookup", str(npu_table(device))])
         res = _run(["ip", "addr", "replace", f"{addr}/{prefix}", "dev", ifname])
         if res.returncode != 0:
             print(f"Set ip failed: {res.stderr.strip()}")
+            return 1
+        err = npu_route(device, ifname, addr, prefix)
+        if err:
+            print(f"Set ip failed: {err}")
             return 1
         state.update(address=addr, netmask=str(ipaddress.IPv4Network(f"0.0.0.0/{prefix}").netmask))
         save_state(device, state)

@@ -316,6 +316,7 @@ def _swap(lab: Path, f: Fault) -> None:
         raise FaultError(f"fault '{f.spec}': both ends are the same port")
     # an NPU keeps its address whatever cable is plugged in: note them, re-set them after
     kept = {end: _addresses(*end) for end in ends}
+    routes = {end: _npu_routes(*end) for end in ends}  # each NPU's own table (hccn_tool -ip -s)
     tmp_a, tmp_b = "wkswap-a", "wkswap-b"
     _ip("-n", ns_a, "link", "set", if_a, "down", "name", tmp_a)
     _ip("-n", ns_b, "link", "set", if_b, "down", "name", tmp_b)
@@ -334,6 +335,10 @@ def _swap(lab: Path, f: Fault) -> None:
         _ip("-n", ns, "address", "flush", "dev", ifname)
         for addr in addrs:
             _ip("-n", ns, "address", "add", addr, "dev", ifname)
+        for r in routes[(ns, ifname)]:
+            src = ["src", r["prefsrc"]] if r.get("prefsrc") else []
+            _ip("-n", ns, "route", "replace", r["dst"], "dev", ifname, *src,
+                "table", str(r["table"]))  # fmt: skip
 
 
 def _lldpd_forgets(sock: str | None, ifname: str, timeout: float = 15.0) -> None:
@@ -352,6 +357,21 @@ def _lldpd_forgets(sock: str | None, ifname: str, timeout: float = 15.0) -> None
             return
         time.sleep(0.2)
     raise FaultError(f"lldpd ({sock}) still lists {ifname} {timeout:g} s after it was unplugged")
+
+
+def _npu_routes(ns: str, ifname: str) -> list[dict[str, Any]]:
+    """The routes on an interface in tables other than main and local."""
+    r = subprocess.run(
+        ["ip", "-n", ns, "-j", "-4", "route", "show", "table", "all", "dev", ifname],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    if r.returncode != 0:
+        raise FaultError(f"ip -n {ns} route show dev {ifname}: {r.stderr.strip()}")
+    return [
+        route
+        for route in json.loads(r.stdout or "[]")
+        if route.get("table") not in (None, "main", "local") and route.get("dst")
+    ]
 
 
 def _addresses(ns: str, ifname: str) -> list[str]:
