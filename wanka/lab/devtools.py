@@ -502,13 +502,16 @@ def npu_route(device: int, ifname: str, addr: str, prefix: int) -> str:
     """Send what NPU `device` answers out of its own port, as a real NPU (its own network
     stack) does: a rule `from ADDR lookup TABLE` and the subnet on `ifname` in that table.
     Without it every port's replies would follow the namespace's first connected route of
-    the shared subnet, which may be a port whose link is down. Returns an error, or ""."""
+    the shared subnet, which may be a port whose link is down. The table and the rule (at
+    priority TABLE) are the device's alone: setting them replaces what an earlier address
+    left. Returns an error, or ""."""
     table = str(npu_table(device))
     net = str(ipaddress.IPv4Network(f"{addr}/{prefix}", strict=False))
-    res = _run(["ip", "route", "replace", net, "dev", ifname, "src", addr, "table", table])
+    _run(["ip", "route", "flush", "table", table])
+    res = _run(["ip", "route", "add", net, "dev", ifname, "src", addr, "table", table])
     if res.returncode != 0:
         return res.stderr.strip()
-    _run(["ip", "rule", "del", "from", addr, "lookup", table])  # one rule, however often set
+    _run(["ip", "rule", "del", "priority", table])  # fails when there is none yet
     res = _run(["ip", "rule", "add", "from", addr, "lookup", table, "priority", table])
     return res.stderr.strip() if res.returncode != 0 else ""
 
@@ -640,7 +643,6 @@ def hccn_tool(argv: list[str]) -> int:
             old_prefix = ipaddress.IPv4Network(f"0.0.0.0/{old[1]}").prefixlen
             if (old[0], old_prefix) != (addr, prefix):
                 _run(["ip", "addr", "del", f"{old[0]}/{old_prefix}", "dev", ifname])
-            _run(["ip", "rule", "del", "from", old[0], "lookup", str(npu_table(device))])
         res = _run(["ip", "addr", "replace", f"{addr}/{prefix}", "dev", ifname])
         if res.returncode != 0:
             print(f"Set ip failed: {res.stderr.strip()}")
