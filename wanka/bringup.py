@@ -47,7 +47,7 @@ from typing import Any
 from . import expect, jsonfmt, ranktable, render, runner, verifyreport
 from .datafiles import data_path
 from .derive import Derived
-from .model import Cluster
+from .model import Cluster, Phase
 
 PLAYBOOKS = {"bringup": "bringup.yml", "fabric": "fabric.yml", "verify": "verify.yml"}
 HOSTS = {
@@ -277,21 +277,25 @@ def rollout(
     """Ansible's serial and max_fail_percentage for a run: the command line's when given,
     else the phase's `rollout` (a run of every phase needs them to agree), else the defaults."""
     phases = [p for p in c.phases if phase is None or p.name == phase]
-    chosen: dict[str, Any] = {"batch": serial, "max_fail_percent": max_fail_percentage}
-    for field, value in list(chosen.items()):
-        if value is not None:
-            continue
-        said = {p.name: getattr(p.rollout, field) if p.rollout else None for p in phases}
-        if len(set(said.values())) > 1:
-            named = ", ".join(f"{n}: {v if v is not None else 'default'}" for n, v in said.items())
-            flag = "--batch" if field == "batch" else "--max-fail-percent"
-            raise BringupError(
-                f"the phases' rollout {field} differ ({named}): run one phase (--phase) or "
-                f"give {flag}"
-            )
-        chosen[field] = next(iter(said.values()), None)
-    batch, max_fail = chosen["batch"], chosen["max_fail_percent"]
+    batch = serial if serial is not None else _agreed(phases, "batch", "--batch")
+    max_fail = (
+        max_fail_percentage
+        if max_fail_percentage is not None
+        else _agreed(phases, "max_fail_percent", "--max-fail-percent")
+    )
     return batch or DEFAULT_SERIAL, DEFAULT_MAX_FAIL if max_fail is None else int(max_fail)
+
+
+def _agreed(phases: list[Phase], field: str, flag: str) -> Any:
+    """The rollout `field` the phases share (None: the default), or why they do not."""
+    said = {p.name: getattr(p.rollout, field) if p.rollout else None for p in phases}
+    if len(set(said.values())) > 1:
+        named = ", ".join(f"{n}: {v if v is not None else 'default'}" for n, v in said.items())
+        raise BringupError(
+            f"the phases' rollout {field} differ ({named}): run one phase (--phase) or "
+            f"give {flag}"
+        )
+    return next(iter(said.values()), None)
 
 
 def run(

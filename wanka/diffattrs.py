@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .model import Cluster, Node, Rack, SecretRef, Switch
+from .model import Cluster, Node, Rack, Rollout, SecretRef, Switch
 
 Json = dict[str, Any]
 
@@ -37,19 +37,18 @@ def _phase_attrs(c: Cluster) -> dict[str, Json]:
             "target_pflops": p.target_pflops,
             "depends_on": list(p.depends_on),
             "order": p.index + 1,
-            "rollout": ", ".join(
-                f"{k} {v}"
-                for k, v in (
-                    ("batch", p.rollout.batch),
-                    ("max_fail_percent", p.rollout.max_fail_percent),
-                )
-                if v is not None
-            )
-            if p.rollout is not None
-            else None,
+            "rollout": _rollout_text(p.rollout),
         }
         for p in c.phases
     }
+
+
+def _rollout_text(r: Rollout | None) -> str | None:
+    """`batch 25%, max_fail_percent 10`: what the phase's rollout sets, None without one."""
+    if r is None:
+        return None
+    said = (("batch", r.batch), ("max_fail_percent", r.max_fail_percent))
+    return ", ".join(f"{k} {v}" for k, v in said if v is not None)
 
 
 def _plane_attrs(c: Cluster) -> dict[str, Json]:
