@@ -49,8 +49,8 @@ def pod_variant(text: str) -> str:
 
 def pin_variant(text: str, path: str) -> tuple[str, str, str]:
     """Pin the first manifest node's BMC address to its subnet's last host address."""
-    from wanka.derive import derive
-    from wanka.validate import check
+    from wanka.pipeline import derive
+    from wanka.rules.check import check
 
     d = derive(check(path))
     m = re.search(r"\n      ([\w-]+): \{serial: \"[^\"]+\", bmc: \{mac: \"[^\"]+\"", text)
@@ -66,10 +66,10 @@ def pin_variant(text: str, path: str) -> tuple[str, str, str]:
 
 
 def stages(old: str, new: str) -> dict[str, float]:
-    from wanka import diffout
-    from wanka.derive import derive
-    from wanka.diff import compare
-    from wanka.validate import check
+    from wanka.pipeline import derive
+    from wanka.review import diffout
+    from wanka.review.diff import compare
+    from wanka.rules.check import check
 
     out: dict[str, float] = {}
     t = time.process_time()
@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def doc_counts(path: str) -> dict[str, int]:
-    from wanka.validate import check
+    from wanka.rules.check import check
 
     c = check(path).cluster
     assert c is not None

@@ -35,10 +35,10 @@ def main() -> int:
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = ap.parse_args()
 
-    from wanka.derive import derive
+    from wanka.pipeline import derive
     from wanka.pulumi import preview, shards
     from wanka.pulumi import stack as stack_module
-    from wanka.validate import check
+    from wanka.rules.check import check
 
     tmp = Path(tempfile.mkdtemp(prefix="wanka-bench-pulumi-"))
     try:

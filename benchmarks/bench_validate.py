@@ -8,11 +8,11 @@ FILE; timed on its own), then, `--repeat` times each, in fresh processes:
 * runs the whole CLI, `wanka validate FILE`, and measures its wall time, CPU
   time (user + system) and peak RSS (ru_maxrss of the child, from os.wait4);
 * runs a child Python process that times each stage of the pipeline on its
-  own: import, load (wanka.document.load_document: YAML and JSON Schema),
-  build (wanka.build.build), topology (wanka.topology.compute) and rules
+  own: import, load (wanka.language.document.load_document: YAML and JSON Schema),
+  build (wanka.model.build.build), topology (wanka.derive.topology.compute) and rules
   (wanka.rules.run), with the high-water RSS after each;
 * runs another child that splits the load stage, cold: the YAML parse
-  (wanka.loader.load_file) and the JSON Schema check (wanka.schema.validate,
+  (wanka.language.loader.load_file) and the JSON Schema check (wanka.language.schema.validate,
   compiling the validators included).
 
 Prints best and median wall times, best CPU times, peak RSS, the input size
@@ -67,11 +67,12 @@ def finish(findings):
 
 mode, path = sys.argv[1], sys.argv[2]
 t = start()
-from wanka import rules, schema
-from wanka.build import build
-from wanka.document import load_document
-from wanka.loader import load_file
-from wanka.topology import compute
+from wanka import rules
+from wanka.language import schema
+from wanka.model.build import build
+from wanka.language.document import load_document
+from wanka.language.loader import load_file
+from wanka.derive.topology import compute
 lap("import", t)
 
 if mode == "load":

@@ -36,9 +36,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from wanka.build import leaf_rails
-from wanka.ipam import subnet_size
-from wanka.topology import port_leaf_index
+from wanka.derive.ipam import subnet_size
+from wanka.derive.topology import port_leaf_index
+from wanka.model.build import leaf_rails
 
 SITE = "qy1"
 CARDS_PER_SERVER = 8

@@ -66,7 +66,11 @@ def run_measured(*args: str, tmp_path: Path) -> Run:
         start = time.monotonic()
         proc = subprocess.Popen(
             [sys.executable, "-m", "wanka", *args],
-            stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=ROOT, env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            cwd=ROOT,
+            env=env,
         )
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
@@ -197,20 +201,27 @@ CASES = {
     "empty": Case(write_bytes("empty.yaml", b""), 1, "YAML-EMPTY", 1),
     "binary-garbage": Case(
         write_bytes("garbage.yaml", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 16),
-        2, "LOAD-BINARY", 3,  # the NUL follows the PNG signature's two newlines
+        2,
+        "LOAD-BINARY",
+        3,  # the NUL follows the PNG signature's two newlines
     ),
     "not-utf8": Case(
         write_bytes("latin.yaml", b"a: 1\nb: \xff\xfe\n"), 2, "LOAD-ENCODING", 2, says="0xff"
     ),
     "syntax-error": Case(
         write_text("syntax.yaml", "apiVersion: wanka/v1\nkind: Cluster\nmetadata: name: lab\n"),
-        1, "YAML-SYNTAX", 3,
+        1,
+        "YAML-SYNTAX",
+        3,
     ),
     "duplicate-key": Case(
         write_text(
             "dup.yaml", "apiVersion: wanka/v1\nkind: Cluster\nmetadata:\n  name: a\n  name: b\n"
         ),
-        1, "YAML-DUPLICATE-KEY", 5, says="line 4",
+        1,
+        "YAML-DUPLICATE-KEY",
+        5,
+        says="line 4",
     ),
     "control-character": Case(write_bytes("bell.yaml", b"a: \x07\n"), 1, "YAML-SYNTAX", 1),
     "two-documents": Case(write_text("two.yaml", "a: 1\n---\nb: 2\n"), 1, "YAML-MULTI-DOC", 2),
@@ -236,7 +247,10 @@ CASES = {
     "block-map-10000-deep": Case(block_mapping_nesting(10_000), 2, "LOAD-TOO-LARGE", None),
     # ... and refused by depth once the limit lets the parser see it
     "block-map-10000-deep-max-bytes": Case(
-        block_mapping_nesting(10_000), 1, "YAML-DEPTH", ANY_LINE,
+        block_mapping_nesting(10_000),
+        1,
+        "YAML-DEPTH",
+        ANY_LINE,
         args=("--max-bytes", str(64 * MiB)),
     ),
     "100-mb": Case(hundred_mb, 2, "LOAD-TOO-LARGE", None, limit=BIG_TIME_LIMIT, says="16,777,216"),

@@ -17,10 +17,12 @@ from typing import Any
 import pytest
 from conftest import ROOT, run_wanka
 
-from wanka import bringup, expect, runner, verifyreport
-from wanka.derive import derive
+from wanka.bringup import expect, runner
+from wanka.bringup import report as verifyreport
+from wanka.bringup import run as bringup
 from wanka.lab import bmc
-from wanka.validate import check
+from wanka.pipeline import derive
+from wanka.rules.check import check
 
 LAB = str(ROOT / "examples/lab-mini/cluster.yaml")
 S01, S02 = "lab-p1-pod01-r01-s01", "lab-p1-pod01-r01-s02"
@@ -204,8 +206,13 @@ def test_speed_and_pfc_checks_fail_with_what_the_port_says() -> None:
     ok = mod.check_ports(_Tools(good), exp, {"link", "speed", "pfc"})
     assert [(r["check"], r["status"]) for r in ok] == [
         ("link", "pass"), ("speed", "pass"), ("pfc", "pass")]  # fmt: skip
-    bad = dict(good, **{"-speed": "Speed: 200000 Mb/s\n",
-                        "-pfc": good["-pfc"].replace("0 0 0 1 0 0 0\n", "0 0 1 1 0 0 0\n")})
+    bad = dict(
+        good,
+        **{
+            "-speed": "Speed: 200000 Mb/s\n",
+            "-pfc": good["-pfc"].replace("0 0 0 1 0 0 0\n", "0 0 1 1 0 0 0\n"),
+        },
+    )
     res = {r["check"]: r for r in mod.check_ports(_Tools(bad), exp, {"speed", "pfc"})}
     assert res["speed"]["status"] == "fail"
     assert res["speed"]["reason"] == "port at 200G, the model says 400G"

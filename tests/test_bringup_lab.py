@@ -24,10 +24,12 @@ from typing import Any
 import pytest
 from conftest import ROOT, require_lab_servers, run_wanka
 
-from wanka import bringup, routing
-from wanka.derive import Derived, derive
+from wanka.bringup import run as bringup
+from wanka.derive import routing
+from wanka.derive.bundle import Derived
 from wanka.lab import netlab, nodes
-from wanka.validate import check
+from wanka.pipeline import derive
+from wanka.rules.check import check
 
 LAB = str(ROOT / "examples/lab-mini/cluster.yaml")
 A = "lab-p1-pod01-r01-s01"

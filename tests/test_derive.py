@@ -11,8 +11,9 @@ from conftest import ROOT, cluster_text
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wanka.derive import Derived, derive
-from wanka.validate import check
+from wanka.derive.bundle import Derived
+from wanka.pipeline import derive
+from wanka.rules.check import check
 
 
 def derived(text: str) -> Derived:
@@ -120,7 +121,7 @@ def test_every_switch_uplinks_into_one_asn_group() -> None:
 
 
 def test_lanes_of_one_breakout_cable_share_media_and_length() -> None:
-    from wanka.cabling import Cable, End, _one_length_per_breakout
+    from wanka.derive.cabling import Cable, End, _one_length_per_breakout
 
     def lane(i: int, media: str, length: int) -> Cable:
         return Cable(

@@ -15,11 +15,12 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, run_wanka
 
-from wanka.derive import Derived, derive
-from wanka.diff import Diff, compare
-from wanka.diffout import markdown, write_text
-from wanka.loader import load_file
-from wanka.validate import check
+from wanka.derive.bundle import Derived
+from wanka.language.loader import load_file
+from wanka.pipeline import derive
+from wanka.review.diff import Diff, compare
+from wanka.review.diffout import markdown, write_text
+from wanka.rules.check import check
 
 LAB = (ROOT / "examples/lab-mini/cluster.yaml").read_text(encoding="utf-8")
 SZ_DIR = ROOT / "examples/shenzhen-14000p"
@@ -462,7 +463,7 @@ def test_pre_commit_hook_validates_the_cluster_files_it_is_given(tmp_path: Path)
     assert not files.search("README.md")
     entry = hook["entry"].split()
     assert entry[0] == "wanka"  # the console script pyproject.toml installs
-    assert 'wanka = "wanka.cli:main"' in (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert 'wanka = "wanka.cli.main:main"' in (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     good = run_wanka(*entry[1:], str(SZ_DIR / "cluster.yaml"))
     assert good.returncode == 0, good.stdout
     (tmp_path / "bad.yaml").write_text(edit(LAB, "mtu: 9000", "mtu: 9900"), encoding="utf-8")

@@ -40,8 +40,8 @@ CLUSTERS = sorted(ROOT.glob("examples/*/cluster.yaml"))
 
 # Rules that no single cluster file can make wanka report, and why. Keep it short.
 UNTRIGGERABLE = {
-    # the fallback id of wanka/schema.py for a schema keyword with no specific id; every keyword
-    # that schemas/cluster.schema.json uses has one (SCHEMA-TYPE, SCHEMA-ENUM, ...)
+    # the fallback id of wanka/language/schema.py for a schema keyword with no specific id; every
+    # keyword that schemas/cluster.schema.json uses has one (SCHEMA-TYPE, SCHEMA-ENUM, ...)
     "SCHEMA": "no keyword of the current schema falls through to the generic id",
 }
 

@@ -29,9 +29,11 @@ from typing import Any
 import pytest
 from conftest import EXAMPLES, ROOT
 
-from wanka.derive import Derived, derive
-from wanka.routing import SwitchRouting, render_frr, switch_routing
-from wanka.validate import check
+from wanka.derive.bundle import Derived
+from wanka.derive.routing import SwitchRouting, switch_routing
+from wanka.pipeline import derive
+from wanka.render.frr import render_frr
+from wanka.rules.check import check
 
 LAB = ROOT / "examples/lab-mini/cluster.yaml"
 SHENZHEN = ROOT / "examples/shenzhen-14000p/cluster.yaml"
@@ -306,9 +308,10 @@ def test_shenzhen_groups() -> None:
 
 _DIGEST = """
 import hashlib, json, sys
-from wanka.derive import derive
-from wanka.routing import render_frr, switch_routing
-from wanka.validate import check
+from wanka.pipeline import derive
+from wanka.render.frr import render_frr
+from wanka.derive.routing import switch_routing
+from wanka.rules.check import check
 out = {}
 for path in sys.argv[1:]:
     for name, r in switch_routing(derive(check(path))).items():

@@ -10,7 +10,7 @@ from conftest import ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from wanka.validate import check
+from wanka.rules.check import check
 
 LINES = (ROOT / "examples/lab-mini/cluster.yaml").read_text(encoding="utf-8").splitlines()
 SZ = (ROOT / "examples/shenzhen-14000p/cluster.yaml").read_text(encoding="utf-8").splitlines()

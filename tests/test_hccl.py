@@ -11,18 +11,19 @@ from typing import Any
 
 import pytest
 
-from wanka.derive import Derived, derive
-from wanka.hccn import (
+from wanka.derive.bundle import Derived
+from wanka.derive.hccn import (
     generation,
     hccn_devices,
     is_npu_server,
     management_plane,
     parameter_plane,
-    render_hccn,
 )
-from wanka.model import Node, NodeFacts
-from wanka.ranktable import dumps, rank_tables
-from wanka.validate import check
+from wanka.model.types import Node, NodeFacts
+from wanka.pipeline import derive
+from wanka.render.hccn import render_hccn
+from wanka.render.ranktable import dumps, rank_tables
+from wanka.rules.check import check
 
 ROOT = Path(__file__).resolve().parent.parent
 LAB = "examples/lab-mini/cluster.yaml"

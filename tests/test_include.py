@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from wanka.validate import check
+from wanka.rules.check import check
 
 SZ = ROOT / "examples/shenzhen-14000p"
 

@@ -20,11 +20,13 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from wanka.derive import Derived, derive
-from wanka.lab import fabric, netlab
+from wanka.derive.bundle import Derived
+from wanka.derive.routing import switch_routing
+from wanka.lab import netlab
+from wanka.lab import switches as fabric
 from wanka.lab.state import STATE_FILE, Proc, State, alive, proc_info
-from wanka.routing import switch_routing
-from wanka.validate import check
+from wanka.pipeline import derive
+from wanka.rules.check import check
 
 LAB = ROOT / "examples/lab-mini/cluster.yaml"
 ESTABLISHED_WITHIN = 60.0

@@ -21,11 +21,13 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, require_lab_servers, run_wanka
 
-from wanka.derive import Derived, derive
-from wanka.lab import fabric, faults, netlab, nodes
+from wanka.derive.bundle import Derived
+from wanka.drivers.redfish import BmcUnreachable, Client
+from wanka.lab import faults, netlab, nodes
+from wanka.lab import switches as fabric
 from wanka.lab.state import State, proc_info
-from wanka.redfish import BmcUnreachable, Client
-from wanka.validate import check
+from wanka.pipeline import derive
+from wanka.rules.check import check
 
 LAB = ROOT / "examples/lab-mini/cluster.yaml"
 A = "lab-p1-pod01-r01-s01"
@@ -232,8 +234,10 @@ def test_fault_cable_swap(lab: Lab) -> None:
     cabled = {c.a.ifname: (c.b.device, c.b.port) for c in lab.d.cabling.cables
               if c.a.device == A and c.plane == "param"}  # fmt: skip
     # the NPUs' addresses (hccn_tool sets them on the ports) stay with the NPUs
-    setup = "hccn_tool -i 1 -ip -s address 10.64.0.201 netmask 255.255.255.192 && " \
-            "hccn_tool -i 2 -ip -s address 10.64.0.202 netmask 255.255.255.192"
+    setup = (
+        "hccn_tool -i 1 -ip -s address 10.64.0.201 netmask 255.255.255.192 && "
+        "hccn_tool -i 2 -ip -s address 10.64.0.202 netmask 255.255.255.192"
+    )
     assert lab.ssh(A, setup).returncode == 0
     r = lab.faults("add", f"cable-swap:{A}:npu1={A}:npu2")
     assert r.returncode == 0, r.stderr

@@ -23,10 +23,10 @@ from typing import Any
 
 import pytest
 
-from wanka.derive import derive
 from wanka.lab import devtools
 from wanka.lab.profile import node_profile
-from wanka.validate import check
+from wanka.pipeline import derive
+from wanka.rules.check import check
 
 ROOT = Path(__file__).resolve().parent.parent
 REF = Path(os.environ.get("WANKA_REFERENCE", "/work/shared/reference")) / "ascend"
@@ -477,8 +477,12 @@ def test_lscpu_prints_util_linux_formats(
     # ... and the same JSON, character for character in its framing
     rc, ours_json = tool(capsys, "lscpu", "-J")
     real_json = subprocess.run(["lscpu", "-J"], capture_output=True, text=True, check=True).stdout
-    assert rc == 0 and ours_json.splitlines()[:4] == ["{", '   "lscpu": [', "      {",
-                                                      '         "field": "Architecture:",']
+    assert rc == 0 and ours_json.splitlines()[:4] == [
+        "{",
+        '   "lscpu": [',
+        "      {",
+        '         "field": "Architecture:",',
+    ]
     assert real_json.splitlines()[:4][:3] == ours_json.splitlines()[:3]
     assert ours_json.count("},{") == len(ours) - 1 and ours_json.endswith("      }\n   ]\n}\n")
     assert real_json.endswith("      }\n   ]\n}\n")

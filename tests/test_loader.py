@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from wanka.findings import InputError, Mark
-from wanka.loader import YMap, YSeq, load_text, resolve_plain
+from wanka.language.loader import YMap, YSeq, load_text, resolve_plain
 
 # YAML 1.2 core schema: what a plain scalar becomes (YAML 1.1 would differ on most of these)
 SCALARS = [

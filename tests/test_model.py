@@ -8,14 +8,14 @@ from conftest import ROOT, cluster_text
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wanka.build import build
-from wanka.loader import load_text
-from wanka.model import Cluster
-from wanka.validate import check
+from wanka.language.loader import load_text
+from wanka.model.build import build
+from wanka.model.types import Cluster
+from wanka.rules.check import check
 
 
 def model(text: str) -> Cluster:
-    from wanka import schema
+    from wanka.language import schema
 
     doc = load_text(text, "gen.yaml")
     assert not schema.validate(doc)

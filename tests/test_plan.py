@@ -12,12 +12,13 @@ from collections import Counter
 import pytest
 from conftest import ROOT
 
-from wanka.cabling import Cabling
-from wanka.capacity import OPTICS, bom, optic_name
-from wanka.derive import Derived, derive
-from wanka.model import Node, breakout_lanes
-from wanka.plan import build_plan, write_text
-from wanka.validate import check
+from wanka.derive.bundle import Derived
+from wanka.derive.cabling import Cabling
+from wanka.model.types import Node, breakout_lanes
+from wanka.pipeline import derive
+from wanka.review.capacity import OPTICS, bom, optic_name
+from wanka.review.plan import build_plan, write_text
+from wanka.rules.check import check
 
 LAB = ROOT / "examples/lab-mini/cluster.yaml"
 SZ = ROOT / "examples/shenzhen-14000p/cluster.yaml"

@@ -25,8 +25,10 @@ import pytest
 from conftest import ROOT
 from pulumi.dynamic.dynamic import serialize_provider
 
-from wanka.derive import derive
+from wanka.derive.routing import switch_routing
+from wanka.drivers.redfish import Client
 from wanka.lab import bmc
+from wanka.pipeline import derive
 from wanka.pulumi import providers
 from wanka.pulumi.providers import (
     BareMetalNodeProvider,
@@ -34,9 +36,8 @@ from wanka.pulumi.providers import (
     ProviderError,
     SwitchConfigProvider,
 )
-from wanka.redfish import Client
-from wanka.routing import render_frr, switch_routing
-from wanka.validate import check
+from wanka.render.frr import render_frr
+from wanka.rules.check import check
 
 PASSWORD = "bmc-test-password"
 NO_ANSWER = r"BareMetalNode n2: read the BMC: .*no answer within 1 s"
@@ -415,7 +416,7 @@ def test_provider_pickles_by_reference(cls: type) -> None:
 def test_bringup_batch_create_follows_the_report(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """create calls wanka.bringup.run as agreed (cluster, phase, limit, lab, out_dir) and
+    """create calls wanka.bringup.run.run as agreed (cluster, phase, limit, lab, out_dir) and
     fails unless every node of the batch is reported ok. The bring-up itself is replaced by
     a recorder here: its own tests run it on lab nodes."""
     import types
@@ -429,9 +430,9 @@ def test_bringup_batch_create_follows_the_report(
         calls.append({"cluster": cluster, **kw})
         return reports.pop(0)
 
-    fake = types.ModuleType("wanka.bringup")
+    fake = types.ModuleType("wanka.bringup.run")
     fake.run = run  # type: ignore[attr-defined]
-    monkeypatch.setitem(__import__("sys").modules, "wanka.bringup", fake)
+    monkeypatch.setitem(__import__("sys").modules, "wanka.bringup.run", fake)
     monkeypatch.setattr(wanka, "bringup", fake, raising=False)
     p = BringupBatchProvider()
     props = batch_props(outDir=str(tmp_path), lab="/run/wanka-lab/lab")

@@ -16,10 +16,11 @@ import pulumi
 import pytest
 from conftest import ROOT, run_wanka
 
-from wanka.derive import Derived, derive
+from wanka.derive.bundle import Derived
+from wanka.derive.routing import is_routed, switch_routing
+from wanka.pipeline import derive
 from wanka.pulumi import preview, shards
-from wanka.routing import is_routed, switch_routing
-from wanka.validate import check
+from wanka.rules.check import check
 
 LAB = "examples/lab-mini/cluster.yaml"
 SHENZHEN = "examples/shenzhen-14000p/cluster.yaml"

@@ -1,4 +1,4 @@
-"""wanka.redfish against the lab's BMC emulator (sushy-tools' fake driver, on loopback).
+"""wanka.drivers.redfish against the lab's BMC emulator (sushy-tools' fake driver, on loopback).
 
 No root needed: the emulator is started on a free loopback port and stopped by its pid.
 """
@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from wanka.drivers.redfish import BmcUnreachable, Client, RedfishError
 from wanka.lab import bmc
 from wanka.lab.state import proc_info
-from wanka.redfish import BmcUnreachable, Client, RedfishError
 
 NODES = ("n1", "n2", "n3")
 

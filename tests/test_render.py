@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, run_wanka
 
-from wanka import render
-from wanka.derive import Derived, derive
-from wanka.validate import check
+from wanka.derive.bundle import Derived
+from wanka.pipeline import derive
+from wanka.render import files as render
+from wanka.rules.check import check
 
 LAB = ROOT / "examples/lab-mini/cluster.yaml"
 SZ = ROOT / "examples/shenzhen-14000p/cluster.yaml"

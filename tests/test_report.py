@@ -26,10 +26,12 @@ import pytest
 import websocket
 from conftest import ROOT, run_wanka
 
-from wanka import htmlreport, svg
-from wanka.derive import Derived, derive
-from wanka.plan import build_plan
-from wanka.validate import check
+from wanka.derive.bundle import Derived
+from wanka.pipeline import derive
+from wanka.review import report as htmlreport
+from wanka.review import svg
+from wanka.review.plan import build_plan
+from wanka.rules.check import check
 
 LAB = ROOT / "examples/lab-mini/cluster.yaml"
 SZ = ROOT / "examples/shenzhen-14000p/cluster.yaml"

@@ -11,8 +11,8 @@ import jsonschema_rs
 import pytest
 from conftest import EXAMPLES, ROOT
 
-from wanka.document import load_document
-from wanka.schema import load_schema, schema_path
+from wanka.language.document import load_document
+from wanka.language.schema import load_schema, schema_path
 
 SCHEMA = json.loads((ROOT / "schemas/cluster.schema.json").read_text(encoding="utf-8"))
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import jinja2
 
-from .datafiles import data_path
+from wanka.datafiles import data_path
 
 
 @cache

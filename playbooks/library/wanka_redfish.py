@@ -1,7 +1,7 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
 """Ansible module: a server's BMC through Redfish, with wanka's one Redfish client
-(wanka.redfish, shared with the lab and the Pulumi provider). Runs on the controller
+(wanka.drivers.redfish, shared with the lab and the Pulumi provider). Runs on the controller
 (delegate_to: localhost), where wanka is installed."""
 
 from __future__ import absolute_import, division, print_function
@@ -132,7 +132,7 @@ def main():
         supports_check_mode=True,
     )
     try:
-        from wanka.redfish import Client, RedfishError
+        from wanka.drivers.redfish import Client, RedfishError
     except ImportError:
         module.fail_json(msg="check=bmc port=- reason=the wanka package is not importable by the "
                          "controller's Python (run the playbook with wanka's virtualenv)")

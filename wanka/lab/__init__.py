@@ -1,1 +1,3 @@
-"""`wanka lab`: the emulated cluster on one machine (namespaces, veth, FRR, lldpd)."""
+"""Stage 9, lab: the emulated cluster on one machine (`wanka lab`: namespaces, veth, FRR, lldpd,
+BMCs, servers and their tools).
+"""

@@ -136,9 +136,7 @@ def _lab_driver(base: type) -> type:
                 raise error.NotSupportedError(f"Power state {state} is not supported")
             if system["power_state"] != pending or "Restart" in state:
                 when = int(time.time()) + random.randint(low, high)
-                self._update(
-                    system, pending_power={"power_state": pending, "apply_time": when}
-                )
+                self._update(system, pending_power={"power_state": pending, "apply_time": when})
 
         def get_bios(self, identity: str) -> dict[str, Any]:
             return dict(self._get(identity).get("bios") or DEFAULT_BIOS)
@@ -209,7 +207,7 @@ class FaultGate:
 
 
 def _watch(app: Any, systems: dict[str, str], lab_dir: Path, stop: threading.Event) -> None:
-    from . import nodes
+    from wanka.lab import nodes
 
     known: dict[str, str] = {}
     while not stop.is_set():
@@ -258,7 +256,7 @@ def serve(where: Path, watch: Path | None = None, port: int = 0) -> None:
     stop.set()
     if watcher is not None and watch is not None:
         watcher.join(timeout=5)
-        from . import nodes
+        from wanka.lab import nodes
 
         nodes.power_all_off(watch)
 

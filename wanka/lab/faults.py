@@ -36,11 +36,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..derive import Derived
-from ..findings import InputError
-from . import bmc, nodes
-from .profile import HEALTH, apply_faults
-from .state import State
+from wanka.derive.bundle import Derived
+from wanka.findings import InputError
+from wanka.lab import bmc, nodes
+from wanka.lab.profile import HEALTH, apply_faults
+from wanka.lab.state import State
 
 KINDS = {
     # kind: (needs a port, value: None = no value, "opt" = optional, "req" = required)
@@ -149,7 +149,7 @@ def read(arg: str) -> list[str]:
         for s in specs:
             parse(s)
         return specs
-    from ..loader import YSeq, load_file
+    from wanka.language.loader import YSeq, load_file
 
     try:
         data = load_file(str(path))
@@ -390,7 +390,7 @@ def _addresses(ns: str, ifname: str) -> list[str]:
 
 
 def _bgp(lab: Path, f: Fault, down: bool) -> None:
-    from .fabric import vtysh_json
+    from wanka.lab.switches import vtysh_json
 
     sw = nodes.read_access(lab)["switches"][f.target]
     vty = sw.get("vty")

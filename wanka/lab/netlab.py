@@ -37,11 +37,18 @@ from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Any
 
-from ..derive import Derived
-from ..routing import IFNAME_MAX, gateway_ifname, is_routed, port_key, switch_routing
-from . import faults as lab_faults
-from .provision import JUMP, JUMP_DEVICE, ProvisionError, access_links, prepare, write_access
-from .state import STATE_FILE, Proc, State, alive, default_dir, lab_prefix, proc_info
+from wanka.derive.bundle import Derived
+from wanka.derive.routing import IFNAME_MAX, gateway_ifname, is_routed, port_key, switch_routing
+from wanka.lab import faults as lab_faults
+from wanka.lab.provision import (
+    JUMP,
+    JUMP_DEVICE,
+    ProvisionError,
+    access_links,
+    prepare,
+    write_access,
+)
+from wanka.lab.state import STATE_FILE, Proc, State, alive, default_dir, lab_prefix, proc_info
 
 Progress = Callable[[str], None]
 
@@ -187,7 +194,7 @@ def up(
     (tests use it to run beside a lab of the same cluster). `faults`: specs of
     wanka.lab.faults, applied once everything runs; on a lab already up they replace the
     faults in place."""
-    from . import fabric
+    from wanka.lab import switches
 
     if os.geteuid() != 0:
         raise LabError("wanka lab needs root (network namespaces)")
@@ -266,16 +273,16 @@ def up(
         state.times["network"] = round(time.monotonic() - started, 2)
         state.save()
         if frr:
-            fabric.start_frr(d, state, progress=progress)
+            switches.start_frr(d, state, progress=progress)
         if lldp:
-            fabric.start_lldpd(state, progress=progress, port_names=fabric.switch_port_names(d))
+            switches.start_lldpd(state, progress=progress, port_names=switches.switch_port_names(d))
         if servers:
             start_servers(d, state, links, progress, power_delay, ssh_key)
         if faults:
             lab_faults.apply(state, faults, progress=progress)
     except (
         LabError,
-        fabric.FabricError,
+        switches.FabricError,
         ProvisionError,
         lab_faults.FaultError,
         RuntimeError,
@@ -303,7 +310,7 @@ def start_servers(
 ) -> None:
     """The jump host, server files, then the BMC emulator watching the power of every server
     (all Off: bring-up powers them on)."""
-    from . import bmc
+    from wanka.lab import bmc
 
     started = time.monotonic()
     where = Path(state.lab_dir)
@@ -338,9 +345,11 @@ def start_servers(
     systems = []
     for name, info in access["nodes"].items():
         node = d.cluster.node(name)
-        nics = [(mac, info["address"]) for mac in list(node.facts.macs.values())[:1]] if (
-            node.facts
-        ) else []
+        nics = (
+            [(mac, info["address"]) for mac in list(node.facts.macs.values())[:1]]
+            if (node.facts)
+            else []
+        )
         bmc_addr = d.addressing.bmcs.get(name)
         if node.facts and node.facts.bmc_mac and bmc_addr is not None:
             nics.append((node.facts.bmc_mac, str(bmc_addr)))
@@ -367,7 +376,7 @@ def start_servers(
 
 def _sshd_running() -> bool:
     """Does any sshd run on this machine (another lab's server, the system's own)?"""
-    from .nodes import SSHD
+    from wanka.lab.nodes import SSHD
 
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -414,7 +423,7 @@ def _from_pid_files(state: State) -> list[Proc]:
     """Daemons whose pid file is in the lab's directories but whose pid is not recorded (up
     was interrupted between starting one and recording it): taken only when the process runs
     the expected program inside the expected lab namespace."""
-    from .fabric import FRR_DAEMONS
+    from wanka.lab.switches import FRR_DAEMONS
 
     recorded = {p.pid for p in state.procs}
     candidates: list[tuple[Path, str, str, str]] = []
@@ -464,7 +473,7 @@ def down(lab_dir: Path | str, *, progress: Progress = _quiet) -> dict[str, Any]:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(p.pid, signal.SIGKILL)
     if state.servers:
-        from . import nodes
+        from wanka.lab import nodes
 
         cut = nodes.power_all_off(where)  # the BMC does it when it stops; this if it died
         if cut:
@@ -512,7 +521,7 @@ def down(lab_dir: Path | str, *, progress: Progress = _quiet) -> dict[str, Any]:
 
 def status(lab_dir: Path | str) -> dict[str, Any]:
     """What runs: namespaces present, processes alive, BGP sessions Established."""
-    from . import fabric
+    from wanka.lab import switches
 
     where = Path(lab_dir)
     state = State.load(where)
@@ -537,9 +546,9 @@ def status(lab_dir: Path | str) -> dict[str, Any]:
         "times": state.times,
     }
     if state.frr:
-        out["bgp"] = fabric.bgp_summary(state)
+        out["bgp"] = switches.bgp_summary(state)
     if state.servers:
-        from . import nodes
+        from wanka.lab import nodes
 
         try:
             access = nodes.read_access(where)

@@ -38,9 +38,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..derive import Derived
-from ..hccn import parameter_plane
-from ..model import Node
+from wanka.derive.bundle import Derived
+from wanka.derive.hccn import parameter_plane
+from wanka.model.types import Node
 
 FAULTS = ("npu_health", "nvme_missing", "firmware_version", "link_down", "link_speed")
 HEALTH = ("OK", "Warning", "Alarm", "Critical")

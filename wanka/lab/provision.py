@@ -29,11 +29,11 @@ from ipaddress import IPv4Interface
 from pathlib import Path
 from typing import Any
 
-from ..derive import Derived
-from ..routing import gateway_ifname, port_key
-from . import nodes
-from .profile import node_profile
-from .state import State
+from wanka.derive.bundle import Derived
+from wanka.derive.routing import gateway_ifname, port_key
+from wanka.lab import nodes
+from wanka.lab.profile import node_profile
+from wanka.lab.state import State
 
 JUMP = "jump"  # the jump host's namespace: <prefix>-jump
 JUMP_DEVICE = "(jump host)"  # its entry in the state's namespace -> device map
@@ -73,11 +73,7 @@ def management_plane(d: Derived) -> str | None:
 
 def management_addresses(d: Derived) -> dict[str, str]:
     plane = management_plane(d)
-    return {
-        name: str(addr)
-        for (name, pl), addr in d.addressing.bonds.items()
-        if pl == plane
-    }
+    return {name: str(addr) for (name, pl), addr in d.addressing.bonds.items() if pl == plane}
 
 
 def access_links(d: Derived) -> list[dict[str, Any]]:
@@ -251,7 +247,7 @@ def prepare(d: Derived, state: State, ssh_key: Path | None, jump: str) -> dict[s
         path = pkgdir / name
         path.write_text(PACKAGE.format(name=name, kind=kind), encoding="utf-8")
         path.chmod(0o755)
-    from .bmc import system_uuid
+    from wanka.lab.bmc import system_uuid
 
     return {
         "cluster": d.cluster.name,
@@ -262,10 +258,14 @@ def prepare(d: Derived, state: State, ssh_key: Path | None, jump: str) -> dict[s
             "jump_namespace": jump,
             "proxy_command": proxy_command(jump),
             "options": [
-                "-i", str(ssh / "id_ed25519"),
-                "-o", f"UserKnownHostsFile={ssh / 'known_hosts'}",
-                "-o", "StrictHostKeyChecking=yes",
-                "-o", f"ProxyCommand={proxy_command(jump)}",
+                "-i",
+                str(ssh / "id_ed25519"),
+                "-o",
+                f"UserKnownHostsFile={ssh / 'known_hosts'}",
+                "-o",
+                "StrictHostKeyChecking=yes",
+                "-o",
+                f"ProxyCommand={proxy_command(jump)}",
             ],
         },
         "bmc": {"url": None},

@@ -1,4 +1,5 @@
-"""Pulumi stacks for a cluster: pure-Python dynamic providers and the program that builds them.
+"""Stage 11, Pulumi stacks for a cluster: pure-Python dynamic providers and the program that builds
+them.
 
 - `providers`: the dynamic providers and their resources, `BareMetalNode` (a server's BMC
   through Redfish), `SwitchConfig` (a switch's rendered frr.conf) and `BringupBatch` (the

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from ..derive import Derived
-from .shards import Shard, shards
+from wanka.derive.bundle import Derived
+from wanka.pulumi.shards import Shard, shards
 
 PROJECT = "wanka"
 ORGANIZATION = "organization"  # the DIY (file) backend's organisation
@@ -177,7 +177,7 @@ def run_stack(
 def _program(d: Derived, program: Callable[[], None] | None) -> None:
     from pulumi.runtime import settings
 
-    from . import stack
+    from wanka.pulumi import stack
 
     if program is None:
         stack.main(d)
@@ -267,7 +267,7 @@ def plan_command(d: Derived, args: Any) -> int:
 
     import pulumi
 
-    from .shards import merge, stack_files
+    from wanka.pulumi.shards import merge, stack_files
 
     if args.stack_files:
         project = Path(args.stack_files)

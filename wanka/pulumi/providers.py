@@ -3,7 +3,7 @@
 Three resources, each a `pulumi.dynamic.Resource` with its provider (their type tokens read
 `pulumi-python:dynamic/wanka:BareMetalNode`, `.../wanka:SwitchConfig`, `.../wanka:BringupBatch`):
 
-- `BareMetalNode`: one server's BMC through Redfish (`wanka.redfish`, the client the lab and
+- `BareMetalNode`: one server's BMC through Redfish (`wanka.drivers.redfish`, the client the lab and
   the Ansible `bmc` role use): power, boot source override, boot mode, BIOS attributes.
   `create` and `update` change only what differs, then wait for the power state; `read`
   reports what the BMC says (drift shows in `pulumi refresh`); `delete` powers the server
@@ -14,7 +14,7 @@ Three resources, each a `pulumi.dynamic.Resource` with its provider (their type 
   network namespace; `read` asks `frr-reload.py --test` for the difference between the
   running configuration and the recorded one and, when there is one, reports the running
   configuration (drift). `ssh` (real switches) is declared and refused: not implemented.
-- `BringupBatch`: the Ansible bring-up of a batch of nodes through `wanka.bringup.run`;
+- `BringupBatch`: the Ansible bring-up of a batch of nodes through `wanka.bringup.run.run`;
   replaced when its inputs change (nodes, software versions, cluster file), exporting the
   batch's verification summary; a failed bring-up raises, so it is retried on the next up.
 
@@ -77,7 +77,7 @@ def changed(olds: Mapping[str, Any], news: Mapping[str, Any], keys: tuple[str, .
 
 @contextlib.contextmanager
 def _client(props: Mapping[str, Any]) -> Iterator[Any]:
-    from wanka.redfish import Client
+    from wanka.drivers.redfish import Client
 
     password = props.get("password")
     auth = (str(props["username"]), str(password)) if props.get("username") and password else None
@@ -397,7 +397,7 @@ class BringupBatchProvider(dynamic.ResourceProvider):
         nodes = [str(n) for n in props["nodes"]]
         out_dir = Path(str(props["outDir"])) / name
         try:
-            from wanka import bringup  # type: ignore[attr-defined,unused-ignore]
+            from wanka.bringup import run as bringup  # type: ignore[attr-defined,unused-ignore]
 
             report = bringup.run(
                 str(props["cluster"]),

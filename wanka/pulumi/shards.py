@@ -25,9 +25,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..derive import Derived
-from ..model import Node, Phase, Pod, Switch
-from ..routing import is_routed
+from wanka.derive.bundle import Derived
+from wanka.derive.routing import is_routed
+from wanka.model.types import Node, Phase, Pod, Switch
 
 BUDGET = 2000
 FABRIC = "fabric"  # wanka:pod of a phase's fabric shard

@@ -40,11 +40,12 @@ from typing import Any
 
 import pulumi
 
-from ..derive import Derived
-from ..model import Node, Switch
-from ..routing import render_frr, switch_routing
-from .providers import BareMetalNode, BringupBatch, SwitchConfig
-from .shards import Shard, shards
+from wanka.derive.bundle import Derived
+from wanka.derive.routing import switch_routing
+from wanka.model.types import Node, Switch
+from wanka.pulumi.providers import BareMetalNode, BringupBatch, SwitchConfig
+from wanka.pulumi.shards import Shard, shards
+from wanka.render.frr import render_frr
 
 POD_TYPE = "wanka:cluster:Pod"
 RACK_TYPE = "wanka:cluster:Rack"
@@ -314,9 +315,9 @@ def main(derived: Derived | None = None) -> None:
 
 
 def _derive(path: str) -> Derived:
-    from ..derive import derive
-    from ..report import line
-    from ..validate import check
+    from wanka.pipeline import derive
+    from wanka.rules.check import check
+    from wanka.rules.output import line
 
     result = check(path)
     if result.errors:

@@ -1,4 +1,4 @@
-"""Semantic rules: what the schema cannot say.
+"""Stage 4, rules (validate): what the schema cannot say, and the check of a whole file (check).
 
 Every rule has a stable id. Rules that check the built model are functions
 registered with `@rule`; the ids raised while loading, checking the schema or
@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from ..findings import Finding, Severity
-from ..model import Cluster
-from ..topology import Topology
+from wanka.derive.topology import Topology
+from wanka.findings import Finding, Severity
+from wanka.model.types import Cluster
 
 Check = Callable[[Cluster, Topology], Iterable[Finding]]
 
@@ -321,7 +321,7 @@ declare(
     "c.yaml:105:11: error[FABRIC-UPLINKS]: leaf 'lab-p1-pod01-param-leaf01' has 3 uplinks to spread over 2 spine switches; they must divide evenly",
 )
 
-# ---- ids raised by `wanka diff` (wanka/diff.py): changes to building and live phases ----
+# ---- ids raised by `wanka diff` (wanka/review/diff.py): changes to building and live phases ----
 declare(
     "DIFF-LIVE-RENUMBER",
     "diff",
@@ -342,4 +342,4 @@ declare(
 )
 
 # the model rules register themselves on import
-from . import fabric, manifest, network, phases, racks, software  # noqa: E402,F401
+from wanka.rules import fabric, manifest, network, phases, racks, software  # noqa: E402,F401

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 
-from ..findings import Finding, Mark, error
-from ..model import Cluster, breakout_lanes
-from ..topology import Load, Topology
-from . import rule
+from wanka.derive.topology import Load, Topology
+from wanka.findings import Finding, Mark, error
+from wanka.model.types import Cluster, breakout_lanes
+from wanka.rules import rule
 
 
 def _grouped(loads: list[Load]) -> dict[tuple[Mark, str], list[Load]]:

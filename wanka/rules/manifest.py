@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..findings import Finding, Mark, error
-from ..model import Cluster
-from ..topology import Topology
-from . import rule
+from wanka.derive.topology import Topology
+from wanka.findings import Finding, Mark, error
+from wanka.model.types import Cluster
+from wanka.rules import rule
 
 
 @rule(

@@ -7,11 +7,11 @@ from collections import defaultdict
 from collections.abc import Iterator
 from ipaddress import IPv4Address, IPv4Network
 
-from ..findings import Finding, Mark, Severity, error, warning
-from ..ipam import pack, per_pod, plane_subnets, subnet_size
-from ..model import Cluster, Switch
-from ..topology import Topology
-from . import rule
+from wanka.derive.ipam import pack, per_pod, plane_subnets, subnet_size
+from wanka.derive.topology import Topology
+from wanka.findings import Finding, Mark, Severity, error, warning
+from wanka.model.types import Cluster, Switch
+from wanka.rules import rule
 
 ETHERNET_OVERHEAD = 18  # header 14 + FCS 4
 VLAN_TAG = 4
@@ -136,7 +136,7 @@ def pin_outside(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
     "manifest.yaml:24:21: error[NET-PIN-SUBNET]: pinned address 10.16.255.10 of sz1-p1-ctl-r01-h01 is not a host address of its subnet 10.16.0.0/26 (sz1-p1-ctl)",
 )
 def pin_subnet(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
-    from ..addresses import pin_problems  # a derive module: loaded only for this check
+    from wanka.derive.addresses import pin_problems  # a derive module: loaded only for this check
 
     if cluster.complete:
         yield from pin_problems(cluster, topo)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..findings import Finding, Mark, Severity, error, warning
-from ..model import Cluster
-from ..topology import Topology
-from . import rule
+from wanka.derive.topology import Topology
+from wanka.findings import Finding, Mark, Severity, error, warning
+from wanka.model.types import Cluster
+from wanka.rules import rule
 
 
 def _path(deps: dict[str, list[str]], start: str, goal: str) -> list[str] | None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..findings import Finding, Mark, Severity, error, warning
-from ..model import Cluster, Rack
-from ..topology import Topology
-from . import rule
+from wanka.derive.topology import Topology
+from wanka.findings import Finding, Mark, Severity, error, warning
+from wanka.model.types import Cluster, Rack
+from wanka.rules import rule
 
 
 def rack_draw(rack: Rack) -> tuple[float, float, float, float, float, float]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from ..findings import Finding, error
-from ..model import Cluster
-from ..topology import Topology
-from . import rule
+from wanka.derive.topology import Topology
+from wanka.findings import Finding, error
+from wanka.model.types import Cluster
+from wanka.rules import rule
 
 
 def version_key(text: str) -> tuple[tuple[int, int | str], ...]:

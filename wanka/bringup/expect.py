@@ -1,0 +1,161 @@
+"""What each host must look like, from the model: the `wanka_expect` host variable that the
+bring-up and verify roles check hosts against (preflight, npu_network, verify).
+
+A server's expectation holds its CPU, memory, NPU cards and, per NPU device, the RoCE
+address, netmask, gateway and netdetect address (as hccn.conf), the port's speed (the
+model's NIC speed on the parameter plane), its PFC priorities (the plane's QoS: the one
+lossless priority), the leaf and port its card is cabled to (as cabling.csv: what LLDP must
+show) and a RoCE ping target: the NPU of the next server of the same pod on the next rail
+(device + 1), so every port's ping crosses rails. A
+routed switch's expectation lists its BGP sessions (interface names) to switches of this
+phase or an earlier one (every phase when the run covers them all): later phases' leaves
+are not cabled in yet.
+
+Everything is computed here; the roles compare and report.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from wanka.derive import hccn, routing
+from wanka.derive.bundle import Derived
+from wanka.model.types import Node, Switch
+
+
+def _cabled(d: Derived, plane: str | None) -> dict[tuple[str, int], tuple[str, str]]:
+    """(node, card) -> (switch, the switch's vendor port name) on the parameter plane."""
+    out: dict[tuple[str, int], tuple[str, str]] = {}
+    if plane is None:
+        return out
+    for c in d.cabling.cables:
+        if c.plane == plane and c.a.port.startswith(plane):
+            suffix = c.a.port[len(plane) :]
+            if suffix.isdigit():
+                out[(c.a.device, int(suffix))] = (c.b.device, c.b.port)
+    return out
+
+
+def node_expect(
+    d: Derived,
+    node: Node,
+    devices: list[hccn.Device],
+    cabled: dict[tuple[str, int], tuple[str, str]],
+) -> dict[str, Any]:
+    model = node.model
+    acc = model.accelerator
+    dies = acc.dies if acc is not None else 1
+    sw = d.cluster.software
+    plane = hccn.parameter_plane(d.cluster)
+    nic = model.nic(plane.name) if plane is not None else None
+    pfc = None
+    if plane is not None and plane.qos is not None:
+        pfc = ",".join("1" if p == plane.qos.pfc_priority else "0" for p in range(8))
+    nvme = [x for x in model.drives if x.interface == "nvme"]
+    mounts = []
+    index = 0
+    for drive in nvme:
+        for _ in range(drive.count):
+            if drive.mount:
+                mounts.append(
+                    {
+                        "device": f"/dev/nvme{index}n1",
+                        "filesystem": drive.filesystem,
+                        "mount": drive.mount,
+                    }
+                )
+            index += 1
+    devs = []
+    for dev in devices:
+        device = int(dev["device"])
+        card = device // dies
+        entry: dict[str, Any] = {
+            "device": device,
+            "card": card,
+            "chip": device % dies,
+            "address": dev["address"],
+            "netmask": dev["netmask"],
+            "gateway": dev["gateway"],
+            "netdetect": dev["netdetect"],
+            "speed_mbps": nic.speed * 1000 if nic is not None else None,
+            "pfc": pfc,
+        }
+        switch = cabled.get((node.name, card))
+        if switch is not None:
+            entry["switch"], entry["switch_port"] = switch
+        devs.append(entry)
+    return {
+        "kind": "node",
+        "cpu": {
+            "model": model.cpu.model,
+            "arch": model.cpu.arch,
+            "sockets": model.cpu.sockets,
+            "cores_per_socket": model.cpu.cores_per_socket,
+        },
+        "memory_gb": model.memory_gb,
+        "npu": {
+            "cards": model.cards,
+            "dies": dies,
+            "generation": acc.generation if acc is not None else None,
+            "pci_device_id": acc.pci_device_id if acc is not None else None,
+            "devices": devs,
+        },
+        "nvme": {
+            "count": sum(x.count for x in nvme),
+            "capacity_gb": min((x.capacity_gb for x in nvme), default=0),
+        },
+        "storage": {"mounts": mounts},
+        "firmware_range": [sw.firmware_min, sw.firmware_max],
+    }
+
+
+def _add_ping_targets(by_pod: dict[str, list[tuple[str, list[dict[str, Any]]]]]) -> None:
+    """Each device pings device + 1 (the next rail) of the next server of its pod."""
+    for servers in by_pod.values():
+        for i, (_, devs) in enumerate(servers):
+            peer_name, peer_devs = servers[(i + 1) % len(servers)]
+            if not peer_devs or (len(servers) == 1 and len(peer_devs) == 1):
+                continue
+            for dev in devs:
+                target = peer_devs[(dev["device"] + 1) % len(peer_devs)]
+                dev["ping"] = target["address"]
+                dev["ping_peer"] = f"{peer_name}:npu{target['device']}"
+
+
+def switch_expect(
+    d: Derived, sw: Switch, configs: dict[str, routing.SwitchRouting], upto: int
+) -> dict[str, Any]:
+    """A switch's BGP sessions to switches of phases up to index `upto` (those cabled in)."""
+    config = configs.get(sw.name)
+    if config is None:
+        return {"kind": "switch", "routed": False, "bgp_peers": []}
+    phase_of = {s.name: s.pod.phase.index for s in d.cluster.switches}
+    peers = [i["ifname"] for i in config.interfaces if phase_of.get(i["peer"], upto + 1) <= upto]
+    return {"kind": "switch", "routed": True, "bgp_peers": peers}
+
+
+def expectations(
+    d: Derived, nodes: list[Node], switches: list[Switch], phase: str | None = None
+) -> dict[str, dict[str, Any]]:
+    """wanka_expect of every node (NPU servers) and switch given, for a run of `phase` (its
+    switches' sessions to later phases are not expected) or of every phase (None)."""
+    plane = hccn.parameter_plane(d.cluster)
+    cabled = _cabled(d, plane.name if plane is not None else None)
+    out: dict[str, dict[str, Any]] = {}
+    by_pod: dict[str, list[tuple[str, list[dict[str, Any]]]]] = defaultdict(list)
+    for node in nodes:
+        devices = hccn.hccn_devices(d, node)
+        exp = node_expect(d, node, devices, cabled)
+        out[node.name] = exp
+        if devices and not node.excluded:
+            by_pod[node.pod.name].append((node.name, exp["npu"]["devices"]))
+    _add_ping_targets(by_pod)
+    configs = routing.switch_routing(d) if switches else {}
+    chosen = d.cluster.phase(phase) if phase is not None else None
+    upto = (
+        chosen.index if chosen is not None else max((p.index for p in d.cluster.phases), default=0)
+    )
+    for sw in switches:
+        out[sw.name] = switch_expect(d, sw, configs, upto)
+    return out

@@ -1,0 +1,1 @@
+"""Stage 12, command line: the parser and one module per command group."""

@@ -1,0 +1,192 @@
+"""Derive: every cable, with the ports at both ends.
+
+Ports are assigned so that growth never moves an existing cable:
+* a leaf's node lanes fill its ports from port 1 in cabling order (with a
+  breakout, lane L of port P is `{port_name}:{L}`, e.g. `400GE1/0/12:2`);
+* a switch's uplinks take its *last* `uplinks` ports, spread over the
+  switches above in order;
+* a switch's links from the tier below fill its ports from port 1 in model
+  order, so phase 2's leaves land after phase 1's on a shared spine.
+
+Each end has the vendor's port name (for people and LLDP) and a Linux
+interface name (`swp12`, `swp12s2`; for FRR and the lab). The cable's media
+and length come from where the two racks stand: same rack DAC (CAT6 for 1G),
+same row AOC, other rows multimode fibre, other halls single-mode fibre.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, replace
+
+from wanka.derive.topology import Topology, node_attachments
+from wanka.model.types import Cluster, Rack, Switch
+
+AOC_LENGTHS = (3, 5, 7, 10, 15, 20, 30)
+MMF_LENGTHS = (30, 50, 70, 100)
+SMF_LENGTH = 300
+RACK_PITCH_M = 0.6
+ROW_PITCH_M = 3.0
+
+
+@dataclass(frozen=True, slots=True)
+class End:
+    device: str
+    port: str  # as the device names it: 400GE1/0/12:2, param3, bmc
+    ifname: str  # Linux/FRR interface name: swp12s2, param3, bmc
+
+
+@dataclass(frozen=True, slots=True)
+class Cable:
+    id: str  # the physical cable: upper device and physical port (lanes of a breakout share it)
+    plane: str
+    a: End  # the node, or the lower-tier switch
+    b: End  # the switch above it
+    speed: int  # Gb/s of this link
+    media: str  # CAT6 | DAC | AOC | MMF | SMF
+    length_m: int
+    breakout: str | None  # the b-end port's breakout mode, if any
+
+
+@dataclass(slots=True)
+class Cabling:
+    cables: list[Cable]
+
+    def by_device(self) -> dict[str, list[Cable]]:
+        out: dict[str, list[Cable]] = defaultdict(list)
+        for c in self.cables:
+            out[c.a.device].append(c)
+            out[c.b.device].append(c)
+        return out
+
+
+def port_name(sw: Switch, port: int, lane: int | None) -> tuple[str, str]:
+    """(vendor name, Linux name) of port `port` (1-based), lane `lane` of a breakout."""
+    name = sw.model.port_name.format(port=port)
+    if lane is None:
+        return name, f"swp{port}"
+    return f"{name}:{lane}", f"swp{port}s{lane}"
+
+
+def _classes(length: float, classes: tuple[int, ...]) -> int | None:
+    for c in classes:
+        if length <= c:
+            return c
+    return None
+
+
+class _Floor:
+    """Where racks stand, for media and length."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.row_index: dict[tuple[str, str], int] = {}
+        for i, (hall, row) in enumerate(cluster.rows):
+            self.row_index[(hall, row)] = i
+
+    def media(self, a: Rack, b: Rack, speed: int) -> tuple[str, int]:
+        if a is b:
+            return ("CAT6" if speed <= 1 else "DAC"), 3
+        pa, pb = a.pod, b.pod
+        if pa.hall != pb.hall:
+            return "SMF", SMF_LENGTH
+        copper = "CAT6" if speed <= 1 else None
+        if pa.row == pb.row and a.position is not None and b.position is not None:
+            run = abs(a.position - b.position) * RACK_PITCH_M + 4
+            length = _classes(run, AOC_LENGTHS)
+            if length is not None:
+                return copper or "AOC", length
+        ra = self.row_index.get((pa.hall, pa.row or ""), 0)
+        rb = self.row_index.get((pb.hall, pb.row or ""), 0)
+        run = 20 + abs(ra - rb) * ROW_PITCH_M
+        length = _classes(run, MMF_LENGTHS)
+        if length is None:
+            return "SMF", SMF_LENGTH
+        return copper or "MMF", length
+
+
+def derive(cluster: Cluster, topo: Topology) -> Cabling:
+    floor = _Floor(cluster)
+    cables: list[Cable] = []
+    lanes_used: dict[str, int] = defaultdict(int)  # per leaf: node lanes so far
+    below_used: dict[str, int] = defaultdict(int)  # per switch: ports taken by the tier below
+
+    for pod in cluster.pods:
+        for node, plane, port, leaf in node_attachments(cluster, pod):
+            if leaf is None:
+                continue
+            load = topo.loads[leaf.name]
+            lane_no = lanes_used[leaf.name]
+            lanes_used[leaf.name] += 1
+            per = load.lanes_per_port
+            phys = lane_no // per + 1
+            name, ifname = port_name(leaf, phys, lane_no % per + 1 if per > 1 else None)
+            if port < 0:
+                a = End(node.name, "bmc", "bmc")
+                speed = node.model.bmc_speed
+            else:
+                a = End(node.name, f"{plane.name}{port}", f"{plane.name}{port}")
+                speed = node.model.nic(plane.name).speed  # type: ignore[union-attr]
+            media, length = floor.media(node.rack, leaf.rack, speed)
+            breakout = None
+            if per > 1:
+                tier = plane.fabric.tier("leaf") if plane.fabric else None
+                breakout = tier.downlink_breakout if tier else None
+            cables.append(
+                Cable(
+                    f"{leaf.name}:{leaf.model.port_name.format(port=phys)}",
+                    plane.name,
+                    a,
+                    End(leaf.name, name, ifname),
+                    speed,
+                    media,
+                    length,
+                    breakout,
+                )
+            )
+
+    for sw in cluster.switches:
+        load = topo.loads[sw.name]
+        if not load.up_targets:
+            continue
+        first_up = sw.model.ports - load.uplinks + 1
+        k = 0
+        for target in load.up_targets:
+            for _ in range(load.links_per_target):
+                a_name, a_if = port_name(sw, first_up + k, None)
+                k += 1
+                below_used[target.name] += 1
+                tport = below_used[target.name]
+                b_name, b_if = port_name(target, tport, None)
+                media, length = floor.media(sw.rack, target.rack, sw.model.speed)
+                cables.append(
+                    Cable(
+                        f"{target.name}:{target.model.port_name.format(port=tport)}",
+                        sw.plane.name,
+                        End(sw.name, a_name, a_if),
+                        End(target.name, b_name, b_if),
+                        sw.model.speed,
+                        media,
+                        length,
+                        None,
+                    )
+                )
+    return Cabling(_one_length_per_breakout(cables))
+
+
+MEDIA_RANK = {"CAT6": 0, "DAC": 1, "AOC": 2, "MMF": 3, "SMF": 4}
+
+
+def _one_length_per_breakout(cables: list[Cable]) -> list[Cable]:
+    """The lanes of a breakout are one part: give every lane the longest run and the most
+    capable media any of its lanes needs (a port's lanes can go to servers in two racks)."""
+    lanes: dict[str, list[int]] = defaultdict(list)
+    for i, c in enumerate(cables):
+        if c.breakout:
+            lanes[c.id].append(i)
+    for idx in lanes.values():
+        media = max((cables[i].media for i in idx), key=MEDIA_RANK.__getitem__)
+        length = max(cables[i].length_m for i in idx)
+        for i in idx:
+            if cables[i].media != media or cables[i].length_m != length:
+                cables[i] = replace(cables[i], media=media, length_m=length)
+    return cables

@@ -1,0 +1,206 @@
+"""Derive: the BGP configuration (FRR) of every routed switch, as data (render.frr prints it).
+
+A switch is routed when its plane's fabric has two tiers or more; it then has
+an ASN (RFC 7938 numbering, see build.asn_group) and a loopback. The fabric
+is eBGP everywhere (RFC 7938): one unnumbered session per switch-to-switch
+cable, on the cable end's Linux interface name (`neighbor swp41 interface`,
+IPv6 link-local transport and IPv4 routes with IPv6 next hops, RFC 5549).
+
+Policy, chosen over `no bgp ebgp-requires-policy`: every fabric session is in
+the FABRIC peer group with explicit route-maps, and `bgp ebgp-requires-policy`
+is kept on, so a session added by hand without policy exchanges nothing.
+* in: only the plane's address space and the switch loopbacks (/32s) are
+  accepted: a misconfigured box cannot inject a default route or a foreign
+  prefix into the fabric;
+* out: a leaf announces only what it originates (its loopback and the subnets
+  it is the gateway of), so it is never transit between two spines; spines and
+  cores pass on the fabric's prefixes.
+Each neighbour is configured with the ASN the model gives its peer rather than
+`remote-as external`: a cable plugged into the wrong switch then stays down
+instead of carrying traffic.
+
+A leaf announces its loopback and the subnets it is the gateway of: its own
+subnet on per-leaf planes (NPU RoCE ports), the pod's subnet on bonded planes,
+where every leaf of the pod's pair holds the same gateway address and
+announces the same prefix (the spines spread traffic over the pair). Traffic
+that lands on the leaf whose link to the host is not the one in use reaches
+the host only if the pair forwards between themselves (M-LAG with a peer link
+and a shared gateway MAC, or EVPN multihoming), which the model does not
+describe yet.
+
+What FRR does not configure but the switch needs (the fabric MTU, the RoCE
+QoS of the plane, the bridge members of the gateway interface) is carried in
+`SwitchRouting` as data, and printed as comments in frr.conf for people: a
+separate file would need a second renderer for no reader yet, and the switch
+OS configuration (SONiC config_db) can be rendered from the same data.
+
+Everything is computed here; templates/frr.conf.j2 only loops and prints.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from wanka.derive.bundle import Derived
+from wanka.model.types import Switch
+
+FRR_VERSION = "8.4"
+PEER_GROUP = "FABRIC"
+# ECMP fan-out cap: a common ASIC ECMP group size, below FRR's compile-time limit
+# (Debian's FRR 8.4 allows 256)
+MAX_PATHS = 64
+IFNAME_MAX = 15  # Linux IFNAMSIZ - 1
+
+_PORT = re.compile(r"^(\D*)(\d+)(?:s(\d+))?$")
+
+
+@dataclass(frozen=True, slots=True)
+class SwitchRouting:
+    """Everything frr.conf of one switch says, as plain values."""
+
+    hostname: str
+    plane: str
+    tier: str  # leaf | spine | core
+    tiers: int  # tiers of the plane's fabric
+    asn: int
+    router_id: str  # its loopback address
+    loopback: str  # "10.255.0.3/32"
+    # one per switch-to-switch cable end on this switch, in port order:
+    # {ifname, port, peer, peer_port, peer_ifname, peer_asn, peer_tier, speed}
+    interfaces: list[dict[str, Any]]
+    networks: list[str]  # announced with `network`: the loopback /32 first, then the subnets
+    # leaves: the subnets they are the gateway of, each on a bridge or VLAN interface:
+    # {ifname, address ("10.64.0.1/26"), network, vlan (int or None), members ([ifname])}
+    gateways: list[dict[str, Any]]
+    transit: bool  # passes on learned routes (spines, cores); a leaf announces only its own
+    accept: list[str]  # prefix-list entries of what is accepted from the fabric
+    maximum_paths: int
+    bfd: bool
+    mtu: int  # IP MTU of the plane: fabric and gateway interfaces (set by the switch OS)
+    qos: dict[str, Any] | None  # {dscp, traffic_class, pfc_priority, ecn}: RoCE planes
+    peer_group: str = PEER_GROUP
+    frr_version: str = FRR_VERSION
+
+
+def is_routed(sw: Switch) -> bool:
+    fab = sw.plane.fabric
+    return fab is not None and fab.tiers >= 2
+
+
+def port_key(ifname: str) -> tuple[str, int, int]:
+    """Natural order of interface names: swp2 < swp10 < swp10s1 < swp10s2."""
+    m = _PORT.match(ifname)
+    if m is None:
+        return (ifname, -1, -1)
+    return (m.group(1), int(m.group(2)), int(m.group(3) or 0))
+
+
+def gateway_ifname(plane: str, vlan: int | None) -> str:
+    """The gateway interface of a leaf: the plane's VLAN interface when it is tagged,
+    else its bridge. A switch serves one plane, so names cannot clash on a switch."""
+    return f"vlan{vlan}" if vlan is not None else f"br-{plane}"[:IFNAME_MAX]
+
+
+def switch_routing(d: Derived) -> dict[str, SwitchRouting]:
+    """SwitchRouting of every routed switch, by name, in model order."""
+    c = d.cluster
+    routed = [s for s in c.switches if is_routed(s)]
+    if not routed:
+        return {}
+    by_name = {s.name: s for s in routed}
+    for sw in routed:
+        if sw.asn is None:
+            raise ValueError(
+                f"routed switch {sw.name} has no ASN: set networks.bgp (or pin its asn)"
+            )
+        if sw.name not in d.addressing.loopbacks:
+            raise ValueError(f"routed switch {sw.name} has no loopback: set networks.loopbacks")
+
+    switch_names = {s.name for s in c.switches}
+    neighbours: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    downlinks: dict[str, list[str]] = defaultdict(list)
+    for cable in d.cabling.cables:
+        if cable.a.device not in switch_names:
+            if cable.b.device in by_name:
+                downlinks[cable.b.device].append(cable.b.ifname)
+            continue
+        for me, peer in ((cable.a, cable.b), (cable.b, cable.a)):
+            other = by_name.get(peer.device)
+            if me.device not in by_name or other is None:
+                raise ValueError(
+                    f"cable {cable.id} joins {cable.a.device} and {cable.b.device}, "
+                    "which are not both routed switches"
+                )
+            neighbours[me.device].append(
+                {
+                    "ifname": me.ifname,
+                    "port": me.port,
+                    "peer": peer.device,
+                    "peer_port": peer.port,
+                    "peer_ifname": peer.ifname,
+                    "peer_asn": other.asn,
+                    "peer_tier": other.tier,
+                    "speed": cable.speed,
+                }
+            )
+
+    out: dict[str, SwitchRouting] = {}
+    for sw in routed:
+        plane = sw.plane
+        fab = plane.fabric
+        assert fab is not None and sw.asn is not None
+        loopback = d.addressing.loopbacks[sw.name]
+        interfaces = sorted(neighbours[sw.name], key=lambda n: port_key(n["ifname"]))
+        gateways: list[dict[str, Any]] = []
+        if sw.tier == "leaf":
+            members = sorted(set(downlinks[sw.name]), key=port_key)
+            for owner in (sw.name, sw.pod.name):
+                sub = d.addressing.by_owner.get((plane.name, owner))
+                if sub is None:
+                    continue
+                gateways.append(
+                    {
+                        "ifname": gateway_ifname(plane.name, plane.vlan),
+                        "address": f"{sub.gateway}/{sub.network.prefixlen}",
+                        "network": str(sub.network),
+                        "vlan": plane.vlan,
+                        "members": members,
+                    }
+                )
+        accept = []
+        if plane.cidr is not None:
+            accept.append(f"{plane.cidr} le 32")
+        if c.loopbacks is not None:
+            accept.append(f"{c.loopbacks} ge 32")
+        qos = None
+        if plane.qos is not None:
+            q = plane.qos
+            tc = q.traffic_class if q.traffic_class is not None else q.dscp * 4
+            qos = {
+                "dscp": q.dscp,
+                "traffic_class": tc,
+                "pfc_priority": q.pfc_priority,
+                "ecn": q.ecn,
+            }
+        out[sw.name] = SwitchRouting(
+            hostname=sw.name,
+            plane=plane.name,
+            tier=sw.tier,
+            tiers=fab.tiers,
+            asn=sw.asn,
+            router_id=str(loopback),
+            loopback=f"{loopback}/32",
+            interfaces=interfaces,
+            networks=[f"{loopback}/32", *(g["network"] for g in gateways)],
+            gateways=gateways,
+            transit=sw.tier != "leaf",
+            accept=accept,
+            maximum_paths=max(1, min(MAX_PATHS, len(interfaces))),
+            bfd=True,
+            mtu=plane.mtu,
+            qos=qos,
+        )
+    return out

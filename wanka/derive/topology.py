@@ -1,0 +1,248 @@
+"""Who connects to whom: node ports to leaves, leaves to spines, spines to cores.
+
+This is the connectivity the model implies, computed once and shared by the
+fabric rules (port budgets, speeds, oversubscription) and by cabling. It
+assigns no port numbers; cabling does that.
+
+Node ports: on a rail-optimised plane, port i goes to a leaf serving rail i
+(several leaves per rail share a rail's servers in turn); on other planes the
+k-th node's port i goes to leaf (k * ports + i) mod leaves, so a node's ports
+land on different leaves. BMCs go to the oob plane's leaves in turn.
+
+Uplinks: a switch spreads its `uplinks` ports evenly over the switches of the
+tier above that it can reach: those in its own pod, else those in the same
+phase's network pods (pods without leaves of that plane), else those of the
+phases it depends on. With `spine_groups: per_rail`, a rail's leaves reach
+only that rail's share of the spines.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from wanka.findings import Finding, error
+from wanka.model.types import Cluster, Node, Plane, Pod, Switch, breakout_lanes
+
+UP = {"leaf": "spine", "spine": "core"}
+
+
+@dataclass(slots=True, eq=False)
+class Load:
+    """What one switch carries."""
+
+    switch: Switch
+    lanes_per_port: int  # on downlinks facing nodes (breakout)
+    lane_speed: int  # Gb/s of a downlink lane
+    node_lanes: int = 0  # node ports cabled to it
+    nodes: int = 0  # distinct nodes cabled to it
+    addresses: int = 0  # addresses behind its node ports (A3: one per die on the parameter plane)
+    last_node: Node | None = None
+    node_bw: int = 0  # Gb/s of those ports
+    slow_ports: dict[int, int] = field(
+        default_factory=dict
+    )  # NIC speed -> count, if not lane speed
+    below_links: int = 0  # links from the tier below
+    uplinks: int = 0  # ports reserved for the tier above
+    up_targets: list[Switch] = field(default_factory=list)
+    links_per_target: int = 0
+
+    @property
+    def ports_needed(self) -> int:
+        node_ports = -(-self.node_lanes // self.lanes_per_port)
+        return node_ports + self.below_links + self.uplinks
+
+    @property
+    def down_bw(self) -> int:
+        return self.node_bw + self.below_links * self.switch.model.speed
+
+    @property
+    def up_bw(self) -> int:
+        return self.uplinks * self.switch.model.speed
+
+
+@dataclass(slots=True)
+class Topology:
+    loads: dict[str, Load]
+    findings: list[Finding]
+
+
+def _leaves(pod: Pod, plane: str) -> list[Switch]:
+    return [s for s in pod.switches if s.plane.name == plane and s.tier == "leaf"]
+
+
+def port_leaf_index(
+    leaf_rails: Sequence[tuple[int, ...]], rail_optimised: bool, k: int, ports: int, i: int
+) -> int:
+    """Index among a pod's leaves of the leaf port i of the pod's k-th node lands on: on a
+    rail-optimised plane the leaves serving rail i take its nodes in turn; otherwise the node's
+    ports go to consecutive leaves, (k x ports + i) mod leaves."""
+    if rail_optimised:
+        serving = [j for j, rails in enumerate(leaf_rails) if i in rails]
+        if serving:
+            return serving[k % len(serving)]
+    return (k * ports + i) % len(leaf_rails)
+
+
+def node_attachments(
+    cluster: Cluster, pod: Pod
+) -> Iterator[tuple[Node, Plane, int, Switch | None]]:
+    """(node, plane, port index, leaf) for every node port of a pod, BMCs as port -1 on oob."""
+    oob = next((p for p in cluster.planes.values() if p.role == "oob" and p.fabric), None)
+    leaves_of = {name: _leaves(pod, name) for name in cluster.planes}
+    rails_of = {name: [s.rails for s in leaves] for name, leaves in leaves_of.items()}
+    optimised = {
+        name: p.fabric is not None and p.fabric.rail_optimised and bool(p.fabric.rails)
+        for name, p in cluster.planes.items()
+    }
+    counters: dict[str, int] = defaultdict(int)
+    for node in pod.nodes:
+        for nic in node.model.nics:
+            plane = cluster.planes.get(nic.plane)
+            if plane is None or plane.fabric is None:
+                continue
+            leaves = leaves_of[plane.name]
+            rails, rail_optimised = rails_of[plane.name], optimised[plane.name]
+            k = counters[plane.name]
+            counters[plane.name] += 1
+            for i in range(nic.count):
+                leaf = (
+                    leaves[port_leaf_index(rails, rail_optimised, k, nic.count, i)]
+                    if leaves
+                    else None
+                )
+                yield node, plane, i, leaf
+        if oob is not None:
+            leaves = leaves_of[oob.name]
+            k = counters["\0bmc"]
+            counters["\0bmc"] += 1
+            yield node, oob, -1, (leaves[k % len(leaves)] if leaves else None)
+
+
+def addresses_per_port(node: Node, plane: Plane) -> int:
+    """Addresses behind one node port: on the parameter plane every die of an A3 card (910C:
+    two) has its own RoCE address on the card's port; elsewhere one."""
+    acc = node.model.accelerator
+    if plane.role == "parameter" and acc is not None:
+        return acc.dies
+    return 1
+
+
+def compute(cluster: Cluster) -> Topology:
+    findings: list[Finding] = []
+    loads: dict[str, Load] = {}
+    for sw in cluster.switches:
+        tier = sw.plane.fabric.tier(sw.tier) if sw.plane.fabric else None
+        lanes, lane_speed = 1, sw.model.speed
+        if tier is not None and tier.downlink_breakout:
+            lanes, lane_speed = breakout_lanes(tier.downlink_breakout)
+        loads[sw.name] = Load(sw, lanes, lane_speed, uplinks=tier.uplinks if tier else 0)
+
+    # node ports onto leaves
+    missing: set[tuple[str, str]] = set()
+    for pod in cluster.pods:
+        for node, plane, port, leaf in node_attachments(cluster, pod):
+            if leaf is None:
+                # pods of one type miss the same leaf: report it once per type
+                if cluster.complete and (pod.type, plane.name) not in missing:
+                    missing.add((pod.type, plane.name))
+                    findings.append(
+                        error(
+                            "FABRIC-NO-LEAF",
+                            f"pod '{pod.name}' has nodes with ports on plane '{plane.name}' but no "
+                            f"{plane.name} leaf",
+                            node.at,
+                            f"add switches {{plane: {plane.name}, tier: leaf}} "
+                            f"to pod type '{pod.type}'",
+                        )
+                    )
+                continue
+            load = loads[leaf.name]
+            speed = node.model.bmc_speed if port < 0 else node.model.nic(plane.name).speed  # type: ignore[union-attr]
+            load.node_lanes += 1
+            load.node_bw += speed
+            load.addresses += addresses_per_port(node, plane) if port >= 0 else 1
+            if load.last_node is not node:
+                load.nodes += 1
+                load.last_node = node
+            if speed != load.lane_speed:
+                load.slow_ports[speed] = load.slow_ports.get(speed, 0) + 1
+
+    # uplinks
+    by_phase_plane_tier: dict[tuple[str, str, str], list[Switch]] = defaultdict(list)
+    leaf_planes_of_pod: dict[str, set[str]] = defaultdict(set)
+    for sw in cluster.switches:
+        by_phase_plane_tier[(sw.pod.phase.name, sw.plane.name, sw.tier)].append(sw)
+        if sw.tier == "leaf":
+            leaf_planes_of_pod[sw.pod.name].add(sw.plane.name)
+    reported: set[tuple[str, str, str]] = set()
+    for sw in cluster.switches:
+        fab = sw.plane.fabric
+        up = UP.get(sw.tier)
+        if fab is None or up is None or fab.tier(up) is None:  # type: ignore[arg-type]
+            continue
+        load = loads[sw.name]
+        own = [s for s in sw.pod.switches if s.plane is sw.plane and s.tier == up]
+        targets = own or [
+            s
+            for s in by_phase_plane_tier[(sw.pod.phase.name, sw.plane.name, up)]
+            if sw.plane.name not in leaf_planes_of_pod[s.pod.name]
+        ]
+        if not targets:
+            for dep in sw.pod.phase.depends_on:
+                targets.extend(by_phase_plane_tier[(dep, sw.plane.name, up)])
+        # pods of one type in one phase behave alike: report once per (phase, pod type)
+        key = (f"{sw.pod.phase.name}/{sw.pod.type}", sw.plane.name, sw.tier)
+        if not targets:
+            if cluster.complete and key not in reported:
+                reported.add(key)
+                findings.append(
+                    error(
+                        "FABRIC-NO-SPINE",
+                        f"{sw.tier} switches of plane '{sw.plane.name}' "
+                        f"in pod '{sw.pod.name}' have no "
+                        f"{up} to connect to",
+                        sw.at,
+                        f"add {up} switches to this phase, or depend on a phase that has them",
+                    )
+                )
+            continue
+        if sw.tier == "leaf" and fab.spine_groups == "per_rail" and fab.tiers == 2:
+            rails = fab.rails or 1
+            if len(targets) % rails or len(sw.rails) != 1:
+                if key not in reported:
+                    reported.add(key)
+                    findings.append(
+                        error(
+                            "FABRIC-RAILS",
+                            f"plane '{sw.plane.name}': per-rail spine groups need a spine count "
+                            f"that is a "
+                            f"multiple of the {rails} rails and one rail per leaf "
+                            f"(found {len(targets)} spines, {len(sw.rails)} rail(s) on {sw.name})",
+                            fab.at,
+                            "use spine_groups: shared, or adjust the spine count",
+                        )
+                    )
+                continue
+            size = len(targets) // rails
+            r = sw.rails[0]
+            targets = targets[r * size : (r + 1) * size]
+        if load.uplinks == 0 or load.uplinks % len(targets):
+            if key not in reported:
+                reported.add(key)
+                findings.append(
+                    error(
+                        "FABRIC-UPLINKS",
+                        f"{sw.tier} '{sw.name}' has {load.uplinks} uplinks to spread over "
+                        f"{len(targets)} {up} switches; they must divide evenly",
+                        fab.tier(sw.tier).at,  # type: ignore[union-attr]
+                        f"set {sw.tier}.uplinks to a multiple of {len(targets)}",
+                    )
+                )
+            continue
+        load.up_targets = targets
+        load.links_per_target = load.uplinks // len(targets)
+        for t in targets:
+            loads[t.name].below_links += load.links_per_target
+    return Topology(loads, findings)

@@ -1,0 +1,397 @@
+"""The cluster model: typed, immutable objects that every later stage reads.
+
+Catalog and declarations mirror the YAML; `Pod`, `Rack`, `Node` and `Switch`
+are the expanded, named things (`sz1-p1-pod03-r07-s02`). Every object keeps
+the `Mark` of the declaration it came from, so rules can point at it.
+Speeds are integers in Gb/s; power in W; cooling and feeds in kW.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv4Network
+from typing import Literal
+
+from wanka.findings import Mark
+
+Role = Literal["server", "host", "storage"]
+PlaneRole = Literal["parameter", "storage", "management", "oob", "bus"]
+TierName = Literal["leaf", "spine", "core"]
+TIERS: tuple[TierName, ...] = ("leaf", "spine", "core")
+
+
+def npu_key(device: int) -> str:
+    """Manifest key of NPU device N (`hccn_tool -i N`): its pinned address or MAC.
+    On A3 each die is a device: card c holds devices 2c and 2c+1, both on the card's port."""
+    return f"npu{device}"
+
+
+def gbps(speed: str) -> int:
+    """'400G' -> 400."""
+    return int(speed.rstrip("G"))
+
+
+def breakout_lanes(mode: str) -> tuple[int, int]:
+    """'2x200G' -> (2, 200)."""
+    n, speed = mode.split("x", 1)
+    return int(n), gbps(speed)
+
+
+@dataclass(frozen=True, slots=True)
+class Accelerator:
+    key: str
+    generation: str  # A2 | A3
+    dies: int
+    hbm_gb: int
+    tflops: dict[str, float]
+    pci_device_id: str | None
+    at: Mark
+
+
+@dataclass(frozen=True, slots=True)
+class Cpu:
+    vendor: str
+    model: str
+    arch: str
+    sockets: int
+    cores_per_socket: int
+
+
+@dataclass(frozen=True, slots=True)
+class NicSet:
+    plane: str
+    count: int
+    speed: int  # Gb/s
+    at: Mark
+
+
+@dataclass(frozen=True, slots=True)
+class Drive:
+    interface: str
+    count: int
+    capacity_gb: float
+    use: str
+    raid: str
+    filesystem: str
+    mount: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class NodeModel:
+    key: str
+    role: Role
+    cpu: Cpu
+    memory_gb: int
+    accelerator: Accelerator | None
+    cards: int
+    nics: tuple[NicSet, ...]
+    bmc_speed: int
+    drives: tuple[Drive, ...]
+    rack_units: int
+    power_nominal_w: float
+    power_max_w: float
+    liquid_share: float
+    at: Mark
+    description: str = ""
+
+    def nic(self, plane: str) -> NicSet | None:
+        for n in self.nics:
+            if n.plane == plane:
+                return n
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class SwitchModel:
+    key: str
+    ports: int
+    speed: int
+    breakouts: tuple[str, ...]
+    port_name: str
+    max_frame: int
+    rack_units: int
+    power_nominal_w: float
+    power_max_w: float
+    liquid_share: float
+    os: str
+    at: Mark
+
+
+@dataclass(frozen=True, slots=True)
+class RackType:
+    key: str
+    units: int
+    power_kw: float
+    liquid_kw: float
+    air_kw: float
+    at: Mark
+
+
+@dataclass(frozen=True, slots=True)
+class Tier:
+    name: TierName
+    model: str
+    uplinks: int
+    downlink_breakout: str | None
+    max_oversubscription: float
+    at: Mark
+
+
+@dataclass(frozen=True, slots=True)
+class Fabric:
+    tiers: int
+    rail_optimised: bool
+    rails: int | None
+    spine_groups: str  # shared | per_rail
+    leaf: Tier
+    spine: Tier | None
+    core: Tier | None
+    at: Mark
+
+    def tier(self, name: TierName) -> Tier | None:
+        return {"leaf": self.leaf, "spine": self.spine, "core": self.core}[name]
+
+
+@dataclass(frozen=True, slots=True)
+class Qos:
+    dscp: int
+    traffic_class: int | None
+    pfc_priority: int
+    ecn: bool
+    at: Mark
+
+
+@dataclass(frozen=True, slots=True)
+class Plane:
+    name: str
+    role: PlaneRole
+    cidr: IPv4Network | None
+    mtu: int
+    vlan: int | None
+    bonded: bool
+    qos: Qos | None
+    fabric: Fabric | None
+    at: Mark
+    value_at: dict[str, Mark] = field(default_factory=dict, compare=False)  # cidr, mtu, ... marks
+
+    def mark(self, key: str) -> Mark:
+        return self.value_at.get(key, self.at)
+
+
+@dataclass(frozen=True, slots=True)
+class Bgp:
+    asn_base: int
+    asns_per_phase: int
+    at: Mark
+
+
+@dataclass(frozen=True, slots=True)
+class SecretRef:
+    """Where a secret lives: ('env', 'WANKA_BMC_PASSWORD'), never its value."""
+
+    source: Literal["env", "file", "pulumi"]
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    username: str
+    password: SecretRef | None
+    private_key: SecretRef | None
+
+
+@dataclass(frozen=True, slots=True)
+class Software:
+    os_name: str | None
+    os_version: str | None
+    driver_version: str | None
+    firmware_min: str | None
+    firmware_max: str | None
+    driver_packages: dict[str, str]
+    firmware_version: str | None
+    firmware_package: str | None
+    cann_version: str | None
+    cann_packages: dict[str, str]
+    at: Mark | None
+    firmware_at: Mark | None
+    range_at: Mark | None
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    hall: str
+    name: str
+    group: str  # the row-group name it was declared under (== name without count)
+    positions: int
+    at: Mark
+
+
+@dataclass(frozen=True, slots=True)
+class NodeFacts:
+    serial: str | None
+    bmc_mac: str | None
+    bmc_address: IPv4Address | None
+    macs: dict[str, str]
+    addresses: dict[str, IPv4Address]
+    excluded: str | None  # reason
+    at: Mark
+    key_marks: dict[str, Mark] = field(default_factory=dict)  # 'serial', 'bmc.mac', 'macs.x', ...
+
+
+@dataclass(frozen=True, slots=True)
+class SwitchFacts:
+    serial: str | None
+    mac: str | None
+    asn: int | None
+    loopback: IPv4Address | None
+    at: Mark
+    key_marks: dict[str, Mark] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Phase:
+    name: str
+    index: int
+    status: str
+    target_pflops: float | None
+    depends_on: tuple[str, ...]
+    at: Mark
+    depends_at: tuple[Mark, ...]
+    rollout: Rollout | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rollout:
+    """How bring-up rolls over a phase's servers: Ansible serial and max_fail_percentage."""
+
+    batch: str | None  # "8" or "25%"; None: all at once
+    max_fail_percent: int | None  # None: the default
+
+
+@dataclass(slots=True, eq=False, repr=False)
+class Pod:
+    # Pods and racks are filled in while the cluster is expanded and only read after.
+    name: str  # full name: sz1-p1-pod03
+    short: str  # pod03
+    phase: Phase
+    type: str
+    index: int  # order in the cluster
+    hall: str
+    row: str | None  # assigned row (None when it could not be placed)
+    at: Mark
+    supernode_servers: int | None = None
+    supernode_cards: int | None = None
+    supernode_at: Mark | None = None  # the pod type's `supernode:` declaration
+    racks: list[Rack] = field(default_factory=list)
+    nodes: list[Node] = field(default_factory=list)
+    switches: list[Switch] = field(default_factory=list)
+
+
+@dataclass(slots=True, eq=False, repr=False)
+class Rack:
+    name: str
+    pod: Pod
+    type: RackType
+    role: str | None
+    position: int | None  # position in its row, 1-based
+    at: Mark
+    nodes: list[Node] = field(default_factory=list)
+    switches: list[Switch] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Node:
+    name: str
+    pod: Pod
+    rack: Rack
+    model: NodeModel
+    unit: int  # lowest rack unit it occupies, 1-based
+    index_in_pod: int  # among the pod's nodes, in order
+    at: Mark
+    supernode: int | None = None  # index within the pod
+    facts: NodeFacts | None = None
+
+    @property
+    def excluded(self) -> bool:
+        return self.facts is not None and self.facts.excluded is not None
+
+    @property
+    def npu_devices(self) -> int:
+        """NPU devices on this node: cards x dies (16 on an 8-card A3 server)."""
+        acc = self.model.accelerator
+        return self.model.cards * acc.dies if acc is not None else 0
+
+    def port_names(self, plane: str) -> list[str]:
+        n = self.model.nic(plane)
+        return [f"{plane}{i}" for i in range(n.count)] if n else []
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Switch:
+    name: str
+    pod: Pod
+    rack: Rack
+    plane: Plane
+    tier: TierName
+    model: SwitchModel
+    ordinal: int  # 0-based among the pod's switches of this plane and tier
+    unit: int
+    at: Mark
+    rails: tuple[int, ...] = ()  # rails served (rail-optimised leaves)
+    asn: int | None = None
+    facts: SwitchFacts | None = None
+    asn_group: tuple[object, ...] = ()  # switches with one key share an ASN (see build.asn_group)
+
+
+@dataclass(slots=True, repr=False)
+class Cluster:
+    """The validated, expanded cluster."""
+
+    name: str
+    files: list[str]
+    at: Mark
+    precision: str
+    accelerators: dict[str, Accelerator]
+    node_models: dict[str, NodeModel]
+    switch_models: dict[str, SwitchModel]
+    rack_types: dict[str, RackType]
+    planes: dict[str, Plane]
+    loopbacks: IPv4Network | None
+    loopbacks_at: Mark | None
+    bgp: Bgp | None
+    software: Software
+    credentials: dict[str, Credential]
+    rows: dict[tuple[str, str], Row]
+    phases: list[Phase]
+    pods: list[Pod] = field(default_factory=list)
+    racks: list[Rack] = field(default_factory=list)
+    nodes: list[Node] = field(default_factory=list)
+    switches: list[Switch] = field(default_factory=list)
+    node_facts: dict[str, NodeFacts] = field(default_factory=dict)
+    switch_facts: dict[str, SwitchFacts] = field(default_factory=dict)
+    # False when unresolved names left pods, racks or nodes unbuilt: checks of the
+    # whole cluster (capacity, manifest names, missing leaves) would only echo that
+    complete: bool = True
+
+    def phase(self, name: str) -> Phase | None:
+        for p in self.phases:
+            if p.name == name:
+                return p
+        return None
+
+    def node(self, name: str) -> Node:
+        """The node with this derived name; KeyError if there is none."""
+        for n in self.nodes:
+            if n.name == name:
+                return n
+        raise KeyError(f"no node named '{name}'")
+
+
+def _short_repr(self: Pod | Rack | Node | Switch | Cluster) -> str:
+    # the expanded objects point at each other (pod -> nodes -> pod): a field-by-field repr
+    # would print the whole cluster
+    return f"{type(self).__name__}({self.name!r})"
+
+
+for _cls in (Pod, Rack, Node, Switch, Cluster):
+    _cls.__repr__ = _short_repr  # type: ignore[method-assign,assignment]

@@ -1,0 +1,3 @@
+"""Stage 7, render: the generated files — inventory, frr.conf, hccn.conf, rank tables — and the
+tree of them written by `wanka render` (files).
+"""
