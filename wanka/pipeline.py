@@ -1,25 +1,74 @@
-"""One way in: load -> validate -> derive a cluster file."""
+"""One way in: load -> validate -> derive a cluster file, for every command and stage after.
+
+`open_cluster(path, phase=...)` is what `wanka plan`, `render`, `report`, `diff`, bring-up,
+the lab and the Pulumi stacks call: it returns the `Derived` bundle of a valid cluster, or
+raises `NotValid` carrying every finding (and whether the file was unreadable), or
+`UnknownPhase` (from the model's one phase lookup) for a phase the cluster does not have.
+Callers decide how to print: `NotValid.lines()` gives them, with "(and N more)" when cut.
+"""
 
 from __future__ import annotations
 
 from wanka.derive.addresses import allocate
 from wanka.derive.bundle import Derived
 from wanka.derive.cabling import derive as derive_cabling
-from wanka.rules.check import Result
+from wanka.findings import Finding
+from wanka.language.loader import MAX_BYTES
+from wanka.model.types import UnknownPhase
+from wanka.rules.check import Result, check
+from wanka.rules.output import line
+
+__all__ = ["Derived", "NotValid", "UnknownPhase", "derive", "open_cluster"]
 
 
 class NotValid(Exception):
-    """The cluster has errors: nothing is derived from an invalid model."""
+    """The cluster has errors: nothing is derived from an invalid model.
+
+    `findings` are the errors (of validation, or of deriving when a valid model still could
+    not be allocated); `unreadable` is true when the file itself could not be read (exit 2
+    rather than 1); `fragment` when the file is a ClusterFragment, checked only as a part."""
+
+    def __init__(self, result: Result, findings: list[Finding]) -> None:
+        self.result = result
+        self.findings = findings
+        self.path = result.path
+        self.unreadable = result.unreadable
+        self.fragment = result.fragment
+        first = line(findings[0]) if findings else "a ClusterFragment, not a cluster"
+        super().__init__(f"{result.path} is not a valid cluster: {first}")
+
+    def lines(self, limit: int | None = None) -> list[str]:
+        """One `file:line:col: error[RULE]: message` line per finding; at most `limit` of them
+        and then one line saying how many more there are, so nothing is cut silently."""
+        shown = self.findings if limit is None else self.findings[:limit]
+        out = [line(f) for f in shown]
+        if len(self.findings) > len(shown):
+            out.append(f"(and {len(self.findings) - len(shown)} more)")
+        if self.fragment:
+            out.append(f"{self.path}: a ClusterFragment: use the cluster file that includes it")
+        return out
 
 
 def derive(result: Result) -> Derived:
-    if result.errors or result.cluster is None or result.topology is None:
-        raise NotValid(result.path)
+    """The derived bundle of a checked, valid file; NotValid if it has errors."""
+    if result.fragment or result.errors or result.cluster is None or result.topology is None:
+        raise NotValid(result, result.errors)
     cluster, topo = result.cluster, result.topology
-    return Derived(
+    derived = Derived(
         cluster,
         topo,
         allocate(cluster, topo),
         derive_cabling(cluster, topo),
         list(result.warnings),
     )
+    if derived.findings:
+        raise NotValid(result, derived.findings)
+    return derived
+
+
+def open_cluster(path: str, *, phase: str | None = None, max_bytes: int = MAX_BYTES) -> Derived:
+    """Load, validate and derive `path`; with `phase`, also check the cluster has it."""
+    derived = derive(check(path, max_bytes=max_bytes))
+    if phase is not None:
+        derived.cluster.require_phase(phase)
+    return derived

@@ -20,6 +20,15 @@ TierName = Literal["leaf", "spine", "core"]
 TIERS: tuple[TierName, ...] = ("leaf", "spine", "core")
 
 
+class UnknownPhase(ValueError):
+    """A phase name the cluster does not have: the one phase lookup (`Cluster.require_phase`)."""
+
+    def __init__(self, name: str, known: tuple[str, ...]) -> None:
+        super().__init__(f"unknown phase '{name}' (phases: {', '.join(known)})")
+        self.name = name
+        self.known = known
+
+
 def npu_key(device: int) -> str:
     """Manifest key of NPU device N (`hccn_tool -i N`): its pinned address or MAC.
     On A3 each die is a device: card c holds devices 2c and 2c+1, both on the card's port."""
@@ -378,6 +387,13 @@ class Cluster:
             if p.name == name:
                 return p
         return None
+
+    def require_phase(self, name: str) -> Phase:
+        """The phase called `name`; UnknownPhase (naming the phases there are) if none is."""
+        found = self.phase(name)
+        if found is None:
+            raise UnknownPhase(name, tuple(p.name for p in self.phases))
+        return found
 
     def node(self, name: str) -> Node:
         """The node with this derived name; KeyError if there is none."""
