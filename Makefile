@@ -21,8 +21,9 @@ example: setup
 	$(BIN)/wanka render examples/shenzhen-14000p/cluster.yaml --out out/shenzhen-14000p
 
 lint: setup
-	$(BIN)/ruff check wanka tests benchmarks
+	$(BIN)/ruff check wanka tests benchmarks scripts
 	$(BIN)/mypy
+	$(BIN)/mypy scripts
 
 test: lint
 	$(BIN)/python -m pytest -q

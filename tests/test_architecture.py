@@ -1,80 +1,43 @@
 """The one rule of the house: a module imports only from its own stage or an earlier one.
 
-The stages, in the order data flows through them (docs/architecture.md). A module's
-stage is named by its path: `wanka/<stage>/...`, or `wanka/<stage>.py`; the small
-shared leaves at the top of the package (findings, jsonfmt, ...) come before all.
-Every import counts, also those inside functions (the cheap way to dodge the rule).
+The stages, in the order data flows through them, and the import walker are defined once in
+scripts/architecture.py, which also draws them (docs/architecture.md). A module's stage is
+named by its path: `wanka/<stage>/...`, or `wanka/<stage>.py`; the small shared leaves at the
+top of the package (findings, jsonfmt, ...) come before all. Every import counts, also those
+inside functions (the cheap way to dodge the rule).
 """
 
 from __future__ import annotations
 
-import ast
+import importlib.util
+import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parent.parent / "wanka"
-
-STAGES = (
-    "leaves",  # wanka/*.py below: findings, jsonfmt, datafiles, templates, console, outdir
-    "language",
-    "model",
-    "derive",
-    "rules",
-    "pipeline",
-    "review",
-    "render",
-    "drivers",
-    "lab",
-    "bringup",
-    "pulumi",
-    "cli",
-)
-RANK = {s: i for i, s in enumerate(STAGES)}
-ENTRY = {"__main__": "cli"}  # `python -m wanka` is the command line
+ROOT = Path(__file__).resolve().parent.parent
 
 
-def stage_of(module: str) -> str:
-    """The stage of a dotted module name inside the package (`wanka.derive.ipam` -> derive)."""
-    parts = module.split(".")
-    assert parts[0] == "wanka", module
-    if len(parts) == 1:
-        return "leaves"
-    head = parts[1]
-    if head in RANK:
-        return head
-    return ENTRY.get(head, "leaves")
+def _load_script() -> ModuleType:
+    """scripts/architecture.py as a module (scripts/ is not a package on the path)."""
+    spec = importlib.util.spec_from_file_location(
+        "architecture", ROOT / "scripts" / "architecture.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("architecture", module)  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
 
 
-def module_name(path: Path, root: Path = PACKAGE.parent) -> str:
-    rel = path.relative_to(root).with_suffix("")
-    parts = list(rel.parts)
-    if parts[-1] == "__init__":
-        parts.pop()
-    return ".".join(parts)
-
-
-def imports(path: Path, root: Path = PACKAGE.parent) -> list[tuple[int, str]]:
-    """(line, dotted module) of every wanka import in a file, relative ones resolved."""
-    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
-    here = module_name(path, root).split(".")
-    package = here if path.name == "__init__.py" else here[:-1]
-    out: list[tuple[int, str]] = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            out += [(node.lineno, a.name) for a in node.names if a.name.split(".")[0] == "wanka"]
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package[: len(package) - node.level + 1]
-                mod = ".".join(base + ([node.module] if node.module else []))
-            else:
-                mod = node.module or ""
-            if mod.split(".")[0] != "wanka":
-                continue
-            # `from wanka import review` imports the stage package itself
-            names = [f"{mod}.{a.name}" for a in node.names] if mod == "wanka" else [mod]
-            out += [(node.lineno, n) for n in names]
-    return out
+arch = _load_script()
+PACKAGE = arch.PACKAGE
+STAGES = arch.STAGES
+RANK = arch.RANK
+stage_of = arch.stage_of
+module_name = arch.module_name
+imports = arch.imports
 
 
 def violations(files: list[Path], root: Path = PACKAGE.parent) -> list[str]:
