@@ -37,3 +37,4 @@ bench: setup
 
 docs: setup
 	$(BIN)/wanka rules --format markdown > docs/rules.md
+	$(BIN)/python scripts/architecture.py
