@@ -5,7 +5,6 @@ only the hosts that did not pass; no credential reaches the run directory)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import signal
@@ -14,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import ansible_module
 import pytest
 from conftest import ROOT, run_wanka
 
@@ -174,13 +174,7 @@ def test_lab_runs_few_hosts_at_once_real_hosts_many() -> None:
 
 
 def _wanka_node() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "wanka_node", ROOT / "playbooks/library/wanka_node.py"
-    )
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return ansible_module.load("wanka_node")  # with its module_utils, as AnsiballZ ships it
 
 
 class _Tools:

@@ -75,6 +75,7 @@ import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.wanka_version import SHAPE, VersionError, in_range
 
 DRIVER_INFO = "/usr/local/Ascend/driver/version.info"
 FIRMWARE_INFO = "/usr/local/Ascend/firmware/version.info"
@@ -137,17 +138,18 @@ def version_info(path, key="Version"):
     return values.get(key) or values.get("Version") or values.get("version"), values
 
 
-def version_tuple(v):
-    return tuple(int(x) for x in re.findall(r"\d+", v or ""))
-
-
-def in_range(v, lo, hi):
-    t = version_tuple(v)
-    if lo and t < version_tuple(lo):
-        return False
-    if hi and t > version_tuple(hi):
-        return False
-    return True
+def range_problem(fw, lo, hi, whose):
+    """Why firmware fw is not in [lo, hi] (wanka's one comparator: a bound covers its builds,
+    7.3.0 takes 7.3.0.1.231), or None when it is; a model with no range checks nothing."""
+    if not (lo or hi):
+        return None
+    try:
+        if in_range(fw, lo, hi):
+            return None
+    except VersionError as e:
+        return "cannot check firmware against %s range [%s, %s]: %s (a version is %s)" % (
+            whose, lo, hi, e, SHAPE)
+    return "firmware %s outside %s range [%s, %s]" % (fw, whose, lo, hi)
 
 
 def parse_fw_range(text):
@@ -283,12 +285,11 @@ def check_npus(tools, expect, wanted):
                                   "PCI device id %s, the model's accelerator is %s" % (got, want)))
             if "firmware" in wanted:
                 fw = info.get("Firmware Version", "")
-                problems = []
-                if not in_range(fw, lo, hi):
-                    problems.append("firmware %s outside the model's range [%s, %s]" % (fw, lo, hi))
-                if drv_range and not in_range(fw, drv_range[0], drv_range[1]):
-                    problems.append("firmware %s outside the installed driver's range [%s, %s]"
-                                    % (fw, drv_range[0], drv_range[1]))
+                problems = [p for p in (
+                    range_problem(fw, lo, hi, "the model's"),
+                    drv_range and range_problem(fw, drv_range[0], drv_range[1],
+                                                "the installed driver's"),
+                ) if p]
                 if info.get("Compatibility", "OK") != "OK":
                     problems.append("npu-smi says Compatibility %s" % info["Compatibility"])
                 out.append(result("firmware", port, not problems, "; ".join(problems), value=fw))

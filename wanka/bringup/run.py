@@ -396,6 +396,7 @@ def run(
             "PATH": f"{Path(sys.executable).parent}:{path}",
             "ANSIBLE_ROLES_PATH": str(data_path("roles")),
             "ANSIBLE_LIBRARY": str(pb_dir / "library"),
+            "ANSIBLE_MODULE_UTILS": str(pb_dir / "module_utils"),
             "ANSIBLE_PIPELINING": "True",
             "ANSIBLE_RETRY_FILES_ENABLED": "False",
             "ANSIBLE_NOCOLOR": "True",

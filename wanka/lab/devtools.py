@@ -151,12 +151,17 @@ def version_tuple(v: str) -> tuple[int, ...]:
 
 
 def firmware_compatible(fw: str, fw_range: tuple[str, str] | None) -> bool:
-    if fw_range is None or not fw:
+    """npu-smi's Compatibility: fw inside the driver's range by wanka's one comparator
+    (wanka.versions: a bound covers its builds); a firmware version it cannot read (or none)
+    is not compatible."""
+    from wanka.versions import VersionError, in_range
+
+    if fw_range is None:
         return True
-    lo, hi = (version_tuple(x) for x in fw_range)
-    n = max(len(lo), len(hi))
-    v = version_tuple(fw)[:n]
-    return lo <= v <= hi
+    try:
+        return in_range(fw, fw_range[0], fw_range[1])
+    except VersionError:
+        return False
 
 
 def driver_fw_range(profile: Profile) -> tuple[str, str] | None:

@@ -2,45 +2,37 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from wanka.derive.topology import Topology
 from wanka.findings import Finding, error
 from wanka.model.types import Cluster
 from wanka.rules import rule
-
-
-def version_key(text: str) -> tuple[tuple[int, int | str], ...]:
-    """Order versions part by part: numbers numerically, other parts as text (rc3 < rc10)."""
-    out: list[tuple[int, int | str]] = []
-    for part in re.split(r"[.\-_]", text):
-        m = re.fullmatch(r"([A-Za-z]*)(\d*)", part)
-        if m and m.group(2) and not m.group(1):
-            out.append((1, int(m.group(2))))
-        elif m and m.group(2):
-            out.append((0, f"{m.group(1).lower()}{int(m.group(2)):09d}"))
-        else:
-            out.append((0, part.lower()))
-    return tuple(out)
-
-
-def in_range(version: str, lo: str, hi: str) -> bool:
-    """Inclusive range check; a shorter bound covers its extensions (7.5.99 covers 7.5.99.1)."""
-    v = version_key(version)
-    return version_key(lo) <= v and v[: len(version_key(hi))] <= version_key(hi)
+from wanka.versions import SHAPE, VersionError, above, in_range, parse
 
 
 @rule(
     "SW-FIRMWARE-RANGE",
-    "The NPU firmware is inside the driver's accepted range.",
+    "The NPU firmware is inside the driver's accepted range (a bound covers its builds: 7.3.0 takes 7.3.0.1.231).",
     "c.yaml:75:18: error[SW-FIRMWARE-RANGE]: firmware 7.3.0.1.100 is outside the driver 24.1.rc3's range [7.0.0, 7.2.99]",
 )
 def firmware(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
+    """Compared as wanka verify compares what the cards report (wanka.versions): each bound at
+    its own precision, so 7.3.0.1.100 is inside [7.0.0, 7.3.0] and outside [7.0.0, 7.2.99]."""
     sw = cluster.software
     if not (sw.firmware_version and sw.firmware_min and sw.firmware_max):
         return
-    if version_key(sw.firmware_min) > version_key(sw.firmware_max):
+    for what, text, at in (
+        ("firmware_range min", sw.firmware_min, sw.range_at),
+        ("firmware_range max", sw.firmware_max, sw.range_at),
+        ("firmware", sw.firmware_version, sw.firmware_at),
+    ):
+        try:
+            parse(text)
+        except VersionError as e:
+            yield error("SW-FIRMWARE-RANGE", f"{what} {e}", at, f"a version is {SHAPE}")
+            return
+    if above(sw.firmware_min, sw.firmware_max):
         yield error(
             "SW-FIRMWARE-RANGE",
             f"the driver's firmware range [{sw.firmware_min}, {sw.firmware_max}] is empty",
@@ -54,7 +46,8 @@ def firmware(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
             f"firmware {sw.firmware_version} is outside the driver "
             f"{sw.driver_version}'s range [{sw.firmware_min}, {sw.firmware_max}]",
             sw.firmware_at,
-            "pick a firmware the driver accepts (see its compatible_version_fw)",
+            "pick a firmware the driver's compatible_version_fw accepts; "
+            "a bound covers its builds: 7.5.99 takes 7.5.99.1.129",
         )
 
 
