@@ -117,3 +117,129 @@ def test_an_unresolved_name_does_not_cascade(tmp_path) -> None:  # type: ignore[
     lines = _validate_variant(tmp_path, ("- rack: lc-60", "- rack: lc-06"))
     assert len(lines) == 1, lines
     assert "error[REF-UNRESOLVED]: unknown rack type 'lc-06' (did you mean 'lc-60'?)" in lines[0]
+
+
+# ---- one way in: every command loads through wanka.pipeline, one message per problem ----------
+
+FRAGMENT = ROOT / "examples/shenzhen-14000p/phase2.yaml"
+LAB = ROOT / "examples/lab-mini/cluster.yaml"
+
+
+def test_a_fragment_is_refused_with_a_message(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A ClusterFragment where a cluster is wanted: exit 2 and the file to use, never an
+    internal error (plan, render and lab up reported one before the pipeline's NotValid)."""
+    use = f"{FRAGMENT}: a ClusterFragment: use the cluster file that includes it\n"
+    for args in (
+        ("plan", str(FRAGMENT)),
+        ("render", str(FRAGMENT), "--out", str(tmp_path / "r")),
+        ("lab", "up", str(FRAGMENT)),
+    ):
+        r = run_wanka(*args)
+        assert (r.returncode, r.stderr, r.stdout) == (2, use, ""), args
+    r = run_wanka("report", str(FRAGMENT), "--out", str(tmp_path / "o"))
+    assert r.returncode == 2 and "is a fragment: report the cluster file" in r.stderr
+    r = run_wanka("diff", str(FRAGMENT), str(LAB))
+    assert r.returncode == 2
+    assert r.stderr.splitlines() == [
+        f"{FRAGMENT}: a ClusterFragment: diff the cluster file that includes it",
+        f"wanka diff: {FRAGMENT} is not a valid cluster: nothing to compare",
+    ]
+    assert not (tmp_path / "r").exists() and not (tmp_path / "o").exists()
+
+
+def test_an_unknown_phase_is_named_by_each_command(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    for command, extra in (("plan", ()), ("render", ("--out", str(tmp_path / "r")))):
+        r = run_wanka(command, str(LAB), "--phase", "p9", *extra)
+        assert (r.returncode, r.stderr) == (
+            2,
+            f"wanka {command}: unknown phase 'p9' (phases: p1, p2)\n",
+        )
+    r = run_wanka("report", str(LAB), "--phase", "p9", "--out", str(tmp_path / "o"))
+    assert (r.returncode, r.stderr) == (2, "wanka report: unknown phase 'p9' (phases: p1, p2)\n")
+    assert not (tmp_path / "r").exists() and not (tmp_path / "o").exists()
+
+
+def test_not_valid_helper_prints_and_picks_the_exit_code(capsys) -> None:  # type: ignore[no-untyped-def]
+    """Validation errors print as `validate --quiet` (with the summary); findings of deriving
+    one line each; 2 for an unreadable file or a fragment, else 1."""
+    import io
+
+    from wanka.cli.common import not_valid
+    from wanka.findings import Finding, Mark
+    from wanka.pipeline import NotValid, derive, open_cluster
+    from wanka.rules.check import check
+
+    out = io.StringIO()
+    try:
+        open_cluster(str(ROOT / "missing.yaml"))
+    except NotValid as e:
+        assert not_valid(e, out) == 2
+    assert out.getvalue().splitlines()[-1] == "1 file checked, 1 invalid, 1 error, 0 warnings"
+
+    valid = check(str(LAB))
+    derive(valid)  # no findings of its own
+    found = Finding("NET-POOL", "pool 'x' is exhausted", Mark(str(LAB), 3, 5))
+    out = io.StringIO()
+    assert not_valid(NotValid(valid, [found]), out) == 1
+    assert out.getvalue() == f"{LAB}:3:5: error[NET-POOL]: pool 'x' is exhausted\n"
+
+    out = io.StringIO()
+    try:
+        open_cluster(str(FRAGMENT))
+    except NotValid as e:
+        assert e.fragment and not_valid(e, out) == 2
+    assert "a ClusterFragment" in out.getvalue()
+
+
+def test_not_valid_lines_say_how_many_were_left_out() -> None:
+    from wanka.findings import Finding
+    from wanka.pipeline import NotValid
+    from wanka.rules.check import check
+
+    found = [Finding("R", f"problem {i}", file="c.yaml") for i in range(5)]
+    e = NotValid(check(str(LAB)), found)
+    assert e.lines(2) == [
+        "c.yaml: error[R]: problem 0",
+        "c.yaml: error[R]: problem 1",
+        "(and 3 more)",
+    ]
+    assert len(e.lines()) == 5
+
+
+def test_every_command_is_registered_with_what_runs_it() -> None:
+    """Each command module registers its sub-parsers; each sets the function `main` calls."""
+    from wanka.cli.main import parser
+
+    cases = {
+        "validate": ["x.yaml"],
+        "plan": ["x.yaml"],
+        "render": ["x.yaml", "--out", "o"],
+        "report": ["x.yaml", "--out", "o"],
+        "lab": ["status", "d"],
+        "diff": [],
+        "bringup": ["x.yaml"],
+        "verify": ["x.yaml"],
+        "rules": [],
+        "schema": [],
+    }
+    p = parser()
+    sub = next(a for a in p._actions if a.dest == "command")
+    assert list(sub.choices) == list(cases)  # type: ignore[arg-type]
+    for command, rest in cases.items():
+        args = p.parse_args([command, *rest])
+        assert callable(args.run), command
+        assert args.run.__module__ != "wanka.cli.main", command
+
+
+def test_no_cli_function_is_longer_than_70_lines() -> None:
+    import ast
+
+    long = []
+    for path in sorted((ROOT / "wanka/cli").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.FunctionDef):
+                continue
+            lines = (node.end_lineno or node.lineno) - node.lineno + 1
+            if lines > 70:
+                long.append(f"{path.name}:{node.name}: {lines} lines")
+    assert long == []

@@ -14,7 +14,7 @@ from conftest import ROOT
 
 from wanka.derive.bundle import Derived
 from wanka.derive.cabling import Cabling
-from wanka.model.types import Node, breakout_lanes
+from wanka.model.types import Node, UnknownPhase, breakout_lanes
 from wanka.pipeline import derive
 from wanka.review.capacity import OPTICS, bom, optic_name
 from wanka.review.plan import build_plan, write_text
@@ -262,8 +262,14 @@ def test_phase_restricts(ex: Derived) -> None:
 
 
 def test_unknown_phase(lab: Derived) -> None:
-    with pytest.raises(ValueError, match=r"unknown phase 'p9' \(phases: p1, p2\)"):
+    """The plan and the rendered files look phases up through the one lookup."""
+    from wanka.render.files import files
+
+    with pytest.raises(UnknownPhase, match=r"^unknown phase 'p9' \(phases: p1, p2\)$"):
         build_plan(lab, "p9")
+    with pytest.raises(UnknownPhase, match=r"^unknown phase 'p9' \(phases: p1, p2\)$"):
+        next(files(lab, "p9"))
+    assert issubclass(UnknownPhase, ValueError)
 
 
 # ---- determinism and output -------------------------------------------------------------------

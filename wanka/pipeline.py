@@ -37,15 +37,17 @@ class NotValid(Exception):
         first = line(findings[0]) if findings else "a ClusterFragment, not a cluster"
         super().__init__(f"{result.path} is not a valid cluster: {first}")
 
-    def lines(self, limit: int | None = None) -> list[str]:
+    def lines(self, limit: int | None = None, *, verb: str = "use") -> list[str]:
         """One `file:line:col: error[RULE]: message` line per finding; at most `limit` of them
-        and then one line saying how many more there are, so nothing is cut silently."""
+        and then one line saying how many more there are, so nothing is cut silently. For a
+        fragment, a last line: "PATH: a ClusterFragment: VERB the cluster file that includes
+        it" (a command passes its own name: "diff the cluster file ...")."""
         shown = self.findings if limit is None else self.findings[:limit]
         out = [line(f) for f in shown]
         if len(self.findings) > len(shown):
             out.append(f"(and {len(self.findings) - len(shown)} more)")
         if self.fragment:
-            out.append(f"{self.path}: a ClusterFragment: use the cluster file that includes it")
+            out.append(f"{self.path}: a ClusterFragment: {verb} the cluster file that includes it")
         return out
 
 

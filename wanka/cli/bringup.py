@@ -1,5 +1,4 @@
-"""`wanka bringup` and `wanka verify`: the command-line side of wanka.bringup.run (kept apart
-from cli.py, which only registers them)."""
+"""`wanka bringup` and `wanka verify`: the command-line side of wanka.bringup.run."""
 
 from __future__ import annotations
 
@@ -58,7 +57,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     )
 
 
-def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     b = sub.add_parser(
         "bringup",
         help="bring up a phase's servers (or, with --fabric, its switches) with Ansible",
@@ -71,6 +70,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
         epilog=EPILOG,
     )
     _common(b)
+    b.set_defaults(run=cmd)
     b.add_argument("--fabric", action="store_true", help="configure the switches instead")
     b.add_argument(
         "--batch",
@@ -98,6 +98,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
         epilog=EPILOG,
     )
     _common(v)
+    v.set_defaults(run=cmd)
 
 
 def cmd(args: argparse.Namespace) -> int:

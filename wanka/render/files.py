@@ -61,8 +61,8 @@ def dump_yaml(data: object) -> str:
 def files(d: Derived, phase: str | None = None) -> Iterator[tuple[str, str]]:
     """(relative path, text) of every rendered file, in a stable order."""
     c = d.cluster
-    if phase is not None and c.phase(phase) is None:
-        raise ValueError(f"unknown phase '{phase}' (phases: {', '.join(p.name for p in c.phases)})")
+    if phase is not None:
+        c.require_phase(phase)
     nodes = [n for n in c.nodes if phase is None or n.pod.phase.name == phase]
     switches = [s for s in c.switches if phase is None or s.pod.phase.name == phase]
     names = {n.name for n in nodes} | {s.name for s in switches}

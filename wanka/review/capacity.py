@@ -100,7 +100,7 @@ class Scope:
 
 
 def scope(d: Derived, phase: str | None = None) -> Scope:
-    """The scope of a plan; ValueError (naming the phases) for an unknown phase."""
+    """The scope of a plan; UnknownPhase (a ValueError naming the phases) for an unknown one."""
     c = d.cluster
     if phase is None:
         return Scope(
@@ -113,10 +113,7 @@ def scope(d: Derived, phase: str | None = None) -> Scope:
             tuple(d.cabling.cables),
             frozenset([n.name for n in c.nodes] + [s.name for s in c.switches]),
         )
-    ph = c.phase(phase)
-    if ph is None:
-        names = ", ".join(p.name for p in c.phases)
-        raise ValueError(f"unknown phase '{phase}' (phases: {names})")
+    ph = c.require_phase(phase)
     pods = tuple(p for p in c.pods if p.phase is ph)
     racks = tuple(r for p in pods for r in p.racks)
     nodes = tuple(n for p in pods for n in p.nodes)
