@@ -1,16 +1,19 @@
 # The two commands of the README:
 #   make example   set up (virtualenv + install), validate the bundled examples, plan and render sz1
 #   make test      set up and run the whole test suite (what CI runs: .ci/run)
+# and the pins: make lock  re-resolve every Python package into requirements/constraints.txt
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
+LOCK   := requirements/constraints.txt
 
-.PHONY: example test setup lint bench docs
+.PHONY: example test setup lint lock bench docs
 
-$(BIN)/wanka: pyproject.toml
+# exactly the versions in requirements/constraints.txt (pip too); redone when either file changes
+$(BIN)/wanka: pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -c $(LOCK) --upgrade pip
+	$(BIN)/pip install --quiet -c $(LOCK) -e '.[test]'
 	touch $(BIN)/wanka
 
 setup: $(BIN)/wanka
@@ -19,6 +22,9 @@ example: setup
 	$(BIN)/wanka validate examples/lab-mini/cluster.yaml examples/shenzhen-14000p/cluster.yaml
 	$(BIN)/wanka plan examples/shenzhen-14000p/cluster.yaml
 	$(BIN)/wanka render examples/shenzhen-14000p/cluster.yaml --out out/shenzhen-14000p
+
+lock:
+	scripts/lock.sh $(PYTHON) $(LOCK)
 
 lint: setup
 	$(BIN)/ruff check wanka tests benchmarks
