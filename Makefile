@@ -28,6 +28,7 @@ lock:
 
 lint: setup
 	$(BIN)/ruff check wanka tests benchmarks
+	$(BIN)/ruff format --check wanka tests benchmarks stacks
 	$(BIN)/mypy
 
 test: lint
