@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+import yaml
 
 from wanka.findings import InputError, Mark
 from wanka.language.loader import YMap, YSeq, load_text, resolve_plain
@@ -117,3 +120,35 @@ def test_alias_bomb_is_refused_quickly() -> None:
 def test_a_few_aliases_are_fine() -> None:
     doc = load_text("base: &b {x: 1}\nlist: [*b, *b, *b]\n", "f.yaml")
     assert len(doc["list"]) == 3
+
+
+def test_libyaml_nesting_limit_is_our_depth_finding() -> None:
+    # libyaml's scanner reads ahead on `[[[...` and refuses the nesting itself, before our
+    # depth check sees an event; the finding is the same YAML-DEPTH, at libyaml's position
+    with pytest.raises(InputError) as e:
+        load_text("[" * 10_000 + "]" * 10_000, "f.yaml")
+    (f,) = e.value.findings
+    assert (f.rule, f.message) == ("YAML-DEPTH", "nesting deeper than 64 levels")
+    assert f.mark is not None and f.mark.file == "f.yaml" and f.mark.line == 1
+    assert f.hint == "a cluster file needs far fewer levels; is this the right file?"
+
+
+@pytest.mark.parametrize(
+    "error_type", [yaml.scanner.ScannerError, yaml.parser.ParserError], ids=["scanner", "parser"]
+)
+def test_any_yaml_nesting_error_is_our_depth_finding(
+    error_type: type[yaml.MarkedYAMLError], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # whichever PyYAML release raises it, and from which stage, the rule id stays ours
+    at = yaml.Mark("f.yaml", 0, 2, 6, None, None)
+
+    def parse(*_args: object, **_kwargs: object) -> Iterator[object]:
+        yield yaml.StreamStartEvent()
+        raise error_type("while parsing", at, "exceeded maximum nesting depth", at)
+
+    monkeypatch.setattr(yaml, "parse", parse)
+    with pytest.raises(InputError) as e:
+        load_text("a: 1\n", "f.yaml")
+    (f,) = e.value.findings
+    assert (f.rule, f.mark) == ("YAML-DEPTH", Mark("f.yaml", 3, 7))
+    assert f.message == "nesting deeper than 64 levels"

@@ -330,12 +330,7 @@ def load_text(text: str, name: str) -> Any:
                         hint="wanka files use plain YAML: remove the tag",
                     )
                 if len(stack) >= MAX_DEPTH:
-                    raise fatal(
-                        "YAML-DEPTH",
-                        f"nesting deeper than {MAX_DEPTH} levels",
-                        at,
-                        hint="a cluster file needs far fewer levels; is this the right file?",
-                    )
+                    raise fatal(*_too_deep(at))
                 container: Any = YMap(at) if cls is yaml.MappingStartEvent else YSeq(at)
                 attach(container, at)
                 stack.append([container, _NO_KEY, None])
@@ -381,6 +376,10 @@ def load_text(text: str, name: str) -> Any:
     except yaml.MarkedYAMLError as e:
         m = e.problem_mark
         where = Mark(name, m.line + 1, m.column + 1) if m is not None else None
+        if e.problem and _LIBYAML_DEPTH in e.problem:
+            # recent libyaml (PyYAML 6.0.4: 1,000 levels) stops deep nesting itself, before our
+            # check sees the events: its scanner reads ahead on `[[[...` (each `[` may open a key)
+            raise fatal(*_too_deep(where)) from None
         msg = e.problem or "invalid YAML"
         if e.context:
             msg = f"{msg} ({e.context})"
@@ -417,6 +416,19 @@ def load_text(text: str, name: str) -> Any:
             unreadable=False,
         )
     return root
+
+
+_LIBYAML_DEPTH = "exceeded maximum nesting depth"  # libyaml's own limit, scanner or parser
+
+
+def _too_deep(at: Mark | None) -> tuple[str, str, Mark | None, str]:
+    """The YAML-DEPTH finding's rule, message, mark and hint, whoever noticed the depth."""
+    return (
+        "YAML-DEPTH",
+        f"nesting deeper than {MAX_DEPTH} levels",
+        at,
+        "a cluster file needs far fewer levels; is this the right file?",
+    )
 
 
 class _NoKey:
