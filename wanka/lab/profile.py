@@ -1,6 +1,6 @@
 """The hardware profile of one lab server: a plain JSON dict derived from the model.
 
-The emulated device tools (`wanka.lab.devtools`: npu-smi, hccn_tool, nvme, the driver and
+The emulated device tools (`wanka.lab.tools`: npu-smi, hccn_tool, nvme, lscpu, the driver and
 firmware installers) print everything they know from this profile, so a lab server looks
 like the server the model describes. Nothing here is random: serials and bus ids follow
 from the node's manifest serial (or its name) and the device index.

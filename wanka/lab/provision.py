@@ -177,9 +177,9 @@ Subsystem sftp internal-sftp
 """
 
 PACKAGE = """#!/bin/sh
-# wanka lab: stand-in for the installer package {name} (wanka.lab.devtools install {kind})
+# wanka lab: stand-in for the installer package {name} (wanka.lab.tools install {kind})
 . /etc/wanka-lab/env
-exec "$WANKA_LAB_PYTHON" -m wanka.lab.devtools install {kind} --package "$(basename "$0")" "$@"
+exec "$WANKA_LAB_PYTHON" -m wanka.lab.tools install {kind} --package "$(basename "$0")" "$@"
 """
 
 
