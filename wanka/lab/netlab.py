@@ -40,6 +40,7 @@ from typing import Any
 from wanka.derive.bundle import Derived
 from wanka.derive.routing import IFNAME_MAX, gateway_ifname, is_routed, port_key, switch_routing
 from wanka.lab import faults as lab_faults
+from wanka.lab import proc
 from wanka.lab.provision import (
     JUMP,
     JUMP_DEVICE,
@@ -68,11 +69,7 @@ def _quiet(_: str) -> None:
 
 
 def ip(*args: str, input: str | None = None) -> None:
-    r = subprocess.run(
-        ["ip", *args], input=input, capture_output=True, text=True, timeout=120, check=False
-    )
-    if r.returncode != 0:
-        raise LabError(f"ip {' '.join(args[:6])}...: {(r.stderr or r.stdout).strip()}")
+    proc.run(["ip", *args], error=LabError, timeout=120, input=input)
 
 
 def namespaces_present(prefix: str) -> list[str]:
@@ -282,7 +279,7 @@ def up(
             lab_faults.apply(state, faults, progress=progress)
     except (
         LabError,
-        switches.FabricError,
+        switches.SwitchError,
         ProvisionError,
         lab_faults.FaultError,
         RuntimeError,
@@ -446,9 +443,9 @@ def _from_pid_files(state: State) -> list[Proc]:
         here = _ns_id(NETNS_DIR / ns)
         if info is None or here is None or _ns_id(Path(f"/proc/{pid}/ns/net")) != here:
             continue
-        proc = Proc(pid, info[0], match, info[1], ns, role)
-        if alive(proc):
-            out.append(proc)
+        found = Proc(pid, info[0], match, info[1], ns, role)
+        if alive(found):
+            out.append(found)
     return out
 
 
@@ -479,7 +476,7 @@ def down(lab_dir: Path | str, *, progress: Progress = _quiet) -> dict[str, Any]:
         if cut:
             progress(f"cut the power of servers still running ({cut} processes)")
     for m in reversed(state.mounts):
-        subprocess.run(["umount", "-l", m], capture_output=True, timeout=30, check=False)
+        proc.run(["umount", "-l", m], timeout=30, check=False)
     strangers = [
         f"pid {pid} ({cmd[:40]}) in {ns}, not started by the lab: not killed"
         for pid, ns, cmd in _inside(state)
@@ -487,14 +484,8 @@ def down(lab_dir: Path | str, *, progress: Progress = _quiet) -> dict[str, Any]:
     present = [ns for ns in state.namespaces if (NETNS_DIR / ns).exists()]
     progress(f"deleting {len(present)} namespaces")
     if present:
-        subprocess.run(
-            ["ip", "-force", "-batch", "-"],
-            input="".join(f"netns del {ns}\n" for ns in present),
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        batch = "".join(f"netns del {ns}\n" for ns in present)
+        proc.run(["ip", "-force", "-batch", "-"], input=batch, timeout=120, check=False)
     for dir_ in sorted(state.dirs, key=len, reverse=True):
         if Path(dir_).is_relative_to(where) and Path(dir_) != where:
             shutil.rmtree(dir_, ignore_errors=True)

@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from ipaddress import IPv4Interface
@@ -31,7 +30,7 @@ from typing import Any
 
 from wanka.derive.bundle import Derived
 from wanka.derive.routing import gateway_ifname, port_key
-from wanka.lab import nodes
+from wanka.lab import nodes, proc
 from wanka.lab.profile import node_profile
 from wanka.lab.state import State
 
@@ -44,16 +43,11 @@ class ProvisionError(Exception):
     pass
 
 
-def _run(cmd: list[str]) -> None:
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
-    if r.returncode != 0:
-        raise ProvisionError(f"{cmd[0]}: {(r.stderr or r.stdout).strip()[:300]}")
-
-
 def keygen(path: Path, comment: str) -> str:
     """An ed25519 key pair at `path` (private, 0600) and `path.pub`; returns the public line."""
     if not path.exists():
-        _run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path)])
+        cmd = ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path)]
+        proc.run(cmd, error=ProvisionError)
     return path.with_suffix(".pub").read_text(encoding="utf-8").strip()
 
 
@@ -61,9 +55,7 @@ def _public_of(key: Path) -> str | None:
     pub = key.with_name(key.name + ".pub")
     if pub.is_file():
         return pub.read_text(encoding="utf-8").strip()
-    r = subprocess.run(
-        ["ssh-keygen", "-y", "-f", str(key)], capture_output=True, text=True, check=False
-    )
+    r = proc.run(["ssh-keygen", "-y", "-f", str(key)], check=False)
     return r.stdout.strip() if r.returncode == 0 and r.stdout.strip() else None
 
 
