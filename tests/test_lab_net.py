@@ -24,8 +24,7 @@ from wanka.derive.bundle import Derived
 from wanka.derive.routing import switch_routing
 from wanka.lab import netlab, switches
 from wanka.lab.state import STATE_FILE, Proc, State, alive, proc_info
-from wanka.pipeline import derive
-from wanka.rules.check import check
+from wanka.pipeline import open_cluster
 
 LAB = ROOT / "examples/lab-mini/cluster.yaml"
 ESTABLISHED_WITHIN = 60.0
@@ -57,7 +56,7 @@ def _require() -> None:
 @pytest.fixture(scope="module")
 def lab() -> Iterator[Lab]:
     _require()
-    d = derive(check(str(LAB)))
+    d = open_cluster(str(LAB))
     prefix = f"wkt{os.urandom(2).hex()}"
     base = Path(tempfile.mkdtemp(prefix="wklab-", dir="/tmp"))
     base.chmod(0o755)  # FRR runs as frr and must reach its state directory
@@ -211,7 +210,7 @@ def _same(p: Proc) -> bool:
 
 def test_too_large_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     _require()
-    d = derive(check(str(LAB)))
+    d = open_cluster(str(LAB))
     monkeypatch.setenv(netlab.LIMIT_ENV, "4")
     with pytest.raises(netlab.LabError, match=f"lab limit is 4 namespaces.*{netlab.LIMIT_ENV}"):
         netlab.up(d, tmp_path / "lab", prefix="wkt-refused", servers=False)
@@ -234,7 +233,7 @@ def test_half_up_is_recorded_and_removed(monkeypatch: pytest.MonkeyPatch) -> Non
     """up fails after FRR started (lldpd refused): the error says so, a second up refuses,
     down removes everything the failed up made."""
     _require()
-    d = derive(check(str(LAB)))
+    d = open_cluster(str(LAB))
     prefix = f"wkt{os.urandom(2).hex()}"
     base = Path(tempfile.mkdtemp(prefix="wklab-", dir="/tmp"))
     base.chmod(0o755)

@@ -25,8 +25,7 @@ from wanka.derive.bundle import Derived
 from wanka.drivers.redfish import BmcUnreachable, Client
 from wanka.lab import faults, netlab, nodes, switches
 from wanka.lab.state import State, proc_info
-from wanka.pipeline import derive
-from wanka.rules.check import check
+from wanka.pipeline import open_cluster
 
 LAB = ROOT / "examples/lab-mini/cluster.yaml"
 A = "lab-p1-pod01-r01-s01"
@@ -85,7 +84,7 @@ def power_on(lab: Lab, *names: str) -> None:
 @pytest.fixture(scope="module")
 def lab() -> Iterator[Lab]:
     require_lab_servers()
-    d = derive(check(str(LAB)))
+    d = open_cluster(str(LAB))
     base = Path(tempfile.mkdtemp(prefix="wklab-srv-", dir="/tmp"))
     base.chmod(0o755)  # FRR runs as frr and must reach its state directory
     lab_dir = base / "lab"

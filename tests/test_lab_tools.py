@@ -25,8 +25,7 @@ import pytest
 
 from wanka.lab.profile import node_profile
 from wanka.lab.tools import dispatch, port, server
-from wanka.pipeline import derive
-from wanka.rules.check import check
+from wanka.pipeline import open_cluster
 
 ROOT = Path(__file__).resolve().parent.parent
 REF = Path(os.environ.get("WANKA_REFERENCE", "/work/shared/reference")) / "ascend"
@@ -43,7 +42,7 @@ needs_ref = pytest.mark.skipif(not A2_REF.is_file(), reason="reference captures 
 
 @pytest.fixture(scope="module")
 def a2_derived() -> Any:
-    return derive(check(str(ROOT / "examples/lab-mini/cluster.yaml")))
+    return open_cluster(str(ROOT / "examples/lab-mini/cluster.yaml"))
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +53,7 @@ def a2_profile(a2_derived: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def a3_derived() -> Any:
-    return derive(check(str(ROOT / "examples/shenzhen-14000p/cluster.yaml")))
+    return open_cluster(str(ROOT / "examples/shenzhen-14000p/cluster.yaml"))
 
 
 @pytest.fixture(scope="module")
