@@ -22,11 +22,9 @@ from conftest import ROOT
 
 from wanka.derive.bundle import Derived
 from wanka.derive.routing import switch_routing
-from wanka.lab import netlab
-from wanka.lab import switches as fabric
+from wanka.lab import netlab, switches
 from wanka.lab.state import STATE_FILE, Proc, State, alive, proc_info
-from wanka.pipeline import derive
-from wanka.rules.check import check
+from wanka.pipeline import open_cluster
 
 LAB = ROOT / "examples/lab-mini/cluster.yaml"
 ESTABLISHED_WITHIN = 60.0
@@ -51,14 +49,14 @@ def _require() -> None:
         if shutil.which(tool) is None:
             pytest.fail(f"`{tool}` not found: install iproute2 frr lldpd", pytrace=False)
     for daemon in ("zebra", "bgpd"):
-        if not (fabric.FRR_DAEMONS / daemon).exists():
-            pytest.fail(f"{fabric.FRR_DAEMONS / daemon} not found: install frr", pytrace=False)
+        if not (switches.FRR_DAEMONS / daemon).exists():
+            pytest.fail(f"{switches.FRR_DAEMONS / daemon} not found: install frr", pytrace=False)
 
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[Lab]:
     _require()
-    d = derive(check(str(LAB)))
+    d = open_cluster(str(LAB))
     prefix = f"wkt{os.urandom(2).hex()}"
     base = Path(tempfile.mkdtemp(prefix="wklab-", dir="/tmp"))
     base.chmod(0o755)  # FRR runs as frr and must reach its state directory
@@ -89,10 +87,10 @@ def test_namespaces_and_links(lab: Lab) -> None:
 
 def _established(lab: Lab) -> dict[str, dict[str, str]]:
     ns_of = lab.state.device_ns()
-    return {name: fabric.bgp_peers(lab.state.frr[ns_of[name]]) for name in switch_routing(lab.d)}
+    return {name: switches.bgp_peers(lab.state.frr[ns_of[name]]) for name in switch_routing(lab.d)}
 
 
-def test_every_fabric_session_established(lab: Lab) -> None:
+def test_every_switch_session_established(lab: Lab) -> None:
     routing = switch_routing(lab.d)
     want = {name: {i["ifname"] for i in r.interfaces} for name, r in routing.items()}
     assert sum(len(v) for v in want.values()) == 2 * sum(
@@ -116,22 +114,22 @@ def test_every_fabric_session_established(lab: Lab) -> None:
 
 
 def test_lldp_neighbours_match_cabling(lab: Lab) -> None:
-    switches = {s.name for s in lab.d.cluster.switches}
-    want: dict[str, dict[str, list[tuple[str, str]]]] = {s: {} for s in switches}
+    switch_names = {s.name for s in lab.d.cluster.switches}
+    want: dict[str, dict[str, list[tuple[str, str]]]] = {s: {} for s in switch_names}
     for c in lab.d.cabling.cables:
         for me, peer in ((c.a, c.b), (c.b, c.a)):
-            if me.device in switches:
+            if me.device in switch_names:
                 # a switch advertises its own port names (cabling.csv's port), a server its
                 # Linux interface names
-                port = peer.port if peer.device in switches else peer.ifname
+                port = peer.port if peer.device in switch_names else peer.ifname
                 want[me.device][me.ifname] = [(peer.device, port)]
     ns_of = lab.state.device_ns()
     deadline = time.monotonic() + LLDP_WITHIN
-    pending = set(switches)
+    pending = set(switch_names)
     got: dict[str, dict[str, list[tuple[str, str]]]] = {}
     while pending:
         for name in sorted(pending):
-            got[name] = fabric.lldp_neighbors(lab.state.lldp[ns_of[name]])
+            got[name] = switches.lldp_neighbors(lab.state.lldp[ns_of[name]])
             if got[name] == want[name]:
                 pending.discard(name)
         if pending and time.monotonic() > deadline:
@@ -212,7 +210,7 @@ def _same(p: Proc) -> bool:
 
 def test_too_large_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     _require()
-    d = derive(check(str(LAB)))
+    d = open_cluster(str(LAB))
     monkeypatch.setenv(netlab.LIMIT_ENV, "4")
     with pytest.raises(netlab.LabError, match=f"lab limit is 4 namespaces.*{netlab.LIMIT_ENV}"):
         netlab.up(d, tmp_path / "lab", prefix="wkt-refused", servers=False)
@@ -235,16 +233,16 @@ def test_half_up_is_recorded_and_removed(monkeypatch: pytest.MonkeyPatch) -> Non
     """up fails after FRR started (lldpd refused): the error says so, a second up refuses,
     down removes everything the failed up made."""
     _require()
-    d = derive(check(str(LAB)))
+    d = open_cluster(str(LAB))
     prefix = f"wkt{os.urandom(2).hex()}"
     base = Path(tempfile.mkdtemp(prefix="wklab-", dir="/tmp"))
     base.chmod(0o755)
     lab_dir = base / "lab"
 
     def refuse(state: State, **_: object) -> None:
-        raise fabric.FabricError("lldpd refused (test)")
+        raise switches.SwitchError("lldpd refused (test)")
 
-    monkeypatch.setattr(fabric, "start_lldpd", refuse)
+    monkeypatch.setattr(switches, "start_lldpd", refuse)
     try:
         with pytest.raises(netlab.LabError, match="half up.*wanka lab down"):
             netlab.up(d, lab_dir, prefix=prefix, servers=False)

@@ -23,11 +23,9 @@ from conftest import ROOT, require_lab_servers, run_wanka
 
 from wanka.derive.bundle import Derived
 from wanka.drivers.redfish import BmcUnreachable, Client
-from wanka.lab import faults, netlab, nodes
-from wanka.lab import switches as fabric
+from wanka.lab import faults, netlab, nodes, switches
 from wanka.lab.state import State, proc_info
-from wanka.pipeline import derive
-from wanka.rules.check import check
+from wanka.pipeline import open_cluster
 
 LAB = ROOT / "examples/lab-mini/cluster.yaml"
 A = "lab-p1-pod01-r01-s01"
@@ -86,7 +84,7 @@ def power_on(lab: Lab, *names: str) -> None:
 @pytest.fixture(scope="module")
 def lab() -> Iterator[Lab]:
     require_lab_servers()
-    d = derive(check(str(LAB)))
+    d = open_cluster(str(LAB))
     base = Path(tempfile.mkdtemp(prefix="wklab-srv-", dir="/tmp"))
     base.chmod(0o755)  # FRR runs as frr and must reach its state directory
     lab_dir = base / "lab"
@@ -299,17 +297,17 @@ def test_faults_in_the_profile(lab: Lab) -> None:
 def test_fault_bgp_down(lab: Lab) -> None:
     leaf = "lab-p1-pod01-param-leaf01"
     vty = lab.access["switches"][leaf]["vty"]
-    peers = fabric.bgp_peers(vty)
+    peers = switches.bgp_peers(vty)
     port = sorted(peers)[0]
     assert all(s == "Established" for s in peers.values())
     r = lab.faults("add", f"bgp-down:{leaf}:{port}")
     assert r.returncode == 0, r.stderr
-    until(lambda: fabric.bgp_peers(vty)[port] == "Established", False, 10, every=0.2)
+    until(lambda: switches.bgp_peers(vty)[port] == "Established", False, 10, every=0.2)
     st = json.loads(run_wanka("lab", "status", str(lab.dir)).stdout)
     assert st["bgp"][leaf]["established"] == len(peers) - 1
     assert st["faults"] == [f"bgp-down:{leaf}:{port}"]
     assert lab.faults("clear", "--all").returncode == 0
-    until(lambda: fabric.bgp_peers(vty)[port], "Established", 30)
+    until(lambda: switches.bgp_peers(vty)[port], "Established", 30)
 
 
 def test_up_with_faults_replaces_them(lab: Lab, tmp_path: Path) -> None:

@@ -23,10 +23,9 @@ from typing import Any
 
 import pytest
 
-from wanka.lab import devtools
 from wanka.lab.profile import node_profile
-from wanka.pipeline import derive
-from wanka.rules.check import check
+from wanka.lab.tools import dispatch, port, server
+from wanka.pipeline import open_cluster
 
 ROOT = Path(__file__).resolve().parent.parent
 REF = Path(os.environ.get("WANKA_REFERENCE", "/work/shared/reference")) / "ascend"
@@ -43,7 +42,7 @@ needs_ref = pytest.mark.skipif(not A2_REF.is_file(), reason="reference captures 
 
 @pytest.fixture(scope="module")
 def a2_derived() -> Any:
-    return derive(check(str(ROOT / "examples/lab-mini/cluster.yaml")))
+    return open_cluster(str(ROOT / "examples/lab-mini/cluster.yaml"))
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +53,7 @@ def a2_profile(a2_derived: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def a3_derived() -> Any:
-    return derive(check(str(ROOT / "examples/shenzhen-14000p/cluster.yaml")))
+    return open_cluster(str(ROOT / "examples/shenzhen-14000p/cluster.yaml"))
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +77,7 @@ def use(profile: dict[str, Any], env: Path, monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def tool(capsys: pytest.CaptureFixture[str], name: str, *args: str) -> tuple[int, str]:
-    rc = devtools.run(name, list(args))
+    rc = dispatch.run(name, list(args))
     out = capsys.readouterr()
     return rc, out.out + out.err
 
@@ -415,7 +414,7 @@ def test_installers(
         sw["driver_package"],
     )
     assert rc == 0
-    info = (root / devtools.DRIVER_INFO).read_text(encoding="utf-8").splitlines()
+    info = (root / server.DRIVER_INFO).read_text(encoding="utf-8").splitlines()
     assert info == [
         "Version=24.1.rc3",
         "package_version=24.1.rc3",
@@ -423,7 +422,7 @@ def test_installers(
     ]
     rc, _ = tool(capsys, "install", "firmware", "--upgrade", "--version", "7.3.0.1.100")
     assert rc == 0
-    assert (root / devtools.FIRMWARE_INFO).read_text(encoding="utf-8") == "Version=7.3.0.1.100\n"
+    assert (root / server.FIRMWARE_INFO).read_text(encoding="utf-8") == "Version=7.3.0.1.100\n"
     # the board view shows what is installed; a firmware outside the driver's range is NOK
     tool(
         capsys,
@@ -451,7 +450,7 @@ def test_cann_installer_and_firmware_fault(
     pkg = "Ascend-cann-toolkit_8.0.RC3_linux-aarch64.run"
     rc, text = tool(capsys, "install", "cann", "--full", "--package", pkg)
     assert rc == 0 and "version 8.0.RC3" in text
-    assert (root / devtools.CANN_INFO).read_text(encoding="utf-8") == "Version=8.0.RC3\n"
+    assert (root / server.CANN_INFO).read_text(encoding="utf-8") == "Version=8.0.RC3\n"
     assert tool(capsys, "install", "driver", "--full")[0] == 0
     assert tool(capsys, "install", "firmware", "--full")[0] == 0
     board = kv(tool(capsys, "npu-smi", "info", "-t", "board", "-i", "0")[1])
@@ -522,13 +521,13 @@ def test_lldp_parses_lldpd_json(
             }
         }
     }
-    monkeypatch.setattr(devtools.shutil, "which", lambda name: "/usr/sbin/" + name)
+    monkeypatch.setattr(port.shutil, "which", lambda name: "/usr/sbin/" + name)
     monkeypatch.setattr(
-        devtools,
-        "_run",
-        lambda cmd, timeout=15: subprocess.CompletedProcess(cmd, 0, json.dumps(sample), ""),
+        port.proc,
+        "run",
+        lambda cmd, **_: subprocess.CompletedProcess(cmd, 0, json.dumps(sample), ""),
     )
-    nb = devtools.lldp_neighbor("param0")
+    nb = port.lldp_neighbor("param0")
     assert nb is not None
     assert nb["port_id"] == "400GE1/0/1:1" and nb["mfs"] == "9216"
     assert nb["system_name"] == "leaf01"
@@ -599,7 +598,7 @@ def test_hccn_tool_in_a_namespace(
     ns = netns_pair["a"]
 
     def hccn(*args: str) -> tuple[int, str]:
-        cmd = ["ip", "netns", "exec", ns, sys.executable, "-m", "wanka.lab.devtools"]
+        cmd = ["ip", "netns", "exec", ns, sys.executable, "-m", "wanka.lab.tools"]
         res = subprocess.run(
             [*cmd, "hccn_tool", "-i", "0", *args],
             capture_output=True,
@@ -666,7 +665,7 @@ def test_a3_dies_share_the_card_port(
     ns = netns_pair["a"]
 
     def hccn(device: int, *args: str) -> str:
-        cmd = ["ip", "netns", "exec", ns, sys.executable, "-m", "wanka.lab.devtools", "hccn_tool"]
+        cmd = ["ip", "netns", "exec", ns, sys.executable, "-m", "wanka.lab.tools", "hccn_tool"]
         res = subprocess.run(
             [*cmd, "-i", str(device), *args],
             capture_output=True,
@@ -697,7 +696,7 @@ def test_lldp_neighbour_from_a_real_lldpd(
     netns_pair: dict[str, str], a2_profile: dict[str, Any], tmp_path: Path
 ) -> None:
     """lldpd in both namespaces (own sockets, 1 s interval): hccn_tool shows the switch
-    side's port id (advertised as the vendor port name, like the real fabric)."""
+    side's port id (advertised as the vendor port name, like the real switches)."""
     path = tmp_path / "profile.json"
     path.write_text(json.dumps(a2_profile), encoding="utf-8")
     pids: list[int] = []
@@ -732,7 +731,7 @@ def test_lldp_neighbour_from_a_real_lldpd(
             WANKA_LAB_STATE=str(tmp_path / "s"),
             WANKA_LAB_LLDP_SOCKET=str(short / f"{netns_pair['a']}.sock"),
         )
-        cmd = ["ip", "netns", "exec", netns_pair["a"], sys.executable, "-m", "wanka.lab.devtools"]
+        cmd = ["ip", "netns", "exec", netns_pair["a"], sys.executable, "-m", "wanka.lab.tools"]
         deadline = time.monotonic() + 8
         while True:
             res = subprocess.run(
@@ -766,7 +765,7 @@ def test_link_down_fault(netns_pair: dict[str, str], a2_derived: Any, tmp_path: 
     path.write_text(json.dumps(profile), encoding="utf-8")
     env = dict(os.environ, WANKA_LAB_PROFILE=str(path), WANKA_LAB_STATE=str(tmp_path / "s"))
     res = subprocess.run(
-        ["ip", "netns", "exec", netns_pair["a"], sys.executable, "-m", "wanka.lab.devtools"]
+        ["ip", "netns", "exec", netns_pair["a"], sys.executable, "-m", "wanka.lab.tools"]
         + ["hccn_tool", "-i", "0", "-link", "-g"],
         capture_output=True,
         text=True,

@@ -17,7 +17,7 @@ import pytest
 from conftest import ROOT
 
 from wanka import versions
-from wanka.lab import devtools
+from wanka.lab.tools import server as lab_tools
 from wanka.rules.check import check
 
 IN, OUT, BAD = "inside", "outside", "not a version"
@@ -177,7 +177,7 @@ def test_rule_empty_range(lo: str, hi: str, empty: bool, tmp_path: Path) -> None
 def test_lab_tool(row: tuple[str, str, str, str, str]) -> None:
     fw, lo, hi, answer, why = row
     # a version the emulated card cannot compare is NOK (never a traceback in npu-smi)
-    assert devtools.firmware_compatible(fw, (lo, hi)) is (answer == IN), why
+    assert lab_tools.firmware_compatible(fw, (lo, hi)) is (answer == IN), why
 
 
 # ---- the Ansible module: wanka verify's firmware check ----------------------------------------

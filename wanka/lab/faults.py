@@ -29,7 +29,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -38,7 +37,7 @@ from typing import Any
 
 from wanka.derive.bundle import Derived
 from wanka.findings import InputError
-from wanka.lab import bmc, nodes
+from wanka.lab import bmc, nodes, proc
 from wanka.lab.profile import HEALTH, apply_faults
 from wanka.lab.state import State
 
@@ -241,9 +240,7 @@ def check_specs(d: Derived, specs: list[str]) -> None:
 
 
 def _ip(*args: str) -> None:
-    r = subprocess.run(["ip", *args], capture_output=True, text=True, timeout=60, check=False)
-    if r.returncode != 0:
-        raise FaultError(f"ip {' '.join(args)}: {(r.stderr or r.stdout).strip()}")
+    proc.run(["ip", *args], error=FaultError)
 
 
 def _base(lab: Path, node: str) -> dict[str, Any]:
@@ -347,10 +344,8 @@ def _lldpd_forgets(sock: str | None, ifname: str, timeout: float = 15.0) -> None
         return
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        r = subprocess.run(
-            ["lldpcli", "-u", sock, "-f", "json", "show", "interfaces", "ports", ifname],
-            capture_output=True, text=True, timeout=10, check=False,
-        )  # fmt: skip
+        cmd = ["lldpcli", "-u", sock, "-f", "json", "show", "interfaces", "ports", ifname]
+        r = proc.run(cmd, timeout=10, check=False)
         if r.returncode != 0:
             return  # no lldpd there: nothing holds the port
         if not (json.loads(r.stdout or "{}").get("lldp") or {}).get("interface"):
@@ -361,12 +356,8 @@ def _lldpd_forgets(sock: str | None, ifname: str, timeout: float = 15.0) -> None
 
 def _npu_routes(ns: str, ifname: str) -> list[dict[str, Any]]:
     """The routes on an interface in tables other than main and local."""
-    r = subprocess.run(
-        ["ip", "-n", ns, "-j", "-4", "route", "show", "table", "all", "dev", ifname],
-        capture_output=True, text=True, timeout=30, check=False,
-    )  # fmt: skip
-    if r.returncode != 0:
-        raise FaultError(f"ip -n {ns} route show dev {ifname}: {r.stderr.strip()}")
+    cmd = ["ip", "-n", ns, "-j", "-4", "route", "show", "table", "all", "dev", ifname]
+    r = proc.run(cmd, error=FaultError, timeout=30)
     return [
         route
         for route in json.loads(r.stdout or "[]")
@@ -376,12 +367,8 @@ def _npu_routes(ns: str, ifname: str) -> list[dict[str, Any]]:
 
 def _addresses(ns: str, ifname: str) -> list[str]:
     """The IPv4 addresses (with prefix length) on an interface of a namespace."""
-    r = subprocess.run(
-        ["ip", "-n", ns, "-j", "-4", "address", "show", "dev", ifname],
-        capture_output=True, text=True, timeout=30, check=False,
-    )  # fmt: skip
-    if r.returncode != 0:
-        raise FaultError(f"ip -n {ns} address show dev {ifname}: {r.stderr.strip()}")
+    cmd = ["ip", "-n", ns, "-j", "-4", "address", "show", "dev", ifname]
+    r = proc.run(cmd, error=FaultError, timeout=30)
     return [
         f"{a['local']}/{a['prefixlen']}"
         for link in json.loads(r.stdout or "[]")
@@ -400,11 +387,8 @@ def _bgp(lab: Path, f: Fault, down: bool) -> None:
     if f.port not in summary.get("peers", {}):
         raise FaultError(f"fault '{f.spec}': {f.target} has no BGP session on {f.port}")
     cmd = f"{'' if down else 'no '}neighbor {f.port} shutdown"
-    r = subprocess.run(
-        ["vtysh", "--vty_socket", vty, "-c", "configure terminal",
-         "-c", f"router bgp {summary['as']}", "-c", cmd],
-        capture_output=True, text=True, timeout=30, check=False,
-    )  # fmt: skip
+    vtysh = ["vtysh", "--vty_socket", vty, "-c", "configure terminal"]
+    r = proc.run([*vtysh, "-c", f"router bgp {summary['as']}", "-c", cmd], check=False, timeout=30)
     if r.returncode != 0:
         raise FaultError(f"fault '{f.spec}': vtysh: {(r.stderr or r.stdout).strip()}")
 

@@ -40,6 +40,7 @@ from typing import Any
 from wanka.derive.bundle import Derived
 from wanka.derive.routing import IFNAME_MAX, gateway_ifname, is_routed, port_key, switch_routing
 from wanka.lab import faults as lab_faults
+from wanka.lab import proc
 from wanka.lab.provision import (
     JUMP,
     JUMP_DEVICE,
@@ -68,11 +69,7 @@ def _quiet(_: str) -> None:
 
 
 def ip(*args: str, input: str | None = None) -> None:
-    r = subprocess.run(
-        ["ip", *args], input=input, capture_output=True, text=True, timeout=120, check=False
-    )
-    if r.returncode != 0:
-        raise LabError(f"ip {' '.join(args[:6])}...: {(r.stderr or r.stdout).strip()}")
+    proc.run(["ip", *args], error=LabError, timeout=120, input=input)
 
 
 def namespaces_present(prefix: str) -> list[str]:
@@ -194,8 +191,6 @@ def up(
     (tests use it to run beside a lab of the same cluster). `faults`: specs of
     wanka.lab.faults, applied once everything runs; on a lab already up they replace the
     faults in place."""
-    from wanka.lab import switches
-
     if os.geteuid() != 0:
         raise LabError("wanka lab needs root (network namespaces)")
     name = d.cluster.name
@@ -203,17 +198,69 @@ def up(
     prefix = prefix or lab_prefix(name)
     old = State.load(where)
     if old is not None:
-        ok, missing = is_up(old)
-        if ok:
-            if faults is not None and sorted(faults) != sorted(old.faults):
-                lab_faults.apply(old, faults, progress=progress)
-                return old
-            progress(f"lab {name} is already up ({len(old.namespaces)} namespaces): no change")
-            return old
+        return _already_up(old, name, where, faults, progress)
+    _preflight(d, where, prefix, faults, frr=frr)
+    links = access_links(d) if servers else []
+    started = time.monotonic()
+    state = State(cluster=name, prefix=prefix, lab_dir=str(where))
+    # the lab directory and those of its parents that do not exist yet (/run/wanka-lab)
+    state.dirs.extend(str(p) for p in reversed([where, *where.parents]) if not p.exists())
+    namespaces, veths, batch = plan(d, prefix)
+    # record first, then create: a crash in between leaves a record of all that may exist
+    state.namespaces = namespaces
+    state.save()
+    from wanka.lab.switches import SwitchError
+
+    try:
+        _network(state, veths, batch, progress)
+        state.times["network"] = round(time.monotonic() - started, 2)
+        state.save()
+        _run_lab(d, state, links, progress, frr=frr, lldp=lldp, servers=servers,
+                 power_delay=power_delay, ssh_key=ssh_key, faults=faults)  # fmt: skip
+    except (
+        LabError,
+        SwitchError,
+        ProvisionError,
+        lab_faults.FaultError,
+        RuntimeError,
+        OSError,
+        subprocess.SubprocessError,
+    ) as e:
+        raise LabError(
+            f"{e}. The lab is half up, all of it recorded in {state.path}: "
+            "`wanka lab down` removes it (FRR logs are in its frr/ directory until then)"
+        ) from e
+    state.complete = True
+    state.times["up"] = round(time.monotonic() - started, 2)
+    state.save()
+    progress(f"lab {name} up in {state.times['up']:.1f} s: {where / STATE_FILE}")
+    return state
+
+
+def _already_up(
+    old: State, name: str, where: Path, faults: list[str] | None, progress: Progress
+) -> State:
+    """`up` on a lab recorded in its directory: no change (or its faults replaced) when it
+    is fully up; an error when it is not."""
+    ok, missing = is_up(old)
+    if not ok:
         raise LabError(
             f"a lab is recorded in {where / STATE_FILE} but is not fully up "
             f"({'; '.join(missing[:5])}): run `wanka lab down` first"
         )
+    if faults is not None and sorted(faults) != sorted(old.faults):
+        lab_faults.apply(old, faults, progress=progress)
+        return old
+    progress(f"lab {name} is already up ({len(old.namespaces)} namespaces): no change")
+    return old
+
+
+def _preflight(
+    d: Derived, where: Path, prefix: str, faults: list[str] | None, *, frr: bool
+) -> None:
+    """What `up` checks before it creates anything: the machine's namespace limit, no stray
+    namespaces of this prefix, iproute2, the fault specs, a lab directory FRR can reach."""
+    name = d.cluster.name
     need = estimate(d)
     cap = limit()
     if need["namespaces"] > cap:
@@ -232,72 +279,67 @@ def up(
     for tool in ("ip",):
         if shutil.which(tool) is None:
             raise LabError(f"`{tool}` not found: install iproute2")
-    links = access_links(d) if servers else []
     if faults:
         lab_faults.check_specs(d, faults)
-
-    started = time.monotonic()
-    state = State(cluster=name, prefix=prefix, lab_dir=str(where))
-    # the lab directory and those of its parents that do not exist yet (/run/wanka-lab)
-    state.dirs.extend(str(p) for p in reversed([where, *where.parents]) if not p.exists())
-    namespaces, veths, batch = plan(d, prefix)
-
-    # record first, then create: a crash in between leaves a record of all that may exist
-    state.namespaces = namespaces
     closed = [str(p) for p in [where, *where.parents] if p.exists() and not p.stat().st_mode & 1]
     if frr and closed:
         raise LabError(
             f"FRR runs as user frr and must reach {where}, but {closed[0]} is not searchable "
             "by others (mode o+x): choose another lab directory or chmod o+x it"
         )
+
+
+def _network(
+    state: State, veths: list[list[str]], batch: dict[str, list[str]], progress: Progress
+) -> None:
+    """The namespaces, the veth pairs (the cables), then each namespace's addresses,
+    bridges and links (`plan`'s batches)."""
+    where = Path(state.lab_dir)
+    if str(where) in state.dirs:
+        where.chmod(0o755)
+    progress(f"creating {len(state.namespaces)} namespaces ({state.prefix}-*)")
+    ip("-batch", "-", input="".join(f"netns add {ns}\n" for ns in state.namespaces))
+    state.veths = veths
     state.save()
-    try:
-        if str(where) in state.dirs:
-            where.chmod(0o755)
-        progress(f"creating {len(namespaces)} namespaces ({prefix}-*)")
-        ip("-batch", "-", input="".join(f"netns add {ns}\n" for ns in namespaces))
-        state.veths = veths
-        state.save()
-        progress(f"creating {len(veths)} veth pairs")
-        ip(
-            "-batch",
-            "-",
-            input="".join(
-                f"link add {a} netns {ans} type veth peer name {b} netns {bns}\n"
-                for ans, a, bns, b in veths
-            ),
-        )
-        progress("addresses, bridges, links up")
-        for ns, lines in batch.items():
-            ip("-n", ns, "-batch", "-", input="\n".join(lines) + "\n")
-        state.times["network"] = round(time.monotonic() - started, 2)
-        state.save()
-        if frr:
-            switches.start_frr(d, state, progress=progress)
-        if lldp:
-            switches.start_lldpd(state, progress=progress, port_names=switches.switch_port_names(d))
-        if servers:
-            start_servers(d, state, links, progress, power_delay, ssh_key)
-        if faults:
-            lab_faults.apply(state, faults, progress=progress)
-    except (
-        LabError,
-        switches.FabricError,
-        ProvisionError,
-        lab_faults.FaultError,
-        RuntimeError,
-        OSError,
-        subprocess.SubprocessError,
-    ) as e:
-        raise LabError(
-            f"{e}. The lab is half up, all of it recorded in {state.path}: "
-            "`wanka lab down` removes it (FRR logs are in its frr/ directory until then)"
-        ) from e
-    state.complete = True
-    state.times["up"] = round(time.monotonic() - started, 2)
-    state.save()
-    progress(f"lab {name} up in {state.times['up']:.1f} s: {where / STATE_FILE}")
-    return state
+    progress(f"creating {len(veths)} veth pairs")
+    ip(
+        "-batch",
+        "-",
+        input="".join(
+            f"link add {a} netns {ans} type veth peer name {b} netns {bns}\n"
+            for ans, a, bns, b in veths
+        ),
+    )
+    progress("addresses, bridges, links up")
+    for ns, lines in batch.items():
+        ip("-n", ns, "-batch", "-", input="\n".join(lines) + "\n")
+
+
+def _run_lab(
+    d: Derived,
+    state: State,
+    links: list[dict[str, Any]],
+    progress: Progress,
+    *,
+    frr: bool,
+    lldp: bool,
+    servers: bool,
+    power_delay: tuple[int, int] | None,
+    ssh_key: Path | None,
+    faults: list[str] | None,
+) -> None:
+    """What runs on the network: FRR and lldpd on the switches, the BMCs and servers, then
+    the faults."""
+    from wanka.lab import switches
+
+    if frr:
+        switches.start_frr(d, state, progress=progress)
+    if lldp:
+        switches.start_lldpd(state, progress=progress, port_names=switches.switch_port_names(d))
+    if servers:
+        start_servers(d, state, links, progress, power_delay, ssh_key)
+    if faults:
+        lab_faults.apply(state, faults, progress=progress)
 
 
 def start_servers(
@@ -315,6 +357,33 @@ def start_servers(
     started = time.monotonic()
     where = Path(state.lab_dir)
     state.servers = True
+    jump = _start_jump(state, links, progress)
+    access = prepare(d, state, _ssh_key(d, ssh_key), jump)
+    progress(f"{len(access['nodes'])} servers: keys, sshd configs, hardware profiles")
+    systems = _bmc_systems(d, access["nodes"])
+    bmc_dir = where / "bmc"
+    bmc.write_config(bmc_dir, systems, delay=power_delay or bmc.DEFAULT_DELAY)
+    pid, port = bmc.start(bmc_dir, watch=where)
+    info = proc_info(pid)
+    if info is None:
+        raise LabError(f"the BMC emulator (pid {pid}) exited at once: see {bmc_dir / bmc.LOG}")
+    match = " ".join(info[0][:4])
+    state.procs.append(Proc(pid, info[0], match, info[1], "", "bmc"))
+    state.save()
+    access["bmc"]["url"] = f"http://127.0.0.1:{port}"
+    write_access(where, access)
+    state.times["servers"] = round(time.monotonic() - started, 2)
+    progress(f"BMCs on {access['bmc']['url']} ({len(systems)} systems, all powered off)")
+    if access["nodes"]:
+        progress(
+            f"power on: `wanka lab power {where} on --wait`; then "
+            f"`wanka lab ssh {where} NODE` (the ssh options are in {where / 'access.json'})"
+        )
+
+
+def _start_jump(state: State, links: list[dict[str, Any]], progress: Progress) -> str:
+    """The jump host's namespace, with a link into each management subnet's switch (and
+    /run/sshd, sshd's privilege separation directory). Returns its namespace."""
     jump = f"{state.prefix}-{JUMP}"
     state.namespaces[jump] = JUMP_DEVICE  # recorded first, like every namespace
     privsep = Path("/run/sshd")  # sshd's privilege separation directory (Debian: tmpfiles)
@@ -335,15 +404,28 @@ def start_servers(
         lines += [f"address add {x['address']} dev {x['ifname']}",
                   f"link set {x['ifname']} mtu {x['mtu']} up"]  # fmt: skip
     ip("-n", jump, "-batch", "-", input="\n".join(lines) + "\n")
-    if ssh_key is None:
-        cred = d.cluster.credentials.get("ssh")
-        ref = cred.private_key if cred is not None else None
-        if ref is not None and ref.source == "file" and Path(ref.name).expanduser().is_file():
-            ssh_key = Path(ref.name).expanduser()
-    access = prepare(d, state, ssh_key, jump)
-    progress(f"{len(access['nodes'])} servers: keys, sshd configs, hardware profiles")
+    return jump
+
+
+def _ssh_key(d: Derived, ssh_key: Path | None) -> Path | None:
+    """The key to authorise besides the lab's own: `ssh_key`, else the cluster's ssh
+    credential when it is a file reference to an existing key."""
+    if ssh_key is not None:
+        return ssh_key
+    cred = d.cluster.credentials.get("ssh")
+    ref = cred.private_key if cred is not None else None
+    if ref is not None and ref.source == "file" and Path(ref.name).expanduser().is_file():
+        return Path(ref.name).expanduser()
+    return None
+
+
+def _bmc_systems(d: Derived, servers: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The BMC emulator's system of each server: its first MAC with the management address,
+    and its BMC's MAC and address, when the facts know them."""
+    from wanka.lab import bmc
+
     systems = []
-    for name, info in access["nodes"].items():
+    for name, info in servers.items():
         node = d.cluster.node(name)
         nics = (
             [(mac, info["address"]) for mac in list(node.facts.macs.values())[:1]]
@@ -354,24 +436,7 @@ def start_servers(
         if node.facts and node.facts.bmc_mac and bmc_addr is not None:
             nics.append((node.facts.bmc_mac, str(bmc_addr)))
         systems.append(bmc.system(d.cluster.name, name, nics))
-    bmc_dir = where / "bmc"
-    bmc.write_config(bmc_dir, systems, delay=power_delay or bmc.DEFAULT_DELAY)
-    pid, port = bmc.start(bmc_dir, watch=where)
-    info = proc_info(pid)
-    if info is None:
-        raise LabError(f"the BMC emulator (pid {pid}) exited at once: see {bmc_dir / bmc.LOG}")
-    match = " ".join(info[0][:4])
-    state.procs.append(Proc(pid, info[0], match, info[1], "", "bmc"))
-    state.save()
-    access["bmc"]["url"] = f"http://127.0.0.1:{port}"
-    write_access(where, access)
-    state.times["servers"] = round(time.monotonic() - started, 2)
-    progress(f"BMCs on {access['bmc']['url']} ({len(systems)} systems, all powered off)")
-    if access["nodes"]:
-        progress(
-            f"power on: `wanka lab power {where} on --wait`; then "
-            f"`wanka lab ssh {where} NODE` (the ssh options are in {where / 'access.json'})"
-        )
+    return systems
 
 
 def _sshd_running() -> bool:
@@ -446,9 +511,9 @@ def _from_pid_files(state: State) -> list[Proc]:
         here = _ns_id(NETNS_DIR / ns)
         if info is None or here is None or _ns_id(Path(f"/proc/{pid}/ns/net")) != here:
             continue
-        proc = Proc(pid, info[0], match, info[1], ns, role)
-        if alive(proc):
-            out.append(proc)
+        found = Proc(pid, info[0], match, info[1], ns, role)
+        if alive(found):
+            out.append(found)
     return out
 
 
@@ -479,7 +544,7 @@ def down(lab_dir: Path | str, *, progress: Progress = _quiet) -> dict[str, Any]:
         if cut:
             progress(f"cut the power of servers still running ({cut} processes)")
     for m in reversed(state.mounts):
-        subprocess.run(["umount", "-l", m], capture_output=True, timeout=30, check=False)
+        proc.run(["umount", "-l", m], timeout=30, check=False)
     strangers = [
         f"pid {pid} ({cmd[:40]}) in {ns}, not started by the lab: not killed"
         for pid, ns, cmd in _inside(state)
@@ -487,14 +552,8 @@ def down(lab_dir: Path | str, *, progress: Progress = _quiet) -> dict[str, Any]:
     present = [ns for ns in state.namespaces if (NETNS_DIR / ns).exists()]
     progress(f"deleting {len(present)} namespaces")
     if present:
-        subprocess.run(
-            ["ip", "-force", "-batch", "-"],
-            input="".join(f"netns del {ns}\n" for ns in present),
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        batch = "".join(f"netns del {ns}\n" for ns in present)
+        proc.run(["ip", "-force", "-batch", "-"], input=batch, timeout=120, check=False)
     for dir_ in sorted(state.dirs, key=len, reverse=True):
         if Path(dir_).is_relative_to(where) and Path(dir_) != where:
             shutil.rmtree(dir_, ignore_errors=True)

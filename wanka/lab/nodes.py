@@ -218,9 +218,9 @@ def _libc_mount(source: str, target: str, fstype: str | None, flags: int, data: 
 
 
 TOOL_WRAPPER = """#!/bin/sh
-# wanka lab: stand-in for {tool} (wanka.lab.devtools), from this server's hardware profile
+# wanka lab: stand-in for {tool} (wanka.lab.tools), from this server's hardware profile
 . /etc/wanka-lab/env
-exec "$WANKA_LAB_PYTHON" -m wanka.lab.devtools {tool} "$@"
+exec "$WANKA_LAB_PYTHON" -m wanka.lab.tools {tool} "$@"
 """
 
 UNAME_WRAPPER = """#!/bin/sh

@@ -1,6 +1,6 @@
 """The hardware profile of one lab server: a plain JSON dict derived from the model.
 
-The emulated device tools (`wanka.lab.devtools`: npu-smi, hccn_tool, nvme, the driver and
+The emulated device tools (`wanka.lab.tools`: npu-smi, hccn_tool, nvme, lscpu, the driver and
 firmware installers) print everything they know from this profile, so a lab server looks
 like the server the model describes. Nothing here is random: serials and bus ids follow
 from the node's manifest serial (or its name) and the device index.
@@ -102,30 +102,73 @@ def node_profile(d: Derived, node: Node | str, faults: dict[str, Any] | None = N
     acc = model.accelerator
     if acc is None or model.cards == 0:
         raise ValueError(f"{server.name} has no NPUs")
-    generation = acc.generation
-    dies = acc.dies
     base = server.facts.serial if server.facts and server.facts.serial else server.name
+    pci = (acc.pci_device_id or "0xd802").lower()
+    pci_id = "0x" + pci.removeprefix("0x").upper()
+    cards_info, devices = _npus(d, server, base, pci_id)
+    arch = model.cpu.arch
+    profile: Profile = {
+        "node": server.name,
+        "serial": base,
+        "generation": acc.generation,
+        "chip_name": _chip_name(acc.key, acc.generation),
+        "cards": model.cards,
+        "dies": acc.dies,
+        "pci_device_id": pci_id,
+        "cards_info": cards_info,
+        "devices": devices,
+        "npu_interfaces": {str(x["device"]): x["ifname"] for x in devices},
+        "nvme": _drives(server, base),
+        "software": _software(d, arch),
+        "cpu": {
+            "vendor": model.cpu.vendor,
+            "model": model.cpu.model,
+            "arch": arch,
+            "sockets": model.cpu.sockets,
+            "cores_per_socket": model.cpu.cores_per_socket,
+        },
+        "memory_gb": model.memory_gb,
+        "faults": {},
+    }
+    return apply_faults(profile, faults) if faults else profile
+
+
+def _parameter_ports(d: Derived, server: Node) -> tuple[dict[int, str], dict[int, dict[str, Any]]]:
+    """Per NPU port of `server` on the parameter plane: its Linux interface and the switch
+    port at the cable's other end (device, port, ifname, that switch model's max frame)."""
     plane = parameter_plane(d.cluster)
     ifnames: dict[int, str] = {}
     peers: dict[int, dict[str, Any]] = {}
+    if plane is None:
+        return ifnames, peers
     switches = {sw.name: sw for sw in d.cluster.switches}
-    if plane is not None:
-        for c in d.cabling.cables:
-            if c.a.device == server.name and c.plane == plane.name:
-                port = int(c.a.port.removeprefix(plane.name))
-                ifnames[port] = c.a.ifname
-                leaf = switches.get(c.b.device)
-                peers[port] = {
-                    "device": c.b.device,
-                    "port": c.b.port,
-                    "ifname": c.b.ifname,
-                    "max_frame": leaf.model.max_frame if leaf is not None else None,
-                }
+    for c in d.cabling.cables:
+        if c.a.device == server.name and c.plane == plane.name:
+            port = int(c.a.port.removeprefix(plane.name))
+            ifnames[port] = c.a.ifname
+            leaf = switches.get(c.b.device)
+            peers[port] = {
+                "device": c.b.device,
+                "port": c.b.port,
+                "ifname": c.b.ifname,
+                "max_frame": leaf.model.max_frame if leaf is not None else None,
+            }
+    return ifnames, peers
+
+
+def _npus(
+    d: Derived, server: Node, base: str, pci_id: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(a record per card, a record per NPU device: one per die) of a healthy server."""
+    model = server.model
+    acc = model.accelerator
+    assert acc is not None
+    generation, dies = acc.generation, acc.dies
+    plane = parameter_plane(d.cluster)
     pname = plane.name if plane is not None else "param"
+    ifnames, peers = _parameter_ports(d, server)
     nic = model.nic(pname)
     speed_mbps = nic.speed * 1000 if nic is not None else None
-    pci = (acc.pci_device_id or "0xd802").lower()
-    pci_id = "0x" + pci.removeprefix("0x").upper()
     hbm_mb = acc.hbm_gb * 1024 // dies
     cards_info = []
     devices = []
@@ -159,9 +202,14 @@ def node_profile(d: Derived, node: Node | str, faults: dict[str, Any] | None = N
                     "speed_mbps": speed_mbps,
                 }
             )
+    return cards_info, devices
+
+
+def _drives(server: Node, base: str) -> list[dict[str, Any]]:
+    """The server's NVMe drives as `nvme list` shows them: /dev/nvme<i>n1, serial, model."""
     drives = []
     index = 0
-    for drive in model.drives:
+    for drive in server.model.drives:
         if drive.interface != "nvme":
             continue
         for _ in range(drive.count):
@@ -177,40 +225,21 @@ def node_profile(d: Derived, node: Node | str, faults: dict[str, Any] | None = N
                 }
             )
             index += 1
+    return drives
+
+
+def _software(d: Derived, arch: str) -> dict[str, Any]:
+    """The cluster's NPU software: versions, firmware range and the packages for `arch`."""
     sw = d.cluster.software
-    arch = model.cpu.arch
-    profile: Profile = {
-        "node": server.name,
-        "serial": base,
-        "generation": generation,
-        "chip_name": _chip_name(acc.key, generation),
-        "cards": model.cards,
-        "dies": dies,
-        "pci_device_id": pci_id,
-        "cards_info": cards_info,
-        "devices": devices,
-        "npu_interfaces": {str(x["device"]): x["ifname"] for x in devices},
-        "nvme": drives,
-        "software": {
-            "driver_version": sw.driver_version,
-            "firmware_min": sw.firmware_min,
-            "firmware_max": sw.firmware_max,
-            "firmware_version": sw.firmware_version,
-            "driver_package": sw.driver_packages.get(arch),
-            "firmware_package": sw.firmware_package,
-            "cann_version": sw.cann_version,
-        },
-        "cpu": {
-            "vendor": model.cpu.vendor,
-            "model": model.cpu.model,
-            "arch": arch,
-            "sockets": model.cpu.sockets,
-            "cores_per_socket": model.cpu.cores_per_socket,
-        },
-        "memory_gb": model.memory_gb,
-        "faults": {},
+    return {
+        "driver_version": sw.driver_version,
+        "firmware_min": sw.firmware_min,
+        "firmware_max": sw.firmware_max,
+        "firmware_version": sw.firmware_version,
+        "driver_package": sw.driver_packages.get(arch),
+        "firmware_package": sw.firmware_package,
+        "cann_version": sw.cann_version,
     }
-    return apply_faults(profile, faults) if faults else profile
 
 
 def apply_faults(base: Profile, faults: dict[str, Any]) -> Profile:

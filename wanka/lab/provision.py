@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from ipaddress import IPv4Interface
@@ -31,7 +30,7 @@ from typing import Any
 
 from wanka.derive.bundle import Derived
 from wanka.derive.routing import gateway_ifname, port_key
-from wanka.lab import nodes
+from wanka.lab import nodes, proc
 from wanka.lab.profile import node_profile
 from wanka.lab.state import State
 
@@ -44,16 +43,11 @@ class ProvisionError(Exception):
     pass
 
 
-def _run(cmd: list[str]) -> None:
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
-    if r.returncode != 0:
-        raise ProvisionError(f"{cmd[0]}: {(r.stderr or r.stdout).strip()[:300]}")
-
-
 def keygen(path: Path, comment: str) -> str:
     """An ed25519 key pair at `path` (private, 0600) and `path.pub`; returns the public line."""
     if not path.exists():
-        _run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path)])
+        cmd = ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path)]
+        proc.run(cmd, error=ProvisionError)
     return path.with_suffix(".pub").read_text(encoding="utf-8").strip()
 
 
@@ -61,9 +55,7 @@ def _public_of(key: Path) -> str | None:
     pub = key.with_name(key.name + ".pub")
     if pub.is_file():
         return pub.read_text(encoding="utf-8").strip()
-    r = subprocess.run(
-        ["ssh-keygen", "-y", "-f", str(key)], capture_output=True, text=True, check=False
-    )
+    r = proc.run(["ssh-keygen", "-y", "-f", str(key)], check=False)
     return r.stdout.strip() if r.returncode == 0 and r.stdout.strip() else None
 
 
@@ -177,9 +169,9 @@ Subsystem sftp internal-sftp
 """
 
 PACKAGE = """#!/bin/sh
-# wanka lab: stand-in for the installer package {name} (wanka.lab.devtools install {kind})
+# wanka lab: stand-in for the installer package {name} (wanka.lab.tools install {kind})
 . /etc/wanka-lab/env
-exec "$WANKA_LAB_PYTHON" -m wanka.lab.devtools install {kind} --package "$(basename "$0")" "$@"
+exec "$WANKA_LAB_PYTHON" -m wanka.lab.tools install {kind} --package "$(basename "$0")" "$@"
 """
 
 
@@ -204,6 +196,23 @@ def prepare(d: Derived, state: State, ssh_key: Path | None, jump: str) -> dict[s
     if shutil.which("ssh-keygen") is None or not Path(nodes.SSHD).exists():
         raise ProvisionError("sshd or ssh-keygen not found: install openssh-server")
     lab = Path(state.lab_dir)
+    ssh = _lab_keys(d, lab, ssh_key)
+    addresses = management_addresses(d)
+    servers = [n for n in d.cluster.nodes if n.name in addresses and n.model.cards]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        host_keys = dict(
+            pool.map(lambda node: _server_files(d, lab, node, addresses[node.name]), servers)
+        )
+    (ssh / "known_hosts").write_text(
+        "".join(f"{addresses[n]} {' '.join(k.split()[:2])}\n" for n, k in host_keys.items()),
+        encoding="utf-8",
+    )
+    return _access(d, state, ssh, jump, [n.name for n in servers], _packages(d, lab))
+
+
+def _lab_keys(d: Derived, lab: Path, ssh_key: Path | None) -> Path:
+    """The lab's own key pair and the servers' authorized_keys (it, and `ssh_key`'s public
+    half when given), in `<lab>/ssh`, which is returned."""
     ssh = lab / "ssh"
     ssh.mkdir(mode=0o700, exist_ok=True)
     authorized = [keygen(ssh / "id_ed25519", f"wanka-lab-{d.cluster.name}")]
@@ -213,42 +222,49 @@ def prepare(d: Derived, state: State, ssh_key: Path | None, jump: str) -> dict[s
             raise ProvisionError(f"cannot read the public key of {ssh_key}")
         authorized.append(pub)
     (ssh / "authorized_keys").write_text("\n".join(authorized) + "\n", encoding="utf-8")
+    return ssh
 
-    addresses = management_addresses(d)
-    ns_of = state.device_ns()
-    servers = [n for n in d.cluster.nodes if n.name in addresses and n.model.cards]
 
-    def one(node: Any) -> tuple[str, str]:
-        where = nodes.node_dir(lab, node.name)
-        where.mkdir(parents=True, exist_ok=True)
-        pub = keygen(where / "ssh_host_ed25519_key", node.name)
-        (where / "sshd_config").write_text(
-            SSHD_CONFIG.format(node=node.name, address=addresses[node.name], where=where, lab=lab),
-            encoding="utf-8",
-        )
-        base = node_profile(d, node)
-        text = json.dumps(base, indent=1, sort_keys=True) + "\n"
-        (where / "profile.base.json").write_text(text, encoding="utf-8")
-        if not (where / "profile.json").exists():
-            (where / "profile.json").write_text(text, encoding="utf-8")
-        (where / "meminfo").write_text(_meminfo(node.model.memory_gb), encoding="utf-8")
-        (where / "cpuinfo").write_text(_cpuinfo(base["cpu"]), encoding="utf-8")
-        return node.name, pub
-
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        host_keys = dict(pool.map(one, servers))
-    (ssh / "known_hosts").write_text(
-        "".join(f"{addresses[n]} {' '.join(k.split()[:2])}\n" for n, k in host_keys.items()),
+def _server_files(d: Derived, lab: Path, node: Any, address: str) -> tuple[str, str]:
+    """A server's directory: host key, sshd_config, hardware profile, meminfo and cpuinfo.
+    Returns (node name, public host key)."""
+    where = nodes.node_dir(lab, node.name)
+    where.mkdir(parents=True, exist_ok=True)
+    pub = keygen(where / "ssh_host_ed25519_key", node.name)
+    (where / "sshd_config").write_text(
+        SSHD_CONFIG.format(node=node.name, address=address, where=where, lab=lab),
         encoding="utf-8",
     )
+    base = node_profile(d, node)
+    text = json.dumps(base, indent=1, sort_keys=True) + "\n"
+    (where / "profile.base.json").write_text(text, encoding="utf-8")
+    if not (where / "profile.json").exists():
+        (where / "profile.json").write_text(text, encoding="utf-8")
+    (where / "meminfo").write_text(_meminfo(node.model.memory_gb), encoding="utf-8")
+    (where / "cpuinfo").write_text(_cpuinfo(base["cpu"]), encoding="utf-8")
+    return node.name, pub
+
+
+def _packages(d: Derived, lab: Path) -> Path:
+    """`<lab>/packages`: a stand-in for every installer package the cluster names."""
     pkgdir = lab / "packages"
     pkgdir.mkdir(exist_ok=True)
     for name, kind in packages(d).items():
         path = pkgdir / name
         path.write_text(PACKAGE.format(name=name, kind=kind), encoding="utf-8")
         path.chmod(0o755)
+    return pkgdir
+
+
+def _access(
+    d: Derived, state: State, ssh: Path, jump: str, servers: list[str], pkgdir: Path
+) -> dict[str, Any]:
+    """access.json without the BMC URL: the ssh options; each server's address, BMC system,
+    namespace and lldpd socket; each switch's namespace and FRR vty directory; the packages."""
     from wanka.lab.bmc import system_uuid
 
+    addresses = management_addresses(d)
+    ns_of = state.device_ns()
     return {
         "cluster": d.cluster.name,
         "ssh": {
@@ -270,11 +286,11 @@ def prepare(d: Derived, state: State, ssh_key: Path | None, jump: str) -> dict[s
         },
         "bmc": {"url": None},
         "nodes": {
-            n.name: {
-                "address": addresses[n.name],
-                "system": system_uuid(d.cluster.name, n.name),
-                "namespace": ns_of[n.name],
-                "lldp_socket": state.lldp.get(ns_of[n.name]),
+            n: {
+                "address": addresses[n],
+                "system": system_uuid(d.cluster.name, n),
+                "namespace": ns_of[n],
+                "lldp_socket": state.lldp.get(ns_of[n]),
             }
             for n in servers
         },

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -28,6 +27,7 @@ from typing import Any
 
 from wanka.derive.bundle import Derived
 from wanka.derive.routing import switch_routing
+from wanka.lab import proc
 from wanka.lab.state import Proc, State, proc_info
 from wanka.render.frr import render_frr
 
@@ -36,8 +36,8 @@ LLDP_TX_INTERVAL = 1
 WORKERS = 8
 
 
-class FabricError(Exception):
-    pass
+class SwitchError(Exception):
+    """A switch of the lab (its FRR or lldpd) did not start."""
 
 
 def _quiet(_: str) -> None:
@@ -54,13 +54,13 @@ def _wait_pid(pidfile: Path, timeout: float = 10.0) -> int:
         if text.isdigit():
             return int(text)
         time.sleep(0.02)
-    raise FabricError(f"no pid in {pidfile} after {timeout:.0f} s")
+    raise SwitchError(f"no pid in {pidfile} after {timeout:.0f} s")
 
 
 def _record(pid: int, ns: str, role: str, match: str) -> Proc:
     info = proc_info(pid)
     if info is None:
-        raise FabricError(f"{role} in {ns} (pid {pid}) exited at once")
+        raise SwitchError(f"{role} in {ns} (pid {pid}) exited at once")
     return Proc(pid=pid, cmdline=info[0], match=match, start=info[1], namespace=ns, role=role)
 
 
@@ -90,12 +90,6 @@ def _mkdir(state: State, path: Path, owner: str | None = None) -> None:
         shutil.chown(path, owner, owner)
 
 
-def _run(cmd: list[str]) -> None:
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
-    if r.returncode != 0:
-        raise FabricError(f"{' '.join(cmd[:8])}...: {(r.stderr or r.stdout).strip()}")
-
-
 def _start_all(state: State, jobs: list[tuple[Callable[..., list[Proc]], tuple[Any, ...]]]) -> None:
     """Run the start functions in parallel, recording each one's processes in the state as
     soon as it returns; raise every start failure at the end, once all are recorded."""
@@ -105,11 +99,11 @@ def _start_all(state: State, jobs: list[tuple[Callable[..., list[Proc]], tuple[A
         for f in futures:
             try:
                 state.procs.extend(f.result())
-            except FabricError as e:
+            except SwitchError as e:
                 errors.append(str(e))
             state.save()
     if errors:
-        raise FabricError("; ".join(errors))
+        raise SwitchError("; ".join(errors))
 
 
 def _start_frr_one(ns: str, where: Path) -> list[Proc]:
@@ -118,12 +112,13 @@ def _start_frr_one(ns: str, where: Path) -> list[Proc]:
     for daemon in ("zebra", "bgpd"):
         binary = FRR_DAEMONS / daemon
         pidfile = where / f"{daemon}.pid"
-        _run(
+        proc.run(
             [
                 "ip", "netns", "exec", ns, str(binary), "-d", "-N", ns, "-f", str(conf),
                 "-i", str(pidfile), "--vty_socket", str(where), "-z", str(where / "zserv.api"),
                 "-u", "frr", "-g", "frr", "--log", f"file:{where / daemon}.log",
-            ]
+            ],
+            error=SwitchError,
         )  # fmt: skip
         pid = _wait_pid(pidfile)
         out.append(_record(pid, ns, daemon, f"{binary} -d -N {ns} "))
@@ -137,7 +132,7 @@ def start_frr(d: Derived, state: State, *, progress: Any = _quiet) -> None:
         return
     for daemon in ("zebra", "bgpd"):
         if not (FRR_DAEMONS / daemon).exists():
-            raise FabricError(
+            raise SwitchError(
                 f"{FRR_DAEMONS / daemon} not found: install FRR (apt-get install frr)"
             )
     ns_of = state.device_ns()
@@ -176,7 +171,8 @@ def _start_lldpd_one(ns: str, device: str, base: Path, names: dict[str, str]) ->
     )
     pidfile = base / f"{ns}.pid"
     sock = base / f"{ns}.sock"
-    _run(["ip", "netns", "exec", ns, "lldpd", "-u", str(sock), "-p", str(pidfile), "-O", str(conf)])
+    cmd = ["ip", "netns", "exec", ns, "lldpd", "-u", str(sock), "-p", str(pidfile), "-O", str(conf)]
+    proc.run(cmd, error=SwitchError)
     pid = _wait_pid(pidfile)
     return [_record(pid, ns, "lldpd", "lldpd")]
 
@@ -198,7 +194,7 @@ def _lldpd_children(monitors: list[Proc], timeout: float = 5.0) -> list[Proc]:
         time.sleep(0.05)
     missing = [m.namespace for m in monitors if m.pid not in found]
     if missing:
-        raise FabricError(f"lldpd did not start its child in {', '.join(missing)}")
+        raise SwitchError(f"lldpd did not start its child in {', '.join(missing)}")
     return list(found.values())
 
 
@@ -221,7 +217,7 @@ def start_lldpd(
     """lldpd in every namespace, system name = device name; on switches, port ids are the
     switch's port names (`port_names`: device -> {ifname: name}), else the Linux ifname."""
     if shutil.which("lldpd") is None:
-        raise FabricError("lldpd not found: install it (apt-get install lldpd)")
+        raise SwitchError("lldpd not found: install it (apt-get install lldpd)")
     base = Path(state.lab_dir) / "lldp"
     _mkdir(state, base)
     for ns in state.namespaces:
@@ -246,7 +242,7 @@ def start_lldpd(
 
 def _json_of(cmd: list[str]) -> dict[str, Any]:
     """The JSON object a command prints, or {} when it prints none (daemon not ready yet)."""
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=15, check=False)
+    r = proc.run(cmd, timeout=15, check=False)
     try:
         data = json.loads(r.stdout)
     except json.JSONDecodeError:

@@ -1,0 +1,90 @@
+"""The lab's code: its one subprocess helper (wanka.lab.proc) and the shape of wanka/lab/
+(one module per emulated tool, no function over MAX_LINES). No root needed."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from wanka.lab import proc
+from wanka.lab.tools import dispatch
+
+LAB = Path(__file__).resolve().parent.parent / "wanka" / "lab"
+MAX_LINES = 70
+
+
+class Boom(Exception):
+    pass
+
+
+def test_run_returns_the_output() -> None:
+    r = proc.run([sys.executable, "-c", "print('hi')"])
+    assert (r.returncode, r.stdout) == (0, "hi\n")
+
+
+def test_run_raises_the_callers_error_naming_command_and_stderr() -> None:
+    cmd = [sys.executable, "-c", "import sys; sys.stderr.write('no such device'); sys.exit(3)"]
+    with pytest.raises(Boom) as e:
+        proc.run(cmd, error=Boom)
+    assert str(e.value) == f"{' '.join(cmd)}: no such device"
+
+
+def test_run_names_only_the_first_arguments_of_a_long_command() -> None:
+    cmd = [sys.executable, "-c", "import sys; sys.exit(1)", *(f"a{i}" for i in range(10))]
+    with pytest.raises(proc.CommandFailed) as e:
+        proc.run(cmd)
+    assert str(e.value) == " ".join(cmd[: proc.SHOWN_ARGS]) + " ...: exit 1"
+
+
+def test_run_unchecked_returns_the_failure() -> None:
+    r = proc.run([sys.executable, "-c", "import sys; sys.exit(4)"], check=False)
+    assert r.returncode == 4
+
+
+def test_run_passes_input() -> None:
+    r = proc.run([sys.executable, "-c", "import sys; print(sys.stdin.read().upper())"], input="x")
+    assert r.stdout == "X\n"
+
+
+def test_run_timeout() -> None:
+    cmd = [sys.executable, "-c", "import time; time.sleep(5)"]
+    with pytest.raises(Boom, match="no answer within 0.2 s"):
+        proc.run(cmd, error=Boom, timeout=0.2)
+    with pytest.raises(subprocess.TimeoutExpired):
+        proc.run(cmd, timeout=0.2, check=False)
+
+
+def test_each_tool_is_the_main_of_its_own_module() -> None:
+    modules = {name: fn.__module__ for name, fn in dispatch.TOOLS.items()}
+    assert len(set(modules.values())) == len(modules), modules
+    assert all(fn.__name__ == "main" for fn in dispatch.TOOLS.values())
+
+
+def test_unknown_tool_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert dispatch.run("nvidia-smi", []) == 2
+    assert "unknown tool 'nvidia-smi'" in capsys.readouterr().err
+
+
+def long_functions(root: Path, limit: int) -> list[str]:
+    out = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                length = (node.end_lineno or node.lineno) - node.lineno + 1
+                if length > limit:
+                    out.append(f"{path.relative_to(root)}:{node.lineno} {node.name} ({length})")
+    return out
+
+
+def test_no_long_functions_in_the_lab() -> None:
+    assert long_functions(LAB, MAX_LINES) == []
+
+
+def test_the_long_function_finder_finds_one(tmp_path: Path) -> None:
+    body = "\n".join(f"    x{i} = {i}" for i in range(MAX_LINES))
+    (tmp_path / "m.py").write_text(f"def f():\n{body}\n", encoding="utf-8")
+    assert long_functions(tmp_path, MAX_LINES) == [f"m.py:1 f ({MAX_LINES + 1})"]

@@ -1,0 +1,107 @@
+"""What the emulated tools of a lab server share: the server's hardware profile, where its
+state and its installed versions live, and the two ways a tool fails.
+
+The profile is the JSON file named by env WANKA_LAB_PROFILE (written by `wanka.lab.profile`).
+Mutable state lives in the directory env WANKA_LAB_STATE; installed versions live where the
+real installers put them, `/usr/local/Ascend/{driver,firmware}/version.info` under env
+WANKA_LAB_ROOT (default `/`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from wanka.versions import VersionError, in_range
+
+Profile = dict[str, Any]
+
+DRIVER_INFO = "usr/local/Ascend/driver/version.info"
+FIRMWARE_INFO = "usr/local/Ascend/firmware/version.info"
+CANN_INFO = "usr/local/Ascend/ascend-toolkit/latest/version.cfg"  # wanka's form: Version=...
+
+
+class UsageError(Exception):
+    """Bad arguments: exit 2."""
+
+
+class Failed(Exception):
+    """The operation failed: exit 1, message on stdout like the real tools."""
+
+
+def load_profile() -> Profile:
+    path = os.environ.get("WANKA_LAB_PROFILE")
+    if not path:
+        raise Failed("WANKA_LAB_PROFILE is not set: no hardware profile for this server")
+    try:
+        data: Profile = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise Failed(f"cannot read the hardware profile {path}: {e}") from None
+    return data
+
+
+def state_dir() -> Path:
+    path = Path(os.environ.get("WANKA_LAB_STATE") or "/var/lib/wanka-lab")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def lab_root() -> Path:
+    return Path(os.environ.get("WANKA_LAB_ROOT") or "/")
+
+
+def read_version_info(path: Path) -> dict[str, str]:
+    out: dict[str, str] = {}
+    if not path.is_file():
+        return out
+    for line in path.read_text(encoding="utf-8").splitlines():
+        key, sep, value = line.partition("=")
+        if sep:
+            out[key.strip()] = value.strip()
+    return out
+
+
+def installed_driver() -> dict[str, str]:
+    return read_version_info(lab_root() / DRIVER_INFO)
+
+
+def installed_firmware() -> dict[str, str]:
+    return read_version_info(lab_root() / FIRMWARE_INFO)
+
+
+def driver_version(profile: Profile) -> str:
+    return installed_driver().get("Version") or str(profile["software"]["driver_version"] or "")
+
+
+def firmware_version(profile: Profile) -> str:
+    """What the cards report: the `firmware_version` fault (a flash that did not take), else
+    the installed firmware, else the model's."""
+    fault = (profile.get("faults") or {}).get("firmware_version")
+    fw = fault or installed_firmware().get("Version")
+    return fw or str(profile["software"]["firmware_version"] or "")
+
+
+def firmware_compatible(fw: str, fw_range: tuple[str, str] | None) -> bool:
+    """npu-smi's Compatibility: fw inside the driver's range by wanka's one comparator
+    (wanka.versions: a bound covers its builds); a firmware version it cannot read (or none)
+    is not compatible."""
+    if fw_range is None:
+        return True
+    try:
+        return in_range(fw, fw_range[0], fw_range[1])
+    except VersionError:
+        return False
+
+
+def driver_fw_range(profile: Profile) -> tuple[str, str] | None:
+    raw = installed_driver().get("compatible_version_fw")
+    if raw:
+        parts = raw.strip("[]").split(",")
+        if len(parts) == 2:
+            return parts[0].strip(), parts[1].strip()
+    sw = profile["software"]
+    if sw.get("firmware_min") and sw.get("firmware_max"):
+        return str(sw["firmware_min"]), str(sw["firmware_max"])
+    return None
