@@ -97,13 +97,13 @@ class Builder:
         self.accelerators: dict[str, Accelerator] = {}
         for key, a in _items(cat.get("accelerators")):
             self.accelerators[key] = Accelerator(
-                key,
-                a["generation"],
-                a["dies"],
-                a["hbm_gb"],
-                dict(a["tflops"]),
-                a.get("pci_device_id"),
-                _m(cat["accelerators"], key),
+                key=key,
+                generation=a["generation"],
+                dies=a["dies"],
+                hbm_gb=a["hbm_gb"],
+                tflops=dict(a["tflops"]),
+                pci_device_id=a.get("pci_device_id"),
+                at=_m(cat["accelerators"], key),
             )
 
         self.node_models: dict[str, NodeModel] = {}
@@ -142,18 +142,18 @@ class Builder:
                     cards = n["accelerator"]["count"]
                 c = n["cpu"]
                 nics = tuple(
-                    NicSet(p, v["count"], gbps(v["speed"]), _m(n["nics"], p))
+                    NicSet(plane=p, count=v["count"], speed=gbps(v["speed"]), at=_m(n["nics"], p))
                     for p, v in n["nics"].items()
                 )
                 drives = tuple(
                     Drive(
-                        d["interface"],
-                        d["count"],
-                        d["capacity_gb"],
-                        d.get("use", "data"),
-                        d.get("raid", "none"),
-                        d.get("filesystem", "xfs"),
-                        d.get("mount"),
+                        interface=d["interface"],
+                        count=d["count"],
+                        capacity_gb=d["capacity_gb"],
+                        use=d.get("use", "data"),
+                        raid=d.get("raid", "none"),
+                        filesystem=d.get("filesystem", "xfs"),
+                        mount=d.get("mount"),
                     )
                     for d in n.get("drives", [])
                 )
@@ -161,7 +161,11 @@ class Builder:
                     key=key,
                     role=role,  # type: ignore[arg-type]
                     cpu=Cpu(
-                        c["vendor"], c["model"], c["arch"], c["sockets"], c["cores_per_socket"]
+                        vendor=c["vendor"],
+                        model=c["model"],
+                        arch=c["arch"],
+                        sockets=c["sockets"],
+                        cores_per_socket=c["cores_per_socket"],
                     ),
                     memory_gb=n["memory_gb"],
                     accelerator=acc,
@@ -180,29 +184,29 @@ class Builder:
         self.switch_models: dict[str, SwitchModel] = {}
         for key, s in _items(cat.get("switches")):
             self.switch_models[key] = SwitchModel(
-                key,
-                s["ports"]["count"],
-                gbps(s["ports"]["speed"]),
-                tuple(s.get("breakouts", [])),
-                s.get("port_name", "Ethernet{port}"),
-                s["max_frame"],
-                s["rack_units"],
-                s["power_w"]["nominal"],
-                s["power_w"]["max"],
-                s.get("liquid_share", 0),
-                s.get("os", "sonic"),
-                _m(cat["switches"], key),
+                key=key,
+                ports=s["ports"]["count"],
+                speed=gbps(s["ports"]["speed"]),
+                breakouts=tuple(s.get("breakouts", [])),
+                port_name=s.get("port_name", "Ethernet{port}"),
+                max_frame=s["max_frame"],
+                rack_units=s["rack_units"],
+                power_nominal_w=s["power_w"]["nominal"],
+                power_max_w=s["power_w"]["max"],
+                liquid_share=s.get("liquid_share", 0),
+                os=s.get("os", "sonic"),
+                at=_m(cat["switches"], key),
             )
 
         self.rack_types: dict[str, RackType] = {}
         for key, r in _items(cat.get("racks")):
             self.rack_types[key] = RackType(
-                key,
-                r["units"],
-                r["power_kw"],
-                r["cooling"]["liquid_kw"],
-                r["cooling"]["air_kw"],
-                _m(cat["racks"], key),
+                key=key,
+                units=r["units"],
+                power_kw=r["power_kw"],
+                liquid_kw=r["cooling"]["liquid_kw"],
+                air_kw=r["cooling"]["air_kw"],
+                at=_m(cat["racks"], key),
             )
 
     # ---- networks --------------------------------------------------------
@@ -226,32 +230,32 @@ class Builder:
                                 _m(d, "model", value=True),
                             )
                         tiers[t] = Tier(
-                            t,
-                            d["model"],
-                            d.get("uplinks", 0),  # type: ignore[arg-type]
-                            d.get("downlink_breakout"),
-                            d.get("max_oversubscription", 1),
-                            _m(f, t),
+                            name=t,  # type: ignore[arg-type]
+                            model=d["model"],
+                            uplinks=d.get("uplinks", 0),
+                            downlink_breakout=d.get("downlink_breakout"),
+                            max_oversubscription=d.get("max_oversubscription", 1),
+                            at=_m(f, t),
                         )
                 fab = Fabric(
-                    f["tiers"],
-                    f.get("rail_optimised", False),
-                    f.get("rails"),
-                    f.get("spine_groups", "shared"),
-                    tiers["leaf"],
-                    tiers.get("spine"),
-                    tiers.get("core"),
-                    _m(p, "fabric"),
+                    tiers=f["tiers"],
+                    rail_optimised=f.get("rail_optimised", False),
+                    rails=f.get("rails"),
+                    spine_groups=f.get("spine_groups", "shared"),
+                    leaf=tiers["leaf"],
+                    spine=tiers.get("spine"),
+                    core=tiers.get("core"),
+                    at=_m(p, "fabric"),
                 )
             qos = None
             if "qos" in p:
                 q = p["qos"]
                 qos = Qos(
-                    q["dscp"],
-                    q.get("traffic_class"),
-                    q["pfc_priority"],
-                    q.get("ecn", True),
-                    _m(p, "qos"),
+                    dscp=q["dscp"],
+                    traffic_class=q.get("traffic_class"),
+                    pfc_priority=q["pfc_priority"],
+                    ecn=q.get("ecn", True),
+                    at=_m(p, "qos"),
                 )
             cidr = None
             if "cidr" in p:
@@ -267,16 +271,16 @@ class Builder:
                         )
                     )
             self.planes[name] = Plane(
-                name,
-                p["role"],
-                cidr,
-                p.get("mtu", 1500),
-                p.get("vlan"),
-                p.get("bonded", False),
-                qos,
-                fab,
-                _m(planes, name),
-                {k: _m(p, k, value=True) for k in p},
+                name=name,
+                role=p["role"],
+                cidr=cidr,
+                mtu=p.get("mtu", 1500),
+                vlan=p.get("vlan"),
+                bonded=p.get("bonded", False),
+                qos=qos,
+                fabric=fab,
+                at=_m(planes, name),
+                value_at={k: _m(p, k, value=True) for k in p},
             )
         self.loopbacks = None
         self.loopbacks_at = _m(net, "loopbacks", value=True) if "loopbacks" in net else None
@@ -293,7 +297,15 @@ class Builder:
                     )
                 )
         b = net.get("bgp")
-        self.bgp = Bgp(b["asn_base"], b.get("asns_per_phase", 1000), _m(net, "bgp")) if b else None
+        self.bgp = (
+            Bgp(
+                asn_base=b["asn_base"],
+                asns_per_phase=b.get("asns_per_phase", 1000),
+                at=_m(net, "bgp"),
+            )
+            if b
+            else None
+        )
 
         # node models: every NIC plane must exist
         for model in self.node_models.values():
@@ -311,19 +323,19 @@ class Builder:
         cann = npu.get("cann", {})
         rng = drv.get("firmware_range", {})
         return Software(
-            os_.get("name"),
-            os_.get("version"),
-            drv.get("version"),
-            rng.get("min"),
-            rng.get("max"),
-            dict(drv.get("packages", {})),
-            fw.get("version"),
-            fw.get("package"),
-            cann.get("version"),
-            dict(cann.get("packages", {})),
-            _m(npu, "driver") if drv else None,
-            _m(fw, "version", value=True) if fw else None,
-            _m(drv, "firmware_range") if rng else None,
+            os_name=os_.get("name"),
+            os_version=os_.get("version"),
+            driver_version=drv.get("version"),
+            firmware_min=rng.get("min"),
+            firmware_max=rng.get("max"),
+            driver_packages=dict(drv.get("packages", {})),
+            firmware_version=fw.get("version"),
+            firmware_package=fw.get("package"),
+            cann_version=cann.get("version"),
+            cann_packages=dict(cann.get("packages", {})),
+            at=_m(npu, "driver") if drv else None,
+            firmware_at=_m(fw, "version", value=True) if fw else None,
+            range_at=_m(drv, "firmware_range") if rng else None,
         )
 
     def credentials(self, spec: YMap) -> dict[str, Credential]:
@@ -333,8 +345,12 @@ class Builder:
             for field_ in ("password", "private_key"):
                 if field_ in c:
                     ((src, val),) = c[field_].items()
-                    refs[field_] = SecretRef(src, val)
-            out[name] = Credential(c["username"], refs.get("password"), refs.get("private_key"))
+                    refs[field_] = SecretRef(source=src, name=val)
+            out[name] = Credential(
+                username=c["username"],
+                password=refs.get("password"),
+                private_key=refs.get("private_key"),
+            )
         return out
 
     # ---- layout ----------------------------------------------------------
@@ -373,7 +389,9 @@ class Builder:
                             )
                         )
                         continue
-                    row = Row(h["name"], n, r["name"], r["positions"], rat)
+                    row = Row(
+                        hall=h["name"], name=n, group=r["name"], positions=r["positions"], at=rat
+                    )
                     self.rows[(h["name"], n)] = row
                     group.append(row)
                 self.row_groups.setdefault((h["name"], r["name"]), []).extend(group)
@@ -402,16 +420,19 @@ class Builder:
             rollout = None
             if ro is not None:
                 batch = ro.get("batch")
-                rollout = Rollout(None if batch is None else str(batch), ro.get("max_fail_percent"))
+                rollout = Rollout(
+                    batch=None if batch is None else str(batch),
+                    max_fail_percent=ro.get("max_fail_percent"),
+                )
             phase = Phase(
-                p["name"],
-                len(out),
-                p["status"],
-                p.get("target_pflops"),
-                tuple(deps),
-                at,
-                dep_at,
-                rollout,
+                name=p["name"],
+                index=len(out),
+                status=p["status"],
+                target_pflops=p.get("target_pflops"),
+                depends_on=tuple(deps),
+                at=at,
+                depends_at=dep_at,
+                rollout=rollout,
             )
             out.append(phase)
             self.phase_decls.append((phase, p))
@@ -473,14 +494,14 @@ class Builder:
                     pod_names[full] = _m(placement, "name", value=True)
                     row = self._place(group, rack_total, used_rows, placement)
                     pod = Pod(
-                        full,
-                        short,
-                        phase,
-                        ptype_name,
-                        len(cluster.pods),
-                        placement["hall"],
-                        row.name if row else None,
-                        pat,
+                        name=full,
+                        short=short,
+                        phase=phase,
+                        type=ptype_name,
+                        index=len(cluster.pods),
+                        hall=placement["hall"],
+                        row=row.name if row else None,
+                        at=pat,
                     )
                     sn = ptype.get("supernode")
                     if sn:
@@ -563,12 +584,12 @@ class Builder:
             for _ in range(g.get("count", 1)):
                 rack_no += 1
                 rack = Rack(
-                    f"{pod.name}-r{rack_no:02d}",
-                    pod,
-                    rtype,
-                    g.get("role"),
-                    first_pos + rack_no - 1 if first_pos is not None else None,
-                    gat,
+                    name=f"{pod.name}-r{rack_no:02d}",
+                    pod=pod,
+                    type=rtype,
+                    role=g.get("role"),
+                    position=first_pos + rack_no - 1 if first_pos is not None else None,
+                    at=gat,
                 )
                 pod.racks.append(rack)
                 cluster.racks.append(rack)
@@ -591,15 +612,15 @@ class Builder:
                             servers_seen += 1
                         name = f"{rack.name}-{prefix}{per_prefix[prefix]:02d}"
                         node = Node(
-                            name,
-                            pod,
-                            rack,
-                            model,
-                            unit,
-                            node_ix,
-                            nd.at,
-                            supernode,
-                            self.node_facts.get(name),
+                            name=name,
+                            pod=pod,
+                            rack=rack,
+                            model=model,
+                            unit=unit,
+                            index_in_pod=node_ix,
+                            at=nd.at,
+                            supernode=supernode,
+                            facts=self.node_facts.get(name),
                         )
                         node_ix += 1
                         unit += model.rack_units
@@ -654,19 +675,19 @@ class Builder:
                             group = asn_group(pod.name, plane, sd["tier"], ordinal, totals[key])
                         asn = self._asn(pod, plane, group, facts, asn_next, spine_asn)
                         sw = Switch(
-                            name,
-                            pod,
-                            rack,
-                            plane,
-                            sd["tier"],
-                            smodel,
-                            ordinal,
-                            unit,
-                            sd.at,
-                            rails,
-                            asn,
-                            facts,
-                            group,
+                            name=name,
+                            pod=pod,
+                            rack=rack,
+                            plane=plane,
+                            tier=sd["tier"],
+                            model=smodel,
+                            ordinal=ordinal,
+                            unit=unit,
+                            at=sd.at,
+                            rails=rails,
+                            asn=asn,
+                            facts=facts,
+                            asn_group=group,
                         )
                         unit += smodel.rack_units
                         rack.switches.append(sw)
@@ -715,26 +736,28 @@ class Builder:
                 if ip is not None:
                     addrs[k] = ip
             self.node_facts[name] = NodeFacts(
-                f.get("serial"),
-                bmc.get("mac", "").lower() or None,
-                self._ip(bmc["address"], marks["bmc.address"]) if "address" in bmc else None,
-                {k: v.lower() for k, v in f.get("macs", {}).items()},
-                addrs,
-                f["exclude"]["reason"] if "exclude" in f else None,
-                _m(nodes, name),
-                marks,
+                serial=f.get("serial"),
+                bmc_mac=bmc.get("mac", "").lower() or None,
+                bmc_address=(
+                    self._ip(bmc["address"], marks["bmc.address"]) if "address" in bmc else None
+                ),
+                macs={k: v.lower() for k, v in f.get("macs", {}).items()},
+                addresses=addrs,
+                excluded=f["exclude"]["reason"] if "exclude" in f else None,
+                at=_m(nodes, name),
+                key_marks=marks,
             )
         self.switch_facts: dict[str, SwitchFacts] = {}
         switches = man.get("switches", {})
         for name, f in _items(switches):
             marks = {k: _m(f, k, value=True) for k in f}
             self.switch_facts[name] = SwitchFacts(
-                f.get("serial"),
-                f.get("mac", "").lower() or None,
-                f.get("asn"),
-                self._ip(f["loopback"], marks["loopback"]) if "loopback" in f else None,
-                _m(switches, name),
-                marks,
+                serial=f.get("serial"),
+                mac=f.get("mac", "").lower() or None,
+                asn=f.get("asn"),
+                loopback=self._ip(f["loopback"], marks["loopback"]) if "loopback" in f else None,
+                at=_m(switches, name),
+                key_marks=marks,
             )
 
     def _ip(self, text: str, at: Mark) -> IPv4Address | None:
