@@ -1,7 +1,7 @@
 """Derive: the BGP configuration (FRR) of every routed switch, as data (render.frr prints it).
 
 A switch is routed when its plane's fabric has two tiers or more; it then has
-an ASN (RFC 7938 numbering, see build.asn_group) and a loopback. The fabric
+an ASN (RFC 7938 numbering, see model.numbering.asn_group) and a loopback. The fabric
 is eBGP everywhere (RFC 7938): one unnumbered session per switch-to-switch
 cable, on the cable end's Linux interface name (`neighbor swp41 interface`,
 IPv6 link-local transport and IPv4 routes with IPv6 next hops, RFC 5549).

@@ -349,7 +349,7 @@ class Switch:
     rails: tuple[int, ...] = ()  # rails served (rail-optimised leaves)
     asn: int | None = None
     facts: SwitchFacts | None = None
-    asn_group: tuple[object, ...] = ()  # switches with one key share an ASN (see build.asn_group)
+    asn_group: tuple[object, ...] = ()  # one key, one ASN (see model.numbering.asn_group)
 
 
 @dataclass(slots=True, repr=False, kw_only=True)
