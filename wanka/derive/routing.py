@@ -42,9 +42,9 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
 
 from wanka.derive.bundle import Derived
+from wanka.jsonfmt import Json
 from wanka.model.types import Switch
 
 FRR_VERSION = "8.4"
@@ -70,17 +70,17 @@ class SwitchRouting:
     loopback: str  # "10.255.0.3/32"
     # one per switch-to-switch cable end on this switch, in port order:
     # {ifname, port, peer, peer_port, peer_ifname, peer_asn, peer_tier, speed}
-    interfaces: list[dict[str, Any]]
+    interfaces: list[Json]
     networks: list[str]  # announced with `network`: the loopback /32 first, then the subnets
     # leaves: the subnets they are the gateway of, each on a bridge or VLAN interface:
     # {ifname, address ("10.64.0.1/26"), network, vlan (int or None), members ([ifname])}
-    gateways: list[dict[str, Any]]
+    gateways: list[Json]
     transit: bool  # passes on learned routes (spines, cores); a leaf announces only its own
     accept: list[str]  # prefix-list entries of what is accepted from the fabric
     maximum_paths: int
     bfd: bool
     mtu: int  # IP MTU of the plane: fabric and gateway interfaces (set by the switch OS)
-    qos: dict[str, Any] | None  # {dscp, traffic_class, pfc_priority, ecn}: RoCE planes
+    qos: Json | None  # {dscp, traffic_class, pfc_priority, ecn}: RoCE planes
     peer_group: str = PEER_GROUP
     frr_version: str = FRR_VERSION
 
@@ -120,7 +120,7 @@ def switch_routing(d: Derived) -> dict[str, SwitchRouting]:
             raise ValueError(f"routed switch {sw.name} has no loopback: set networks.loopbacks")
 
     switch_names = {s.name for s in c.switches}
-    neighbours: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    neighbours: dict[str, list[Json]] = defaultdict(list)
     downlinks: dict[str, list[str]] = defaultdict(list)
     for cable in d.cabling.cables:
         if cable.a.device not in switch_names:
@@ -154,7 +154,7 @@ def switch_routing(d: Derived) -> dict[str, SwitchRouting]:
         assert fab is not None and sw.asn is not None
         loopback = d.addressing.loopbacks[sw.name]
         interfaces = sorted(neighbours[sw.name], key=lambda n: port_key(n["ifname"]))
-        gateways: list[dict[str, Any]] = []
+        gateways: list[Json] = []
         if sw.tier == "leaf":
             members = sorted(set(downlinks[sw.name]), key=port_key)
             for owner in (sw.name, sw.pod.name):

@@ -23,6 +23,7 @@ import jsonschema_rs
 
 from wanka.datafiles import data_path
 from wanka.findings import Finding, error
+from wanka.jsonfmt import Json
 
 if TYPE_CHECKING:
     import jsonschema
@@ -37,9 +38,9 @@ def schema_path() -> Path:
 
 
 @cache
-def load_schema() -> dict[str, Any]:
+def load_schema() -> Json:
     with open(schema_path(), encoding="utf-8") as f:
-        schema: dict[str, Any] = json.load(f)
+        schema: Json = json.load(f)
     return schema
 
 
@@ -242,7 +243,7 @@ def _finding(doc: Any, e: jsonschema.ValidationError) -> Finding:
     return error(custom or "SCHEMA", f"{where}: does not match the schema ({kind})", mark)
 
 
-def _describe(schema: dict[str, Any], key: str) -> str | None:
+def _describe(schema: Json, key: str) -> str | None:
     sub = schema.get("properties", {}).get(key)
     if isinstance(sub, dict):
         if "description" in sub:

@@ -29,11 +29,10 @@ from typing import Any
 
 from wanka.derive.bundle import Derived
 from wanka.derive.cabling import Cable
+from wanka.jsonfmt import Json
 from wanka.model.types import TIERS, Node, Phase, Pod, Rack, Switch, breakout_lanes
 from wanka.rules.phases import phase_pflops
 from wanka.rules.racks import rack_draw
-
-Json = dict[str, Any]  # JSON-ready: str keys; str, int, float, bool, None, lists, dicts
 
 ROLES = ("server", "host", "storage")
 MEDIA = ("CAT6", "DAC", "AOC", "MMF", "SMF")  # cheapest first; a breakout takes its worst lane

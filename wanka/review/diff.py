@@ -31,11 +31,11 @@ from typing import Any
 
 from wanka.derive.addresses import Addressing
 from wanka.derive.bundle import Derived
+from wanka.jsonfmt import Json
 from wanka.model.types import Cluster, npu_key
 from wanka.review import capacity
 from wanka.review.diffattrs import attributes, rack_place, unit_place
 
-Json = dict[str, Any]
 FROZEN = ("building", "live")  # phase statuses whose hardware must not be renumbered, ...
 HINT = "if this is intended (a planned outage), rerun with --allow-live-changes"
 
@@ -539,9 +539,7 @@ _RACK_FIGURES = (
 )
 
 
-def _before_after(
-    old: Json | None, new: Json | None, keys: Iterable[str]
-) -> dict[str, dict[str, Any]]:
+def _before_after(old: Json | None, new: Json | None, keys: Iterable[str]) -> dict[str, Json]:
     return {
         k: {"old": old.get(k) if old else None, "new": new.get(k) if new else None} for k in keys
     }

@@ -14,7 +14,7 @@ text and JSON forms cannot disagree.
 
 from __future__ import annotations
 
-from typing import Any, TextIO
+from typing import TextIO
 
 from rich import box
 from rich.console import RenderableType
@@ -25,9 +25,7 @@ from wanka import console
 from wanka.derive.bundle import Derived
 from wanka.findings import Finding
 from wanka.review import capacity, tables
-from wanka.review.tables import kw, n
-
-Plan = dict[str, Any]
+from wanka.review.tables import Plan, kw, n
 
 
 def build_plan(d: Derived, phase: str | None = None) -> Plan:

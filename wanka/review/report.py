@@ -31,14 +31,13 @@ from markupsafe import Markup
 from wanka import __version__, templates
 from wanka.derive.bundle import Derived
 from wanka.findings import Finding
+from wanka.jsonfmt import Json
 from wanka.model.types import TIERS, Pod, Switch
 from wanka.outdir import write_tree
 from wanka.review import capacity, svg, tables
 from wanka.review.plan import build_plan
 from wanka.review.tables import Link, Table, kw, n, pct, plural, signed, table
 from wanka.rules.check import Result
-
-Json = dict[str, Any]
 
 INLINE_RACKS = 40  # up to this many racks, index.html draws them all; beyond, a page per pod
 

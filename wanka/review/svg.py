@@ -16,12 +16,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from html import escape
-from typing import Any
 
+from wanka.jsonfmt import Json
 from wanka.model.types import Rack
 from wanka.review import tables
-
-Json = dict[str, Any]
 
 NS = "http://www.w3.org/2000/svg"
 
