@@ -10,8 +10,8 @@ size of the cluster) and returns a `Diff`:
   addresses and cables are then compared under the new name;
 * addresses (every port, bond, BMC and loopback), subnets and cables that change;
 * capacity per phase and power and cooling per rack before and after (the figures of
-  `capacity.phases` and `capacity.racks`, the ones `wanka plan` prints);
-* the bill of materials before and after (`capacity.bom`): what to order, what is freed;
+  `capacity.phases` and `power.racks`, the ones `wanka plan` prints);
+* the bill of materials before and after (`bom.bom`): what to order, what is freed;
 * blocking findings (ids declared in `wanka.rules`): a change that would renumber
   (`DIFF-LIVE-RENUMBER`), recable (`DIFF-LIVE-RECABLE`) or remove (`DIFF-LIVE-REMOVE`)
   anything in a phase whose status in OLD is `building` or `live`. Growth is never
@@ -33,7 +33,7 @@ from wanka.derive.addresses import Addressing
 from wanka.derive.bundle import Derived
 from wanka.jsonfmt import Json
 from wanka.model.types import Cluster, npu_key
-from wanka.review import capacity
+from wanka.review import bom, capacity, power
 from wanka.review.diffattrs import attributes, rack_place, unit_place
 
 FROZEN = ("building", "live")  # phase statuses whose hardware must not be renumbered, ...
@@ -552,8 +552,8 @@ def _figures(old: Derived, new: Derived, rn: Mapping[str, str], diff: Diff) -> N
         o, n = op.get(name), np_.get(name)
         diff.phases.append({"name": name, **_before_after(o, n, _PHASE_FIGURES)})
 
-    orr = {rn.get(r["name"], r["name"]): r for r in capacity.racks(old)}
-    nr = {r["name"]: r for r in capacity.racks(new)}
+    orr = {rn.get(r["name"], r["name"]): r for r in power.racks(old)}
+    nr = {r["name"]: r for r in power.racks(new)}
     for name, o, n in _join(
         {k: tuple(r[f] for f in _RACK_FIGURES) for k, r in orr.items()},
         {k: tuple(r[f] for f in _RACK_FIGURES) for k, r in nr.items()},
@@ -567,7 +567,7 @@ def _figures(old: Derived, new: Derived, rn: Mapping[str, str], diff: Diff) -> N
         }
         diff.racks.append(row)
 
-    ob, nb = capacity.bom(old), capacity.bom(new)
+    ob, nb = bom.bom(old), bom.bom(new)
     lines: dict[tuple[str, str], list[int]] = {}
 
     def add(section: str, label: str, count: int, side: int) -> None:

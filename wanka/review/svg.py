@@ -95,7 +95,7 @@ def rack(r: Rack, power: Json) -> str:
     """Front view of rack `r`, unit 1 at the bottom: every node and switch in its units,
     coloured by role, then bars for power (nominal draw of the feed) and cooling (liquid and
     air heat of their capacity) with the headroom. `power` is the rack's row of the plan's
-    `racks` (see capacity.racks)."""
+    `racks` (see power.racks)."""
     units = r.type.units
     body_h = units * UNIT_H
     height = HEAD_H + body_h + 6 + 3 * BAR_H
