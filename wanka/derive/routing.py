@@ -45,7 +45,7 @@ from dataclasses import dataclass
 
 from wanka.derive.bundle import Derived
 from wanka.jsonfmt import Json
-from wanka.model.types import Switch
+from wanka.model.types import Plane, Switch
 
 FRR_VERSION = "8.4"
 PEER_GROUP = "FABRIC"
@@ -106,11 +106,17 @@ def gateway_ifname(plane: str, vlan: int | None) -> str:
 
 def switch_routing(d: Derived) -> dict[str, SwitchRouting]:
     """SwitchRouting of every routed switch, by name, in model order."""
-    c = d.cluster
-    routed = [s for s in c.switches if is_routed(s)]
+    routed = [s for s in d.cluster.switches if is_routed(s)]
     if not routed:
         return {}
+    _check_numbered(d, routed)
     by_name = {s.name: s for s in routed}
+    neighbours, downlinks = _sessions(d, by_name)
+    return {sw.name: _routing(d, sw, neighbours[sw.name], downlinks[sw.name]) for sw in routed}
+
+
+def _check_numbered(d: Derived, routed: list[Switch]) -> None:
+    """Every routed switch has an ASN and a loopback; ValueError naming the first that has not."""
     for sw in routed:
         if sw.asn is None:
             raise ValueError(
@@ -119,9 +125,15 @@ def switch_routing(d: Derived) -> dict[str, SwitchRouting]:
         if sw.name not in d.addressing.loopbacks:
             raise ValueError(f"routed switch {sw.name} has no loopback: set networks.loopbacks")
 
-    switch_names = {s.name for s in c.switches}
-    neighbours: dict[str, list[Json]] = defaultdict(list)
-    downlinks: dict[str, list[str]] = defaultdict(list)
+
+def _sessions(
+    d: Derived, by_name: dict[str, Switch]
+) -> tuple[defaultdict[str, list[Json]], defaultdict[str, list[str]]]:
+    """Per routed switch: a BGP neighbour per switch-to-switch cable, and the interfaces of
+    its cables down to nodes."""
+    switch_names = {s.name for s in d.cluster.switches}
+    neighbours: defaultdict[str, list[Json]] = defaultdict(list)
+    downlinks: defaultdict[str, list[str]] = defaultdict(list)
     for cable in d.cabling.cables:
         if cable.a.device not in switch_names:
             if cable.b.device in by_name:
@@ -146,61 +158,66 @@ def switch_routing(d: Derived) -> dict[str, SwitchRouting]:
                     "speed": cable.speed,
                 }
             )
+    return neighbours, downlinks
 
-    out: dict[str, SwitchRouting] = {}
-    for sw in routed:
-        plane = sw.plane
-        fab = plane.fabric
-        assert fab is not None and sw.asn is not None
-        loopback = d.addressing.loopbacks[sw.name]
-        interfaces = sorted(neighbours[sw.name], key=lambda n: port_key(n["ifname"]))
-        gateways: list[Json] = []
-        if sw.tier == "leaf":
-            members = sorted(set(downlinks[sw.name]), key=port_key)
-            for owner in (sw.name, sw.pod.name):
-                sub = d.addressing.by_owner.get((plane.name, owner))
-                if sub is None:
-                    continue
-                gateways.append(
-                    {
-                        "ifname": gateway_ifname(plane.name, plane.vlan),
-                        "address": f"{sub.gateway}/{sub.network.prefixlen}",
-                        "network": str(sub.network),
-                        "vlan": plane.vlan,
-                        "members": members,
-                    }
-                )
-        accept = []
-        if plane.cidr is not None:
-            accept.append(f"{plane.cidr} le 32")
-        if c.loopbacks is not None:
-            accept.append(f"{c.loopbacks} ge 32")
-        qos = None
-        if plane.qos is not None:
-            q = plane.qos
-            tc = q.traffic_class if q.traffic_class is not None else q.dscp * 4
-            qos = {
-                "dscp": q.dscp,
-                "traffic_class": tc,
-                "pfc_priority": q.pfc_priority,
-                "ecn": q.ecn,
+
+def _routing(d: Derived, sw: Switch, neighbours: list[Json], downlinks: list[str]) -> SwitchRouting:
+    plane = sw.plane
+    fab = plane.fabric
+    assert fab is not None and sw.asn is not None
+    loopback = d.addressing.loopbacks[sw.name]
+    interfaces = sorted(neighbours, key=lambda n: port_key(n["ifname"]))
+    gateways = _gateways(d, sw, downlinks) if sw.tier == "leaf" else []
+    accept = []
+    if plane.cidr is not None:
+        accept.append(f"{plane.cidr} le 32")
+    if d.cluster.loopbacks is not None:
+        accept.append(f"{d.cluster.loopbacks} ge 32")
+    return SwitchRouting(
+        hostname=sw.name,
+        plane=plane.name,
+        tier=sw.tier,
+        tiers=fab.tiers,
+        asn=sw.asn,
+        router_id=str(loopback),
+        loopback=f"{loopback}/32",
+        interfaces=interfaces,
+        networks=[f"{loopback}/32", *(g["network"] for g in gateways)],
+        gateways=gateways,
+        transit=sw.tier != "leaf",
+        accept=accept,
+        maximum_paths=max(1, min(MAX_PATHS, len(interfaces))),
+        bfd=True,
+        mtu=plane.mtu,
+        qos=_qos(plane),
+    )
+
+
+def _gateways(d: Derived, leaf: Switch, downlinks: list[str]) -> list[Json]:
+    """The leaf's gateways: one per subnet it owns or its pod owns on its plane."""
+    plane = leaf.plane
+    members = sorted(set(downlinks), key=port_key)
+    gateways: list[Json] = []
+    for owner in (leaf.name, leaf.pod.name):
+        sub = d.addressing.by_owner.get((plane.name, owner))
+        if sub is None:
+            continue
+        gateways.append(
+            {
+                "ifname": gateway_ifname(plane.name, plane.vlan),
+                "address": f"{sub.gateway}/{sub.network.prefixlen}",
+                "network": str(sub.network),
+                "vlan": plane.vlan,
+                "members": members,
             }
-        out[sw.name] = SwitchRouting(
-            hostname=sw.name,
-            plane=plane.name,
-            tier=sw.tier,
-            tiers=fab.tiers,
-            asn=sw.asn,
-            router_id=str(loopback),
-            loopback=f"{loopback}/32",
-            interfaces=interfaces,
-            networks=[f"{loopback}/32", *(g["network"] for g in gateways)],
-            gateways=gateways,
-            transit=sw.tier != "leaf",
-            accept=accept,
-            maximum_paths=max(1, min(MAX_PATHS, len(interfaces))),
-            bfd=True,
-            mtu=plane.mtu,
-            qos=qos,
         )
-    return out
+    return gateways
+
+
+def _qos(plane: Plane) -> Json | None:
+    """The plane's RoCE QoS; the traffic class defaults to DSCP x 4."""
+    q = plane.qos
+    if q is None:
+        return None
+    tc = q.traffic_class if q.traffic_class is not None else q.dscp * 4
+    return {"dscp": q.dscp, "traffic_class": tc, "pfc_priority": q.pfc_priority, "ecn": q.ecn}
