@@ -38,7 +38,8 @@ from typing import Any
 
 from wanka.derive.ipam import subnet_size
 from wanka.derive.topology import port_leaf_index
-from wanka.model.build import leaf_rails
+from wanka.model.names import NODE_PREFIX
+from wanka.model.numbering import leaf_rails
 
 SITE = "qy1"
 CARDS_PER_SERVER = 8
@@ -53,7 +54,6 @@ RAILS = 8
 PARAM_UPLINKS = 24  # 48 x 400G down = 24 x 800G up: non-blocking
 STORAGE_UPLINKS = 16
 ASN_BASE = 4_200_000_000
-NODE_PREFIX = {"server": "s", "host": "h", "storage": "st"}
 
 # ---------------------------------------------------------------------------
 # catalog (the parts that the generator's arithmetic depends on)

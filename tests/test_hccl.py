@@ -231,7 +231,15 @@ def test_a3_arp_points_at_the_sibling_die_when_its_mac_is_known(shenzhen: Bundle
     node = first_node(shenzhen, shenzhen.servers[0].name)
     ports = shenzhen.servers[0].ports
     macs = {f"npu{i}": f"02:00:00:00:00:{i:02x}" for i in range(16) if i != 3}
-    facts = node.facts or NodeFacts(None, None, None, {}, {}, None, node.at)
+    facts = node.facts or NodeFacts(
+        serial=None,
+        bmc_mac=None,
+        bmc_address=None,
+        macs={},
+        addresses={},
+        excluded=None,
+        at=node.at,
+    )
     known = dataclasses.replace(node, facts=dataclasses.replace(facts, macs=macs))
     keys, devices = parse_hccn(render_hccn(hccn_devices(shenzhen.d, known), "A3"))
     for i in range(16):

@@ -16,7 +16,7 @@ from wanka.derive.bundle import Derived
 from wanka.derive.cabling import Cabling
 from wanka.model.types import Node, UnknownPhase, breakout_lanes
 from wanka.pipeline import derive
-from wanka.review.capacity import OPTICS, bom, optic_name
+from wanka.review.bom import OPTICS, bom, optic_name
 from wanka.review.plan import build_plan, write_text
 from wanka.rules.check import check
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+Json = dict[str, Any]  # JSON-ready: str keys; str, int, float, bool, None, lists, dicts
+
 _compact = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
 
 

@@ -1,7 +1,7 @@
 """Derive: the BGP configuration (FRR) of every routed switch, as data (render.frr prints it).
 
 A switch is routed when its plane's fabric has two tiers or more; it then has
-an ASN (RFC 7938 numbering, see build.asn_group) and a loopback. The fabric
+an ASN (RFC 7938 numbering, see model.numbering.asn_group) and a loopback. The fabric
 is eBGP everywhere (RFC 7938): one unnumbered session per switch-to-switch
 cable, on the cable end's Linux interface name (`neighbor swp41 interface`,
 IPv6 link-local transport and IPv4 routes with IPv6 next hops, RFC 5549).
@@ -42,10 +42,10 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
 
 from wanka.derive.bundle import Derived
-from wanka.model.types import Switch
+from wanka.jsonfmt import Json
+from wanka.model.types import Plane, Switch
 
 FRR_VERSION = "8.4"
 PEER_GROUP = "FABRIC"
@@ -70,17 +70,17 @@ class SwitchRouting:
     loopback: str  # "10.255.0.3/32"
     # one per switch-to-switch cable end on this switch, in port order:
     # {ifname, port, peer, peer_port, peer_ifname, peer_asn, peer_tier, speed}
-    interfaces: list[dict[str, Any]]
+    interfaces: list[Json]
     networks: list[str]  # announced with `network`: the loopback /32 first, then the subnets
     # leaves: the subnets they are the gateway of, each on a bridge or VLAN interface:
     # {ifname, address ("10.64.0.1/26"), network, vlan (int or None), members ([ifname])}
-    gateways: list[dict[str, Any]]
+    gateways: list[Json]
     transit: bool  # passes on learned routes (spines, cores); a leaf announces only its own
     accept: list[str]  # prefix-list entries of what is accepted from the fabric
     maximum_paths: int
     bfd: bool
     mtu: int  # IP MTU of the plane: fabric and gateway interfaces (set by the switch OS)
-    qos: dict[str, Any] | None  # {dscp, traffic_class, pfc_priority, ecn}: RoCE planes
+    qos: Json | None  # {dscp, traffic_class, pfc_priority, ecn}: RoCE planes
     peer_group: str = PEER_GROUP
     frr_version: str = FRR_VERSION
 
@@ -106,11 +106,17 @@ def gateway_ifname(plane: str, vlan: int | None) -> str:
 
 def switch_routing(d: Derived) -> dict[str, SwitchRouting]:
     """SwitchRouting of every routed switch, by name, in model order."""
-    c = d.cluster
-    routed = [s for s in c.switches if is_routed(s)]
+    routed = [s for s in d.cluster.switches if is_routed(s)]
     if not routed:
         return {}
+    _check_numbered(d, routed)
     by_name = {s.name: s for s in routed}
+    neighbours, downlinks = _sessions(d, by_name)
+    return {sw.name: _routing(d, sw, neighbours[sw.name], downlinks[sw.name]) for sw in routed}
+
+
+def _check_numbered(d: Derived, routed: list[Switch]) -> None:
+    """Every routed switch has an ASN and a loopback; ValueError naming the first that has not."""
     for sw in routed:
         if sw.asn is None:
             raise ValueError(
@@ -119,9 +125,15 @@ def switch_routing(d: Derived) -> dict[str, SwitchRouting]:
         if sw.name not in d.addressing.loopbacks:
             raise ValueError(f"routed switch {sw.name} has no loopback: set networks.loopbacks")
 
-    switch_names = {s.name for s in c.switches}
-    neighbours: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    downlinks: dict[str, list[str]] = defaultdict(list)
+
+def _sessions(
+    d: Derived, by_name: dict[str, Switch]
+) -> tuple[defaultdict[str, list[Json]], defaultdict[str, list[str]]]:
+    """Per routed switch: a BGP neighbour per switch-to-switch cable, and the interfaces of
+    its cables down to nodes."""
+    switch_names = {s.name for s in d.cluster.switches}
+    neighbours: defaultdict[str, list[Json]] = defaultdict(list)
+    downlinks: defaultdict[str, list[str]] = defaultdict(list)
     for cable in d.cabling.cables:
         if cable.a.device not in switch_names:
             if cable.b.device in by_name:
@@ -146,61 +158,66 @@ def switch_routing(d: Derived) -> dict[str, SwitchRouting]:
                     "speed": cable.speed,
                 }
             )
+    return neighbours, downlinks
 
-    out: dict[str, SwitchRouting] = {}
-    for sw in routed:
-        plane = sw.plane
-        fab = plane.fabric
-        assert fab is not None and sw.asn is not None
-        loopback = d.addressing.loopbacks[sw.name]
-        interfaces = sorted(neighbours[sw.name], key=lambda n: port_key(n["ifname"]))
-        gateways: list[dict[str, Any]] = []
-        if sw.tier == "leaf":
-            members = sorted(set(downlinks[sw.name]), key=port_key)
-            for owner in (sw.name, sw.pod.name):
-                sub = d.addressing.by_owner.get((plane.name, owner))
-                if sub is None:
-                    continue
-                gateways.append(
-                    {
-                        "ifname": gateway_ifname(plane.name, plane.vlan),
-                        "address": f"{sub.gateway}/{sub.network.prefixlen}",
-                        "network": str(sub.network),
-                        "vlan": plane.vlan,
-                        "members": members,
-                    }
-                )
-        accept = []
-        if plane.cidr is not None:
-            accept.append(f"{plane.cidr} le 32")
-        if c.loopbacks is not None:
-            accept.append(f"{c.loopbacks} ge 32")
-        qos = None
-        if plane.qos is not None:
-            q = plane.qos
-            tc = q.traffic_class if q.traffic_class is not None else q.dscp * 4
-            qos = {
-                "dscp": q.dscp,
-                "traffic_class": tc,
-                "pfc_priority": q.pfc_priority,
-                "ecn": q.ecn,
+
+def _routing(d: Derived, sw: Switch, neighbours: list[Json], downlinks: list[str]) -> SwitchRouting:
+    plane = sw.plane
+    fab = plane.fabric
+    assert fab is not None and sw.asn is not None
+    loopback = d.addressing.loopbacks[sw.name]
+    interfaces = sorted(neighbours, key=lambda n: port_key(n["ifname"]))
+    gateways = _gateways(d, sw, downlinks) if sw.tier == "leaf" else []
+    accept = []
+    if plane.cidr is not None:
+        accept.append(f"{plane.cidr} le 32")
+    if d.cluster.loopbacks is not None:
+        accept.append(f"{d.cluster.loopbacks} ge 32")
+    return SwitchRouting(
+        hostname=sw.name,
+        plane=plane.name,
+        tier=sw.tier,
+        tiers=fab.tiers,
+        asn=sw.asn,
+        router_id=str(loopback),
+        loopback=f"{loopback}/32",
+        interfaces=interfaces,
+        networks=[f"{loopback}/32", *(g["network"] for g in gateways)],
+        gateways=gateways,
+        transit=sw.tier != "leaf",
+        accept=accept,
+        maximum_paths=max(1, min(MAX_PATHS, len(interfaces))),
+        bfd=True,
+        mtu=plane.mtu,
+        qos=_qos(plane),
+    )
+
+
+def _gateways(d: Derived, leaf: Switch, downlinks: list[str]) -> list[Json]:
+    """The leaf's gateways: one per subnet it owns or its pod owns on its plane."""
+    plane = leaf.plane
+    members = sorted(set(downlinks), key=port_key)
+    gateways: list[Json] = []
+    for owner in (leaf.name, leaf.pod.name):
+        sub = d.addressing.by_owner.get((plane.name, owner))
+        if sub is None:
+            continue
+        gateways.append(
+            {
+                "ifname": gateway_ifname(plane.name, plane.vlan),
+                "address": f"{sub.gateway}/{sub.network.prefixlen}",
+                "network": str(sub.network),
+                "vlan": plane.vlan,
+                "members": members,
             }
-        out[sw.name] = SwitchRouting(
-            hostname=sw.name,
-            plane=plane.name,
-            tier=sw.tier,
-            tiers=fab.tiers,
-            asn=sw.asn,
-            router_id=str(loopback),
-            loopback=f"{loopback}/32",
-            interfaces=interfaces,
-            networks=[f"{loopback}/32", *(g["network"] for g in gateways)],
-            gateways=gateways,
-            transit=sw.tier != "leaf",
-            accept=accept,
-            maximum_paths=max(1, min(MAX_PATHS, len(interfaces))),
-            bfd=True,
-            mtu=plane.mtu,
-            qos=qos,
         )
-    return out
+    return gateways
+
+
+def _qos(plane: Plane) -> Json | None:
+    """The plane's RoCE QoS; the traffic class defaults to DSCP x 4."""
+    q = plane.qos
+    if q is None:
+        return None
+    tc = q.traffic_class if q.traffic_class is not None else q.dscp * 4
+    return {"dscp": q.dscp, "traffic_class": tc, "pfc_priority": q.pfc_priority, "ecn": q.ecn}

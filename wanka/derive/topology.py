@@ -130,7 +130,16 @@ def addresses_per_port(node: Node, plane: Plane) -> int:
 
 
 def compute(cluster: Cluster) -> Topology:
+    """The loads of every switch: node ports onto leaves, then uplinks tier by tier."""
     findings: list[Finding] = []
+    loads = _loads(cluster)
+    _attach_node_ports(cluster, loads, findings)
+    _attach_uplinks(cluster, loads, findings)
+    return Topology(loads, findings)
+
+
+def _loads(cluster: Cluster) -> dict[str, Load]:
+    """An empty load per switch: its downlink lanes (breakout) and the uplinks it reserves."""
     loads: dict[str, Load] = {}
     for sw in cluster.switches:
         tier = sw.plane.fabric.tier(sw.tier) if sw.plane.fabric else None
@@ -138,8 +147,11 @@ def compute(cluster: Cluster) -> Topology:
         if tier is not None and tier.downlink_breakout:
             lanes, lane_speed = breakout_lanes(tier.downlink_breakout)
         loads[sw.name] = Load(sw, lanes, lane_speed, uplinks=tier.uplinks if tier else 0)
+    return loads
 
-    # node ports onto leaves
+
+def _attach_node_ports(cluster: Cluster, loads: dict[str, Load], findings: list[Finding]) -> None:
+    """Every node port (and BMC) onto its leaf; FABRIC-NO-LEAF where a pod has none."""
     missing: set[tuple[str, str]] = set()
     for pod in cluster.pods:
         for node, plane, port, leaf in node_attachments(cluster, pod):
@@ -169,35 +181,56 @@ def compute(cluster: Cluster) -> Topology:
             if speed != load.lane_speed:
                 load.slow_ports[speed] = load.slow_ports.get(speed, 0) + 1
 
-    # uplinks
-    by_phase_plane_tier: dict[tuple[str, str, str], list[Switch]] = defaultdict(list)
-    leaf_planes_of_pod: dict[str, set[str]] = defaultdict(set)
-    for sw in cluster.switches:
-        by_phase_plane_tier[(sw.pod.phase.name, sw.plane.name, sw.tier)].append(sw)
-        if sw.tier == "leaf":
-            leaf_planes_of_pod[sw.pod.name].add(sw.plane.name)
+
+class _Reach:
+    """The switches of the tier above that a switch can reach (see the module docstring)."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.by_phase_plane_tier: dict[tuple[str, str, str], list[Switch]] = defaultdict(list)
+        self.leaf_planes_of_pod: dict[str, set[str]] = defaultdict(set)
+        for sw in cluster.switches:
+            self.by_phase_plane_tier[(sw.pod.phase.name, sw.plane.name, sw.tier)].append(sw)
+            if sw.tier == "leaf":
+                self.leaf_planes_of_pod[sw.pod.name].add(sw.plane.name)
+
+    def targets(self, sw: Switch, up: str) -> list[Switch]:
+        """Those in its own pod, else the phase's network pods', else its phase's
+        dependencies'."""
+        own = [s for s in sw.pod.switches if s.plane is sw.plane and s.tier == up]
+        targets = own or [
+            s
+            for s in self.by_phase_plane_tier[(sw.pod.phase.name, sw.plane.name, up)]
+            if sw.plane.name not in self.leaf_planes_of_pod[s.pod.name]
+        ]
+        if not targets:
+            for dep in sw.pod.phase.depends_on:
+                targets.extend(self.by_phase_plane_tier[(dep, sw.plane.name, up)])
+        return targets
+
+
+def _attach_uplinks(cluster: Cluster, loads: dict[str, Load], findings: list[Finding]) -> None:
+    """Every switch's uplinks spread evenly over the switches it reaches in the tier above."""
+    reach = _Reach(cluster)
     reported: set[tuple[str, str, str]] = set()
+
+    def report(key: tuple[str, str, str], finding: Finding) -> None:
+        if key not in reported:
+            reported.add(key)
+            findings.append(finding)
+
     for sw in cluster.switches:
         fab = sw.plane.fabric
         up = UP.get(sw.tier)
         if fab is None or up is None or fab.tier(up) is None:  # type: ignore[arg-type]
             continue
         load = loads[sw.name]
-        own = [s for s in sw.pod.switches if s.plane is sw.plane and s.tier == up]
-        targets = own or [
-            s
-            for s in by_phase_plane_tier[(sw.pod.phase.name, sw.plane.name, up)]
-            if sw.plane.name not in leaf_planes_of_pod[s.pod.name]
-        ]
-        if not targets:
-            for dep in sw.pod.phase.depends_on:
-                targets.extend(by_phase_plane_tier[(dep, sw.plane.name, up)])
+        targets = reach.targets(sw, up)
         # pods of one type in one phase behave alike: report once per (phase, pod type)
         key = (f"{sw.pod.phase.name}/{sw.pod.type}", sw.plane.name, sw.tier)
         if not targets:
-            if cluster.complete and key not in reported:
-                reported.add(key)
-                findings.append(
+            if cluster.complete:
+                report(
+                    key,
                     error(
                         "FABRIC-NO-SPINE",
                         f"{sw.tier} switches of plane '{sw.plane.name}' "
@@ -205,44 +238,41 @@ def compute(cluster: Cluster) -> Topology:
                         f"{up} to connect to",
                         sw.at,
                         f"add {up} switches to this phase, or depend on a phase that has them",
-                    )
+                    ),
                 )
             continue
         if sw.tier == "leaf" and fab.spine_groups == "per_rail" and fab.tiers == 2:
             rails = fab.rails or 1
             if len(targets) % rails or len(sw.rails) != 1:
-                if key not in reported:
-                    reported.add(key)
-                    findings.append(
-                        error(
-                            "FABRIC-RAILS",
-                            f"plane '{sw.plane.name}': per-rail spine groups need a spine count "
-                            f"that is a "
-                            f"multiple of the {rails} rails and one rail per leaf "
-                            f"(found {len(targets)} spines, {len(sw.rails)} rail(s) on {sw.name})",
-                            fab.at,
-                            "use spine_groups: shared, or adjust the spine count",
-                        )
-                    )
+                report(
+                    key,
+                    error(
+                        "FABRIC-RAILS",
+                        f"plane '{sw.plane.name}': per-rail spine groups need a spine count "
+                        f"that is a "
+                        f"multiple of the {rails} rails and one rail per leaf "
+                        f"(found {len(targets)} spines, {len(sw.rails)} rail(s) on {sw.name})",
+                        fab.at,
+                        "use spine_groups: shared, or adjust the spine count",
+                    ),
+                )
                 continue
             size = len(targets) // rails
             r = sw.rails[0]
             targets = targets[r * size : (r + 1) * size]
         if load.uplinks == 0 or load.uplinks % len(targets):
-            if key not in reported:
-                reported.add(key)
-                findings.append(
-                    error(
-                        "FABRIC-UPLINKS",
-                        f"{sw.tier} '{sw.name}' has {load.uplinks} uplinks to spread over "
-                        f"{len(targets)} {up} switches; they must divide evenly",
-                        fab.tier(sw.tier).at,  # type: ignore[union-attr]
-                        f"set {sw.tier}.uplinks to a multiple of {len(targets)}",
-                    )
-                )
+            report(
+                key,
+                error(
+                    "FABRIC-UPLINKS",
+                    f"{sw.tier} '{sw.name}' has {load.uplinks} uplinks to spread over "
+                    f"{len(targets)} {up} switches; they must divide evenly",
+                    fab.tier(sw.tier).at,  # type: ignore[union-attr]
+                    f"set {sw.tier}.uplinks to a multiple of {len(targets)}",
+                ),
+            )
             continue
         load.up_targets = targets
         load.links_per_target = load.uplinks // len(targets)
         for t in targets:
             loads[t.name].below_links += load.links_per_target
-    return Topology(loads, findings)

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,7 +24,8 @@ from typing import TYPE_CHECKING, Any
 import jsonschema_rs
 
 from wanka.datafiles import data_path
-from wanka.findings import Finding, error
+from wanka.findings import Finding, Mark, error
+from wanka.jsonfmt import Json
 
 if TYPE_CHECKING:
     import jsonschema
@@ -37,9 +40,9 @@ def schema_path() -> Path:
 
 
 @cache
-def load_schema() -> dict[str, Any]:
+def load_schema() -> Json:
     with open(schema_path(), encoding="utf-8") as f:
-        schema: dict[str, Any] = json.load(f)
+        schema: Json = json.load(f)
     return schema
 
 
@@ -114,135 +117,183 @@ _TYPE_NAMES = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class _Failure:
+    """One failure of the reference validator, with what every message about it needs."""
+
+    doc: Any
+    kind: Any  # the failing keyword (propertyNames for a bad key name)
+    value: Any  # the failing instance
+    bound: Any  # the keyword's value in the schema (the type, the minimum, ...)
+    path: list[Any]
+    where: str  # the dotted path, first in every message
+    schema: Json
+    custom: str | None  # the subschema's own rule id (x-wanka-rule)
+
+    def fail(self, rule: str, text: str, at: Mark | None, hint: str | None = None) -> Finding:
+        return error(self.custom or rule, f"{self.where}: {text}", at, hint)
+
+    def mark(self) -> Mark | None:
+        return locate(self.doc, self.path)
+
+    def key(self, *more: Any) -> Mark | None:
+        return key_mark(self.doc, [*self.path, *more])
+
+    def shown(self) -> str:
+        return _show(self.value, self.path)
+
+    def description(self) -> str | None:
+        return self.schema.get("description")
+
+
 def _finding(doc: Any, e: jsonschema.ValidationError) -> Finding:
     path = list(e.absolute_path)
-    where = dotted(path)
-    schema = e.schema if isinstance(e.schema, dict) else {}
-    custom = schema.get("x-wanka-rule")
     kind = e.validator
     if "propertyNames" in e.relative_schema_path:
         # jsonschema reports a bad key name as a failure of the inner keyword (pattern, ...)
         # with the name as the instance, at the mapping's path
         kind = "propertyNames"
-    value = e.instance
+    schema = e.schema if isinstance(e.schema, dict) else {}
+    f = _Failure(
+        doc=doc,
+        kind=kind,
+        value=e.instance,
+        bound=e.validator_value,
+        path=path,
+        where=dotted(path),
+        schema=schema,
+        custom=schema.get("x-wanka-rule"),
+    )
+    handler = _BY_KIND.get(kind)
+    found = handler(f) if handler is not None else None
+    if found is not None:
+        return found
+    return f.fail("SCHEMA", f"does not match the schema ({kind})", f.mark())
+
+
+def _unknown_key(f: _Failure) -> Finding | None:
+    if not isinstance(f.value, dict):
+        return None
+    allowed = list(f.schema.get("properties", {}))
+    extras = [k for k in f.value if k not in f.schema.get("properties", {})]
+    extra = extras[0] if extras else "?"
+    hint = choices_hint(extra, allowed)
+    if f.custom == "CRED-VALUE":
+        hint = "write a reference: {env: VAR}, {file: PATH} or {pulumi: KEY}"
+    return f.fail("SCHEMA-UNKNOWN-KEY", f"unknown key '{extra}'", f.key(extra), hint)
+
+
+def _required(f: _Failure) -> Finding:
+    missing = next((k for k in f.schema.get("required", []) if k not in f.value), "?")
+    return f.fail(
+        "SCHEMA-REQUIRED",
+        f"missing required key '{missing}'",
+        f.key(),
+        _describe(f.schema, missing),
+    )
+
+
+def _wrong_type(f: _Failure) -> Finding:
+    wants = [f.bound] if isinstance(f.bound, str) else list(f.bound)
+    text = " or ".join(_TYPE_NAMES.get(w, w) for w in wants)
     hint = None
-
-    if kind == "additionalProperties" and isinstance(value, dict):
-        allowed = list(schema.get("properties", {}))
-        extras = [k for k in value if k not in schema.get("properties", {})]
-        extra = extras[0] if extras else "?"
-        rule = custom or "SCHEMA-UNKNOWN-KEY"
-        hint = choices_hint(extra, allowed)
-        if custom == "CRED-VALUE":
-            hint = "write a reference: {env: VAR}, {file: PATH} or {pulumi: KEY}"
-        return error(rule, f"{where}: unknown key '{extra}'", key_mark(doc, [*path, extra]), hint)
-
-    if kind == "required":
-        missing = next((k for k in schema.get("required", []) if k not in value), "?")
-        return error(
-            custom or "SCHEMA-REQUIRED",
-            f"{where}: missing required key '{missing}'",
-            key_mark(doc, path),
-            _describe(schema, missing),
-        )
-
-    mark = locate(doc, path)
-    shown = _show(value, path)
-    if kind == "type":
-        want = e.validator_value
-        wants = [want] if isinstance(want, str) else list(want)
-        text = " or ".join(_TYPE_NAMES.get(w, w) for w in wants)
-        if isinstance(value, (int, float)) and "string" in wants and not isinstance(value, bool):
-            hint = 'quote it so YAML keeps it as text, e.g. "7.5"'
-        elif custom == "CRED-VALUE":
-            hint = (
-                "secrets are references, never values: "
-                "write {env: VAR}, {file: PATH} or {pulumi: KEY}"
-            )
-        return error(
-            custom or "SCHEMA-TYPE", f"{where}: expected {text}, found {shown}", mark, hint
-        )
-    if kind == "enum":
-        options = [str(o) for o in e.validator_value]
+    value = f.value
+    if isinstance(value, (int, float)) and "string" in wants and not isinstance(value, bool):
+        hint = 'quote it so YAML keeps it as text, e.g. "7.5"'
+    elif f.custom == "CRED-VALUE":
         hint = (
-            choices_hint(str(value), options)
-            if isinstance(value, str)
-            else ("choose one of: " + ", ".join(options))
+            "secrets are references, never values: write {env: VAR}, {file: PATH} or {pulumi: KEY}"
         )
-        return error(custom or "SCHEMA-ENUM", f"{where}: {shown} is not allowed", mark, hint)
-    if kind == "const":
-        return error(
-            custom or "SCHEMA-CONST",
-            f"{where}: must be {json.dumps(e.validator_value)}, found {shown}",
-            mark,
-            schema.get("description"),
-        )
-    if kind in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"):
-        bound = e.validator_value
-        text = {
-            "minimum": f"is below the minimum {bound}",
-            "maximum": f"is above the maximum {bound}",
-            "exclusiveMinimum": f"must be greater than {bound}",
-            "exclusiveMaximum": f"must be less than {bound}",
-            "multipleOf": f"is not a multiple of {bound}",
-        }[kind]
-        return error(
-            custom or "SCHEMA-RANGE", f"{where}: {shown} {text}", mark, schema.get("description")
-        )
-    if kind in ("pattern", "minLength", "maxLength", "format"):
-        return error(
-            custom or "SCHEMA-FORMAT",
-            f"{where}: {shown} is not well formed",
-            mark,
-            schema.get("description"),
-        )
-    if kind == "propertyNames":
-        # jsonschema reports the bad name as the instance, at the mapping's path
-        bad = str(value)
-        return error(
-            custom or "SCHEMA-FORMAT",
-            f"{where}: name {_show(bad, path)} is not well formed",
-            key_mark(doc, [*path, bad]) or mark,
-            schema.get("description"),
-        )
-    if kind in ("minProperties", "maxProperties"):
-        if custom == "CRED-VALUE":
-            return error(
-                custom,
-                f"{where}: a secret reference names exactly one of env, file, pulumi",
-                key_mark(doc, path),
-                "e.g. password: {env: WANKA_BMC_PASSWORD}",
-            )
-        text = "has too few keys" if kind == "minProperties" else "has too many keys"
-        return error(
-            custom or "SCHEMA-SIZE",
-            f"{where}: {text}",
-            key_mark(doc, path),
-            schema.get("description"),
-        )
-    if kind == "not" or kind is None or kind == "false":
-        return error(
-            custom or "SCHEMA-NOT-ALLOWED",
-            f"{where}: not allowed here",
-            key_mark(doc, path),
-            schema.get("description") if isinstance(schema, dict) else None,
-        )
-    if kind in ("minItems", "maxItems", "uniqueItems"):
-        text = {
-            "minItems": "has too few items",
-            "maxItems": "has too many items",
-            "uniqueItems": "has repeated items",
-        }[kind]
-        return error(
-            custom or "SCHEMA-SIZE",
-            f"{where}: {text}",
-            key_mark(doc, path),
-            schema.get("description"),
-        )
-    return error(custom or "SCHEMA", f"{where}: does not match the schema ({kind})", mark)
+    return f.fail("SCHEMA-TYPE", f"expected {text}, found {f.shown()}", f.mark(), hint)
 
 
-def _describe(schema: dict[str, Any], key: str) -> str | None:
+def _enum(f: _Failure) -> Finding:
+    options = [str(o) for o in f.bound]
+    hint = (
+        choices_hint(str(f.value), options)
+        if isinstance(f.value, str)
+        else ("choose one of: " + ", ".join(options))
+    )
+    return f.fail("SCHEMA-ENUM", f"{f.shown()} is not allowed", f.mark(), hint)
+
+
+def _const(f: _Failure) -> Finding:
+    return f.fail(
+        "SCHEMA-CONST",
+        f"must be {json.dumps(f.bound)}, found {f.shown()}",
+        f.mark(),
+        f.description(),
+    )
+
+
+_RANGE_TEXT = {
+    "minimum": "is below the minimum {}",
+    "maximum": "is above the maximum {}",
+    "exclusiveMinimum": "must be greater than {}",
+    "exclusiveMaximum": "must be less than {}",
+    "multipleOf": "is not a multiple of {}",
+}
+
+
+def _out_of_range(f: _Failure) -> Finding:
+    text = _RANGE_TEXT[f.kind].format(f.bound)
+    return f.fail("SCHEMA-RANGE", f"{f.shown()} {text}", f.mark(), f.description())
+
+
+def _malformed(f: _Failure) -> Finding:
+    return f.fail("SCHEMA-FORMAT", f"{f.shown()} is not well formed", f.mark(), f.description())
+
+
+def _bad_name(f: _Failure) -> Finding:
+    # jsonschema reports the bad name as the instance, at the mapping's path
+    bad = str(f.value)
+    return f.fail(
+        "SCHEMA-FORMAT",
+        f"name {_show(bad, f.path)} is not well formed",
+        f.key(bad) or f.mark(),
+        f.description(),
+    )
+
+
+_SIZE_TEXT = {
+    "minProperties": "has too few keys",
+    "maxProperties": "has too many keys",
+    "minItems": "has too few items",
+    "maxItems": "has too many items",
+    "uniqueItems": "has repeated items",
+}
+
+
+def _wrong_size(f: _Failure) -> Finding:
+    if f.custom == "CRED-VALUE" and f.kind in ("minProperties", "maxProperties"):
+        return f.fail(
+            "CRED-VALUE",
+            "a secret reference names exactly one of env, file, pulumi",
+            f.key(),
+            "e.g. password: {env: WANKA_BMC_PASSWORD}",
+        )
+    return f.fail("SCHEMA-SIZE", _SIZE_TEXT[f.kind], f.key(), f.description())
+
+
+def _not_allowed(f: _Failure) -> Finding:
+    return f.fail("SCHEMA-NOT-ALLOWED", "not allowed here", f.key(), f.description())
+
+
+_BY_KIND: dict[Any, Callable[[_Failure], Finding | None]] = {
+    "additionalProperties": _unknown_key,
+    "required": _required,
+    "type": _wrong_type,
+    "enum": _enum,
+    "const": _const,
+    **dict.fromkeys(_RANGE_TEXT, _out_of_range),
+    **dict.fromkeys(("pattern", "minLength", "maxLength", "format"), _malformed),
+    "propertyNames": _bad_name,
+    **dict.fromkeys(_SIZE_TEXT, _wrong_size),
+    **dict.fromkeys(("not", None, "false"), _not_allowed),
+}
+
+
+def _describe(schema: Json, key: str) -> str | None:
     sub = schema.get("properties", {}).get(key)
     if isinstance(sub, dict):
         if "description" in sub:

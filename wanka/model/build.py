@@ -2,14 +2,9 @@
 
 Resolves every reference (models, rack types, planes, pod types, halls,
 rows, phases, manifest keys) and expands the compact declarations: phases
-add pods, pods are made of racks, racks hold nodes and switches. Names are
-derived in declaration order, so adding a phase, or a pod at the end of the
-last phase, never changes an existing name:
-
-    sz1-p1-pod03               pod
-    sz1-p1-pod03-r07           rack
-    sz1-p1-pod03-r07-s02       server (h: CPU host, st: storage node)
-    sz1-p1-pod03-param-leaf05  switch: plane, tier, number within the pod
+add pods, pods are made of racks, racks hold nodes and switches, named in
+declaration order (`wanka.model.names`) and numbered as they are built
+(ASNs and rails: `wanka.model.numbering`).
 
 Problems found while building (unknown names, duplicate names, no room in a
 row) are returned as findings; what cannot be resolved is left out so the
@@ -19,19 +14,30 @@ rules can still check the rest.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
 from wanka.findings import Finding, Mark, error
 from wanka.language.loader import YMap, YSeq
 from wanka.language.positions import choices_hint
+from wanka.model import parts
+from wanka.model.names import (
+    NODE_PREFIX,
+    check_names,
+    node_name,
+    pod_name,
+    pod_shorts,
+    rack_name,
+    row_names,
+    switch_name,
+)
+from wanka.model.numbering import AsnNumbering, PlaneTier, switch_rails, type_totals
 from wanka.model.types import (
     Accelerator,
     Bgp,
     Cluster,
-    Cpu,
     Credential,
-    Drive,
     Fabric,
     NicSet,
     Node,
@@ -40,7 +46,6 @@ from wanka.model.types import (
     Phase,
     Plane,
     Pod,
-    Qos,
     Rack,
     RackType,
     Rollout,
@@ -51,12 +56,12 @@ from wanka.model.types import (
     SwitchFacts,
     SwitchModel,
     Tier,
+    TierName,
     gbps,
     npu_key,
 )
 
-NODE_PREFIX = {"server": "s", "host": "h", "storage": "st"}
-MAX_HOSTNAME = 63
+NODE_SECTIONS = (("servers", "server"), ("hosts", "host"), ("storage_nodes", "storage"))
 
 
 def _m(ymap: Any, key: str, *, value: bool = False) -> Mark:
@@ -70,8 +75,16 @@ def _items(ymap: Any) -> list[tuple[str, Any]]:
     return list(ymap.items()) if isinstance(ymap, dict) else []
 
 
-def _list(value: Any) -> YSeq | list[Any]:
-    return value if isinstance(value, list) else []
+@dataclass(slots=True)
+class _PodCursor:
+    """Where a pod being filled is: its switch totals, and counts of what it has so far."""
+
+    totals: Counter[PlaneTier]  # switches per (plane, tier): rails depend on the leaf count
+    first_pos: int | None  # row position of its first rack
+    racks: int = 0
+    nodes: int = 0
+    servers: int = 0
+    ordinals: Counter[PlaneTier] = field(default_factory=Counter)
 
 
 class Builder:
@@ -94,25 +107,25 @@ class Builder:
     # ---- catalog ---------------------------------------------------------
     def catalog(self, spec: YMap) -> None:
         cat = spec.get("catalog", {})
-        self.accelerators: dict[str, Accelerator] = {}
-        for key, a in _items(cat.get("accelerators")):
-            self.accelerators[key] = Accelerator(
-                key,
-                a["generation"],
-                a["dies"],
-                a["hbm_gb"],
-                dict(a["tflops"]),
-                a.get("pci_device_id"),
-                _m(cat["accelerators"], key),
-            )
-
+        self.accelerators: dict[str, Accelerator] = {
+            key: parts.accelerator(key, a, _m(cat["accelerators"], key))
+            for key, a in _items(cat.get("accelerators"))
+        }
         self.node_models: dict[str, NodeModel] = {}
+        self._node_models(cat)
+        self.switch_models: dict[str, SwitchModel] = {
+            key: parts.switch_model(key, s, _m(cat["switches"], key))
+            for key, s in _items(cat.get("switches"))
+        }
+        self.rack_types: dict[str, RackType] = {
+            key: parts.rack_type(key, r, _m(cat["racks"], key))
+            for key, r in _items(cat.get("racks"))
+        }
+
+    def _node_models(self, cat: YMap) -> None:
+        """Server, host and storage-node models: one namespace."""
         seen: dict[str, Mark] = {}
-        for section, role in (
-            ("servers", "server"),
-            ("hosts", "host"),
-            ("storage_nodes", "storage"),
-        ):
+        for section, role in NODE_SECTIONS:
             block = cat.get(section)
             for key, n in _items(block):
                 at = _m(block, key)
@@ -127,175 +140,126 @@ class Builder:
                     )
                     continue
                 seen[key] = at
-                acc = None
-                cards = 0
-                if "accelerator" in n:
-                    acc_key = n["accelerator"]["model"]
-                    acc = self.accelerators.get(acc_key)
-                    if acc is None:
-                        self.unresolved(
-                            "accelerator model",
-                            acc_key,
-                            self.accelerators,
-                            _m(n["accelerator"], "model", value=True),
-                        )
-                    cards = n["accelerator"]["count"]
-                c = n["cpu"]
-                nics = tuple(
-                    NicSet(p, v["count"], gbps(v["speed"]), _m(n["nics"], p))
-                    for p, v in n["nics"].items()
-                )
-                drives = tuple(
-                    Drive(
-                        d["interface"],
-                        d["count"],
-                        d["capacity_gb"],
-                        d.get("use", "data"),
-                        d.get("raid", "none"),
-                        d.get("filesystem", "xfs"),
-                        d.get("mount"),
-                    )
-                    for d in n.get("drives", [])
-                )
-                self.node_models[key] = NodeModel(
-                    key=key,
-                    role=role,  # type: ignore[arg-type]
-                    cpu=Cpu(
-                        c["vendor"], c["model"], c["arch"], c["sockets"], c["cores_per_socket"]
-                    ),
-                    memory_gb=n["memory_gb"],
-                    accelerator=acc,
-                    cards=cards,
-                    nics=nics,
-                    bmc_speed=gbps(n.get("bmc", {}).get("speed", "1G")),
-                    drives=drives,
-                    rack_units=n["rack_units"],
-                    power_nominal_w=n["power_w"]["nominal"],
-                    power_max_w=n["power_w"]["max"],
-                    liquid_share=n.get("liquid_share", 0),
-                    at=at,
-                    description=n.get("description", ""),
-                )
+                self.node_models[key] = self._node_model(key, role, n, at)
 
-        self.switch_models: dict[str, SwitchModel] = {}
-        for key, s in _items(cat.get("switches")):
-            self.switch_models[key] = SwitchModel(
-                key,
-                s["ports"]["count"],
-                gbps(s["ports"]["speed"]),
-                tuple(s.get("breakouts", [])),
-                s.get("port_name", "Ethernet{port}"),
-                s["max_frame"],
-                s["rack_units"],
-                s["power_w"]["nominal"],
-                s["power_w"]["max"],
-                s.get("liquid_share", 0),
-                s.get("os", "sonic"),
-                _m(cat["switches"], key),
-            )
-
-        self.rack_types: dict[str, RackType] = {}
-        for key, r in _items(cat.get("racks")):
-            self.rack_types[key] = RackType(
-                key,
-                r["units"],
-                r["power_kw"],
-                r["cooling"]["liquid_kw"],
-                r["cooling"]["air_kw"],
-                _m(cat["racks"], key),
-            )
+    def _node_model(self, key: str, role: str, n: YMap, at: Mark) -> NodeModel:
+        acc = None
+        cards = 0
+        if "accelerator" in n:
+            acc_key = n["accelerator"]["model"]
+            acc = self.accelerators.get(acc_key)
+            if acc is None:
+                self.unresolved(
+                    "accelerator model",
+                    acc_key,
+                    self.accelerators,
+                    _m(n["accelerator"], "model", value=True),
+                )
+            cards = n["accelerator"]["count"]
+        return NodeModel(
+            key=key,
+            role=role,  # type: ignore[arg-type]
+            cpu=parts.cpu(n["cpu"]),
+            memory_gb=n["memory_gb"],
+            accelerator=acc,
+            cards=cards,
+            nics=tuple(
+                NicSet(plane=p, count=v["count"], speed=gbps(v["speed"]), at=_m(n["nics"], p))
+                for p, v in n["nics"].items()
+            ),
+            bmc_speed=gbps(n.get("bmc", {}).get("speed", "1G")),
+            drives=tuple(parts.drive(d) for d in n.get("drives", [])),
+            rack_units=n["rack_units"],
+            power_nominal_w=n["power_w"]["nominal"],
+            power_max_w=n["power_w"]["max"],
+            liquid_share=n.get("liquid_share", 0),
+            at=at,
+            description=n.get("description", ""),
+        )
 
     # ---- networks --------------------------------------------------------
     def networks(self, spec: YMap) -> None:
         net = spec.get("networks", {})
-        self.planes: dict[str, Plane] = {}
         planes = net.get("planes", {})
-        for name, p in _items(planes):
-            fab = None
-            if "fabric" in p:
-                f = p["fabric"]
-                tiers: dict[str, Tier] = {}
-                for t in ("leaf", "spine", "core"):
-                    if t in f:
-                        d = f[t]
-                        if d["model"] not in self.switch_models:
-                            self.unresolved(
-                                "switch model",
-                                d["model"],
-                                self.switch_models,
-                                _m(d, "model", value=True),
-                            )
-                        tiers[t] = Tier(
-                            t,
-                            d["model"],
-                            d.get("uplinks", 0),  # type: ignore[arg-type]
-                            d.get("downlink_breakout"),
-                            d.get("max_oversubscription", 1),
-                            _m(f, t),
-                        )
-                fab = Fabric(
-                    f["tiers"],
-                    f.get("rail_optimised", False),
-                    f.get("rails"),
-                    f.get("spine_groups", "shared"),
-                    tiers["leaf"],
-                    tiers.get("spine"),
-                    tiers.get("core"),
-                    _m(p, "fabric"),
-                )
-            qos = None
-            if "qos" in p:
-                q = p["qos"]
-                qos = Qos(
-                    q["dscp"],
-                    q.get("traffic_class"),
-                    q["pfc_priority"],
-                    q.get("ecn", True),
-                    _m(p, "qos"),
-                )
-            cidr = None
-            if "cidr" in p:
-                try:
-                    cidr = IPv4Network(p["cidr"])
-                except ValueError as e:
-                    self.findings.append(
-                        error(
-                            "NET-CIDR-INVALID",
-                            f"plane '{name}': {e}",
-                            _m(p, "cidr", value=True),
-                            "write the network address, e.g. 10.64.0.0/16",
-                        )
-                    )
-            self.planes[name] = Plane(
-                name,
-                p["role"],
-                cidr,
-                p.get("mtu", 1500),
-                p.get("vlan"),
-                p.get("bonded", False),
-                qos,
-                fab,
-                _m(planes, name),
-                {k: _m(p, k, value=True) for k in p},
-            )
-        self.loopbacks = None
+        self.planes: dict[str, Plane] = {
+            name: self._plane(name, p, _m(planes, name)) for name, p in _items(planes)
+        }
+        self.loopbacks: IPv4Network | None = None
         self.loopbacks_at = _m(net, "loopbacks", value=True) if "loopbacks" in net else None
-        if "loopbacks" in net:
-            try:
-                self.loopbacks = IPv4Network(net["loopbacks"])
-            except ValueError as e:
-                self.findings.append(
-                    error(
-                        "NET-CIDR-INVALID",
-                        f"loopbacks: {e}",
-                        self.loopbacks_at,
-                        "write the network address, e.g. 10.255.0.0/20",
-                    )
-                )
+        if self.loopbacks_at is not None:
+            self.loopbacks = self._network(
+                net["loopbacks"], "loopbacks", self.loopbacks_at, "10.255.0.0/20"
+            )
         b = net.get("bgp")
-        self.bgp = Bgp(b["asn_base"], b.get("asns_per_phase", 1000), _m(net, "bgp")) if b else None
+        self.bgp = (
+            Bgp(
+                asn_base=b["asn_base"],
+                asns_per_phase=b.get("asns_per_phase", 1000),
+                at=_m(net, "bgp"),
+            )
+            if b
+            else None
+        )
+        self._check_nic_planes()
 
-        # node models: every NIC plane must exist
+    def _plane(self, name: str, p: YMap, at: Mark) -> Plane:
+        fab = self._fabric(p["fabric"], _m(p, "fabric")) if "fabric" in p else None
+        qos = parts.qos(p["qos"], _m(p, "qos")) if "qos" in p else None
+        cidr = None
+        if "cidr" in p:
+            cidr = self._network(
+                p["cidr"], f"plane '{name}'", _m(p, "cidr", value=True), "10.64.0.0/16"
+            )
+        return Plane(
+            name=name,
+            role=p["role"],
+            cidr=cidr,
+            mtu=p.get("mtu", 1500),
+            vlan=p.get("vlan"),
+            bonded=p.get("bonded", False),
+            qos=qos,
+            fabric=fab,
+            at=at,
+            value_at={k: _m(p, k, value=True) for k in p},
+        )
+
+    def _fabric(self, f: YMap, at: Mark) -> Fabric:
+        tiers: dict[str, Tier] = {}
+        for t in ("leaf", "spine", "core"):
+            if t in f:
+                d = f[t]
+                if d["model"] not in self.switch_models:
+                    self.unresolved(
+                        "switch model", d["model"], self.switch_models, _m(d, "model", value=True)
+                    )
+                tiers[t] = parts.tier(t, d, _m(f, t))
+        return Fabric(
+            tiers=f["tiers"],
+            rail_optimised=f.get("rail_optimised", False),
+            rails=f.get("rails"),
+            spine_groups=f.get("spine_groups", "shared"),
+            leaf=tiers["leaf"],
+            spine=tiers.get("spine"),
+            core=tiers.get("core"),
+            at=at,
+        )
+
+    def _network(self, text: str, what: str, at: Mark, example: str) -> IPv4Network | None:
+        try:
+            return IPv4Network(text)
+        except ValueError as e:
+            self.findings.append(
+                error(
+                    "NET-CIDR-INVALID",
+                    f"{what}: {e}",
+                    at,
+                    f"write the network address, e.g. {example}",
+                )
+            )
+            return None
+
+    def _check_nic_planes(self) -> None:
+        """Node models: every NIC plane must exist."""
         for model in self.node_models.values():
             for nic in model.nics:
                 if nic.plane not in self.planes:
@@ -311,19 +275,19 @@ class Builder:
         cann = npu.get("cann", {})
         rng = drv.get("firmware_range", {})
         return Software(
-            os_.get("name"),
-            os_.get("version"),
-            drv.get("version"),
-            rng.get("min"),
-            rng.get("max"),
-            dict(drv.get("packages", {})),
-            fw.get("version"),
-            fw.get("package"),
-            cann.get("version"),
-            dict(cann.get("packages", {})),
-            _m(npu, "driver") if drv else None,
-            _m(fw, "version", value=True) if fw else None,
-            _m(drv, "firmware_range") if rng else None,
+            os_name=os_.get("name"),
+            os_version=os_.get("version"),
+            driver_version=drv.get("version"),
+            firmware_min=rng.get("min"),
+            firmware_max=rng.get("max"),
+            driver_packages=dict(drv.get("packages", {})),
+            firmware_version=fw.get("version"),
+            firmware_package=fw.get("package"),
+            cann_version=cann.get("version"),
+            cann_packages=dict(cann.get("packages", {})),
+            at=_m(npu, "driver") if drv else None,
+            firmware_at=_m(fw, "version", value=True) if fw else None,
+            range_at=_m(drv, "firmware_range") if rng else None,
         )
 
     def credentials(self, spec: YMap) -> dict[str, Credential]:
@@ -333,8 +297,12 @@ class Builder:
             for field_ in ("password", "private_key"):
                 if field_ in c:
                     ((src, val),) = c[field_].items()
-                    refs[field_] = SecretRef(src, val)
-            out[name] = Credential(c["username"], refs.get("password"), refs.get("private_key"))
+                    refs[field_] = SecretRef(source=src, name=val)
+            out[name] = Credential(
+                username=c["username"],
+                password=refs.get("password"),
+                private_key=refs.get("private_key"),
+            )
         return out
 
     # ---- layout ----------------------------------------------------------
@@ -357,13 +325,8 @@ class Builder:
             self.halls[h["name"]] = hat
             for j, r in enumerate(h["rows"]):
                 rat = h["rows"].item_at[j] if isinstance(h["rows"], YSeq) else hat
-                names = (
-                    [r["name"]]
-                    if "count" not in r
-                    else [f"{r['name']}{k:02d}" for k in range(1, r["count"] + 1)]
-                )
                 group = []
-                for n in names:
+                for n in row_names(r):
                     if (h["name"], n) in self.rows:
                         self.findings.append(
                             error(
@@ -373,7 +336,9 @@ class Builder:
                             )
                         )
                         continue
-                    row = Row(h["name"], n, r["name"], r["positions"], rat)
+                    row = Row(
+                        hall=h["name"], name=n, group=r["name"], positions=r["positions"], at=rat
+                    )
                     self.rows[(h["name"], n)] = row
                     group.append(row)
                 self.row_groups.setdefault((h["name"], r["name"]), []).extend(group)
@@ -402,16 +367,19 @@ class Builder:
             rollout = None
             if ro is not None:
                 batch = ro.get("batch")
-                rollout = Rollout(None if batch is None else str(batch), ro.get("max_fail_percent"))
+                rollout = Rollout(
+                    batch=None if batch is None else str(batch),
+                    max_fail_percent=ro.get("max_fail_percent"),
+                )
             phase = Phase(
-                p["name"],
-                len(out),
-                p["status"],
-                p.get("target_pflops"),
-                tuple(deps),
-                at,
-                dep_at,
-                rollout,
+                name=p["name"],
+                index=len(out),
+                status=p["status"],
+                target_pflops=p.get("target_pflops"),
+                depends_on=tuple(deps),
+                at=at,
+                depends_at=dep_at,
+                rollout=rollout,
             )
             out.append(phase)
             self.phase_decls.append((phase, p))
@@ -423,16 +391,13 @@ class Builder:
         return out
 
     def expand(self, spec: YMap, cluster: Cluster) -> None:
-        site = cluster.name
         pod_types = spec.get("pod_types", {})
         used_rows: dict[tuple[str, str], int] = defaultdict(int)
         pod_names: dict[str, Mark] = {}
-        asn_next: dict[int, int] = defaultdict(int)
-        spine_asn: dict[tuple[Any, ...], int] = {}
+        numbering = AsnNumbering(self.bgp)
         for phase, pdecl in self.phase_decls:
-            self._phase_scope(pdecl, pod_types)
+            numbering.start_phase(pod_types, pdecl["pods"])
             for placement in pdecl["pods"]:
-                pat = placement.at if isinstance(placement, YMap) else phase.at
                 ptype_name = placement["type"]
                 ptype = pod_types.get(ptype_name)
                 if ptype is None:
@@ -448,17 +413,9 @@ class Builder:
                 group = self._row_group(placement)
                 if group is None:
                     continue
-                if "count" in placement:
-                    first = placement.get("first", 1)
-                    shorts = [
-                        f"{placement['name']}{k:02d}"
-                        for k in range(first, first + placement["count"])
-                    ]
-                else:
-                    shorts = [placement["name"]]
                 rack_total = sum(g.get("count", 1) for g in ptype["racks"])
-                for short in shorts:
-                    full = f"{site}-{phase.name}-{short}"
+                for short in pod_shorts(placement):
+                    full = pod_name(cluster.name, phase.name, short)
                     if full in pod_names:
                         self.findings.append(
                             error(
@@ -472,38 +429,36 @@ class Builder:
                         continue
                     pod_names[full] = _m(placement, "name", value=True)
                     row = self._place(group, rack_total, used_rows, placement)
-                    pod = Pod(
-                        full,
-                        short,
-                        phase,
-                        ptype_name,
-                        len(cluster.pods),
-                        placement["hall"],
-                        row.name if row else None,
-                        pat,
-                    )
-                    sn = ptype.get("supernode")
-                    if sn:
-                        pod.supernode_servers, pod.supernode_cards = sn["servers"], sn["cards"]
-                        pod.supernode_at = _m(ptype, "supernode")
+                    pod = self._pod(cluster, phase, placement, ptype, full, short, row)
                     first_pos = (used_rows[(row.hall, row.name)] - rack_total + 1) if row else None
-                    cluster.pods.append(pod)
-                    self._fill_pod(cluster, pod, ptype, first_pos, asn_next, spine_asn)
+                    self._fill_pod(cluster, pod, ptype, first_pos, numbering)
 
-    def _phase_scope(self, pdecl: YMap, pod_types: YMap) -> None:
-        """Count the phase's spines and cores in network pods (pods without leaves of their
-        plane): the leaves of the phase reach them as one set, so their ASN groups are numbered
-        across those pods (`asn_group`), the way topology groups them."""
-        self.scope_total: Counter[tuple[str, str]] = Counter()
-        self.scope_ordinal: Counter[tuple[str, str]] = Counter()
-        for placement in pdecl["pods"]:
-            ptype = pod_types.get(placement["type"])
-            if ptype is None:
-                continue
-            totals = _type_totals(ptype)
-            for (plane, tier), n in totals.items():
-                if tier != "leaf" and not totals[(plane, "leaf")]:
-                    self.scope_total[(plane, tier)] += n * placement.get("count", 1)
+    def _pod(
+        self,
+        cluster: Cluster,
+        phase: Phase,
+        placement: YMap,
+        ptype: YMap,
+        full: str,
+        short: str,
+        row: Row | None,
+    ) -> Pod:
+        pod = Pod(
+            name=full,
+            short=short,
+            phase=phase,
+            type=placement["type"],
+            index=len(cluster.pods),
+            hall=placement["hall"],
+            row=row.name if row else None,
+            at=placement.at if isinstance(placement, YMap) else phase.at,
+        )
+        sn = ptype.get("supernode")
+        if sn:
+            pod.supernode_servers, pod.supernode_cards = sn["servers"], sn["cards"]
+            pod.supernode_at = _m(ptype, "supernode")
+        cluster.pods.append(pod)
+        return pod
 
     def _row_group(self, placement: YMap) -> list[Row] | None:
         hall, row = placement["hall"], placement["row"]
@@ -545,153 +500,148 @@ class Builder:
         pod: Pod,
         ptype: YMap,
         first_pos: int | None,
-        asn_next: dict[int, int],
-        spine_asn: dict[tuple[Any, ...], int],
+        numbering: AsnNumbering,
     ) -> None:
-        # count the pod's switches per (plane, tier) first: rails depend on the leaf count
-        totals = _type_totals(ptype)
-        ordinals: Counter[tuple[str, str]] = Counter()
-        node_ix = 0
-        servers_seen = 0
-        rack_no = 0
+        cursor = _PodCursor(type_totals(ptype), first_pos)
         for g in ptype["racks"]:
             rtype = self.rack_types.get(g["rack"])
             if rtype is None:
                 self.cut_short("rack type", g["rack"], self.rack_types, _m(g, "rack", value=True))
                 continue
-            gat = g.at
             for _ in range(g.get("count", 1)):
-                rack_no += 1
-                rack = Rack(
-                    f"{pod.name}-r{rack_no:02d}",
-                    pod,
-                    rtype,
-                    g.get("role"),
-                    first_pos + rack_no - 1 if first_pos is not None else None,
-                    gat,
-                )
-                pod.racks.append(rack)
-                cluster.racks.append(rack)
-                unit = 1
-                per_prefix: Counter[str] = Counter()
-                for nd in g.get("nodes", []):
-                    model = self.node_models.get(nd["model"])
-                    if model is None:
-                        self.cut_short(
-                            "node model", nd["model"], self.node_models, _m(nd, "model", value=True)
-                        )
-                        continue
-                    prefix = NODE_PREFIX[model.role]
-                    for _k in range(nd["count"]):
-                        per_prefix[prefix] += 1
-                        supernode = None
-                        if model.role == "server":
-                            if pod.supernode_servers:
-                                supernode = servers_seen // pod.supernode_servers
-                            servers_seen += 1
-                        name = f"{rack.name}-{prefix}{per_prefix[prefix]:02d}"
-                        node = Node(
-                            name,
-                            pod,
-                            rack,
-                            model,
-                            unit,
-                            node_ix,
-                            nd.at,
-                            supernode,
-                            self.node_facts.get(name),
-                        )
-                        node_ix += 1
-                        unit += model.rack_units
-                        rack.nodes.append(node)
-                        pod.nodes.append(node)
-                        cluster.nodes.append(node)
-                for sd in g.get("switches", []):
-                    plane = self.planes.get(sd["plane"])
-                    if plane is None:
-                        self.cut_short(
-                            "plane", sd["plane"], self.planes, _m(sd, "plane", value=True)
-                        )
-                        continue
-                    tier = plane.fabric.tier(sd["tier"]) if plane.fabric else None
-                    if tier is None:
-                        self.incomplete = True
-                        self.findings.append(
-                            error(
-                                "FABRIC-TIER",
-                                f"plane '{plane.name}' has no {sd['tier']} tier"
-                                + (
-                                    f" (its fabric has {plane.fabric.tiers} tier(s))"
-                                    if plane.fabric
-                                    else " (it has no fabric)"
-                                ),
-                                _m(sd, "tier", value=True),
-                                "add the tier to the plane's fabric, or use one of its tiers",
-                            )
-                        )
-                        continue
-                    smodel = self.switch_models.get(tier.model)
-                    if smodel is None:
-                        continue  # reported with the fabric
-                    key = (plane.name, sd["tier"])
-                    for _k in range(sd["count"]):
-                        ordinal = ordinals[key]
-                        ordinals[key] += 1
-                        name = f"{pod.name}-{plane.name}-{sd['tier']}{ordinal + 1:02d}"
-                        rails = _rails(plane, sd["tier"], ordinal, totals[key])
-                        facts = self.switch_facts.get(name)
-                        if sd["tier"] != "leaf" and not totals[(plane.name, "leaf")]:
-                            scope = f"{pod.phase.name}/"  # a network pod: numbered per phase
-                            group = asn_group(
-                                scope,
-                                plane,
-                                sd["tier"],
-                                self.scope_ordinal[key],
-                                self.scope_total[key],
-                            )
-                            self.scope_ordinal[key] += 1
-                        else:
-                            group = asn_group(pod.name, plane, sd["tier"], ordinal, totals[key])
-                        asn = self._asn(pod, plane, group, facts, asn_next, spine_asn)
-                        sw = Switch(
-                            name,
-                            pod,
-                            rack,
-                            plane,
-                            sd["tier"],
-                            smodel,
-                            ordinal,
-                            unit,
-                            sd.at,
-                            rails,
-                            asn,
-                            facts,
-                            group,
-                        )
-                        unit += smodel.rack_units
-                        rack.switches.append(sw)
-                        pod.switches.append(sw)
-                        cluster.switches.append(sw)
+                rack = self._add_rack(cluster, pod, rtype, g, cursor)
+                unit = self._add_nodes(cluster, rack, g.get("nodes", []), cursor)
+                self._add_switches(cluster, rack, g.get("switches", []), cursor, unit, numbering)
 
-    def _asn(
+    def _add_rack(
+        self, cluster: Cluster, pod: Pod, rtype: RackType, g: YMap, cursor: _PodCursor
+    ) -> Rack:
+        cursor.racks += 1
+        first_pos = cursor.first_pos
+        rack = Rack(
+            name=rack_name(pod.name, cursor.racks),
+            pod=pod,
+            type=rtype,
+            role=g.get("role"),
+            position=first_pos + cursor.racks - 1 if first_pos is not None else None,
+            at=g.at,
+        )
+        pod.racks.append(rack)
+        cluster.racks.append(rack)
+        return rack
+
+    def _add_nodes(
+        self, cluster: Cluster, rack: Rack, decls: list[YMap], cursor: _PodCursor
+    ) -> int:
+        """The rack's nodes from its lowest unit up; the next free unit."""
+        pod = rack.pod
+        unit = 1
+        per_prefix: Counter[str] = Counter()
+        for nd in decls:
+            model = self.node_models.get(nd["model"])
+            if model is None:
+                self.cut_short(
+                    "node model", nd["model"], self.node_models, _m(nd, "model", value=True)
+                )
+                continue
+            prefix = NODE_PREFIX[model.role]
+            for _k in range(nd["count"]):
+                per_prefix[prefix] += 1
+                supernode = None
+                if model.role == "server":
+                    if pod.supernode_servers:
+                        supernode = cursor.servers // pod.supernode_servers
+                    cursor.servers += 1
+                name = node_name(rack.name, prefix, per_prefix[prefix])
+                node = Node(
+                    name=name,
+                    pod=pod,
+                    rack=rack,
+                    model=model,
+                    unit=unit,
+                    index_in_pod=cursor.nodes,
+                    at=nd.at,
+                    supernode=supernode,
+                    facts=self.node_facts.get(name),
+                )
+                cursor.nodes += 1
+                unit += model.rack_units
+                rack.nodes.append(node)
+                pod.nodes.append(node)
+                cluster.nodes.append(node)
+        return unit
+
+    def _add_switches(
         self,
-        pod: Pod,
-        plane: Plane,
-        key: tuple[Any, ...],
-        facts: SwitchFacts | None,
-        asn_next: dict[int, int],
-        groups: dict[tuple[Any, ...], int],
-    ) -> int | None:
-        """RFC 7938 numbering: a leaf has its own ASN; a spine group shares one; so do cores."""
-        if facts is not None and facts.asn is not None:
-            return facts.asn
-        if self.bgp is None or plane.fabric is None or plane.fabric.tiers < 2:
+        cluster: Cluster,
+        rack: Rack,
+        decls: list[YMap],
+        cursor: _PodCursor,
+        unit: int,
+        numbering: AsnNumbering,
+    ) -> None:
+        """The rack's switches above its nodes, from `unit` up."""
+        pod = rack.pod
+        for sd in decls:
+            resolved = self._switch_decl(sd)
+            if resolved is None:
+                continue
+            plane, tier, smodel = resolved
+            key = (plane.name, tier)
+            for _k in range(sd["count"]):
+                ordinal = cursor.ordinals[key]
+                cursor.ordinals[key] += 1
+                name = switch_name(pod.name, plane.name, tier, ordinal)
+                rails = switch_rails(plane, tier, ordinal, cursor.totals[key])
+                facts = self.switch_facts.get(name)
+                group = numbering.group(pod, plane, tier, ordinal, cursor.totals)
+                sw = Switch(
+                    name=name,
+                    pod=pod,
+                    rack=rack,
+                    plane=plane,
+                    tier=tier,
+                    model=smodel,
+                    ordinal=ordinal,
+                    unit=unit,
+                    at=sd.at,
+                    rails=rails,
+                    asn=numbering.asn(pod, plane, group, facts),
+                    facts=facts,
+                    asn_group=group,
+                )
+                unit += smodel.rack_units
+                rack.switches.append(sw)
+                pod.switches.append(sw)
+                cluster.switches.append(sw)
+
+    def _switch_decl(self, sd: YMap) -> tuple[Plane, TierName, SwitchModel] | None:
+        """The plane, tier and model of a rack's switch declaration; None if one is missing."""
+        plane = self.planes.get(sd["plane"])
+        if plane is None:
+            self.cut_short("plane", sd["plane"], self.planes, _m(sd, "plane", value=True))
             return None
-        phase = pod.phase.index
-        if key not in groups:
-            groups[key] = self.bgp.asn_base + phase * self.bgp.asns_per_phase + asn_next[phase]
-            asn_next[phase] += 1
-        return groups[key]
+        tier = plane.fabric.tier(sd["tier"]) if plane.fabric else None
+        if tier is None:
+            self.incomplete = True
+            self.findings.append(
+                error(
+                    "FABRIC-TIER",
+                    f"plane '{plane.name}' has no {sd['tier']} tier"
+                    + (
+                        f" (its fabric has {plane.fabric.tiers} tier(s))"
+                        if plane.fabric
+                        else " (it has no fabric)"
+                    ),
+                    _m(sd, "tier", value=True),
+                    "add the tier to the plane's fabric, or use one of its tiers",
+                )
+            )
+            return None
+        smodel = self.switch_models.get(tier.model)
+        if smodel is None:
+            return None  # reported with the fabric
+        return plane, sd["tier"], smodel
 
     # ---- manifest ----------------------------------------------------------
     def manifest(self, spec: YMap) -> None:
@@ -715,26 +665,28 @@ class Builder:
                 if ip is not None:
                     addrs[k] = ip
             self.node_facts[name] = NodeFacts(
-                f.get("serial"),
-                bmc.get("mac", "").lower() or None,
-                self._ip(bmc["address"], marks["bmc.address"]) if "address" in bmc else None,
-                {k: v.lower() for k, v in f.get("macs", {}).items()},
-                addrs,
-                f["exclude"]["reason"] if "exclude" in f else None,
-                _m(nodes, name),
-                marks,
+                serial=f.get("serial"),
+                bmc_mac=bmc.get("mac", "").lower() or None,
+                bmc_address=(
+                    self._ip(bmc["address"], marks["bmc.address"]) if "address" in bmc else None
+                ),
+                macs={k: v.lower() for k, v in f.get("macs", {}).items()},
+                addresses=addrs,
+                excluded=f["exclude"]["reason"] if "exclude" in f else None,
+                at=_m(nodes, name),
+                key_marks=marks,
             )
         self.switch_facts: dict[str, SwitchFacts] = {}
         switches = man.get("switches", {})
         for name, f in _items(switches):
             marks = {k: _m(f, k, value=True) for k in f}
             self.switch_facts[name] = SwitchFacts(
-                f.get("serial"),
-                f.get("mac", "").lower() or None,
-                f.get("asn"),
-                self._ip(f["loopback"], marks["loopback"]) if "loopback" in f else None,
-                _m(switches, name),
-                marks,
+                serial=f.get("serial"),
+                mac=f.get("mac", "").lower() or None,
+                asn=f.get("asn"),
+                loopback=self._ip(f["loopback"], marks["loopback"]) if "loopback" in f else None,
+                at=_m(switches, name),
+                key_marks=marks,
             )
 
     def _ip(self, text: str, at: Mark) -> IPv4Address | None:
@@ -785,47 +737,6 @@ class Builder:
                 self.unresolved("switch", name, switches, sf.at)
 
 
-def _type_totals(ptype: YMap) -> Counter[tuple[str, str]]:
-    """Switches per (plane, tier) in one pod of this type."""
-    totals: Counter[tuple[str, str]] = Counter()
-    for g in ptype["racks"]:
-        for s in g.get("switches", []):
-            totals[(s["plane"], s["tier"])] += s["count"] * g.get("count", 1)
-    return totals
-
-
-def asn_group(scope: str, plane: Plane, tier: str, ordinal: int, total: int) -> tuple[Any, ...]:
-    """Switches with the same key share an ASN (RFC 7938): every leaf alone; the spines of one
-    group together (all spines of the scope, or one rail's share of per-rail spines); the cores
-    of the scope together. The scope is the pod for pod-local spines (3 tiers), and the phase
-    for the spines and cores of its network pods, which its leaves reach as one set."""
-    fab = plane.fabric
-    if tier == "leaf":
-        return ("leaf", scope, plane.name, ordinal)
-    if tier == "spine" and fab is not None and fab.tiers == 2 and fab.spine_groups == "per_rail":
-        rails = fab.rails or 1
-        return ("spine", scope, plane.name, ordinal * rails // max(total, 1))
-    return (tier, scope, plane.name)
-
-
-def _rails(plane: Plane, tier: str, ordinal: int, leaves: int) -> tuple[int, ...]:
-    fab = plane.fabric
-    if tier != "leaf" or fab is None or not fab.rail_optimised or not fab.rails or leaves == 0:
-        return ()
-    return leaf_rails(ordinal, leaves, fab.rails)
-
-
-def leaf_rails(ordinal: int, leaves: int, rails: int) -> tuple[int, ...]:
-    """Rails leaf `ordinal` of a pod's `leaves` serves: leaf j of L serves rail j mod R
-    (L >= R), or the j-th block of R/L rails (L < R; none when R/L is not whole)."""
-    if leaves >= rails:
-        return (ordinal % rails,)
-    per = rails // leaves if rails % leaves == 0 else 0
-    if per == 0:
-        return ()
-    return tuple(range(ordinal * per, (ordinal + 1) * per))
-
-
 def build(data: YMap, files: list[str]) -> tuple[Cluster, list[Finding]]:
     """The model of a schema-valid document, and the problems found building it."""
     b = Builder(data, files)
@@ -857,32 +768,7 @@ def build(data: YMap, files: list[str]) -> tuple[Cluster, list[Finding]]:
     b.expand(spec, cluster)
     cluster.complete = not b.incomplete
     b.check_manifest_keys(cluster)
-    _check_names(cluster, b.findings)
+    check_names(cluster, b.findings)
     # a bad pod type is met once per pod built from it: report each place once
     unique = {(f.rule, f.where, f.message): f for f in b.findings}
     return cluster, list(unique.values())
-
-
-def _check_names(cluster: Cluster, findings: list[Finding]) -> None:
-    seen: dict[str, Mark] = {}
-    objs: list[Node | Switch | Rack] = [*cluster.nodes, *cluster.switches, *cluster.racks]
-    for obj in objs:
-        if len(obj.name) > MAX_HOSTNAME:
-            findings.append(
-                error(
-                    "NAME-LENGTH",
-                    f"derived name '{obj.name}' is longer than {MAX_HOSTNAME} characters",
-                    obj.at,
-                    "shorten the site, phase, pod or plane names",
-                )
-            )
-        if obj.name in seen:
-            findings.append(
-                error(
-                    "NAME-UNIQUE",
-                    f"derived name '{obj.name}' is also produced at {seen[obj.name]}",
-                    obj.at,
-                )
-            )
-        else:
-            seen[obj.name] = obj.at

@@ -46,7 +46,7 @@ def breakout_lanes(mode: str) -> tuple[int, int]:
     return int(n), gbps(speed)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Accelerator:
     key: str
     generation: str  # A2 | A3
@@ -57,7 +57,7 @@ class Accelerator:
     at: Mark
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Cpu:
     vendor: str
     model: str
@@ -66,7 +66,7 @@ class Cpu:
     cores_per_socket: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class NicSet:
     plane: str
     count: int
@@ -74,7 +74,7 @@ class NicSet:
     at: Mark
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Drive:
     interface: str
     count: int
@@ -85,7 +85,7 @@ class Drive:
     mount: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class NodeModel:
     key: str
     role: Role
@@ -110,7 +110,7 @@ class NodeModel:
         return None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SwitchModel:
     key: str
     ports: int
@@ -126,7 +126,7 @@ class SwitchModel:
     at: Mark
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RackType:
     key: str
     units: int
@@ -136,7 +136,7 @@ class RackType:
     at: Mark
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Tier:
     name: TierName
     model: str
@@ -146,7 +146,7 @@ class Tier:
     at: Mark
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Fabric:
     tiers: int
     rail_optimised: bool
@@ -161,7 +161,7 @@ class Fabric:
         return {"leaf": self.leaf, "spine": self.spine, "core": self.core}[name]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Qos:
     dscp: int
     traffic_class: int | None
@@ -170,7 +170,7 @@ class Qos:
     at: Mark
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Plane:
     name: str
     role: PlaneRole
@@ -187,14 +187,14 @@ class Plane:
         return self.value_at.get(key, self.at)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Bgp:
     asn_base: int
     asns_per_phase: int
     at: Mark
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SecretRef:
     """Where a secret lives: ('env', 'WANKA_BMC_PASSWORD'), never its value."""
 
@@ -202,14 +202,14 @@ class SecretRef:
     name: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Credential:
     username: str
     password: SecretRef | None
     private_key: SecretRef | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Software:
     os_name: str | None
     os_version: str | None
@@ -226,7 +226,7 @@ class Software:
     range_at: Mark | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Row:
     hall: str
     name: str
@@ -235,7 +235,7 @@ class Row:
     at: Mark
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class NodeFacts:
     serial: str | None
     bmc_mac: str | None
@@ -247,7 +247,7 @@ class NodeFacts:
     key_marks: dict[str, Mark] = field(default_factory=dict)  # 'serial', 'bmc.mac', 'macs.x', ...
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SwitchFacts:
     serial: str | None
     mac: str | None
@@ -257,7 +257,7 @@ class SwitchFacts:
     key_marks: dict[str, Mark] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Phase:
     name: str
     index: int
@@ -269,7 +269,7 @@ class Phase:
     rollout: Rollout | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Rollout:
     """How bring-up rolls over a phase's servers: Ansible serial and max_fail_percentage."""
 
@@ -277,7 +277,7 @@ class Rollout:
     max_fail_percent: int | None  # None: the default
 
 
-@dataclass(slots=True, eq=False, repr=False)
+@dataclass(slots=True, eq=False, repr=False, kw_only=True)
 class Pod:
     # Pods and racks are filled in while the cluster is expanded and only read after.
     name: str  # full name: sz1-p1-pod03
@@ -296,7 +296,7 @@ class Pod:
     switches: list[Switch] = field(default_factory=list)
 
 
-@dataclass(slots=True, eq=False, repr=False)
+@dataclass(slots=True, eq=False, repr=False, kw_only=True)
 class Rack:
     name: str
     pod: Pod
@@ -308,7 +308,7 @@ class Rack:
     switches: list[Switch] = field(default_factory=list)
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@dataclass(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
 class Node:
     name: str
     pod: Pod
@@ -335,7 +335,7 @@ class Node:
         return [f"{plane}{i}" for i in range(n.count)] if n else []
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@dataclass(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
 class Switch:
     name: str
     pod: Pod
@@ -349,10 +349,10 @@ class Switch:
     rails: tuple[int, ...] = ()  # rails served (rail-optimised leaves)
     asn: int | None = None
     facts: SwitchFacts | None = None
-    asn_group: tuple[object, ...] = ()  # switches with one key share an ASN (see build.asn_group)
+    asn_group: tuple[object, ...] = ()  # one key, one ASN (see model.numbering.asn_group)
 
 
-@dataclass(slots=True, repr=False)
+@dataclass(slots=True, repr=False, kw_only=True)
 class Cluster:
     """The validated, expanded cluster."""
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from typing import Any
 
 from wanka.derive.bundle import Derived
+from wanka.jsonfmt import Json
 from wanka.model.types import Node, Switch
 
 ROLE_GROUP = {"server": "servers", "host": "hosts", "storage": "storage_nodes"}
@@ -28,9 +28,9 @@ def _mgmt_plane(d: Derived) -> str | None:
     return next((p.name for p in d.cluster.planes.values() if p.role == "management"), None)
 
 
-def node_vars(d: Derived, node: Node, mgmt: str | None) -> dict[str, Any]:
+def node_vars(d: Derived, node: Node, mgmt: str | None) -> Json:
     a = d.addressing
-    out: dict[str, Any] = {}
+    out: Json = {}
     if mgmt is not None and (node.name, mgmt) in a.bonds:
         out["ansible_host"] = str(a.bonds[(node.name, mgmt)])
     if node.name in a.bmcs:
@@ -47,8 +47,8 @@ def node_vars(d: Derived, node: Node, mgmt: str | None) -> dict[str, Any]:
     return out
 
 
-def switch_vars(d: Derived, sw: Switch) -> dict[str, Any]:
-    out: dict[str, Any] = {
+def switch_vars(d: Derived, sw: Switch) -> Json:
+    out: Json = {
         "wanka_plane": sw.plane.name,
         "wanka_tier": sw.tier,
         "wanka_model": sw.model.key,
@@ -63,10 +63,10 @@ def switch_vars(d: Derived, sw: Switch) -> dict[str, Any]:
     return out
 
 
-def inventory(d: Derived, nodes: list[Node], switches: list[Switch]) -> dict[str, Any]:
+def inventory(d: Derived, nodes: list[Node], switches: list[Switch]) -> Json:
     """The inventory document for these nodes and switches."""
     mgmt = _mgmt_plane(d)
-    hosts: dict[str, dict[str, Any]] = {}
+    hosts: dict[str, Json] = {}
     groups: dict[str, set[str]] = defaultdict(set)
     children: dict[str, set[str]] = defaultdict(set)
     for node in nodes:
@@ -94,29 +94,29 @@ def inventory(d: Derived, nodes: list[Node], switches: list[Switch]) -> dict[str
         groups[TIER_GROUP[sw.tier]].add(sw.name)
         groups[group(f"plane_{sw.plane.name}")].add(sw.name)
 
-    tree: dict[str, Any] = {}
+    tree: Json = {}
     for name in sorted(set(groups) | set(children)):
-        entry: dict[str, Any] = {}
+        entry: Json = {}
         if name in groups:
             entry["hosts"] = {h: None for h in sorted(groups[name])}
         if name in children:
             entry["children"] = {c: None for c in sorted(children[name])}
         tree[name] = entry
     # every group is defined once under all.children; nesting is by name (children: {pod_x: null})
-    all_: dict[str, Any] = {
+    all_: Json = {
         "hosts": {h: hosts[h] for h in sorted(hosts)},
         "children": tree,
     }
     return {"all": all_}
 
 
-def group_vars(d: Derived) -> dict[str, dict[str, Any]]:
+def group_vars(d: Derived) -> dict[str, Json]:
     """group_vars/all/<topic>.yml documents. Credentials appear as references only."""
     c = d.cluster
     sw = c.software
     planes = {}
     for p in c.planes.values():
-        entry: dict[str, Any] = {"role": p.role, "mtu": p.mtu, "bonded": p.bonded}
+        entry: Json = {"role": p.role, "mtu": p.mtu, "bonded": p.bonded}
         if p.cidr is not None:
             entry["cidr"] = str(p.cidr)
         if p.vlan is not None:
@@ -133,7 +133,7 @@ def group_vars(d: Derived) -> dict[str, dict[str, Any]]:
         planes[p.name] = entry
     creds = {}
     for name, cred in sorted(c.credentials.items()):
-        ref: dict[str, Any] = {"username": cred.username}
+        ref: Json = {"username": cred.username}
         for field_, secret in (("password", cred.password), ("private_key", cred.private_key)):
             if secret is not None:
                 ref[field_] = {secret.source: secret.name}
@@ -164,10 +164,10 @@ def group_vars(d: Derived) -> dict[str, dict[str, Any]]:
     }
 
 
-def node_network(d: Derived, node: Node) -> dict[str, Any]:
+def node_network(d: Derived, node: Node) -> Json:
     """The host network configuration of a node: bonds and ports with addresses."""
     a = d.addressing
-    ifaces: list[dict[str, Any]] = []
+    ifaces: list[Json] = []
     for nic in node.model.nics:
         plane = d.cluster.planes[nic.plane]
         if plane.role == "parameter" or plane.cidr is None:
@@ -176,7 +176,7 @@ def node_network(d: Derived, node: Node) -> dict[str, Any]:
         if plane.bonded:
             ip = a.bonds.get((node.name, plane.name))
             sub = a.by_owner.get((plane.name, node.pod.name))
-            entry: dict[str, Any] = {
+            entry: Json = {
                 "name": f"bond-{plane.name}"[:15],
                 "kind": "bond",
                 "members": members,

@@ -29,8 +29,6 @@ verification). Rank ids stay contiguous; a table left with no server is not writ
 
 from __future__ import annotations
 
-from typing import Any
-
 from wanka import jsonfmt
 from wanka.derive.bundle import Derived
 from wanka.derive.hccn import (
@@ -40,9 +38,10 @@ from wanka.derive.hccn import (
     npu_addresses,
     parameter_plane,
 )
+from wanka.jsonfmt import Json
 from wanka.model.types import Node, Pod
 
-Table = dict[str, Any]
+Table = Json  # one rank table, as JSON
 
 VERSIONS = {"A2": "1.0", "A3": "1.2"}
 

@@ -10,8 +10,8 @@ size of the cluster) and returns a `Diff`:
   addresses and cables are then compared under the new name;
 * addresses (every port, bond, BMC and loopback), subnets and cables that change;
 * capacity per phase and power and cooling per rack before and after (the figures of
-  `capacity.phases` and `capacity.racks`, the ones `wanka plan` prints);
-* the bill of materials before and after (`capacity.bom`): what to order, what is freed;
+  `capacity.phases` and `power.racks`, the ones `wanka plan` prints);
+* the bill of materials before and after (`bom.bom`): what to order, what is freed;
 * blocking findings (ids declared in `wanka.rules`): a change that would renumber
   (`DIFF-LIVE-RENUMBER`), recable (`DIFF-LIVE-RECABLE`) or remove (`DIFF-LIVE-REMOVE`)
   anything in a phase whose status in OLD is `building` or `live`. Growth is never
@@ -31,11 +31,11 @@ from typing import Any
 
 from wanka.derive.addresses import Addressing
 from wanka.derive.bundle import Derived
+from wanka.jsonfmt import Json
 from wanka.model.types import Cluster, npu_key
-from wanka.review import capacity
+from wanka.review import bom, capacity, power
 from wanka.review.diffattrs import attributes, rack_place, unit_place
 
-Json = dict[str, Any]
 FROZEN = ("building", "live")  # phase statuses whose hardware must not be renumbered, ...
 HINT = "if this is intended (a planned outage), rerun with --allow-live-changes"
 
@@ -246,56 +246,72 @@ def _renames(old: _Side, new: _Side) -> dict[str, str]:
 
 def _things(old: _Side, new: _Side, rn: Mapping[str, str], diff: Diff) -> None:
     """Phases, pods, racks, nodes, switches; blocking removals, moves and renames."""
-
-    def translate(attrs: Json) -> Json:
-        return {k: rn.get(v, v) if k in ("pod", "rack") else v for k, v in attrs.items()}
-
     removed: set[str] = set()
     for kind in KINDS:
-        o_all, n_all = old.attrs[kind], new.attrs[kind]
-        renamed_to = set()
-        for name, o in o_all.items():
-            target = rn.get(name)
-            if target is not None:
-                renamed_to.add(target)
-                n = n_all[target]
-                fields = _changed(translate(o), n)
-                diff.things.append(
-                    Change(kind, "renamed", target, new.phase_of.get(target), fields, name)
-                )
-                fr = old.frozen(name)
-                if fr is not None and old.pod_of.get(name) not in rn:  # else: the pod says it
-                    diff.blocking.append(
-                        Blocking(
-                            "DIFF-LIVE-RENUMBER", *fr, f"{kind} {name}", "renamed", name, target
-                        )
-                    )
-                    _attr_blocking(kind, target, fr, fields, diff)
-                continue
-            phase = o.get("phase") if kind == "pod" else old.phase_of.get(name)
-            if kind == "phase" or kind in GLOBAL:
-                phase = name if kind == "phase" else None
-            if name not in n_all:
-                removed.add(name)
-                diff.things.append(Change(kind, "removed", name, phase, _one_side(o, old=True)))
-                continue
-            fields = _changed(translate(o), n_all[name])
-            if fields:
-                diff.things.append(Change(kind, "changed", name, phase, fields))
-                if kind != "phase" and kind not in GLOBAL:
-                    fr = old.frozen(name)
-                    if fr is not None:
-                        _attr_blocking(kind, name, fr, fields, diff)
-        for name, n in n_all.items():
-            if name not in o_all and name not in renamed_to:
-                phase = (
-                    name if kind == "phase" else None if kind in GLOBAL else new.phase_of.get(name)
-                )
-                if kind == "pod":
-                    phase = n["phase"]
-                diff.things.append(Change(kind, "added", name, phase, _one_side(n, old=False)))
+        _kind_changes(kind, old, new, rn, diff, removed)
+    _removal_blocking(old, removed, diff)
 
-    # removals: report the biggest thing removed (a phase, else its pods, else racks, ...)
+
+def _kind_changes(
+    kind: str, old: _Side, new: _Side, rn: Mapping[str, str], diff: Diff, removed: set[str]
+) -> None:
+    """The things of one kind renamed, removed (added to `removed`), changed and added."""
+    o_all, n_all = old.attrs[kind], new.attrs[kind]
+    renamed_to = set()
+    for name, o in o_all.items():
+        target = rn.get(name)
+        if target is not None:
+            renamed_to.add(target)
+            _renamed(kind, name, target, old, new, rn, diff)
+            continue
+        phase = o.get("phase") if kind == "pod" else old.phase_of.get(name)
+        if kind == "phase" or kind in GLOBAL:
+            phase = name if kind == "phase" else None
+        if name not in n_all:
+            removed.add(name)
+            diff.things.append(Change(kind, "removed", name, phase, _one_side(o, old=True)))
+            continue
+        fields = _changed(_translate(o, rn), n_all[name])
+        if fields:
+            diff.things.append(Change(kind, "changed", name, phase, fields))
+            if kind != "phase" and kind not in GLOBAL:
+                fr = old.frozen(name)
+                if fr is not None:
+                    _attr_blocking(kind, name, fr, fields, diff)
+    for name, n in n_all.items():
+        if name not in o_all and name not in renamed_to:
+            phase = name if kind == "phase" else None if kind in GLOBAL else new.phase_of.get(name)
+            if kind == "pod":
+                phase = n["phase"]
+            diff.things.append(Change(kind, "added", name, phase, _one_side(n, old=False)))
+
+
+def _translate(attrs: Json, rn: Mapping[str, str]) -> Json:
+    """Old attributes with the pods and racks they name under their new names."""
+    return {k: rn.get(v, v) if k in ("pod", "rack") else v for k, v in attrs.items()}
+
+
+def _renamed(
+    kind: str,
+    name: str,
+    target: str,
+    old: _Side,
+    new: _Side,
+    rn: Mapping[str, str],
+    diff: Diff,
+) -> None:
+    fields = _changed(_translate(old.attrs[kind][name], rn), new.attrs[kind][target])
+    diff.things.append(Change(kind, "renamed", target, new.phase_of.get(target), fields, name))
+    fr = old.frozen(name)
+    if fr is not None and old.pod_of.get(name) not in rn:  # else: the pod says it
+        diff.blocking.append(
+            Blocking("DIFF-LIVE-RENUMBER", *fr, f"{kind} {name}", "renamed", name, target)
+        )
+        _attr_blocking(kind, target, fr, fields, diff)
+
+
+def _removal_blocking(old: _Side, removed: set[str], diff: Diff) -> None:
+    """Removals: report the biggest thing removed (a phase, else its pods, else racks, ...)."""
     c = old.d.cluster
     for ph in c.phases:
         if ph.name in removed and ph.status in FROZEN:
@@ -430,41 +446,74 @@ def _op(o: object, n: object) -> str:
     return "added" if o is None else "removed" if n is None else "changed"
 
 
+Renumbered = dict[tuple[str, str], list[tuple[str, str | None, str | None]]]
+# (phase, status) -> (what, old address, new address) of a building or live phase
+
+
 def _wires(old: _Side, new: _Side, rn: Mapping[str, str], diff: Diff) -> None:
+    """Addresses, subnets and cables; blocking renumbering and recabling."""
     back = {v: k for k, v in rn.items()}  # new name -> old name, to find a device's old phase
-    gone = old.attrs["node"].keys() | old.attrs["switch"].keys()
-    gone -= new.attrs["node"].keys() | new.attrs["switch"].keys()
-    gone -= rn.keys()
-    kept_new = new.attrs["node"].keys() | new.attrs["switch"].keys()
+    renumbered: Renumbered = {}
+    _address_changes(old, new, rn, back, diff, renumbered)
+    _subnet_changes(old, new, rn, back, diff, renumbered)
+    _renumber_blocking(renumbered, diff)
+    _cable_changes(old, new, rn, back, diff)
 
-    def frozen_old(device_new_name: str) -> tuple[str, str] | None:
-        return old.frozen(back.get(device_new_name, device_new_name))
 
-    renumbered: dict[tuple[str, str], list[tuple[str, str | None, str | None]]] = {}
+def _phase_of(dev: str, old: _Side, new: _Side, back: Mapping[str, str]) -> str | None:
+    return new.phase_of.get(dev) or old.phase_of.get(back.get(dev, dev))
+
+
+def _kept_devices(new: _Side) -> set[str]:
+    return new.attrs["node"].keys() | new.attrs["switch"].keys()
+
+
+def _address_changes(
+    old: _Side,
+    new: _Side,
+    rn: Mapping[str, str],
+    back: Mapping[str, str],
+    diff: Diff,
+    renumbered: Renumbered,
+) -> None:
+    kept_new = _kept_devices(new)
     oa = _addresses(old.d.addressing, old.d.cluster, rn)
     na = _addresses(new.d.addressing, new.d.cluster, {})
     for (dev, what), o_ip, n_ip in _join(oa, na):
         o, n = _s(o_ip), _s(n_ip)
-        phase = new.phase_of.get(dev) or old.phase_of.get(back.get(dev, dev))
+        phase = _phase_of(dev, old, new, back)
         diff.addresses.append(
             Change("address", _op(o, n), f"{dev} {what}", phase, {"address": (o, n)})
         )
         if o is not None and dev in kept_new:
-            fr = frozen_old(dev)
+            fr = old.frozen(back.get(dev, dev))
             if fr is not None:
                 renumbered.setdefault(fr, []).append((f"{dev} {what}", o, n))
 
+
+def _subnet_changes(
+    old: _Side,
+    new: _Side,
+    rn: Mapping[str, str],
+    back: Mapping[str, str],
+    diff: Diff,
+    renumbered: Renumbered,
+) -> None:
+    kept_new = _kept_devices(new)
     os_, ns = _subnets(old.d.addressing, rn), _subnets(new.d.addressing, {})
     for (plane, owner), o, n in _join(os_, ns):
-        phase = new.phase_of.get(owner) or old.phase_of.get(back.get(owner, owner))
+        phase = _phase_of(owner, old, new, back)
         diff.subnets.append(
             Change("subnet", _op(o, n), f"{plane} {owner}", phase, {"network": (o, n)})
         )
         if o is not None and (owner in kept_new or owner in new.attrs["pod"]):
-            fr = frozen_old(owner)
+            fr = old.frozen(back.get(owner, owner))
             if fr is not None:
                 renumbered.setdefault(fr, []).append((f"subnet {plane} of {owner}", o, n))
-    # one finding per device (or subnet): what changed first, and how many more
+
+
+def _renumber_blocking(renumbered: Renumbered, diff: Diff) -> None:
+    """One finding per device (or subnet): what changed first, and how many more."""
     for (phase, status), items in renumbered.items():
         per_subject: dict[str, list[tuple[str, str | None, str | None]]] = {}
         for what, o, n in items:
@@ -481,9 +530,16 @@ def _wires(old: _Side, new: _Side, rn: Mapping[str, str], diff: Diff) -> None:
                 )
             )
 
+
+def _cable_changes(
+    old: _Side, new: _Side, rn: Mapping[str, str], back: Mapping[str, str], diff: Diff
+) -> None:
+    gone = old.attrs["node"].keys() | old.attrs["switch"].keys()
+    gone -= _kept_devices(new)
+    gone -= rn.keys()
     oc, nc = _cables(old.d, rn), _cables(new.d, {})
     for (dev, port), o, n in _join(oc, nc):
-        phase = new.phase_of.get(dev) or old.phase_of.get(back.get(dev, dev))
+        phase = _phase_of(dev, old, new, back)
         diff.cables.append(
             Change(
                 "cable",
@@ -499,7 +555,7 @@ def _wires(old: _Side, new: _Side, rn: Mapping[str, str], diff: Diff) -> None:
         if any(e in gone for e in ends):
             continue  # its device is removed: DIFF-LIVE-REMOVE says so
         # a cable is there (or being pulled) only if both its ends are building or live
-        fr, other = frozen_old(dev), frozen_old(o[0])
+        fr, other = old.frozen(back.get(dev, dev)), old.frozen(back.get(o[0], o[0]))
         if fr is not None and other is not None:
             what = "cable removed" if n is None else "recabled"
             diff.blocking.append(
@@ -539,69 +595,22 @@ _RACK_FIGURES = (
 )
 
 
-def _before_after(
-    old: Json | None, new: Json | None, keys: Iterable[str]
-) -> dict[str, dict[str, Any]]:
+def _before_after(old: Json | None, new: Json | None, keys: Iterable[str]) -> dict[str, Json]:
     return {
         k: {"old": old.get(k) if old else None, "new": new.get(k) if new else None} for k in keys
     }
 
 
 def _figures(old: Derived, new: Derived, rn: Mapping[str, str], diff: Diff) -> None:
+    """Capacity per phase, rack power and cooling, the bill of materials, and the totals."""
     op = {p["name"]: p for p in capacity.phases(old)}
     np_ = {p["name"]: p for p in capacity.phases(new)}
     for name in [*op, *(n for n in np_ if n not in op)]:
         o, n = op.get(name), np_.get(name)
         diff.phases.append({"name": name, **_before_after(o, n, _PHASE_FIGURES)})
-
-    orr = {rn.get(r["name"], r["name"]): r for r in capacity.racks(old)}
-    nr = {r["name"]: r for r in capacity.racks(new)}
-    for name, o, n in _join(
-        {k: tuple(r[f] for f in _RACK_FIGURES) for k, r in orr.items()},
-        {k: tuple(r[f] for f in _RACK_FIGURES) for k, r in nr.items()},
-    ):
-        ro, rw = orr.get(name), nr.get(name)
-        row: Json = {
-            "name": name,
-            "op": _op(o, n),
-            "phase": (rw or ro or {}).get("phase"),
-            **_before_after(ro, rw, _RACK_FIGURES),
-        }
-        diff.racks.append(row)
-
-    ob, nb = capacity.bom(old), capacity.bom(new)
-    lines: dict[tuple[str, str], list[int]] = {}
-
-    def add(section: str, label: str, count: int, side: int) -> None:
-        lines.setdefault((section, label), [0, 0])[side] += count
-
-    for side, b in ((0, ob), (1, nb)):
-        for r in b["nodes"]:
-            add("nodes", f"{r['role']} {r['model']}", r["count"], side)
-        for r in b["switches"]:
-            add("switches", f"{r['model']} ({r['ports']} x {r['speed_gbps']}G)", r["count"], side)
-        for r in b["racks"]:
-            add("racks", f"{r['type']} ({r['feed_kw']:g} kW)", r["count"], side)
-        for r in b["cables"]:
-            bo = f" {r['breakout']} breakout" if r["breakout"] else ""
-            label = f"{r['media']} {r['speed_gbps']}G{bo} {r['length_m']} m"
-            add("cables", label, r["count"], side)
-        for r in b["optics"]:
-            add("optics", r["optic"], r["count"], side)
-    order = {s: i for i, s in enumerate(("nodes", "switches", "racks", "cables", "optics"))}
-    for (section, label), (o_count, n_count) in sorted(
-        lines.items(), key=lambda kv: (order[kv[0][0]],)
-    ):
-        if o_count != n_count:
-            diff.bom.append(
-                {
-                    "section": section,
-                    "item": label,
-                    "old": o_count,
-                    "new": n_count,
-                    "delta": n_count - o_count,
-                }
-            )
+    _rack_figures(old, new, rn, diff)
+    ob, nb = bom.bom(old), bom.bom(new)
+    _bom_lines(ob, nb, diff)
     ot, nt = ob["totals"], nb["totals"]
     cards = {0: sum(p["cards"] for p in op.values()), 1: sum(p["cards"] for p in np_.values())}
     pflops = {
@@ -620,6 +629,63 @@ def _figures(old: Derived, new: Derived, rn: Mapping[str, str], diff: Diff) -> N
             "new": capacity.rnd(sum(p["it_nominal_kw"] for p in np_.values())),
         },
     }
+
+
+def _rack_figures(old: Derived, new: Derived, rn: Mapping[str, str], diff: Diff) -> None:
+    orr = {rn.get(r["name"], r["name"]): r for r in power.racks(old)}
+    nr = {r["name"]: r for r in power.racks(new)}
+    for name, o, n in _join(
+        {k: tuple(r[f] for f in _RACK_FIGURES) for k, r in orr.items()},
+        {k: tuple(r[f] for f in _RACK_FIGURES) for k, r in nr.items()},
+    ):
+        ro, rw = orr.get(name), nr.get(name)
+        row: Json = {
+            "name": name,
+            "op": _op(o, n),
+            "phase": (rw or ro or {}).get("phase"),
+            **_before_after(ro, rw, _RACK_FIGURES),
+        }
+        diff.racks.append(row)
+
+
+_BOM_SECTIONS = ("nodes", "switches", "racks", "cables", "optics")
+
+
+def _bom_lines(ob: Json, nb: Json, diff: Diff) -> None:
+    """The bill-of-materials lines whose count changes: what to order, what is freed."""
+    lines: dict[tuple[str, str], list[int]] = {}
+    for side, b in ((0, ob), (1, nb)):
+        for section, label, count in _bom_items(b):
+            lines.setdefault((section, label), [0, 0])[side] += count
+    order = {s: i for i, s in enumerate(_BOM_SECTIONS)}
+    for (section, label), (o_count, n_count) in sorted(
+        lines.items(), key=lambda kv: (order[kv[0][0]],)
+    ):
+        if o_count != n_count:
+            diff.bom.append(
+                {
+                    "section": section,
+                    "item": label,
+                    "old": o_count,
+                    "new": n_count,
+                    "delta": n_count - o_count,
+                }
+            )
+
+
+def _bom_items(b: Json) -> Iterable[tuple[str, str, int]]:
+    """(section, label, count) of every line of a bill of materials."""
+    for r in b["nodes"]:
+        yield "nodes", f"{r['role']} {r['model']}", r["count"]
+    for r in b["switches"]:
+        yield "switches", f"{r['model']} ({r['ports']} x {r['speed_gbps']}G)", r["count"]
+    for r in b["racks"]:
+        yield "racks", f"{r['type']} ({r['feed_kw']:g} kW)", r["count"]
+    for r in b["cables"]:
+        bo = f" {r['breakout']} breakout" if r["breakout"] else ""
+        yield "cables", f"{r['media']} {r['speed_gbps']}G{bo} {r['length_m']} m", r["count"]
+    for r in b["optics"]:
+        yield "optics", r["optic"], r["count"]
 
 
 # ---- entry point ----------------------------------------------------------------------------

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from wanka.jsonfmt import Json
 from wanka.model.types import Cluster, Node, Rack, Rollout, SecretRef, Switch
-
-Json = dict[str, Any]
 
 
 def attributes(c: Cluster) -> dict[str, dict[str, Json]]:

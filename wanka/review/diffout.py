@@ -16,9 +16,9 @@ from rich.table import Table
 from rich.text import Text
 
 from wanka import console
+from wanka.jsonfmt import Json
 from wanka.review.diff import HINT, Diff
 
-Json = dict[str, Any]
 SIGN = {"added": "+", "removed": "-", "changed": "~", "renamed": ">"}
 STYLE = {"added": "green", "removed": "red", "changed": "yellow", "renamed": "cyan"}
 SECTIONS = (

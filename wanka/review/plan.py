@@ -14,7 +14,7 @@ text and JSON forms cannot disagree.
 
 from __future__ import annotations
 
-from typing import Any, TextIO
+from typing import TextIO
 
 from rich import box
 from rich.console import RenderableType
@@ -24,10 +24,8 @@ from rich.text import Text
 from wanka import console
 from wanka.derive.bundle import Derived
 from wanka.findings import Finding
-from wanka.review import capacity, tables
-from wanka.review.tables import kw, n
-
-Plan = dict[str, Any]
+from wanka.review import addressplan, bom, capacity, fabricuse, power, tables
+from wanka.review.tables import Plan, kw, n
 
 
 def build_plan(d: Derived, phase: str | None = None) -> Plan:
@@ -35,10 +33,10 @@ def build_plan(d: Derived, phase: str | None = None) -> Plan:
     sc = capacity.scope(d, phase)
     c = d.cluster
     phase_rows = capacity.phases(d, sc)
-    rack_rows = capacity.racks(d, sc)
-    power = capacity.it_power(d, sc)
+    rack_rows = power.racks(d, sc)
+    it_power = power.it_power(d, sc)
     store = capacity.storage(d, sc)
-    bill = capacity.bom(d, sc)
+    bill = bom.bom(d, sc)
     targets = [p["target_pflops"] for p in phase_rows if p["target_pflops"] is not None]
     target = float(sum(targets)) if targets else None
     achieved = capacity.rnd(sum(float(p["achieved_pflops"]) for p in phase_rows), 3)
@@ -59,8 +57,8 @@ def build_plan(d: Derived, phase: str | None = None) -> Plan:
         "switches": len(sc.switches),
         "cables": bill["totals"]["cables"],
         "optics": bill["totals"]["optics"],
-        "it_nominal_kw": power["total"]["it_nominal_kw"],
-        "it_max_kw": power["total"]["it_max_kw"],
+        "it_nominal_kw": it_power["total"]["it_nominal_kw"],
+        "it_max_kw": it_power["total"]["it_max_kw"],
         "storage_raw_tb": store["raw_tb"],
     }
     return {
@@ -74,18 +72,18 @@ def build_plan(d: Derived, phase: str | None = None) -> Plan:
         },
         "phases": phase_rows,
         "capacity": {
-            "power": power,
-            "racks": capacity.rack_summary(rack_rows),
+            "power": it_power,
+            "racks": power.rack_summary(rack_rows),
             "storage": store,
-            "ports": capacity.port_use(d, sc),
+            "ports": fabricuse.port_use(d, sc),
         },
         "bom": bill,
         "fabric": {
-            "planes": capacity.oversubscription(d, sc),
-            "asns": capacity.asn_ranges(d, sc),
-            "loopbacks": capacity.loopbacks(d, sc),
+            "planes": fabricuse.oversubscription(d, sc),
+            "asns": addressplan.asn_ranges(d, sc),
+            "loopbacks": addressplan.loopbacks(d, sc),
         },
-        "addresses": capacity.addresses(d, sc),
+        "addresses": addressplan.addresses(d, sc),
         "racks": rack_rows,
         "findings": [f.as_dict() for f in sorted([*d.warnings, *d.findings], key=Finding.sort_key)],
     }
@@ -141,32 +139,32 @@ def _summary_lines(plan: Plan) -> list[str]:
 
 
 def _bom_table(plan: Plan) -> tables.Table:
-    bom = plan["bom"]
+    bill = plan["bom"]
     t = tables.table("Bill of materials", "Kind", "Item", "Detail", "Count", right=("Count",))
-    for r in bom["nodes"]:
+    for r in bill["nodes"]:
         detail = f"{r['cpu']}"
         if r["accelerator"]:
             detail = f"{r['cards_per_node']} x {r['accelerator']}, {detail}"
         count = n(r["count"]) + (f" ({n(r['excluded'])} excluded)" if r["excluded"] else "")
         t.add(r["role"], r["model"], detail, count)
     t.section()
-    for r in bom["switches"]:
+    for r in bill["switches"]:
         t.add("switch", r["model"], f"{r['ports']} x {r['speed_gbps']}G", n(r["count"]))
     t.section()
-    for r in bom["racks"]:
+    for r in bill["racks"]:
         t.add("rack", r["type"], f"{r['units']}U, {n(r['feed_kw'])} kW", n(r["count"]))
     t.section()
-    for r in bom["cables"]:
+    for r in bill["cables"]:
         item = f"{r['media']} {r['speed_gbps']}G"
         if r["breakout"]:
             item += f" -> {r['breakout']}"
         t.add("cable", item, f"{r['length_m']} m", n(r["count"]))
-    tot = bom["totals"]
+    tot = bill["totals"]
     t.add("", "cables (physical)", f"{n(tot['cable_lanes'])} links", n(tot["cables"]))
     if "cables_shared_with_other_phases" in tot:
         t.add("", "  of which to other phases", "", n(tot["cables_shared_with_other_phases"]))
     t.section()
-    for r in bom["optics"]:
+    for r in bill["optics"]:
         t.add("optic", r["optic"], "", n(r["count"]))
     t.add("", "optics", "MMF/SMF only; AOCs built in", n(tot["optics"]))
     return t

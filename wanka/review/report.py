@@ -31,14 +31,13 @@ from markupsafe import Markup
 from wanka import __version__, templates
 from wanka.derive.bundle import Derived
 from wanka.findings import Finding
+from wanka.jsonfmt import Json
 from wanka.model.types import TIERS, Pod, Switch
 from wanka.outdir import write_tree
 from wanka.review import capacity, svg, tables
 from wanka.review.plan import build_plan
 from wanka.review.tables import Link, Table, kw, n, pct, plural, signed, table
 from wanka.rules.check import Result
-
-Json = dict[str, Any]
 
 INLINE_RACKS = 40  # up to this many racks, index.html draws them all; beyond, a page per pod
 
@@ -376,10 +375,23 @@ def pages(
     """(file name, HTML) of every page of the report of `d` (restricted to `phase`)."""
     plan = build_plan(d, phase)
     sc = capacity.scope(d, phase)
-    rack_rows: dict[str, Json] = {r["name"]: r for r in plan["racks"]}
     split = len(sc.racks) > inline_racks
-    pods: list[Json] = []
-    inline: list[Json] = []
+    pods: list[Json] = []  # every pod's summary, for the index
+    inline: list[Json] = []  # the pods drawn on the index (when not split)
+    yield from _pod_pages(d, plan, sc, split, pods, inline)
+    yield "index.html", _index_page(d, plan, sc, phase, split, inline_racks, pods, inline)
+
+
+def _pod_pages(
+    d: Derived,
+    plan: Json,
+    sc: capacity.Scope,
+    split: bool,
+    pods: list[Json],
+    inline: list[Json],
+) -> Iterator[tuple[str, str]]:
+    """A page per pod when the report is split; else the pods' racks go to `inline`."""
+    rack_rows: dict[str, Json] = {r["name"]: r for r in plan["racks"]}
     for pod in sc.pods:
         rows = [rack_rows[r.name] for r in pod.racks]
         info = _pod_info(pod, rows, pod_page(pod) if split else f"#{pod.name}")
@@ -404,6 +416,18 @@ def pages(
                     "racks": [Markup(svg.rack(r, rack_rows[r.name])) for r in pod.racks],
                 }
             )
+
+
+def _index_page(
+    d: Derived,
+    plan: Json,
+    sc: capacity.Scope,
+    phase: str | None,
+    split: bool,
+    inline_racks: int,
+    pods: list[Json],
+    inline: list[Json],
+) -> str:
     fabrics = [
         {
             "plane": v.plane,
@@ -413,34 +437,31 @@ def pages(
         }
         for v in fabric_views(d, sc)
     ]
-    yield (
-        "index.html",
-        _page(
-            "index.html.j2",
-            title=f"{d.cluster.name}: cluster report" + (f", phase {phase}" if phase else ""),
-            cluster=d.cluster.name,
-            valid=True,
-            summary=_summary(plan),
-            capacity_svg=Markup(svg.capacity(plan["phases"], plan["cluster"]["precision"])),
-            phase_table=tables.phases(plan),
-            power_tables=_power_tables(plan),
-            fabrics=fabrics,
-            fabric_notes=tables.fabric_notes(plan)
-            + [
-                f"Plane {p.name} ({p.role}): no switched fabric"
-                + ("" if p.fabric is None else " in this report")
-                for p in d.cluster.planes.values()
-                if p.name not in {f["plane"] for f in fabrics}
-            ],
-            bom_tables=_bom_tables(plan),
-            split=split,
-            inline_racks=inline_racks,
-            legend=Markup(svg.legend()),
-            pods=inline,
-            pod_map=Markup(svg.pod_map(pods)) if split else "",
-            pod_table=_pod_table(pods),
-            findings=_findings(plan["findings"]),
-        ),
+    return _page(
+        "index.html.j2",
+        title=f"{d.cluster.name}: cluster report" + (f", phase {phase}" if phase else ""),
+        cluster=d.cluster.name,
+        valid=True,
+        summary=_summary(plan),
+        capacity_svg=Markup(svg.capacity(plan["phases"], plan["cluster"]["precision"])),
+        phase_table=tables.phases(plan),
+        power_tables=_power_tables(plan),
+        fabrics=fabrics,
+        fabric_notes=tables.fabric_notes(plan)
+        + [
+            f"Plane {p.name} ({p.role}): no switched fabric"
+            + ("" if p.fabric is None else " in this report")
+            for p in d.cluster.planes.values()
+            if p.name not in {f["plane"] for f in fabrics}
+        ],
+        bom_tables=_bom_tables(plan),
+        split=split,
+        inline_racks=inline_racks,
+        legend=Markup(svg.legend()),
+        pods=inline,
+        pod_map=Markup(svg.pod_map(pods)) if split else "",
+        pod_table=_pod_table(pods),
+        findings=_findings(plan["findings"]),
     )
 
 

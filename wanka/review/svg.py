@@ -16,12 +16,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from html import escape
-from typing import Any
 
+from wanka.jsonfmt import Json
 from wanka.model.types import Rack
 from wanka.review import tables
-
-Json = dict[str, Any]
 
 NS = "http://www.w3.org/2000/svg"
 
@@ -97,7 +95,7 @@ def rack(r: Rack, power: Json) -> str:
     """Front view of rack `r`, unit 1 at the bottom: every node and switch in its units,
     coloured by role, then bars for power (nominal draw of the feed) and cooling (liquid and
     air heat of their capacity) with the headroom. `power` is the rack's row of the plan's
-    `racks` (see capacity.racks)."""
+    `racks` (see power.racks)."""
     units = r.type.units
     body_h = units * UNIT_H
     height = HEAD_H + body_h + 6 + 3 * BAR_H
@@ -113,22 +111,8 @@ def rack(r: Rack, power: Json) -> str:
         if u == 1 or u % 5 == 0:
             y = top + (units - u + 1) * UNIT_H - 1
             out.append(f'<text x="{GUTTER - 3}" y="{y}" class="unit">{u}</text>')
-
-    devices: list[tuple[str, str, int, int, str, str]] = []  # name, role, unit, size, what, attrs
-    for n in r.nodes:
-        what, extra = n.model.key, ""
-        if n.supernode is not None:  # numbered as the rank tables and inventory groups are
-            what += f", supernode sn{n.supernode + 1:02d}"
-            extra = f' data-supernode="{n.supernode + 1}"'
-        if n.facts is not None and n.facts.excluded is not None:
-            what += f" (excluded: {n.facts.excluded})"
-            extra += ' data-excluded="true" opacity="0.45"'
-        devices.append((n.name, n.model.role, n.unit, n.model.rack_units, what, extra))
-    for s in r.switches:
-        extra = f' data-plane="{_a(s.plane.name)}" data-tier="{s.tier}"'
-        devices.append((s.name, s.tier, s.unit, s.model.rack_units, s.model.key, extra))
     pod = r.pod.name
-    for name, role, unit, size, model, extra in devices:
+    for name, role, unit, size, model, extra in _rack_devices(r):
         y = top + (units - (unit + size - 1)) * UNIT_H
         h = size * UNIT_H
         kind = "node" if role in ("server", "host", "storage") else "switch"
@@ -144,10 +128,33 @@ def rack(r: Rack, power: Json) -> str:
             f'<text x="{x0 + 4}" y="{y + min(h, 12) - 2.5:g}" class="dev">{escape(label)}</text>'
             "</g>"
         )
-    y = top + body_h + 6
+    out += _rack_bars(top + body_h + 6, power)
+    return _svg(RACK_W, height, out, rack=r.name, pod=pod, rack_type=r.type.key)
+
+
+def _rack_devices(r: Rack) -> list[tuple[str, str, int, int, str, str]]:
+    """(name, role, unit, size, what, data attributes) of every node and switch in `r`."""
+    devices: list[tuple[str, str, int, int, str, str]] = []
+    for n in r.nodes:
+        what, extra = n.model.key, ""
+        if n.supernode is not None:  # numbered as the rank tables and inventory groups are
+            what += f", supernode sn{n.supernode + 1:02d}"
+            extra = f' data-supernode="{n.supernode + 1}"'
+        if n.facts is not None and n.facts.excluded is not None:
+            what += f" (excluded: {n.facts.excluded})"
+            extra += ' data-excluded="true" opacity="0.45"'
+        devices.append((n.name, n.model.role, n.unit, n.model.rack_units, what, extra))
+    for s in r.switches:
+        extra = f' data-plane="{_a(s.plane.name)}" data-tier="{s.tier}"'
+        devices.append((s.name, s.tier, s.unit, s.model.rack_units, s.model.key, extra))
+    return devices
+
+
+def _rack_bars(y: float, power: Json) -> list[str]:
+    """The power bar (nominal draw of the feed, max marked) and the liquid and air bars."""
     feed = float(power["feed_kw"])
     head = float(power["headroom_kw"])
-    out += _bar(
+    out = _bar(
         y,
         "power",
         float(power["nominal_kw"]),
@@ -164,7 +171,7 @@ def rack(r: Rack, power: Json) -> str:
             else "none"
         )
         out += _bar(y + (i + 1) * BAR_H, kind, heat, cap, text)
-    return _svg(RACK_W, height, out, rack=r.name, pod=pod, rack_type=r.type.key)
+    return out
 
 
 def legend() -> str:

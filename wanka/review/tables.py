@@ -12,7 +12,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-Plan = dict[str, Any]
+from wanka.jsonfmt import Json
+
+Plan = Json  # what build_plan returns
 
 
 class Link(NamedTuple):
