@@ -134,86 +134,73 @@ def _size(value: Any) -> int:
 
 def read_text(path: str, max_bytes: int = MAX_BYTES) -> str:
     """Read a UTF-8 text file, or raise InputError(unreadable=True)."""
-    p = Path(path)
-    try:
-        st = p.stat()
-    except FileNotFoundError:
-        raise InputError(
-            [error("LOAD-NOT-FOUND", "no such file", hint="check the path", file_=path)],
-            unreadable=True,
-        ) from None
-    except OSError as e:
-        raise InputError(
-            [error("LOAD-UNREADABLE", f"cannot read: {e.strerror}", file_=path)], unreadable=True
-        ) from None
-    if p.is_dir():
-        raise InputError(
-            [
-                error(
-                    "LOAD-NOT-FILE",
-                    "is a directory, not a cluster file",
-                    hint=f"pass the file inside it, e.g. {os.path.join(path, 'cluster.yaml')}",
-                    file_=path,
-                )
-            ],
-            unreadable=True,
-        )
-    if st.st_size > max_bytes:
-        raise InputError(
-            [
-                error(
-                    "LOAD-TOO-LARGE",
-                    f"file is {st.st_size:,} bytes, over the {max_bytes:,}-byte limit",
-                    hint="split the cluster with `include:`, or raise the limit with --max-bytes",
-                    file_=path,
-                )
-            ],
-            unreadable=True,
-        )
+    _check_file(path, max_bytes)
     try:
         with open(path, "rb") as f:
             data = f.read(max_bytes + 1)
     except OSError as e:
-        raise InputError(
-            [error("LOAD-UNREADABLE", f"cannot read: {e.strerror}", file_=path)], unreadable=True
-        ) from None
+        raise _unreadable("LOAD-UNREADABLE", f"cannot read: {e.strerror}", path) from None
     if len(data) > max_bytes:  # grew while we read it, or a special file
-        raise InputError(
-            [error("LOAD-TOO-LARGE", f"file is over the {max_bytes:,}-byte limit", file_=path)],
-            unreadable=True,
-        )
+        raise _unreadable("LOAD-TOO-LARGE", f"file is over the {max_bytes:,}-byte limit", path)
     nul = data.find(b"\x00")
     if nul >= 0:
-        line = data.count(b"\n", 0, nul) + 1
-        col = nul - (data.rfind(b"\n", 0, nul) + 1) + 1
-        raise InputError(
-            [
-                error(
-                    "LOAD-BINARY",
-                    "contains NUL bytes: this is a binary file, not YAML",
-                    Mark(path, line, col),
-                )
-            ],
-            unreadable=True,
+        raise _unreadable(
+            "LOAD-BINARY",
+            "contains NUL bytes: this is a binary file, not YAML",
+            path,
+            at=_byte_mark(path, data, nul),
         )
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:
-        line = data.count(b"\n", 0, e.start) + 1
-        col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
-        raise InputError(
-            [
-                error(
-                    "LOAD-ENCODING",
-                    f"not valid UTF-8 (byte 0x{data[e.start]:02x})",
-                    Mark(path, line, col),
-                    hint="save the file as UTF-8",
-                )
-            ],
-            unreadable=True,
+        raise _unreadable(
+            "LOAD-ENCODING",
+            f"not valid UTF-8 (byte 0x{data[e.start]:02x})",
+            path,
+            at=_byte_mark(path, data, e.start),
+            hint="save the file as UTF-8",
         ) from None
+
+
+def _check_file(path: str, max_bytes: int) -> None:
+    """Refuse what is not there, not a file or too large, before reading a byte."""
+    p = Path(path)
+    try:
+        st = p.stat()
+    except FileNotFoundError:
+        raise _unreadable("LOAD-NOT-FOUND", "no such file", path, hint="check the path") from None
+    except OSError as e:
+        raise _unreadable("LOAD-UNREADABLE", f"cannot read: {e.strerror}", path) from None
+    if p.is_dir():
+        raise _unreadable(
+            "LOAD-NOT-FILE",
+            "is a directory, not a cluster file",
+            path,
+            hint=f"pass the file inside it, e.g. {os.path.join(path, 'cluster.yaml')}",
+        )
+    if st.st_size > max_bytes:
+        raise _unreadable(
+            "LOAD-TOO-LARGE",
+            f"file is {st.st_size:,} bytes, over the {max_bytes:,}-byte limit",
+            path,
+            hint="split the cluster with `include:`, or raise the limit with --max-bytes",
+        )
+
+
+def _unreadable(
+    rule: str, msg: str, path: str, *, at: Mark | None = None, hint: str | None = None
+) -> InputError:
+    if at is None:
+        return InputError([error(rule, msg, hint=hint, file_=path)], unreadable=True)
+    return InputError([error(rule, msg, at, hint=hint)], unreadable=True)
+
+
+def _byte_mark(path: str, data: bytes, offset: int) -> Mark:
+    """The line and column (1-based) of a byte offset."""
+    line = data.count(b"\n", 0, offset) + 1
+    return Mark(path, line, offset - (data.rfind(b"\n", 0, offset) + 1) + 1)
 
 
 def load_file(path: str, max_bytes: int = MAX_BYTES) -> Any:
@@ -227,195 +214,221 @@ def load_text(text: str, name: str) -> Any:
     Duplicate keys are collected (all of them are reported); structural
     problems (syntax, depth, aliases, tags) stop loading at once.
     """
-    problems: list[Finding] = []
-
-    def mark(ev: Any) -> Mark:
-        m = ev.start_mark
-        return Mark(name, m.line + 1, m.column + 1)
-
-    def fatal(rule: str, msg: str, at: Mark | None, hint: str | None = None) -> InputError:
-        return InputError([*problems, error(rule, msg, at, hint)], unreadable=False)
-
-    # stack entries: [container, pending_key, pending_key_mark]
-    stack: list[list[Any]] = []
-    anchors: dict[str, Any] = {}
-    open_anchors: set[str] = set()
-    anchor_of: dict[int, str] = {}
-    alias_budget = ALIAS_BUDGET
-    root: Any = None
-    have_root = False
-    docs = 0
-
-    def attach(value: Any, at: Mark) -> None:
-        nonlocal root, have_root
-        if not stack:
-            root, have_root = value, True
-            return
-        top = stack[-1]
-        container = top[0]
-        if isinstance(container, YMap):
-            if top[1] is _NO_KEY:
-                if isinstance(value, (dict, list)) or not isinstance(value, str):
-                    kind = (
-                        type(value).__name__
-                        if not isinstance(value, (dict, list))
-                        else ("mapping" if isinstance(value, dict) else "sequence")
-                    )
-                    shown = (
-                        "null"
-                        if value is None
-                        else (repr(value) if not isinstance(value, (dict, list)) else kind)
-                    )
-                    raise fatal(
-                        "YAML-KEY",
-                        f"keys must be strings, found {shown}",
-                        at,
-                        hint="quote the key" if not isinstance(value, (dict, list)) else None,
-                    )
-                top[1], top[2] = value, at
-                return
-            key, key_at = top[1], top[2]
-            top[1] = _NO_KEY
-            if key in container:
-                problems.append(
-                    error(
-                        "YAML-DUPLICATE-KEY",
-                        f"duplicate key '{key}' "
-                        f"(first written at line {container.key_at[key].line})",
-                        key_at,
-                        hint="each key may appear once in a mapping; merge the two entries",
-                    )
-                )
-                return
-            container[key] = value
-            container.key_at[key] = key_at
-            container.value_at[key] = at
-        else:
-            container.append(value)
-            container.item_at.append(at)
-
+    composer = _Composer(name)
     try:
-        events: Iterator[Any] = yaml.parse(text, Loader=yaml.CSafeLoader)
+        composer.compose(yaml.parse(text, Loader=yaml.CSafeLoader))
+    except yaml.MarkedYAMLError as e:
+        raise composer.syntax_error(e) from None
+    except yaml.reader.ReaderError as e:
+        raise composer.character_error(text, e) from None
+    return composer.document()
+
+
+class _Composer:
+    """Values from libyaml's events: one method per kind of event, `attach` puts each value
+    in its place. The stack holds [container, pending key, pending key's mark] per level."""
+
+    __slots__ = (
+        "name",
+        "problems",
+        "stack",
+        "anchors",
+        "open_anchors",
+        "anchor_of",
+        "alias_budget",
+        "root",
+        "have_root",
+        "docs",
+    )
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.problems: list[Finding] = []
+        self.stack: list[list[Any]] = []
+        self.anchors: dict[str, Any] = {}
+        self.open_anchors: set[str] = set()
+        self.anchor_of: dict[int, str] = {}
+        self.alias_budget = ALIAS_BUDGET
+        self.root: Any = None
+        self.have_root = False
+        self.docs = 0
+
+    def compose(self, events: Iterator[Any]) -> None:
+        scalar, start, end, alias = self.scalar, self.start, self.end, self.alias
         for ev in events:
             cls = type(ev)
             if cls is yaml.ScalarEvent:
-                at = mark(ev)
-                tag = ev.tag
-                if tag is None:
-                    value = resolve_plain(ev.value) if ev.implicit[0] else ev.value
-                else:
-                    if tag not in _ALLOWED_SCALAR_TAGS:
-                        raise fatal(
-                            "YAML-TAG",
-                            f"tag {tag} is not allowed",
-                            at,
-                            hint="wanka files use plain YAML: remove the tag",
-                        )
-                    try:
-                        value = _explicit(tag, ev.value)
-                    except ValueError as e:
-                        raise fatal("YAML-TAG", str(e), at) from None
-                if type(value) is float and not math.isfinite(value):
-                    raise fatal("YAML-VALUE", f"non-finite number {ev.value!r} is not allowed", at)
-                if ev.anchor:
-                    anchors[ev.anchor] = value
-                attach(value, at)
+                scalar(ev)
             elif cls is yaml.MappingStartEvent or cls is yaml.SequenceStartEvent:
-                at = mark(ev)
-                if ev.tag is not None and ev.tag not in _ALLOWED_COLLECTION_TAGS:
-                    raise fatal(
-                        "YAML-TAG",
-                        f"tag {ev.tag} is not allowed",
-                        at,
-                        hint="wanka files use plain YAML: remove the tag",
-                    )
-                if len(stack) >= MAX_DEPTH:
-                    raise fatal(*_too_deep(at))
-                container: Any = YMap(at) if cls is yaml.MappingStartEvent else YSeq(at)
-                attach(container, at)
-                stack.append([container, _NO_KEY, None])
-                if ev.anchor:
-                    anchors[ev.anchor] = container
-                    open_anchors.add(ev.anchor)
-                    anchor_of[id(container)] = ev.anchor
+                start(ev, cls is yaml.MappingStartEvent)
             elif cls is yaml.MappingEndEvent or cls is yaml.SequenceEndEvent:
-                done = stack.pop()[0]
-                a = anchor_of.pop(id(done), None)
-                if a is not None:
-                    open_anchors.discard(a)
+                end()
             elif cls is yaml.AliasEvent:
-                at = mark(ev)
-                if ev.anchor not in anchors:
-                    raise fatal("YAML-ALIAS", f"alias *{ev.anchor} has no anchor before it", at)
-                if ev.anchor in open_anchors:
-                    raise fatal(
-                        "YAML-ALIAS",
-                        f"alias *{ev.anchor} refers to the value that contains it",
-                        at,
-                        hint="recursive structures are not allowed",
-                    )
-                value = anchors[ev.anchor]
-                alias_budget -= _size(value) if isinstance(value, (dict, list)) else 1
-                if alias_budget < 0:
-                    raise fatal(
-                        "YAML-ALIAS-LIMIT",
-                        f"aliases expand to more than {ALIAS_BUDGET:,} nodes",
-                        at,
-                        hint="an alias bomb? write the values out, or use fewer aliases",
-                    )
-                attach(value, at)
+                alias(ev)
             elif cls is yaml.DocumentStartEvent:
-                docs += 1
-                if docs > 1:
-                    raise fatal(
-                        "YAML-MULTI-DOC",
-                        "more than one YAML document in the file",
-                        mark(ev),
-                        hint="a cluster file holds one document; remove the extra '---'",
-                    )
-    except yaml.MarkedYAMLError as e:
+                self.document_start(ev)
+
+    def mark(self, ev: Any) -> Mark:
+        m = ev.start_mark
+        return Mark(self.name, m.line + 1, m.column + 1)
+
+    def fatal(self, rule: str, msg: str, at: Mark | None, hint: str | None = None) -> InputError:
+        return InputError([*self.problems, error(rule, msg, at, hint)], unreadable=False)
+
+    def scalar(self, ev: Any) -> None:
+        at = self.mark(ev)
+        tag = ev.tag
+        if tag is None:
+            value = resolve_plain(ev.value) if ev.implicit[0] else ev.value
+        else:
+            if tag not in _ALLOWED_SCALAR_TAGS:
+                raise self.fatal(
+                    "YAML-TAG",
+                    f"tag {tag} is not allowed",
+                    at,
+                    hint="wanka files use plain YAML: remove the tag",
+                )
+            try:
+                value = _explicit(tag, ev.value)
+            except ValueError as e:
+                raise self.fatal("YAML-TAG", str(e), at) from None
+        if type(value) is float and not math.isfinite(value):
+            raise self.fatal("YAML-VALUE", f"non-finite number {ev.value!r} is not allowed", at)
+        if ev.anchor:
+            self.anchors[ev.anchor] = value
+        self.attach(value, at)
+
+    def start(self, ev: Any, mapping: bool) -> None:
+        at = self.mark(ev)
+        if ev.tag is not None and ev.tag not in _ALLOWED_COLLECTION_TAGS:
+            raise self.fatal(
+                "YAML-TAG",
+                f"tag {ev.tag} is not allowed",
+                at,
+                hint="wanka files use plain YAML: remove the tag",
+            )
+        if len(self.stack) >= MAX_DEPTH:
+            raise self.fatal(*_too_deep(at))
+        container: Any = YMap(at) if mapping else YSeq(at)
+        self.attach(container, at)
+        self.stack.append([container, _NO_KEY, None])
+        if ev.anchor:
+            self.anchors[ev.anchor] = container
+            self.open_anchors.add(ev.anchor)
+            self.anchor_of[id(container)] = ev.anchor
+
+    def end(self) -> None:
+        done = self.stack.pop()[0]
+        a = self.anchor_of.pop(id(done), None)
+        if a is not None:
+            self.open_anchors.discard(a)
+
+    def alias(self, ev: Any) -> None:
+        at = self.mark(ev)
+        if ev.anchor not in self.anchors:
+            raise self.fatal("YAML-ALIAS", f"alias *{ev.anchor} has no anchor before it", at)
+        if ev.anchor in self.open_anchors:
+            raise self.fatal(
+                "YAML-ALIAS",
+                f"alias *{ev.anchor} refers to the value that contains it",
+                at,
+                hint="recursive structures are not allowed",
+            )
+        value = self.anchors[ev.anchor]
+        self.alias_budget -= _size(value) if isinstance(value, (dict, list)) else 1
+        if self.alias_budget < 0:
+            raise self.fatal(
+                "YAML-ALIAS-LIMIT",
+                f"aliases expand to more than {ALIAS_BUDGET:,} nodes",
+                at,
+                hint="an alias bomb? write the values out, or use fewer aliases",
+            )
+        self.attach(value, at)
+
+    def document_start(self, ev: Any) -> None:
+        self.docs += 1
+        if self.docs > 1:
+            raise self.fatal(
+                "YAML-MULTI-DOC",
+                "more than one YAML document in the file",
+                self.mark(ev),
+                hint="a cluster file holds one document; remove the extra '---'",
+            )
+
+    def attach(self, value: Any, at: Mark) -> None:
+        if not self.stack:
+            self.root, self.have_root = value, True
+            return
+        top = self.stack[-1]
+        container = top[0]
+        if not isinstance(container, YMap):
+            container.append(value)
+            container.item_at.append(at)
+            return
+        if top[1] is _NO_KEY:
+            if isinstance(value, (dict, list)) or not isinstance(value, str):
+                raise self.fatal(*_bad_key(value, at))
+            top[1], top[2] = value, at
+            return
+        key, key_at = top[1], top[2]
+        top[1] = _NO_KEY
+        if key in container:
+            self.problems.append(
+                error(
+                    "YAML-DUPLICATE-KEY",
+                    f"duplicate key '{key}' (first written at line {container.key_at[key].line})",
+                    key_at,
+                    hint="each key may appear once in a mapping; merge the two entries",
+                )
+            )
+            return
+        container[key] = value
+        container.key_at[key] = key_at
+        container.value_at[key] = at
+
+    def syntax_error(self, e: yaml.MarkedYAMLError) -> InputError:
         m = e.problem_mark
-        where = Mark(name, m.line + 1, m.column + 1) if m is not None else None
+        where = Mark(self.name, m.line + 1, m.column + 1) if m is not None else None
         if e.problem and _LIBYAML_DEPTH in e.problem:
             # recent libyaml (PyYAML 6.0.4: 1,000 levels) stops deep nesting itself, before our
             # check sees the events: its scanner reads ahead on `[[[...` (each `[` may open a key)
-            raise fatal(*_too_deep(where)) from None
+            return self.fatal(*_too_deep(where))
         msg = e.problem or "invalid YAML"
         if e.context:
             msg = f"{msg} ({e.context})"
-        raise InputError([*problems, error("YAML-SYNTAX", msg, where)], unreadable=False) from None
-    except yaml.reader.ReaderError as e:
+        return self.fatal("YAML-SYNTAX", msg, where)
+
+    def character_error(self, text: str, e: yaml.reader.ReaderError) -> InputError:
         pos = e.position
         line = text.count("\n", 0, pos) + 1
         col = pos - (text.rfind("\n", 0, pos) + 1) + 1
-        raise InputError(
-            [
-                *problems,
-                error(
-                    "YAML-SYNTAX",
-                    f"character U+{e.character:04X} is not allowed in YAML",
-                    Mark(name, line, col),
-                    hint="remove control characters from the file",
-                ),
-            ],
-            unreadable=False,
-        ) from None
-
-    if problems:
-        raise InputError(problems, unreadable=False)
-    if not have_root:
-        raise InputError(
-            [
-                error(
-                    "YAML-EMPTY",
-                    "the file holds no YAML document",
-                    Mark(name, 1, 1),
-                    hint="a cluster file starts with apiVersion: wanka/v1 and kind: Cluster",
-                )
-            ],
-            unreadable=False,
+        return self.fatal(
+            "YAML-SYNTAX",
+            f"character U+{e.character:04X} is not allowed in YAML",
+            Mark(self.name, line, col),
+            hint="remove control characters from the file",
         )
-    return root
+
+    def document(self) -> Any:
+        if self.problems:
+            raise InputError(self.problems, unreadable=False)
+        if not self.have_root:
+            raise self.fatal(
+                "YAML-EMPTY",
+                "the file holds no YAML document",
+                Mark(self.name, 1, 1),
+                hint="a cluster file starts with apiVersion: wanka/v1 and kind: Cluster",
+            )
+        return self.root
+
+
+def _bad_key(value: Any, at: Mark) -> tuple[str, str, Mark, str | None]:
+    """YAML-KEY for a key that is not a string (a number, null, a mapping or a sequence)."""
+    if isinstance(value, (dict, list)):
+        shown = "mapping" if isinstance(value, dict) else "sequence"
+        return "YAML-KEY", f"keys must be strings, found {shown}", at, None
+    shown = "null" if value is None else repr(value)
+    return "YAML-KEY", f"keys must be strings, found {shown}", at, "quote the key"
 
 
 _LIBYAML_DEPTH = "exceeded maximum nesting depth"  # libyaml's own limit, scanner or parser
