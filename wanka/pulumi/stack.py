@@ -42,7 +42,7 @@ import pulumi
 
 from wanka.derive.bundle import Derived
 from wanka.derive.routing import switch_routing
-from wanka.model.types import Node, Switch
+from wanka.model.types import Node, Switch, UnknownPhase
 from wanka.pulumi.providers import BareMetalNode, BringupBatch, SwitchConfig
 from wanka.pulumi.shards import Shard, shards
 from wanka.render.frr import render_frr
@@ -116,9 +116,13 @@ class Rack(pulumi.ComponentResource):
 
 
 def find_shard(d: Derived, s: Settings) -> Shard:
-    if d.cluster.phase(s.phase) is None:
-        names = ", ".join(p.name for p in d.cluster.phases)
-        raise StackError(f"wanka:phase is '{s.phase}', not a phase of {s.cluster} ({names})")
+    try:
+        d.cluster.require_phase(s.phase)
+    except UnknownPhase as e:
+        known = ", ".join(e.known)
+        raise StackError(
+            f"wanka:phase is '{s.phase}', not a phase of {s.cluster} ({known})"
+        ) from None
     mine = shards(d, s.phase)
     for shard in mine:
         if shard.pod == s.pod:
@@ -315,15 +319,10 @@ def main(derived: Derived | None = None) -> None:
 
 
 def _derive(path: str) -> Derived:
-    from wanka.pipeline import derive
-    from wanka.rules.check import check
-    from wanka.rules.output import line
+    from wanka.pipeline import NotValid, open_cluster
 
-    result = check(path)
-    if result.errors:
-        shown = "\n".join(line(f) for f in result.errors[:20])
-        raise StackError(f"wanka:cluster {path} is not valid:\n{shown}")
-    d = derive(result)
-    if d.findings:
-        raise StackError("\n".join(line(f) for f in d.findings[:20]))
-    return d
+    try:
+        return open_cluster(path)
+    except NotValid as e:
+        shown = "\n".join(e.lines(limit=20))
+        raise StackError(f"wanka:cluster {path} is not valid:\n{shown}") from None
