@@ -369,22 +369,25 @@ class SwitchConfig(dynamic.Resource, module="wanka", name="SwitchConfig"):
 BATCH_INPUTS = ("cluster", "phase", "nodes", "software", "lab", "outDir")
 
 
-def _summary(report: Mapping[str, Any]) -> dict[str, Any]:
-    hosts = report.get("hosts") or {}
+PREPARED = ".prepared"  # under outDir: the stack's shared, prepared bring-up runs
+
+
+def _summary(report: Any) -> dict[str, Any]:
+    """The batch's verification output, from the run's result (a RunResult)."""
+    hosts = report.hosts
     counts: dict[str, int] = {}
     for h in hosts.values():
-        status = str(h.get("status", "unknown"))
-        counts[status] = counts.get(status, 0) + 1
+        counts[h.status] = counts.get(h.status, 0) + 1
     return {
-        "ok": bool(report.get("ok")),
-        "changed": int(report.get("changed") or 0),
-        "summary": str(report.get("summary") or ""),
-        "hosts": {name: str(h.get("status", "unknown")) for name, h in sorted(hosts.items())},
+        "ok": bool(report.ok),
+        "changed": int(report.changed),
+        "summary": str(report.summary),
+        "hosts": {name: str(h.status) for name, h in sorted(hosts.items())},
         "counts": dict(sorted(counts.items())),
         "failed": {
-            name: [f"{f.get('check')}: {f.get('reason')}" for f in h.get("failed") or []]
+            name: [f"{f.id}: {f.reason}" for f in h.failed]
             for name, h in sorted(hosts.items())
-            if h.get("failed")
+            if h.failed
         },
     }
 
@@ -399,13 +402,16 @@ class BringupBatchProvider(dynamic.ResourceProvider):
         try:
             from wanka.bringup import run as bringup  # type: ignore[attr-defined,unused-ignore]
 
-            report = bringup.run(
-                str(props["cluster"]),
+            opts = bringup.Options(
+                cluster_file=str(props["cluster"]),
                 phase=str(props["phase"]),
                 limit=",".join(nodes),
                 lab=props.get("lab") or None,
                 out_dir=out_dir,
             )
+            # the stack's batches share one prepared run: rendered once, not once a rack
+            prepared = bringup.shared(opts, Path(str(props["outDir"])) / PREPARED)
+            report = bringup.run(opts, prepared=prepared)
         except Exception as e:
             raise ProviderError(f"BringupBatch {name}: the bring-up did not run: {e}") from None
         summary = _summary(report)
