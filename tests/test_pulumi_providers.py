@@ -14,6 +14,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -413,6 +414,9 @@ def test_provider_pickles_by_reference(cls: type) -> None:
     assert type(back) is cls and back.serialize_as_secret_always is False
     plain = pickle.loads(pickle.dumps(cls()))
     assert type(plain) is cls
+    # state recorded before the providers were one module each names the package: it loads
+    old = f"cwanka.pulumi.providers\n{cls.__name__}\n.".encode()
+    assert dill.loads(old) is cls
     props = {"node": "n", "switch": "s", "batch": "b", "config": "x"}
     assert back.diff("id", props, dict(props)).changes is False
     assert back.diff("id", props, {**props, "config": "y", "node": "m"}).changes is (
@@ -533,3 +537,18 @@ def test_the_batches_of_a_stack_render_once(
     create_all()
     assert len(fake.renders) == 2
     assert len({prepared.inventory for _, prepared in fake.calls}) == 2
+
+
+def test_providers_import_nothing_else_of_wanka() -> None:
+    """The dynamic-provider host unpickles the providers by reference: importing them must not
+    load the rest of the pipeline (bring-up and the drivers load inside the methods)."""
+    code = (
+        "import sys, wanka.pulumi.providers as p; assert p.PROVIDERS; "
+        "print(sorted(m for m in sys.modules if m.startswith('wanka')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    loaded = eval(out)  # a list of module names
+    allowed = ("wanka", "wanka.pulumi")
+    assert loaded and all(m in allowed or m.startswith("wanka.pulumi.providers") for m in loaded)
