@@ -425,3 +425,15 @@ def test_resume_runs_only_hosts_that_did_not_pass(emulator: int, tmp_path: Path)
     events = list(Path(r.artifacts, "job_events").glob("*.json"))
     touched = {json.loads(e.read_text()).get("event_data", {}).get("host") for e in events}
     assert S01 not in touched and S02 in touched
+
+
+def test_a_shared_preparation_serves_only_its_own_playbook_and_phase(tmp_path: Path) -> None:
+    opts = bringup.Options(cluster_file=LAB, phase="p1", out_dir=tmp_path / "run")
+    prepared = bringup.shared(opts, tmp_path / "prepared")
+    assert prepared.kinds[S01] == "node" and S01 in prepared.nodes
+    assert (prepared.inventory / "host_vars" / S01 / "expect.yml").is_file()
+    assert bringup.shared(opts, tmp_path / "prepared") == prepared  # found, not made again
+    verify = replace(opts, playbook="verify")
+    with pytest.raises(bringup.BringupError, match="prepared for bringup of phase p1"):
+        bringup.run(verify, prepared=prepared)
+    assert not (tmp_path / "run").exists()

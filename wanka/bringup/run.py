@@ -106,6 +106,11 @@ def run(
     if prepared is None:
         d = d if d is not None else open_derived(opts.cluster_file, opts.phase)
         prepared = prepare(d, opts, out / "render", out / "runner" / "inventory")
+    elif (prepared.playbook, prepared.phase) != (opts.playbook, opts.phase):
+        raise BringupError(
+            f"a run prepared for {prepared.playbook} of phase {prepared.phase} cannot "
+            f"{opts.playbook} phase {opts.phase}"
+        )
     out.mkdir(parents=True, exist_ok=True)
     state = _State.read(out, opts)
     scope = _select(prepared, opts)
@@ -310,7 +315,7 @@ def _collect(
             hosts[name] = replace(earlier[name], changed=0)
         else:
             hosts[name] = HostResult(status="ok", kind=prepared.kinds.get(name, "node"))
-    if prepared.playbook == "verify":
+    if prepared.playbook == "verify":  # (the run's own playbook: `run` checked)
         hosts = _reattribute_pings(hosts)
     return hosts
 
