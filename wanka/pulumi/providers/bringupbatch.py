@@ -4,22 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 from pulumi import dynamic
 
 from wanka.pulumi.providers.common import ProviderError, changed
 
+if TYPE_CHECKING:  # (only for the types: the bring-up loads inside `create`)
+    from wanka.bringup.results import RunResult
+
 # inputs that define the batch: any change replaces it (a new bring-up run)
 BATCH_INPUTS = ("cluster", "phase", "nodes", "software", "lab", "outDir")
-
-
 PREPARED = ".prepared"  # under outDir: the stack's shared, prepared bring-up runs
 
 
-def _summary(report: Any) -> dict[str, Any]:
-    """The batch's verification output, from the run's result (a RunResult)."""
+def _summary(report: RunResult) -> dict[str, Any]:
+    """The batch's verification output, from the run's result."""
     hosts = report.hosts
     counts: dict[str, int] = {}
     for h in hosts.values():
