@@ -10,6 +10,7 @@ import os
 import signal
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from conftest import ROOT, run_wanka
 from wanka.bringup import expect, runner
 from wanka.bringup import report as verifyreport
 from wanka.bringup import run as bringup
+from wanka.bringup.results import Check, HostResult, RunResult
 from wanka.lab import bmc
 from wanka.pipeline import derive
 from wanka.rules.check import check
@@ -29,28 +31,33 @@ S01, S02 = "lab-p1-pod01-r01-s01", "lab-p1-pod01-r01-s02"
 SECRET = "Wk-s3cret-bmc-9d1f"
 
 
-def _host(status: str, failed: list[dict[str, str]] | None = None, **kw: Any) -> dict[str, Any]:
-    return {"status": status, "changed": 0, "kind": "node", "failed": failed or [], "checks": []}
+def _host(status: Any, failed: tuple[Check, ...] = (), **kw: Any) -> HostResult:
+    return HostResult(status=status, failed=failed, **kw)
 
 
-def sample() -> dict[str, Any]:
+DOWN = Check(id="link", port="npu3", status="fail", reason="link status: DOWN")
+
+
+def sample() -> RunResult:
     hosts = {
         S01: _host("ok"),
-        S02: _host("failed", [{"check": "link", "port": "npu3", "reason": "link status: DOWN"}]),
-        "leaf": {**_host("ok"), "kind": "switch"},
+        S02: _host(
+            "failed",
+            (DOWN,),
+            checks=(
+                DOWN,
+                Check(id="lldp", port="npu3", status="skip", reason="link down"),
+                Check(id="link", port="npu2", status="pass"),
+            ),
+        ),
+        "leaf": _host("ok", kind="switch"),
     }
-    hosts[S02]["checks"] = [
-        {"check": "link", "port": "npu3", "status": "fail", "reason": "link status: DOWN"},
-        {"check": "lldp", "port": "npu3", "status": "skip", "reason": "link down"},
-        {"check": "link", "port": "npu2", "status": "pass", "reason": ""},
-    ]
-    result = {"ok": False, "changed": 0, "playbook": "verify", "phase": "p1", "hosts": hosts}
-    result["summary"] = verifyreport.summary(result)
-    return result
+    result = RunResult(playbook="verify", phase="p1", hosts=hosts)
+    return replace(result, summary=verifyreport.summary(result))
 
 
 def test_summary_names_node_port_check_and_changed() -> None:
-    text = sample()["summary"]
+    text = sample().summary
     assert text.splitlines()[0] == (
         "wanka verify p1: 1 of 2 nodes ok (1 failed); 1 of 1 switches ok; changed=0"
     )
@@ -71,18 +78,34 @@ def test_junit_has_a_case_per_check_and_port() -> None:
 
 def test_write_puts_three_files(tmp_path: Path) -> None:
     paths = verifyreport.write(sample(), tmp_path, prefix="verify")
-    assert json.loads(paths["json"].read_text())["hosts"][S02]["failed"][0]["port"] == "npu3"
+    data = json.loads(paths["json"].read_text())
+    assert data["ok"] is False and data["changed"] == 0 and "report" not in data
+    assert data["hosts"][S02]["failed"] == [
+        {"check": "link", "port": "npu3", "reason": "link status: DOWN"}]  # fmt: skip
+    assert data["hosts"][S02]["checks"][1] == {
+        "check": "lldp", "port": "npu3", "status": "skip", "reason": "link down"}  # fmt: skip
+    assert data["hosts"]["leaf"] == {
+        "status": "ok", "changed": 0, "kind": "switch", "failed": [], "checks": []}  # fmt: skip
+    back = {n: HostResult.from_dict(h) for n, h in data["hosts"].items()}
+    assert back == dict(sample().hosts)  # what --resume reads is what was written
     assert paths["summary"].read_text().startswith("wanka verify p1")
     ET.parse(paths["junit"])
 
 
-def test_parse_failures() -> None:
-    msg = "check=npu-health port=npu3 reason=health Alarm; check=bmc port=- reason=power is Off"
-    assert runner.parse_failures(msg) == [
-        {"check": "npu-health", "port": "npu3", "reason": "health Alarm"},
-        {"check": "bmc", "port": "", "reason": "power is Off"},
-    ]
-    assert runner.parse_failures("plain message") == []
+def test_failed_checks_come_from_the_task_result_not_its_message() -> None:
+    """A module's failure travels as res.checks (wanka_redfish, wanka_node action=fail): the
+    message is for people and is not parsed; a task without checks fails as its role."""
+    c = runner.Collector(["a", "b"], {}, runner.Progress("bringup", total=2))
+    bmc_fail = {"check": "bmc", "port": "", "status": "fail", "reason": "power is Off"}
+    c.event(_ev("runner_on_failed", "a", msg="bmc: power is Off", checks=[bmc_fail]))
+    ev = _ev("runner_on_failed", "b", "Install the driver", msg="check=x port=y reason=z")
+    ev["event_data"]["role"] = "npu_driver"
+    c.event(ev)
+    hosts = c.results()
+    assert hosts["a"].failed == (Check(id="bmc", status="fail", reason="power is Off"),)
+    assert hosts["b"].failed == (
+        Check(id="npu_driver", reason="Install the driver: check=x port=y reason=z"),
+    )
 
 
 def _ev(kind: str, host: str, task: str = "t", **res: Any) -> dict[str, Any]:
@@ -102,33 +125,30 @@ def test_collector_statuses_and_not_run_hosts() -> None:
     c.event(_ev("runner_on_failed", "b", checks=checks, msg="check=lldp ..."))
     c.event(_ev("runner_on_unreachable", "c", msg="Connection refused"))
     hosts = c.results()
-    assert hosts["a"]["status"] == "ok" and hosts["a"]["changed"] == 1
-    assert hosts["b"]["status"] == "failed"
-    assert hosts["b"]["failed"] == [{"check": "lldp", "port": "npu1", "reason": "wrong neighbour"}]
-    assert hosts["c"]["status"] == "unreachable" and hosts["c"]["failed"][0]["check"] == "ssh"
-    assert hosts["d"]["status"] == "skipped" and hosts["d"]["kind"] == "switch"
-    assert hosts["d"]["failed"][0]["check"] == "not-run"
+    assert hosts["a"].status == "ok" and hosts["a"].changed == 1
+    assert hosts["b"].status == "failed"
+    assert [f.failure() for f in hosts["b"].failed] == [
+        {"check": "lldp", "port": "npu1", "reason": "wrong neighbour"}]  # fmt: skip
+    assert [x.to_dict() for x in hosts["b"].checks] == checks
+    assert hosts["c"].status == "unreachable" and hosts["c"].failed[0].id == "ssh"
+    assert hosts["d"].status == "skipped" and hosts["d"].kind == "switch"
+    assert hosts["d"].failed[0].id == "not-run"
     assert (p.done, p.failed, p.remaining) == (1, 2, 1)
     assert seen and "1 done, 2 failed, 1 remaining of 4 hosts" in seen[-1]
 
 
 def test_a_ping_to_a_broken_port_is_not_the_senders_fault() -> None:
-    ping = {
-        "check": "roce-ping",
-        "port": "npu2",
-        "status": "fail",
-        "reason": "no answer",
-        "peer": f"{S02}:npu3",
-    }
-    hosts = {
-        S01: {**_host("failed", [{"check": "roce-ping", "port": "npu2", "reason": "x"}])},
-        S02: sample()["hosts"][S02],
-    }
-    hosts[S01]["checks"] = [ping]
-    bringup._reattribute_pings(hosts)
-    assert hosts[S01]["status"] == "ok" and hosts[S01]["failed"] == []
-    assert hosts[S01]["checks"][0]["status"] == "skip"
-    assert hosts[S02]["status"] == "failed"  # the cause stays
+    ping = Check(id="roce-ping", port="npu2", reason="no answer", peer=f"{S02}:npu3")
+    hosts = {S01: _host("failed", (ping,), checks=(ping,)), S02: sample().hosts[S02]}
+    after = bringup._reattribute_pings(hosts)
+    assert after[S01].status == "ok" and after[S01].failed == ()
+    assert after[S01].checks[0].status == "skip"
+    assert after[S01].checks[0].reason == f"peer {S02}:npu3 failed its own checks"
+    assert after[S02] is hosts[S02] and after[S02].status == "failed"  # the cause stays
+    # a ping to a port that passed its own checks stays the sender's failure
+    to_good = replace(ping, peer=f"{S02}:npu2")
+    hosts = {S01: _host("failed", (to_good,), checks=(to_good,)), S02: sample().hosts[S02]}
+    assert bringup._reattribute_pings(hosts)[S01].status == "failed"
 
 
 def test_expectations_follow_the_model_and_cabling() -> None:
@@ -222,6 +242,33 @@ def test_speed_and_pfc_checks_fail_with_what_the_port_says() -> None:
     assert (res["speed"]["status"], res["speed"]["reason"]) == ("skip", "no NIC speed in the model")
 
 
+class _Module:
+    """What wanka_node's failure sends to Ansible (AnsibleModule.fail_json exits)."""
+
+    def __init__(self) -> None:
+        self.sent: dict[str, Any] = {}
+
+    def fail_json(self, **kw: Any) -> None:
+        self.sent = kw
+
+
+def test_wanka_node_fails_with_structured_checks_the_runner_reads() -> None:
+    mod = _wanka_node()
+    m = _Module()
+    checks = [
+        {"check": "link", "port": "npu1", "status": "pass", "reason": ""},
+        {"check": "lldp", "port": "npu1", "status": "fail", "reason": "neighbour leaf02:swp3"},
+    ]
+    mod.fail(m, checks)
+    assert m.sent["checks"] == checks and m.sent["failed_checks"] == 1
+    assert m.sent["msg"] == "1 failed: lldp npu1: neighbour leaf02:swp3"
+    c = runner.Collector(["a"], {}, runner.Progress("verify", total=1))
+    c.event(_ev("runner_on_failed", "a", **m.sent))
+    host = c.results()["a"]
+    assert [x.to_dict() for x in host.checks] == checks
+    assert host.failed == (Check(id="lldp", port="npu1", reason="neighbour leaf02:swp3"),)
+
+
 def _with_rollouts(tmp_path: Path, p1: str, p2: str, name: str = "cluster.yaml") -> Path:
     text = (ROOT / "examples/lab-mini/cluster.yaml").read_text(encoding="utf-8")
     for phase, rollout in (("p1", p1), ("p2", p2)):
@@ -293,22 +340,24 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     os.kill(pid, signal.SIGTERM)
 
 
-def _unreachable_run(port: int, out: Path, **kw: Any) -> dict[str, Any]:
+def _unreachable_run(port: int, out: Path, **kw: Any) -> RunResult:
     """Bring-up of lab-mini's first two servers: real BMCs, no SSH (port 1 refuses)."""
     os.environ["WANKA_BMC_PASSWORD"] = SECRET
     try:
         return bringup.run(
-            LAB,
-            phase="p1",
-            out_dir=out,
-            extra_vars={
-                "wanka_bmc_url": f"http://127.0.0.1:{port}",
-                "wanka_bmc_system": "{{ inventory_hostname }}",
-                "ansible_host": "127.0.0.1",
-                "ansible_port": 1,
-                "bmc_ssh_timeout": 2,
-            },
-            **kw,
+            bringup.Options(
+                cluster_file=LAB,
+                phase="p1",
+                out_dir=out,
+                extra_vars={
+                    "wanka_bmc_url": f"http://127.0.0.1:{port}",
+                    "wanka_bmc_system": "{{ inventory_hostname }}",
+                    "ansible_host": "127.0.0.1",
+                    "ansible_port": 1,
+                    "bmc_ssh_timeout": 2,
+                },
+                **kw,
+            )
         )
     finally:
         del os.environ["WANKA_BMC_PASSWORD"]
@@ -319,21 +368,23 @@ def test_unreachable_servers_fail_with_ssh_and_no_secret_is_kept(
 ) -> None:
     # the BMC system id is the node name (the emulator serves names too)
     r = _unreachable_run(emulator, tmp_path, limit=f"{S01},{S02}")
-    assert r["ok"] is False and sorted(r["hosts"]) == [S01, S02]
+    assert r.ok is False and sorted(r.hosts) == [S01, S02]
     for name in (S01, S02):
-        h = r["hosts"][name]
-        assert h["status"] == "failed", h
-        assert [f["check"] for f in h["failed"]] == ["ssh"], h
-        assert h["changed"] == 1  # powered on through Redfish
-    assert f"{S01} failed: ssh" in r["summary"]
+        h = r.hosts[name]
+        assert h.status == "failed", h
+        assert [f.id for f in h.failed] == ["ssh"], h
+        assert h.changed == 1  # powered on through Redfish
+    assert f"{S01} failed: ssh" in r.summary
     for f in tmp_path.rglob("*"):
         if f.is_file():
             assert SECRET.encode() not in f.read_bytes(), f
-    assert Path(r["artifacts"], "job_events").is_dir()
+    assert Path(r.artifacts, "job_events").is_dir()
     state = json.loads((tmp_path / "state.json").read_text())
     assert state["bringup"] == {S01: "failed", S02: "failed"}
-    assert Path(r["report"]["junit"]).is_file()
-    assert r["rank_tables"] == []  # a bring-up is no verification: no rank tables
+    assert Path(r.report["junit"]).is_file()
+    report = json.loads(Path(r.report["json"]).read_text())
+    assert report["hosts"][S01]["failed"][0]["check"] == "ssh" and report["ok"] is False
+    assert r.rank_tables == ()  # a bring-up is no verification: no rank tables
 
 
 def ranked(paths: list[str]) -> set[str]:
@@ -354,17 +405,29 @@ def test_rank_tables_list_only_nodes_whose_last_verify_passed(tmp_path: Path) ->
 
 def test_resume_runs_only_hosts_that_did_not_pass(emulator: int, tmp_path: Path) -> None:
     r = _unreachable_run(emulator, tmp_path, limit=f"{S01},{S02}")
-    assert r["ran"] == [S01, S02]
+    assert r.ran == (S01, S02)
     # pretend S01 passed earlier: --resume must leave it alone and keep its result
     state = json.loads((tmp_path / "state.json").read_text())
     state["bringup"][S01] = "ok"
     (tmp_path / "state.json").write_text(json.dumps(state))
     report = json.loads((tmp_path / "bringup-report.json").read_text())
-    report["hosts"][S01] = _host("ok")
+    report["hosts"][S01] = _host("ok").to_dict()
     (tmp_path / "bringup-report.json").write_text(json.dumps(report))
     r = _unreachable_run(emulator, tmp_path, limit=f"{S01},{S02}", resume=True)
-    assert r["ran"] == [S02]
-    assert r["hosts"][S01]["status"] == "ok" and r["hosts"][S02]["status"] == "failed"
-    events = list(Path(r["artifacts"], "job_events").glob("*.json"))
+    assert r.ran == (S02,)
+    assert r.hosts[S01].status == "ok" and r.hosts[S02].status == "failed"
+    events = list(Path(r.artifacts, "job_events").glob("*.json"))
     touched = {json.loads(e.read_text()).get("event_data", {}).get("host") for e in events}
     assert S01 not in touched and S02 in touched
+
+
+def test_a_shared_preparation_serves_only_its_own_playbook_and_phase(tmp_path: Path) -> None:
+    opts = bringup.Options(cluster_file=LAB, phase="p1", out_dir=tmp_path / "run")
+    prepared = bringup.shared(opts, tmp_path / "prepared")
+    assert prepared.kinds[S01] == "node" and S01 in prepared.nodes
+    assert (prepared.inventory / "host_vars" / S01 / "expect.yml").is_file()
+    assert bringup.shared(opts, tmp_path / "prepared") == prepared  # found, not made again
+    verify = replace(opts, playbook="verify")
+    with pytest.raises(bringup.BringupError, match="prepared for bringup of phase p1"):
+        bringup.run(verify, prepared=prepared)
+    assert not (tmp_path / "run").exists()

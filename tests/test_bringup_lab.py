@@ -48,7 +48,10 @@ class Lab:
 
     def run(self, playbook: str, **kw: Any) -> dict[str, Any]:
         started = time.monotonic()
-        r = bringup.run(LAB, phase=None, out_dir=self.out, playbook=playbook, lab=self.dir, **kw)
+        opts = bringup.Options(
+            cluster_file=LAB, out_dir=self.out, playbook=playbook, lab=self.dir, **kw
+        )
+        r = bringup.run(opts).to_dict()
         self.times[f"{playbook}{'-resume' if kw.get('resume') else ''}"] = round(
             time.monotonic() - started, 1
         )

@@ -7,15 +7,19 @@ diff, and a pickling round trip per provider."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import pickle
 import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +29,7 @@ import pytest
 from conftest import ROOT
 from pulumi.dynamic.dynamic import serialize_provider
 
+from wanka.bringup.results import Check, HostResult, RunResult
 from wanka.derive.routing import switch_routing
 from wanka.drivers.redfish import Client
 from wanka.lab import bmc
@@ -338,6 +343,9 @@ def test_switch_config_refuses_what_it_cannot_do(tmp_path: Path) -> None:
 # -- BringupBatch --------------------------------------------------------------------------------
 
 
+LAB_MINI = str(ROOT / "examples/lab-mini/cluster.yaml")
+
+
 def batch_props(**over: Any) -> dict[str, Any]:
     props: dict[str, Any] = {
         "batch": "lab-p1-pod01-r01",
@@ -368,16 +376,16 @@ def test_bringup_batch_is_replaced_when_its_inputs_change() -> None:
 
 
 def test_bringup_summary() -> None:
-    report = {
-        "ok": False,
-        "changed": 3,
-        "summary": "1 of 2 nodes failed",
-        "hosts": {
-            "b": {"status": "failed", "changed": 1,
-                  "failed": [{"check": "lldp", "port": "npu3", "reason": "neighbour x"}]},
-            "a": {"status": "ok", "changed": 2, "failed": []},
+    fail = Check(id="lldp", port="npu3", reason="neighbour x")
+    report = RunResult(
+        playbook="bringup",
+        phase="p1",
+        summary="1 of 2 nodes failed",
+        hosts={
+            "b": HostResult(status="failed", changed=1, failed=(fail,)),
+            "a": HostResult(status="ok", changed=2),
         },
-    }  # fmt: skip
+    )
     s = providers._summary(report)
     assert s == {
         "ok": False,
@@ -406,6 +414,9 @@ def test_provider_pickles_by_reference(cls: type) -> None:
     assert type(back) is cls and back.serialize_as_secret_always is False
     plain = pickle.loads(pickle.dumps(cls()))
     assert type(plain) is cls
+    # state recorded before the providers were one module each names the package: it loads
+    old = f"cwanka.pulumi.providers\n{cls.__name__}\n.".encode()
+    assert dill.loads(old) is cls
     props = {"node": "n", "switch": "s", "batch": "b", "config": "x"}
     assert back.diff("id", props, dict(props)).changes is False
     assert back.diff("id", props, {**props, "config": "y", "node": "m"}).changes is (
@@ -413,51 +424,131 @@ def test_provider_pickles_by_reference(cls: type) -> None:
     )
 
 
+class _Bringups:
+    """wanka.bringup.run.run replaced by a recorder (the bring-up itself runs on lab nodes in
+    its own tests), the preparation (`shared`) kept real, its render calls counted."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from wanka.bringup import prepare
+        from wanka.bringup import run as bringup_run
+
+        self.calls: list[tuple[Any, Any]] = []
+        self.reports: list[RunResult] = []
+        self.renders: list[str] = []
+        self._lock = threading.Lock()
+        real = prepare.render.write
+
+        def write(d: Any, out: Any, phase: Any = None, progress: Any = None) -> int:
+            with self._lock:
+                self.renders.append(str(out))
+            time.sleep(0.2)  # long enough for the other batches to arrive meanwhile
+            return real(d, out, phase, progress)
+
+        monkeypatch.setattr(prepare.render, "write", write)
+        monkeypatch.setattr(bringup_run, "run", self.run)
+
+    def run(self, opts: Any, *, prepared: Any = None, derived: Any = None) -> RunResult:
+        with self._lock:
+            self.calls.append((opts, prepared))
+            if self.reports:
+                return self.reports.pop(0)
+        ok = HostResult(status="ok", changed=1)
+        return RunResult(
+            playbook="bringup", phase=opts.phase, hosts=dict.fromkeys(opts.limit.split(","), ok)
+        )
+
+
 def test_bringup_batch_create_follows_the_report(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """create calls wanka.bringup.run.run as agreed (cluster, phase, limit, lab, out_dir) and
-    fails unless every node of the batch is reported ok. The bring-up itself is replaced by
-    a recorder here: its own tests run it on lab nodes."""
-    import types
-
-    import wanka
-
-    calls: list[dict[str, Any]] = []
-    reports: list[dict[str, Any]] = []
-
-    def run(cluster: str, **kw: Any) -> dict[str, Any]:
-        calls.append({"cluster": cluster, **kw})
-        return reports.pop(0)
-
-    fake = types.ModuleType("wanka.bringup.run")
-    fake.run = run  # type: ignore[attr-defined]
-    monkeypatch.setitem(__import__("sys").modules, "wanka.bringup.run", fake)
-    monkeypatch.setattr(wanka, "bringup", fake, raising=False)
+    """create runs the bring-up of its nodes (cluster, phase, limit, lab, out_dir) and fails
+    unless every node of the batch is reported ok."""
+    fake = _Bringups(monkeypatch)
+    lab = tmp_path / "lab"
+    lab.mkdir()
+    access = {"ssh": {"private_key": "/k"}, "bmc": {"url": "http://127.0.0.1:1"}, "nodes": {}}
+    (lab / "access.json").write_text(json.dumps(access))
     p = BringupBatchProvider()
-    props = batch_props(outDir=str(tmp_path), lab="/run/wanka-lab/lab")
-    ok = {"status": "ok", "changed": 1, "failed": []}
+    props = batch_props(cluster=LAB_MINI, outDir=str(tmp_path), lab=str(lab))
     s1, s2 = props["nodes"]
 
-    reports.append({"ok": True, "changed": 2, "hosts": {s1: ok, s2: ok}, "summary": "2 ok"})
     created = p.create(dict(props))
     assert created.id == "lab-p1-pod01-r01"
     assert created.outs["verification"]["hosts"] == {s1: "ok", s2: "ok"}
-    assert calls[0] == {
-        "cluster": "../examples/lab-mini/cluster.yaml",
-        "phase": "p1",
-        "limit": f"{s1},{s2}",
-        "lab": "/run/wanka-lab/lab",
-        "out_dir": tmp_path / "lab-p1-pod01-r01",
-    }
+    opts, prepared = fake.calls[0]
+    assert (opts.cluster_file, opts.phase, opts.limit) == (LAB_MINI, "p1", f"{s1},{s2}")
+    assert (opts.lab, opts.out_dir) == (str(lab), tmp_path / "lab-p1-pod01-r01")
+    assert prepared.render.parent.parent == tmp_path / providers.PREPARED
+    assert (prepared.render / "ansible" / "inventory.yml").is_file()
+    assert (prepared.inventory / "hosts.yml").is_file()
 
-    failed = {"status": "failed", "changed": 0,
-              "failed": [{"check": "npu-count", "port": None, "reason": "7 of 8"}]}  # fmt: skip
-    reports.append(
-        {"ok": False, "changed": 0, "hosts": {s1: ok, s2: failed}, "summary": "1 failed"}
+    failed = HostResult(status="failed", failed=(Check(id="npu-count", reason="7 of 8"),))
+    ok = HostResult(status="ok")
+    fake.reports.append(
+        RunResult(playbook="bringup", phase="p1", hosts={s1: ok, s2: failed}, summary="1 failed")
     )
     with pytest.raises(ProviderError, match="bring-up failed \\(1 failed\\)"):
         p.create(dict(props))
-    reports.append({"ok": True, "changed": 0, "hosts": {s1: ok}, "summary": "1 ok"})
+    fake.reports.append(RunResult(playbook="bringup", phase="p1", hosts={s1: ok}))
     with pytest.raises(ProviderError, match=f"no report for {s2}"):
         p.create(dict(props))
+    assert len(fake.renders) == 1  # three creates, one preparation
+
+
+def test_the_batches_of_a_stack_render_once(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Every rack's BringupBatch of lab-mini's phase p1, created at once in threads as the
+    engine may: the phase is rendered once and every batch runs on that one preparation,
+    each with its own nodes; a changed cluster file is prepared anew, once again."""
+    fake = _Bringups(monkeypatch)
+    cluster = tmp_path / "cluster.yaml"
+    shutil.copyfile(LAB_MINI, cluster)
+    d = derive(check(str(cluster)))
+    racks: dict[str, list[str]] = {}
+    for n in d.cluster.nodes:
+        if n.pod.phase.name == "p1":
+            racks.setdefault(n.rack.name, []).append(n.name)
+    assert len(racks) >= 2
+    p = BringupBatchProvider()
+
+    def create_all() -> list[Any]:
+        batches = [
+            batch_props(batch=r, nodes=ns, cluster=str(cluster), outDir=str(tmp_path / "out"))
+            for r, ns in racks.items()
+        ]
+        with ThreadPoolExecutor(max_workers=len(batches)) as pool:
+            return list(pool.map(p.create, batches))
+
+    created = create_all()
+    assert sorted(c.id for c in created) == sorted(racks)
+    assert len(fake.renders) == 1, fake.renders
+    dirs = {prepared.inventory for _, prepared in fake.calls}
+    assert len(dirs) == 1
+    assert sorted(opts.limit for opts, _ in fake.calls) == sorted(
+        ",".join(v) for v in racks.values()
+    )
+    assert not [
+        x for x in (tmp_path / "out" / providers.PREPARED).iterdir() if x.name.startswith(".")
+    ]
+    create_all()  # a second up, nothing changed: nothing rendered
+    assert len(fake.renders) == 1
+    cluster.write_text(cluster.read_text() + "# changed\n")
+    create_all()
+    assert len(fake.renders) == 2
+    assert len({prepared.inventory for _, prepared in fake.calls}) == 2
+
+
+def test_providers_import_nothing_else_of_wanka() -> None:
+    """The dynamic-provider host unpickles the providers by reference: importing them must not
+    load the rest of the pipeline (bring-up and the drivers load inside the methods)."""
+    code = (
+        "import sys, wanka.pulumi.providers as p; assert p.PROVIDERS; "
+        "print(sorted(m for m in sys.modules if m.startswith('wanka')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    loaded = eval(out)  # a list of module names
+    allowed = ("wanka", "wanka.pulumi")
+    assert loaded and all(m in allowed or m.startswith("wanka.pulumi.providers") for m in loaded)

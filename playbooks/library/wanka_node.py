@@ -19,12 +19,23 @@ description:
     C({check, port, status, reason}) with status pass, fail or skip. The task fails when any
     check fails; the result list is returned either way, so reports can name node, port and check.
   - Checks run the real tools (npu-smi, hccn_tool, nvme, lscpu, vtysh) in parallel.
+  - C(action=fail) fails the task with C(failures), the failed checks a role found itself
+    (C({check, port, reason}), each given C(note) in parentheses), returned as C(checks).
 options:
   action:
-    description: facts or check.
+    description: facts, check or fail.
     type: str
-    choices: [facts, check]
+    choices: [facts, check, fail]
     default: check
+  failures:
+    description: With action=fail, the failed checks (C(check), C(port), C(reason)).
+    type: list
+    elements: dict
+    default: []
+  note:
+    description: With action=fail, said after each failure's reason (e.g. what was not done).
+    type: str
+    default: ""
   checks:
     description: >-
       Check ids. Node: arch, cpu, memory, npu-count, npu-model, npu-health, firmware, nvme,
@@ -59,8 +70,10 @@ EXAMPLES = r"""
 
 RETURN = r"""
 checks:
-  description: One result per check and port.
-  returned: action=check
+  description: >-
+    One result per check and port, C({check, port, status, reason}), on success and on
+    failure alike (action=fail: the failures).
+  returned: action=check, action=fail
   type: list
   elements: dict
 facts:
@@ -213,10 +226,10 @@ def facts(tools, expect):
         "npu_count": int(count) if count and count.isdigit() else None,
         "npu_health": health,
         "npu_unhealthy": sorted(k for k, v in health.items() if v != "OK"),
-        "npu_health_failures": "; ".join(
-            "check=npu-health port=%s reason=health %s" % (k, v)
+        "npu_health_failures": [
+            {"check": "npu-health", "port": k, "reason": "health %s" % v}
             for k, v in sorted(health.items()) if v != "OK"
-        ),
+        ],
     }
 
 
@@ -518,6 +531,8 @@ def main():
             expect=dict(type="dict", default={}),
             command_prefix=dict(type="list", elements="str", default=[]),
             vty_socket=dict(type="str", default=""),
+            failures=dict(type="list", elements="dict", default=[]),
+            note=dict(type="str", default=""),
         ),
         supports_check_mode=True,
     )
@@ -526,6 +541,9 @@ def main():
     expect = p["expect"] or {}
     if p["action"] == "facts":
         module.exit_json(changed=False, facts=facts(tools, expect))
+    if p["action"] == "fail":
+        fail(module, [dict(f, status="fail", reason=(str(f.get("reason") or "") + (
+            " (%s)" % p["note"] if p["note"] else ""))) for f in p["failures"]])
     wanted = set(p["checks"])
     checks = []
     checks += check_host(tools, expect, wanted)
@@ -535,12 +553,19 @@ def main():
         checks += check_nvme(tools, expect)
     if "bgp" in wanted:
         checks += check_bgp(tools, expect, p["vty_socket"])
-    failed = [c for c in checks if c["status"] == "fail"]
-    if failed:
-        msg = "; ".join("check=%s port=%s reason=%s" % (c["check"], c["port"] or "-", c["reason"])
-                        for c in failed)
-        module.fail_json(msg=msg, checks=checks, failed_checks=len(failed))
+    if any(c["status"] == "fail" for c in checks):
+        fail(module, checks)
     module.exit_json(changed=False, checks=checks, failed_checks=0)
+
+
+def fail(module, checks):
+    """Fail the task: the checks (all of them, the failed ones among them) as wanka's runner
+    reads them (res.checks); the message, for people, names the failed ones."""
+    failed = [c for c in checks if c["status"] == "fail"]
+    msg = "; ".join("%s%s: %s" % (c["check"], " " + c["port"] if c.get("port") else "",
+                                  c["reason"]) for c in failed)
+    module.fail_json(msg="%d failed: %s" % (len(failed), msg), checks=checks,
+                     failed_checks=len(failed))
 
 
 if __name__ == "__main__":

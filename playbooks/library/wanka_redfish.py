@@ -55,7 +55,7 @@ options:
     type: int
     default: 10
   check:
-    description: Only read; fail (check=bmc) when the BMC does not answer or the power is not C(power).
+    description: Only read; fail (a failed check C(bmc)) when the BMC does not answer or the power is not C(power).
     type: bool
     default: false
 author: wanka
@@ -80,12 +80,23 @@ actions:
   description: What was changed.
   returned: always
   type: list
+checks:
+  description: On failure, the failed check (bmc or power) as C({check, port, status, reason}).
+  returned: failure
+  type: list
+  elements: dict
 """
 
 import os
 import time
 
 from ansible.module_utils.basic import AnsibleModule
+
+
+def fail(module, check, reason, **extra):
+    """Fail the task with one failed check, as wanka's runner reads it (res.checks)."""
+    module.fail_json(msg="%s: %s" % (check, reason),
+                     checks=[dict(check=check, port="", status="fail", reason=reason)], **extra)
 
 
 def resolve(module, credential):
@@ -97,20 +108,18 @@ def resolve(module, credential):
     if "env" in credential:
         value = os.environ.get(str(credential["env"]))
         if not value:
-            module.fail_json(msg="check=bmc port=- reason=BMC password: environment variable %s "
-                             "is not set (the cluster file's credentials.bmc reference)"
-                             % credential["env"])
+            fail(module, "bmc", "BMC password: environment variable %s is not set (the cluster "
+                 "file's credentials.bmc reference)" % credential["env"])
     elif "file" in credential:
         path = os.path.expanduser(str(credential["file"]))
         try:
             with open(path) as f:
                 value = f.read().strip()
         except (IOError, OSError) as e:
-            module.fail_json(msg="check=bmc port=- reason=BMC password file %s: %s"
-                             % (path, e.strerror))
+            fail(module, "bmc", "BMC password file %s: %s" % (path, e.strerror))
     else:
-        module.fail_json(msg="check=bmc port=- reason=BMC credential reference %s cannot be "
-                         "resolved by Ansible (env or file only)" % sorted(credential))
+        fail(module, "bmc", "BMC credential reference %s cannot be resolved by Ansible (env or "
+             "file only)" % sorted(credential))
     return (user, value)
 
 
@@ -134,8 +143,8 @@ def main():
     try:
         from wanka.drivers.redfish import Client, RedfishError
     except ImportError:
-        module.fail_json(msg="check=bmc port=- reason=the wanka package is not importable by the "
-                         "controller's Python (run the playbook with wanka's virtualenv)")
+        fail(module, "bmc", "the wanka package is not importable by the controller's Python "
+             "(run the playbook with wanka's virtualenv)")
     p = module.params
     auth = resolve(module, p["credential"])
     client = Client(p["url"], p["system"], auth=auth, timeout=p["timeout"])
@@ -145,8 +154,7 @@ def main():
         state = client.power_state()
         if p["check"]:
             if want and state != want:
-                module.fail_json(msg="check=bmc port=- reason=power is %s, expected %s"
-                                 % (state, want), power_state=state)
+                fail(module, "bmc", "power is %s, expected %s" % (state, want), power_state=state)
             module.exit_json(changed=False, power_state=state, actions=[])
         if p["bios"]:
             current = client.bios()
@@ -172,13 +180,12 @@ def main():
                 if p["wait"] > 0:
                     start = time.time()
                     if not client.wait_power(want, p["wait"]):
-                        module.fail_json(
-                            msg="check=power port=- reason=power still %s %d s after asking for %s"
-                            % (client.power_state(), p["wait"], want), actions=actions)
+                        fail(module, "power", "power still %s %d s after asking for %s"
+                             % (client.power_state(), p["wait"], want), actions=actions)
                     state = client.power_state()
                     actions[-1] += " (%.0f s)" % (time.time() - start)
     except RedfishError as e:
-        module.fail_json(msg="check=bmc port=- reason=%s" % e, actions=actions)
+        fail(module, "bmc", "%s" % e, actions=actions)
     finally:
         client.close()
     module.exit_json(changed=bool(actions), power_state=state, actions=actions)

@@ -1,8 +1,8 @@
-"""Bring-up and verification runs: render, write the run's inventory, run a playbook through
-ansible-runner, report.
+"""Bring-up and verification runs: prepare (render, write the run's inventory), run a
+playbook through ansible-runner, collect the results, report.
 
-    run(cluster_file, phase=P, out_dir=DIR, playbook="bringup" | "fabric" | "verify",
-        limit=None, lab=None, resume=False, ...) -> result
+    run(Options(cluster_file=F, phase=P, out_dir=DIR, playbook="bringup" | "fabric" |
+        "verify", limit=None, lab=None, resume=False, ...)) -> RunResult
 
 The run directory DIR holds everything a run used and made:
 
@@ -17,7 +17,12 @@ The run directory DIR holds everything a run used and made:
     DIR/hccl/<phase>/*.json      rank tables with only the nodes whose last verify passed
     DIR/state.json               each host's last status per playbook (what --resume reads)
 
-The result (the agreed contract, read by the Pulumi BringupBatch provider too):
+A run given a `Prepared` (`prepare.shared`: what the BringupBatch resources of one stack
+share) renders nothing and reads no cluster file: DIR then holds no render/ and no
+inventory, the prepared directory does.
+
+The result is a `RunResult` (wanka.bringup.results, read by the Pulumi BringupBatch provider
+too); its `to_dict()` is the JSON report:
 
     {"ok": bool, "changed": int, "playbook": str, "phase": str | None,
      "hosts": {NAME: {"status": "ok" | "failed" | "unreachable" | "skipped", "changed": int,
@@ -40,120 +45,149 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from wanka import jsonfmt
-from wanka.bringup import expect, runner
 from wanka.bringup import report as verifyreport
+from wanka.bringup import runner
+from wanka.bringup.options import PLAYBOOKS, BringupError, Options
+from wanka.bringup.prepare import (
+    DEFAULT_MAX_FAIL,
+    DEFAULT_SERIAL,
+    Prepared,
+    lab_access,
+    lab_overlay,
+    open_derived,
+    prepare,
+    rollout,
+    shared,
+)
+from wanka.bringup.results import Check, HostResult, RunResult
 from wanka.datafiles import data_path
 from wanka.derive.bundle import Derived
-from wanka.model.types import Cluster, Phase
-from wanka.render import files as render
 from wanka.render import ranktable
 
-PLAYBOOKS = {"bringup": "bringup.yml", "fabric": "fabric.yml", "verify": "verify.yml"}
+__all__ = [
+    "DEFAULT_MAX_FAIL",
+    "DEFAULT_SERIAL",
+    "PLAYBOOKS",
+    "BringupError",
+    "Options",
+    "Prepared",
+    "RunResult",
+    "lab_access",
+    "lab_overlay",
+    "open_derived",
+    "prepare",
+    "rollout",
+    "run",
+    "shared",
+]
+
 HOSTS = {
     "bringup": "servers:!excluded",
     "fabric": "switches",
     "verify": "servers:switches:!excluded",
 }
-DEFAULT_SERIAL = "100%"
-DEFAULT_MAX_FAIL = 50
 
 
-class BringupError(Exception):
-    """Bad input or a run that could not start: one line for the user."""
-
-
-def _load(cluster_file: str) -> Derived:
-    from wanka.pipeline import derive
-    from wanka.rules import output as report
-    from wanka.rules.check import check
-
-    result = check(cluster_file)
-    if result.errors:
-        lines = [report.line(f) for f in result.findings if f.severity == "error"][:20]
-        raise BringupError("the cluster file is invalid:\n" + "\n".join(lines))
-    d = derive(result)
-    if d.findings:
+def run(
+    opts: Options, *, derived: Derived | None = None, prepared: Prepared | None = None
+) -> RunResult:
+    """Prepare (unless `prepared` is given), run `opts.playbook` on the hosts it selects
+    through ansible-runner, collect the results, write the reports (and, for a verify, the
+    rank tables). `derived`: the cluster as `open_derived(opts.cluster_file, opts.phase)`
+    gives it, when the caller has it already."""
+    started = time.monotonic()
+    out = Path(opts.out_dir).absolute()
+    d = derived
+    if prepared is None:
+        d = d if d is not None else open_derived(opts.cluster_file, opts.phase)
+        prepared = prepare(d, opts, out / "render", out / "runner" / "inventory")
+    elif (prepared.playbook, prepared.phase) != (opts.playbook, opts.phase):
         raise BringupError(
-            "the cluster file is invalid:\n" + "\n".join(report.line(f) for f in d.findings[:20])
+            f"a run prepared for {prepared.playbook} of phase {prepared.phase} cannot "
+            f"{opts.playbook} phase {opts.phase}"
         )
-    return d
+    out.mkdir(parents=True, exist_ok=True)
+    state = _State.read(out, opts)
+    scope = _select(prepared, opts)
+    ran = [h for h in scope if state.previous.get(h) != "ok"] if opts.resume else scope
+    results, status, artifacts = _play(opts, prepared, out, ran)
+    result = RunResult(
+        playbook=opts.playbook,
+        phase=opts.phase,
+        hosts=_collect(scope, results, state.earlier, prepared),
+        cluster=prepared.cluster,
+        lab=str(opts.lab) if opts.lab is not None else None,
+        resumed=opts.resume,
+        batch=prepared.batch,
+        max_fail_percent=prepared.max_fail_percent,
+        ran=tuple(ran),
+        runner_status=status,
+        artifacts=str(artifacts),
+        duration_s=round(time.monotonic() - started, 1),
+    )
+    result = replace(result, summary=verifyreport.summary(result))
+    state.record(result)
+    if opts.playbook == "verify":  # only nodes whose last verification passed train
+        d = d if d is not None else open_derived(opts.cluster_file, opts.phase)
+        result = replace(result, rank_tables=tuple(_rank_tables(d, out, prepared, state)))
+    state.write()
+    paths = verifyreport.write(result, out, prefix=opts.playbook)
+    return replace(result, report={k: str(v) for k, v in paths.items()})
 
 
-def _dump(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render.dump_yaml(data), encoding="utf-8")
+@dataclass(kw_only=True)
+class _State:
+    """DIR/state.json (each host's last status per playbook) and, for --resume, the hosts
+    of the last report."""
+
+    path: Path
+    playbook: str
+    all: dict[str, dict[str, str]] = field(default_factory=dict)
+    earlier: dict[str, HostResult] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, out: Path, opts: Options) -> _State:
+        s = cls(path=out / "state.json", playbook=opts.playbook)
+        if s.path.is_file():
+            s.all = json.loads(s.path.read_text(encoding="utf-8"))
+        report = out / f"{opts.playbook}-report.json"
+        if opts.resume and report.is_file():
+            hosts = json.loads(report.read_text(encoding="utf-8")).get("hosts", {})
+            s.earlier = {name: HostResult.from_dict(h) for name, h in hosts.items()}
+        return s
+
+    @property
+    def previous(self) -> dict[str, str]:
+        return self.all.get(self.playbook, {})
+
+    def record(self, result: RunResult) -> None:
+        self.all[self.playbook] = {
+            **self.previous,
+            **{n: h.status for n, h in result.hosts.items()},
+        }
+
+    def write(self) -> None:
+        self.path.write_text(jsonfmt.dumps(self.all), encoding="utf-8")
 
 
-def lab_access(lab: str | os.PathLike[str]) -> dict[str, Any]:
-    path = Path(lab) / "access.json"
+def _select(prepared: Prepared, opts: Options) -> list[str]:
+    """The hosts of the run: the playbook's pattern and --limit, in the inventory."""
     try:
-        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+        scope = _scope(prepared.inventory, HOSTS[opts.playbook], opts.limit)
+    except Exception as e:  # Ansible's own message for a bad pattern
+        raise BringupError(f"--limit {opts.limit!r}: {e}") from None
+    if not scope:
         raise BringupError(
-            f"{path}: no such file (is the lab up? `wanka lab up FILE --dir {lab}`)"
-        ) from None
-    except (OSError, ValueError) as e:
-        raise BringupError(f"{path}: cannot read the lab's access file: {e}") from None
-    for key in ("ssh", "bmc", "nodes"):
-        if key not in data:
-            raise BringupError(f"{path}: no '{key}' in the lab's access file")
-    return data
-
-
-def lab_overlay(access: dict[str, Any], names: set[str]) -> dict[str, dict[str, Any]]:
-    """Host vars that point the production inventory at the lab."""
-    ssh = access["ssh"]
-    out: dict[str, dict[str, Any]] = {}
-    for name, node in (access.get("nodes") or {}).items():
-        if name not in names:
-            continue
-        out[name] = {
-            "ansible_host": node["address"],
-            "ansible_user": ssh.get("user", "root"),
-            "ansible_ssh_private_key_file": ssh["private_key"],
-            # the servers' system Python (interpreter discovery would find the lab host's
-            # user-level shims, which the server's overlaid /root also shows)
-            "ansible_python_interpreter": access.get("python", "/usr/bin/python3"),
-            # the servers' /root is an overlay on this machine's live /root, where the
-            # controller keeps its own temporary files: work in the server's private /tmp
-            "ansible_remote_tmp": "/tmp/.ansible-wanka",
-            "wanka_bmc_url": access["bmc"]["url"],
-            "wanka_bmc_system": node.get("system") or name,
-            "wanka_bmc_auth": False,
-            # lab servers run no service manager or boot loader and share the host's kernel
-            "os_baseline_hostname_use": "alpine",  # /etc/hostname + `hostname -F`
-            "os_baseline_manage_services": False,
-            "os_baseline_sysctl_apply": False,
-            "os_baseline_bootloader_update": False,
-        }
-    for name, sw in (access.get("switches") or {}).items():
-        if name not in names:
-            continue
-        entry: dict[str, Any] = {
-            "ansible_connection": "local",
-            "ansible_python_interpreter": sys.executable,
-            "wanka_switch_command_prefix": ["ip", "netns", "exec", sw["namespace"]],
-        }
-        if sw.get("vty"):
-            entry["wanka_frr_vty_socket"] = sw["vty"]
-            entry["wanka_frr_conf"] = str(Path(sw["vty"]) / "frr.conf")
-        out[name] = entry
-    return out
-
-
-def _ssh_group_vars(d: Derived) -> dict[str, Any]:
-    cred = d.cluster.credentials.get("ssh")
-    if cred is None:
-        return {}
-    out: dict[str, Any] = {"ansible_user": cred.username}
-    if cred.private_key is not None and cred.private_key.source == "file":
-        out["ansible_ssh_private_key_file"] = cred.private_key.name  # a path, not a secret
-    return out
+            f"no hosts to {opts.playbook}"
+            + (f" in phase {opts.phase}" if opts.phase else "")
+            + (f" matching --limit {opts.limit!r}" if opts.limit else "")
+        )
+    return scope
 
 
 def _scope(inventory: Path, pattern: str, limit: str | None) -> list[str]:
@@ -169,25 +203,74 @@ def _scope(inventory: Path, pattern: str, limit: str | None) -> list[str]:
     return sorted(h.name for h in im.get_hosts(":".join(parts))) if parts else []
 
 
-def _secret_values(d: Derived) -> list[str]:
-    """The values the cluster file's credential references point at, where readable here:
-    scrubbed from the artifacts whatever happens."""
-    out = []
-    for cred in d.cluster.credentials.values():
-        for ref in (cred.password, cred.private_key):
-            if ref is None:
-                continue
-            value = None
-            if ref.source == "env":
-                value = os.environ.get(ref.name)
-            elif ref.source == "file" and ref is cred.password:
-                try:
-                    value = Path(ref.name).expanduser().read_text(encoding="utf-8").strip()
-                except OSError:
-                    value = None
-            if value and len(value) >= 4:
-                out.append(value)
-    return out
+def _play(
+    opts: Options, prepared: Prepared, out: Path, hosts: list[str]
+) -> tuple[dict[str, HostResult], str, Path]:
+    """Run the playbook on `hosts` (none: nothing to run); (results, ansible-runner's
+    status, the artifacts directory), the artifacts scrubbed of secrets."""
+    private = out / "runner"
+    ident = time.strftime("%Y%m%dT%H%M%S") + f"-{opts.playbook}"
+    if not hosts:
+        return {}, "successful", private / "artifacts" / ident
+    access = lab_access(opts.lab) if opts.lab is not None else None
+    pb_dir = data_path("playbooks")
+    extravars: dict[str, Any] = {
+        "wanka_render_dir": str(prepared.render),
+        "wanka_serial": prepared.batch,
+        "wanka_max_fail_percentage": prepared.max_fail_percent,
+    }
+    if access is not None and access.get("packages"):
+        extravars["wanka_packages_dir"] = access["packages"]
+    extravars.update(opts.extra_vars)
+    results, status, artifacts = runner.run(
+        private,
+        pb_dir / PLAYBOOKS[opts.playbook],
+        inventory=prepared.inventory,
+        hosts=hosts,
+        kinds=dict(prepared.kinds),
+        limit=",".join(hosts) if opts.resume or opts.limit else None,
+        extravars=extravars,
+        envvars=_environment(out, private, access),
+        forks=opts.forks or _forks(len(hosts), lab=access is not None),
+        ident=ident,
+        show=opts.progress,
+    )
+    _scrub(artifacts, prepared.secret_values())
+    return results, status, artifacts
+
+
+def _environment(out: Path, private: Path, access: dict[str, Any] | None) -> dict[str, str]:
+    """ansible-playbook's environment: wanka's roles and modules, quiet, SSH of this run."""
+    path = os.environ.get("PATH", "/usr/bin:/bin")
+    envvars = {
+        "PATH": f"{Path(sys.executable).parent}:{path}",
+        "ANSIBLE_ROLES_PATH": str(data_path("roles")),
+        "ANSIBLE_LIBRARY": str(data_path("playbooks") / "library"),
+        "ANSIBLE_MODULE_UTILS": str(data_path("playbooks") / "module_utils"),
+        "ANSIBLE_PIPELINING": "True",
+        "ANSIBLE_RETRY_FILES_ENABLED": "False",
+        "ANSIBLE_NOCOLOR": "True",
+        "ANSIBLE_LOCALHOST_WARNING": "False",
+        "ANSIBLE_INTERPRETER_PYTHON": "auto_silent",
+        "ANSIBLE_TIMEOUT": "15",
+        "ANSIBLE_SSH_RETRIES": "2",
+        "ANSIBLE_LOCAL_TEMP": str(private / "tmp"),
+        # SSH master connections of this run directory only: two labs (or sites) with the
+        # same management addresses must never share one (the socket is named after
+        # user@host:port); short, for the socket path limit
+        "ANSIBLE_SSH_CONTROL_PATH_DIR": "/tmp/wanka-cp-"
+        + hashlib.sha1(str(out).encode()).hexdigest()[:12],
+    }
+    ssh_args = "-o ControlMaster=auto -o ControlPersist=120s"
+    if access is not None:
+        kh = access["ssh"].get("known_hosts")
+        if kh:
+            ssh_args += f" -o UserKnownHostsFile={kh} -o StrictHostKeyChecking=yes"
+        proxy = access["ssh"].get("proxy_command")
+        if proxy:  # the lab's servers are reached through its jump host (a namespace)
+            ssh_args += f' -o "ProxyCommand={proxy}"'
+    envvars["ANSIBLE_SSH_ARGS"] = ssh_args
+    return envvars
 
 
 def _scrub(artifacts: Path, secrets: list[str]) -> None:
@@ -217,35 +300,65 @@ def _scrub(artifacts: Path, secrets: list[str]) -> None:
             path.write_text(text, encoding="utf-8")
 
 
-def _reattribute_pings(hosts: dict[str, dict[str, Any]]) -> None:
+def _collect(
+    scope: list[str],
+    results: dict[str, HostResult],
+    earlier: dict[str, HostResult],
+    prepared: Prepared,
+) -> dict[str, HostResult]:
+    """Every host of the scope: this run's result, else (--resume) the earlier one, else a
+    host this run had nothing to do on; a verify's pings re-attributed to their cause."""
+    hosts: dict[str, HostResult] = {}
+    for name in scope:
+        if name in results:
+            hosts[name] = results[name]
+        elif name in earlier:  # --resume: kept from the earlier run
+            hosts[name] = replace(earlier[name], changed=0)
+        else:
+            hosts[name] = HostResult(status="ok", kind=prepared.kinds.get(name, "node"))
+    if prepared.playbook == "verify":  # (the run's own playbook: `run` checked)
+        hosts = _reattribute_pings(hosts)
+    return hosts
+
+
+def _reattribute_pings(hosts: dict[str, HostResult]) -> dict[str, HostResult]:
     """A RoCE ping fails when either end is broken. When the far end's port failed a check of
     its own (link, LLDP, address, health) or its host did not pass, the ping is not the
     sender's fault: mark it skipped, naming the peer, so the report names only the cause."""
     broken: dict[str, set[str]] = {}
     for name, h in hosts.items():
-        ports = {
-            c["port"] for c in h["checks"] if c["status"] == "fail" and c["check"] != "roce-ping"
-        }
-        own = [f for f in h["failed"] if f["check"] != "roce-ping"]
-        if h["status"] in ("unreachable", "skipped") or any(not f["port"] for f in own):
+        ports = {c.port for c in h.checks if c.status == "fail" and c.id != "roce-ping"}
+        own = [f for f in h.failed if f.id != "roce-ping"]
+        if h.status in ("unreachable", "skipped") or any(not f.port for f in own):
             ports.add("*")
         broken[name] = ports
-    for h in hosts.values():
-        changed = False
-        for c in h["checks"]:
-            if c["check"] != "roce-ping" or c["status"] != "fail" or not c.get("peer"):
-                continue
-            peer, _, port = c["peer"].partition(":")
-            bad = broken.get(peer, set())
-            if port in bad or "*" in bad:
-                c["status"] = "skip"
-                c["reason"] = f"peer {c['peer']} failed its own checks"
-                changed = True
-        if changed:
-            skipped = {(c["check"], c["port"]) for c in h["checks"] if c["status"] == "skip"}
-            h["failed"] = [f for f in h["failed"] if (f["check"], f["port"]) not in skipped]
-            if h["status"] == "failed" and not h["failed"]:
-                h["status"] = "ok"
+    out: dict[str, HostResult] = {}
+    for name, h in hosts.items():
+        checks = tuple(_excused(c, broken) for c in h.checks)
+        if checks == h.checks:
+            out[name] = h
+            continue
+        skipped = {(c.id, c.port) for c in checks if c.status == "skip"}
+        failed = tuple(f for f in h.failed if (f.id, f.port) not in skipped)
+        status = "ok" if h.status == "failed" and not failed else h.status
+        out[name] = replace(h, checks=checks, failed=failed, status=status)
+    return out
+
+
+def _excused(c: Check, broken: dict[str, set[str]]) -> Check:
+    """A failed ping to a port (or host) that is broken itself: skipped, naming the peer."""
+    if c.id != "roce-ping" or c.status != "fail" or not c.peer:
+        return c
+    peer, _, port = c.peer.partition(":")
+    bad = broken.get(peer, set())
+    if port in bad or "*" in bad:
+        return replace(c, status="skip", reason=f"peer {c.peer} failed its own checks")
+    return c
+
+
+def _rank_tables(d: Derived, out: Path, prepared: Prepared, state: _State) -> list[str]:
+    passed = {n for n in prepared.nodes if state.previous.get(n) == "ok"}
+    return _write_rank_tables(d, out, prepared.phase, passed)
 
 
 def _write_rank_tables(d: Derived, out: Path, phase: str | None, passed: set[str]) -> list[str]:
@@ -273,208 +386,3 @@ def _forks(hosts: int, *, lab: bool) -> int:
     if lab:
         return max(1, min(hosts, 4 * (os.cpu_count() or 1)))
     return max(5, min(50, hosts))
-
-
-def rollout(
-    c: Cluster, phase: str | None, serial: str | None, max_fail_percentage: int | None
-) -> tuple[str, int]:
-    """Ansible's serial and max_fail_percentage for a run: the command line's when given,
-    else the phase's `rollout` (a run of every phase needs them to agree), else the defaults."""
-    phases = [p for p in c.phases if phase is None or p.name == phase]
-    batch = serial if serial is not None else _agreed(phases, "batch", "--batch")
-    max_fail = (
-        max_fail_percentage
-        if max_fail_percentage is not None
-        else _agreed(phases, "max_fail_percent", "--max-fail-percent")
-    )
-    return batch or DEFAULT_SERIAL, DEFAULT_MAX_FAIL if max_fail is None else int(max_fail)
-
-
-def _agreed(phases: list[Phase], field: str, flag: str) -> Any:
-    """The rollout `field` the phases share (None: the default), or why they do not."""
-    said = {p.name: getattr(p.rollout, field) if p.rollout else None for p in phases}
-    if len(set(said.values())) > 1:
-        named = ", ".join(f"{n}: {v if v is not None else 'default'}" for n, v in said.items())
-        raise BringupError(
-            f"the phases' rollout {field} differ ({named}): run one phase (--phase) or give {flag}"
-        )
-    return next(iter(said.values()), None)
-
-
-def run(
-    cluster_file: str,
-    *,
-    phase: str | None,
-    out_dir: str | os.PathLike[str],
-    playbook: str = "bringup",
-    limit: str | None = None,
-    lab: str | os.PathLike[str] | None = None,
-    progress: Callable[[runner.Progress], None] | None = None,
-    resume: bool = False,
-    serial: str | None = None,
-    max_fail_percentage: int | None = None,
-    forks: int | None = None,
-    extra_vars: dict[str, Any] | None = None,
-    derived: Derived | None = None,
-) -> dict[str, Any]:
-    """Render, run `playbook` on the phase's hosts through ansible-runner, report."""
-    if playbook not in PLAYBOOKS:
-        raise BringupError(f"unknown playbook '{playbook}' (one of {', '.join(PLAYBOOKS)})")
-    started = time.monotonic()
-    d = derived if derived is not None else _load(cluster_file)
-    c = d.cluster
-    if phase is not None and c.phase(phase) is None:
-        names = ", ".join(p.name for p in c.phases)
-        raise BringupError(f"unknown phase '{phase}' (phases: {names})")
-    if playbook == "bringup":  # the phase's rollout is about its servers
-        batch, max_fail = rollout(c, phase, serial, max_fail_percentage)
-    else:
-        batch = serial or DEFAULT_SERIAL
-        max_fail = DEFAULT_MAX_FAIL if max_fail_percentage is None else max_fail_percentage
-    out = Path(out_dir).absolute()
-    out.mkdir(parents=True, exist_ok=True)
-    access = lab_access(lab) if lab is not None else None
-
-    render.write(d, out / "render", phase)
-    nodes = [n for n in c.nodes if phase is None or n.pod.phase.name == phase]
-    switches = [s for s in c.switches if phase is None or s.pod.phase.name == phase]
-    expectations = expect.expectations(d, nodes, switches, phase)
-
-    private = out / "runner"
-    inv = private / "inventory"
-    if inv.exists():
-        shutil.rmtree(inv)
-    inv.mkdir(parents=True)
-    shutil.copyfile(out / "render" / "ansible" / "inventory.yml", inv / "hosts.yml")
-    shutil.copytree(out / "render" / "ansible" / "group_vars", inv / "group_vars")
-    _dump(inv / "group_vars" / "all" / "ssh.yml", _ssh_group_vars(d))
-    for name, exp in expectations.items():
-        _dump(inv / "host_vars" / name / "expect.yml", {"wanka_expect": exp})
-    if access is not None:
-        for name, hv in lab_overlay(access, set(expectations)).items():
-            _dump(inv / "host_vars" / name / "lab.yml", hv)
-
-    state_path = out / "state.json"
-    state: dict[str, dict[str, str]] = {}
-    if state_path.is_file():
-        state = json.loads(state_path.read_text(encoding="utf-8"))
-    previous = state.get(playbook, {})
-    report_json = out / f"{playbook}-report.json"
-    earlier: dict[str, Any] = {}
-    if resume and report_json.is_file():
-        earlier = json.loads(report_json.read_text(encoding="utf-8")).get("hosts", {})
-
-    try:
-        scope = _scope(inv, HOSTS[playbook], limit)
-    except Exception as e:  # Ansible's own message for a bad pattern
-        raise BringupError(f"--limit {limit!r}: {e}") from None
-    if not scope:
-        raise BringupError(
-            f"no hosts to {playbook}"
-            + (f" in phase {phase}" if phase else "")
-            + (f" matching --limit {limit!r}" if limit else "")
-        )
-    run_hosts = [h for h in scope if previous.get(h) != "ok"] if resume else scope
-    kinds = {name: exp["kind"] for name, exp in expectations.items()}
-
-    ident = time.strftime("%Y%m%dT%H%M%S") + f"-{playbook}"
-    artifacts = private / "artifacts" / ident
-    results: dict[str, dict[str, Any]] = {}
-    status = "successful"
-    if run_hosts:
-        pb_dir = data_path("playbooks")
-        extravars: dict[str, Any] = {
-            "wanka_render_dir": str(out / "render"),
-            "wanka_serial": batch,
-            "wanka_max_fail_percentage": max_fail,
-        }
-        if access is not None and access.get("packages"):
-            extravars["wanka_packages_dir"] = access["packages"]
-        extravars.update(extra_vars or {})
-        path = os.environ.get("PATH", "/usr/bin:/bin")
-        envvars = {
-            "PATH": f"{Path(sys.executable).parent}:{path}",
-            "ANSIBLE_ROLES_PATH": str(data_path("roles")),
-            "ANSIBLE_LIBRARY": str(pb_dir / "library"),
-            "ANSIBLE_MODULE_UTILS": str(pb_dir / "module_utils"),
-            "ANSIBLE_PIPELINING": "True",
-            "ANSIBLE_RETRY_FILES_ENABLED": "False",
-            "ANSIBLE_NOCOLOR": "True",
-            "ANSIBLE_LOCALHOST_WARNING": "False",
-            "ANSIBLE_INTERPRETER_PYTHON": "auto_silent",
-            "ANSIBLE_TIMEOUT": "15",
-            "ANSIBLE_SSH_RETRIES": "2",
-            "ANSIBLE_LOCAL_TEMP": str(private / "tmp"),
-            # SSH master connections of this run directory only: two labs (or sites) with the
-            # same management addresses must never share one (the socket is named after
-            # user@host:port); short, for the socket path limit
-            "ANSIBLE_SSH_CONTROL_PATH_DIR": "/tmp/wanka-cp-"
-            + hashlib.sha1(str(out).encode()).hexdigest()[:12],
-        }
-        ssh_args = "-o ControlMaster=auto -o ControlPersist=120s"
-        if access is not None:
-            kh = access["ssh"].get("known_hosts")
-            if kh:
-                ssh_args += f" -o UserKnownHostsFile={kh} -o StrictHostKeyChecking=yes"
-            proxy = access["ssh"].get("proxy_command")
-            if proxy:  # the lab's servers are reached through its jump host (a namespace)
-                ssh_args += f' -o "ProxyCommand={proxy}"'
-
-        envvars["ANSIBLE_SSH_ARGS"] = ssh_args
-        limit_arg = ",".join(run_hosts) if resume or limit else None
-        results, status, artifacts = runner.run(
-            private,
-            pb_dir / PLAYBOOKS[playbook],
-            hosts=run_hosts,
-            kinds=kinds,
-            limit=limit_arg,
-            extravars=extravars,
-            envvars=envvars,
-            forks=forks or _forks(len(run_hosts), lab=access is not None),
-            ident=ident,
-            show=progress,
-        )
-        _scrub(artifacts, _secret_values(d))
-    hosts: dict[str, dict[str, Any]] = {}
-    for name in scope:
-        if name in results:
-            hosts[name] = results[name]
-        elif name in earlier:  # --resume: kept from the earlier run
-            hosts[name] = earlier[name]
-            hosts[name]["changed"] = 0
-        else:
-            hosts[name] = {
-                "status": "ok",
-                "changed": 0,
-                "kind": kinds.get(name, "node"),
-                "failed": [],
-                "checks": [],
-            }
-    if playbook == "verify":
-        _reattribute_pings(hosts)
-
-    result: dict[str, Any] = {
-        "ok": all(h["status"] == "ok" for h in hosts.values()),
-        "changed": sum(int(h["changed"]) for h in hosts.values()),
-        "playbook": playbook,
-        "phase": phase,
-        "cluster": c.name,
-        "lab": str(lab) if lab is not None else None,
-        "resumed": resume,
-        "rollout": {"batch": batch, "max_fail_percent": max_fail},
-        "ran": run_hosts,
-        "runner_status": status,
-        "hosts": hosts,
-        "artifacts": str(artifacts),
-        "duration_s": round(time.monotonic() - started, 1),
-    }
-    result["summary"] = verifyreport.summary(result)
-    state[playbook] = {**previous, **{n: h["status"] for n, h in hosts.items()}}
-    result["rank_tables"] = []
-    if playbook == "verify":  # only nodes whose last verification passed train
-        passed = {n.name for n in nodes if state[playbook].get(n.name) == "ok"}
-        result["rank_tables"] = _write_rank_tables(d, out, phase, passed)
-    state_path.write_text(jsonfmt.dumps(state), encoding="utf-8")
-    paths = verifyreport.write(result, out, prefix=playbook)
-    result["report"] = {k: str(v) for k, v in paths.items()}
-    return result

@@ -1,11 +1,11 @@
 """Run a playbook with ansible-runner (its Python API and event stream) and turn the events
-into per-host results: status, changes, and every failed check with its port and reason.
+into per-host results (`HostResult`): status, changes, and every failed check with its port
+and reason.
 
-Failures are read from the events, in this order:
-  * a task result with `checks` (the wanka_node module): its checks with status `fail`;
-  * a message in the form `check=ID port=PORT reason=TEXT` (several joined by `; `), as the
-    roles' asserts and the wanka_redfish module write them;
-  * anything else: check = the role (or task) name, reason = the message.
+Failures are read from the events' task results (event_data res), in this order:
+  * a result with `checks` (the wanka_node and wanka_redfish modules, on success and on
+    failure alike): its checks, and those with status `fail` as the host's failures;
+  * anything else: check = the role (or task) name, reason = the task and its message.
 An unreachable host fails check `ssh`. A host that never reached the playbooks' last task
 (`Wanka: host complete`) without failing did not finish: `skipped` (its batch was not run
 because an earlier batch failed, or the run stopped).
@@ -13,7 +13,6 @@ because an earlier batch failed, or the run stopped).
 
 from __future__ import annotations
 
-import re
 import sys
 import time
 from collections.abc import Callable
@@ -21,8 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from wanka.bringup.results import Check, HostResult, HostStatus, checks_of
+
 DONE_TASK = "Wanka: host complete"
-_CHECK = re.compile(r"check=(\S+)\s+port=(\S+)\s+reason=(.*?)(?=;\s*check=|;?\s*$)", re.S)
 
 
 @dataclass
@@ -49,19 +49,37 @@ class Progress:
         return text + (f" - {self.task}" if self.task and self.remaining else "")
 
 
-def parse_failures(msg: str) -> list[dict[str, str]]:
-    """`check=ID port=PORT reason=TEXT; check=...` -> [{check, port, reason}]."""
-    out = []
-    for m in _CHECK.finditer(msg or ""):
-        port = m.group(2)
-        out.append(
-            {
-                "check": m.group(1),
-                "port": "" if port == "-" else port,
-                "reason": " ".join(m.group(3).split()),
-            }
+@dataclass
+class _Host:
+    """A host's result while the events come in (frozen into a HostResult at the end)."""
+
+    kind: str = "node"
+    status: HostStatus = "skipped"
+    changed: int = 0
+    failed: list[Check] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
+
+    def freeze(self) -> HostResult:
+        return HostResult(
+            status=self.status,
+            changed=self.changed,
+            kind=self.kind,
+            failed=tuple(self.failed),
+            checks=tuple(self.checks),
         )
-    return out
+
+
+def _task_failures(data: dict[str, Any], res: dict[str, Any]) -> list[Check]:
+    """The failure of a task that returned no checks: named after its role (or task); a
+    failed wait for the connection is check `ssh`."""
+    msg = str(res.get("msg") or res.get("stderr") or res.get("stdout") or "")
+    action = str(data.get("task_action", ""))
+    check = (
+        "ssh"
+        if action.endswith("wait_for_connection")
+        else str(data.get("role") or data.get("task") or "task")
+    )
+    return [Check(id=check, reason=f"{data.get('task', '')}: {' '.join(msg.split())[:300]}")]
 
 
 class Collector:
@@ -74,38 +92,21 @@ class Collector:
         progress: Progress,
         show: Callable[[Progress], None] | None = None,
     ) -> None:
-        self.hosts: dict[str, dict[str, Any]] = {
-            h: {
-                "status": "skipped",
-                "changed": 0,
-                "kind": kinds.get(h, "node"),
-                "failed": [],
-                "checks": [],
-            }
-            for h in hosts
-        }
+        self.hosts: dict[str, _Host] = {h: _Host(kind=kinds.get(h, "node")) for h in hosts}
         self.finished: set[str] = set()
         self.progress = progress
         self.show = show
 
-    def _host(self, name: str) -> dict[str, Any]:
-        if name not in self.hosts:
-            self.hosts[name] = {
-                "status": "skipped",
-                "changed": 0,
-                "kind": "node",
-                "failed": [],
-                "checks": [],
-            }
-        return self.hosts[name]
+    def _host(self, name: str) -> _Host:
+        return self.hosts.setdefault(name, _Host())
 
-    def _fail(self, name: str, status: str, failures: list[dict[str, str]]) -> None:
+    def _fail(self, name: str, status: HostStatus, failures: list[Check]) -> None:
         h = self._host(name)
         if name not in self.finished:
             self.finished.add(name)
             self.progress.failed += 1
-        h["status"] = status
-        h["failed"].extend(failures)
+        h.status = status
+        h.failed.extend(failures)
 
     def event(self, ev: dict[str, Any]) -> bool:
         kind = ev.get("event", "")
@@ -116,71 +117,37 @@ class Collector:
             self.progress.task = str(data.get("task", ""))
         elif kind == "runner_on_ok" and host:
             h = self._host(host)
-            if res.get("changed"):
-                h["changed"] += 1
-            if isinstance(res.get("checks"), list):
-                h["checks"].extend(_clean_checks(res["checks"]))
+            h.changed += 1 if res.get("changed") else 0
+            h.checks.extend(checks_of(res.get("checks")))
             if data.get("task") == DONE_TASK and host not in self.finished:
                 self.finished.add(host)
-                h["status"] = "ok"
+                h.status = "ok"
                 self.progress.done += 1
         elif kind == "runner_on_failed" and host and not data.get("ignore_errors"):
             h = self._host(host)
-            if res.get("changed"):
-                h["changed"] += 1
+            h.changed += 1 if res.get("changed") else 0
             if isinstance(res.get("checks"), list):
-                checks = _clean_checks(res["checks"])
-                h["checks"].extend(checks)
-                failures = [
-                    {"check": c["check"], "port": c["port"], "reason": c["reason"]}
-                    for c in checks
-                    if c["status"] == "fail"
-                ]
+                checks = checks_of(res["checks"])
+                h.checks.extend(checks)
+                failures = [c for c in checks if c.status == "fail"]
             else:
-                msg = str(res.get("msg") or res.get("stderr") or res.get("stdout") or "")
-                action = str(data.get("task_action", ""))
-                failures = parse_failures(msg) or [
-                    {
-                        "check": "ssh"
-                        if action.endswith("wait_for_connection")
-                        else str(data.get("role") or data.get("task") or "task"),
-                        "port": "",
-                        "reason": f"{data.get('task', '')}: {' '.join(msg.split())[:300]}",
-                    }
-                ]
+                failures = _task_failures(data, res)
             self._fail(host, "failed", failures)
         elif kind == "runner_on_unreachable" and host:
             msg = " ".join(str(res.get("msg", "unreachable")).split())[:300]
-            self._fail(host, "unreachable", [{"check": "ssh", "port": "", "reason": msg}])
+            self._fail(host, "unreachable", [Check(id="ssh", reason=msg)])
         else:
             return True
         if self.show is not None:
             self.show(self.progress)
         return True
 
-    def results(self, stopped: str | None = None) -> dict[str, dict[str, Any]]:
+    def results(self, stopped: str | None = None) -> dict[str, HostResult]:
         for name, h in self.hosts.items():
-            if h["status"] == "skipped" and name not in self.finished:
+            if h.status == "skipped" and name not in self.finished:
                 reason = stopped or "did not finish (an earlier batch failed)"
-                h["failed"].append({"check": "not-run", "port": "", "reason": reason})
-        return self.hosts
-
-
-def _clean_checks(checks: list[Any]) -> list[dict[str, str]]:
-    out = []
-    for c in checks:
-        if isinstance(c, dict) and "check" in c:
-            item = {
-                "check": str(c["check"]),
-                "port": str(c.get("port") or ""),
-                "status": str(c.get("status", "fail")),
-                "reason": str(c.get("reason") or ""),
-            }
-            for key in ("peer", "target", "neighbour", "value"):
-                if c.get(key):
-                    item[key] = str(c[key])
-            out.append(item)
-    return out
+                h.failed.append(Check(id="not-run", reason=reason))
+        return {name: h.freeze() for name, h in self.hosts.items()}
 
 
 class ProgressView:
@@ -221,6 +188,7 @@ def run(
     private_data_dir: Path,
     playbook: Path,
     *,
+    inventory: Path,
     hosts: list[str],
     kinds: dict[str, str],
     limit: str | None,
@@ -229,7 +197,7 @@ def run(
     forks: int,
     ident: str,
     show: Callable[[Progress], None] | None = None,
-) -> tuple[dict[str, dict[str, Any]], str, Path]:
+) -> tuple[dict[str, HostResult], str, Path]:
     """Run `playbook`; (per-host results, ansible-runner status, artifacts directory)."""
     import ansible_runner
 
@@ -238,7 +206,7 @@ def run(
     r = ansible_runner.run(
         private_data_dir=str(private_data_dir),
         playbook=str(playbook),
-        inventory=str(private_data_dir / "inventory"),
+        inventory=str(inventory),
         limit=limit,
         extravars=extravars,
         envvars=envvars,

@@ -108,7 +108,7 @@ def cmd(args: argparse.Namespace) -> int:
 
     playbook = "verify" if args.command == "verify" else "fabric" if args.fabric else "bringup"
     try:
-        derived = bringup._load(args.file)
+        derived = bringup.open_derived(args.file, args.phase)
     except bringup.BringupError as e:
         print(f"wanka {args.command}: {args.file}: {e}", file=sys.stderr)
         return EXIT_UNREADABLE
@@ -116,28 +116,29 @@ def cmd(args: argparse.Namespace) -> int:
     lab = None
     if args.lab is not None:
         lab = args.lab or str(default_dir(name))
-    out = args.out or f"runs/{name}-{args.phase or 'all'}"
     try:
         with runner.ProgressView(sys.stderr) as view:
             result = bringup.run(
-                args.file,
-                phase=args.phase,
-                out_dir=out,
-                playbook=playbook,
-                limit=args.limit,
-                lab=lab,
-                progress=view,
-                resume=args.resume,
-                serial=getattr(args, "batch", None),
-                max_fail_percentage=getattr(args, "max_fail_percent", None),
+                bringup.Options(
+                    cluster_file=args.file,
+                    phase=args.phase,
+                    out_dir=args.out or f"runs/{name}-{args.phase or 'all'}",
+                    playbook=playbook,
+                    limit=args.limit,
+                    lab=lab,
+                    progress=view,
+                    resume=args.resume,
+                    serial=getattr(args, "batch", None),
+                    max_fail_percentage=getattr(args, "max_fail_percent", None),
+                ),
                 derived=derived,
             )
     except bringup.BringupError as e:
         print(f"wanka {args.command}: {e}", file=sys.stderr)
         return EXIT_UNREADABLE
-    sys.stdout.write(result["summary"])
+    sys.stdout.write(result.summary)
     print(
-        f"report: {result['report']['json']} (JUnit: {result['report']['junit']}); "
-        f"artifacts: {result['artifacts']}; {result['duration_s']:.1f} s"
+        f"report: {result.report['json']} (JUnit: {result.report['junit']}); "
+        f"artifacts: {result.artifacts}; {result.duration_s:.1f} s"
     )
-    return EXIT_OK if result["ok"] else EXIT_FAILED
+    return EXIT_OK if result.ok else EXIT_FAILED

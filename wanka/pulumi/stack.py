@@ -42,7 +42,7 @@ import pulumi
 
 from wanka.derive.bundle import Derived
 from wanka.derive.routing import switch_routing
-from wanka.model.types import Node, Switch
+from wanka.model.types import Node, Switch, UnknownPhase
 from wanka.pulumi.providers import BareMetalNode, BringupBatch, SwitchConfig
 from wanka.pulumi.shards import Shard, shards
 from wanka.render.frr import render_frr
@@ -116,9 +116,13 @@ class Rack(pulumi.ComponentResource):
 
 
 def find_shard(d: Derived, s: Settings) -> Shard:
-    if d.cluster.phase(s.phase) is None:
-        names = ", ".join(p.name for p in d.cluster.phases)
-        raise StackError(f"wanka:phase is '{s.phase}', not a phase of {s.cluster} ({names})")
+    try:
+        d.cluster.require_phase(s.phase)
+    except UnknownPhase as e:
+        known = ", ".join(e.known)
+        raise StackError(
+            f"wanka:phase is '{s.phase}', not a phase of {s.cluster} ({known})"
+        ) from None
     mine = shards(d, s.phase)
     for shard in mine:
         if shard.pod == s.pod:
@@ -214,34 +218,49 @@ def _routing(d: Derived) -> dict[str, Any]:
     return _last_routing[0][1]
 
 
+class _Racks:
+    """The Pod and Rack components resources are parented to, made when first needed."""
+
+    def __init__(self) -> None:
+        self.pods: dict[str, Pod] = {}
+        self.racks: dict[str, Rack] = {}
+
+    def of(self, x: Node | Switch) -> Rack:
+        rack = self.racks.get(x.rack.name)
+        if rack is None:
+            pod = self.pods.get(x.pod.name)
+            if pod is None:
+                pod = self.pods[x.pod.name] = Pod(x.pod.name, x.pod.type)
+            rack = self.racks[x.rack.name] = Rack(x.rack.name, pod)
+        return rack
+
+
 def build(d: Derived, s: Settings) -> Shard:
     """Register the resources of the stack `s` names; returns its shard."""
     shard = find_shard(d, s)
     access = _access(s.lab)
-    password = _password(d) if shard.nodes else None
-    routing = _routing(d) if shard.switches else {}
     refs = [
         pulumi.StackReference(name, f"{pulumi.get_organization()}/{pulumi.get_project()}/{name}")
         for name in shard.references
     ]
-    # what a batch waits for: the referenced stacks' fabric (kept short: a count per stack)
-    after = {
-        name: r.require_output("fabric").apply(len)
-        for name, r in zip(shard.references, refs, strict=True)
-    }
+    racks = _Racks()
+    configs = _switch_configs(d, shard, access, racks)
+    bmcs = _bare_metal(d, s, shard, access, racks)
+    batches = _batches(d, s, shard, racks, bmcs, configs, refs)
+    pulumi.export("fabric", pulumi.Output.all(*(c.id for c in configs.values())))
+    pulumi.export("nodes", len(shard.nodes))
+    pulumi.export(
+        "verification",
+        {name: b.verification for name, b in batches.items()},  # type: ignore[attr-defined]
+    )
+    return shard
 
-    pods: dict[str, Pod] = {}
-    racks: dict[str, Rack] = {}
 
-    def rack_of(x: Node | Switch) -> Rack:
-        rack = racks.get(x.rack.name)
-        if rack is None:
-            pod = pods.get(x.pod.name)
-            if pod is None:
-                pod = pods[x.pod.name] = Pod(x.pod.name, x.pod.type)
-            rack = racks[x.rack.name] = Rack(x.rack.name, pod)
-        return rack
-
+def _switch_configs(
+    d: Derived, shard: Shard, access: Mapping[str, Any] | None, racks: _Racks
+) -> dict[str, SwitchConfig]:
+    """The shard's SwitchConfigs, spines first: a leaf waits for the spines it peers with."""
+    routing = _routing(d) if shard.switches else {}
     configs: dict[str, SwitchConfig] = {}
     fabric_first = sorted(shard.switches, key=lambda x: x.tier == "leaf")  # spines, then leaves
     for sw in fabric_first:
@@ -254,20 +273,45 @@ def build(d: Derived, s: Settings) -> Shard:
                 "config": render_frr(r),
                 "transport": switch_transport(d, sw, access),
             },
-            pulumi.ResourceOptions(parent=rack_of(sw), depends_on=peers),
+            pulumi.ResourceOptions(parent=racks.of(sw), depends_on=peers),
         )
+    return configs
 
+
+def _bare_metal(
+    d: Derived, s: Settings, shard: Shard, access: Mapping[str, Any] | None, racks: _Racks
+) -> dict[str, list[BareMetalNode]]:
+    """The shard's BareMetalNodes, by rack."""
+    password = _password(d) if shard.nodes else None
     bmcs: dict[str, list[BareMetalNode]] = {}
-    by_rack: dict[str, list[Node]] = {}
     for node in shard.nodes:
         bmc = BareMetalNode(
             node.name,
             bmc_props(d, node, s, access, password),
-            pulumi.ResourceOptions(parent=rack_of(node)),
+            pulumi.ResourceOptions(parent=racks.of(node)),
         )
         bmcs.setdefault(node.rack.name, []).append(bmc)
-        by_rack.setdefault(node.rack.name, []).append(node)
+    return bmcs
 
+
+def _batches(
+    d: Derived,
+    s: Settings,
+    shard: Shard,
+    racks: _Racks,
+    bmcs: dict[str, list[BareMetalNode]],
+    configs: dict[str, SwitchConfig],
+    refs: list[pulumi.StackReference],
+) -> dict[str, BringupBatch]:
+    """A BringupBatch per rack: after its nodes' BMCs, its pod's leaves and the stacks it
+    references (their `fabric`, kept short: a count per stack)."""
+    after = {
+        name: r.require_output("fabric").apply(len)
+        for name, r in zip(shard.references, refs, strict=True)
+    }
+    by_rack: dict[str, list[Node]] = {}
+    for node in shard.nodes:
+        by_rack.setdefault(node.rack.name, []).append(node)
     leaves: dict[str, list[SwitchConfig]] = {}
     for sw in shard.switches:
         if sw.tier == "leaf":
@@ -289,18 +333,11 @@ def build(d: Derived, s: Settings) -> Shard:
                 "after": after,
             },
             pulumi.ResourceOptions(
-                parent=racks[rack_name],
+                parent=racks.racks[rack_name],
                 depends_on=[*bmcs[rack_name], *leaves.get(pod, []), *refs],
             ),
         )
-
-    pulumi.export("fabric", pulumi.Output.all(*(c.id for c in configs.values())))
-    pulumi.export("nodes", len(shard.nodes))
-    pulumi.export(
-        "verification",
-        {name: b.verification for name, b in batches.items()},  # type: ignore[attr-defined]
-    )
-    return shard
+    return batches
 
 
 def main(derived: Derived | None = None) -> None:
@@ -315,15 +352,10 @@ def main(derived: Derived | None = None) -> None:
 
 
 def _derive(path: str) -> Derived:
-    from wanka.pipeline import derive
-    from wanka.rules.check import check
-    from wanka.rules.output import line
+    from wanka.pipeline import NotValid, open_cluster
 
-    result = check(path)
-    if result.errors:
-        shown = "\n".join(line(f) for f in result.errors[:20])
-        raise StackError(f"wanka:cluster {path} is not valid:\n{shown}")
-    d = derive(result)
-    if d.findings:
-        raise StackError("\n".join(line(f) for f in d.findings[:20]))
-    return d
+    try:
+        return open_cluster(path)
+    except NotValid as e:
+        shown = "\n".join(e.lines(limit=20))
+        raise StackError(f"wanka:cluster {path} is not valid:\n{shown}") from None
