@@ -3,7 +3,7 @@ verify all green, a second bring-up that changes nothing; then each lab fault in
 verify names exactly the faulty node, port and check while the other hosts pass, and after
 the fault is cleared `--resume` brings the failed hosts to green without touching the others.
 
-Needs root, FRR, lldpd, sshd (CI runs as root, `.ci/run` installs them): without them these
+Needs root, FRR, lldpd, sshd (CI runs as root; `make deps` installs them): without them these
 tests fail, they do not skip. The lab comes up once for the module under its own namespace
 prefix and is always torn down. Only one lab with servers runs on a machine at a time.
 """

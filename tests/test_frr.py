@@ -1,7 +1,7 @@
 """frr.conf of every routed switch: accepted by real FRR, consistent with the cabling and the
 address plan, deterministic, and bringing a BGP session up between a lab leaf and a lab spine.
 
-FRR is required (CI installs it, see .ci/run): without vtysh these tests fail, they do not skip.
+FRR is required (`make deps` installs it): without vtysh these tests fail, they do not skip.
 The namespace test also needs root (CI runs as root).
 """
 
@@ -54,7 +54,7 @@ def vtysh() -> str:
     if found is None:
         pytest.fail(
             "vtysh not found: these tests check frr.conf with real FRR. Install it "
-            "(apt-get install frr; CI does so in .ci/run)",
+            "(apt-get install frr, or `make deps`)",
             pytrace=False,
         )
     return found

@@ -1,6 +1,6 @@
 """The lab's network core: examples/lab-mini in namespaces with FRR and lldpd.
 
-Needs root, FRR, lldpd and iproute2 (CI runs as root and installs them, see .ci/run): without
+Needs root, FRR, lldpd and iproute2 (CI runs as root; `make deps` installs them): without
 them these tests fail, they do not skip. The lab comes up once per module, under its own
 namespace prefix (so a developer's own `lab` may run beside it), and is always torn down.
 """

@@ -1,6 +1,6 @@
 """The lab's servers and BMCs: examples/lab-mini with Redfish power, sshd, tools and faults.
 
-Needs root, FRR, lldpd, sshd (CI runs as root and installs them, see .ci/run): without them
+Needs root, FRR, lldpd, sshd (CI runs as root; `make deps` installs them): without them
 these tests fail, they do not skip. The lab comes up once for the module, under its own
 namespace prefix, and is always torn down; the last test checks that nothing is left.
 SSH goes through the lab's jump host (a namespace), so a developer's own lab-mini lab may

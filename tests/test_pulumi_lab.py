@@ -52,7 +52,7 @@ def lab() -> Iterator[Lab]:
         pytest.fail("the lab tests need root (CI runs as root)", pytrace=False)
     for tool in ("ip", "vtysh", "lldpd", "ssh", "ansible-playbook"):
         if shutil.which(tool) is None and not (Path(sys.executable).parent / tool).exists():
-            pytest.fail(f"`{tool}` not found: install it (see .ci/run)", pytrace=False)
+            pytest.fail(f"`{tool}` not found: install it (`make deps`)", pytrace=False)
     base = Path(tempfile.mkdtemp(prefix="wkpu-lab-", dir="/tmp"))
     base.chmod(0o755)  # FRR runs as frr and must reach its state directory
     cluster = LAB

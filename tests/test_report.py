@@ -1,7 +1,7 @@
 """`wanka report`: the pages hold exactly the model's racks and devices, open in headless
 Chromium without a console error or a network request, and are deterministic.
 
-Chromium (Debian's `chromium`, installed by .ci/run) is driven over the DevTools protocol:
+Chromium (Debian's `chromium`, installed by `make deps`) is driven over the DevTools protocol:
 the test reads every console message, exception, log entry and request of a page load, and
 counts the drawn racks and devices in the browser's own DOM.
 """
@@ -74,7 +74,7 @@ class Browser:
 
     def __init__(self) -> None:
         assert Path(CHROMIUM).exists(), (
-            "Debian's chromium is needed (apt-get install chromium; .ci/run installs it)"
+            "Debian's chromium is needed (apt-get install chromium, or `make deps`)"
         )
         self.profile = tempfile.mkdtemp(prefix="wanka-chromium-")
         self.proc = subprocess.Popen(

@@ -16,7 +16,7 @@ A cluster with errors gets a findings-only report (`findings_pages`): the findin
 a reviewer needs, and nothing is derived from an invalid model.
 
 Output is deterministic (no dates; the same cluster file gives the same bytes) and written
-atomically with `render.write_tree`.
+atomically with `outdir.write_tree`.
 """
 
 from __future__ import annotations
