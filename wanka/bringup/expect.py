@@ -21,7 +21,7 @@ from typing import Any
 
 from wanka.derive import hccn, routing
 from wanka.derive.bundle import Derived
-from wanka.model.types import Node, Switch
+from wanka.model.types import Drive, Node, Switch
 
 
 def _cabled(d: Derived, plane: str | None) -> dict[tuple[str, int], tuple[str, str]]:
@@ -53,38 +53,9 @@ def node_expect(
     if plane is not None and plane.qos is not None:
         pfc = ",".join("1" if p == plane.qos.pfc_priority else "0" for p in range(8))
     nvme = [x for x in model.drives if x.interface == "nvme"]
-    mounts = []
-    index = 0
-    for drive in nvme:
-        for _ in range(drive.count):
-            if drive.mount:
-                mounts.append(
-                    {
-                        "device": f"/dev/nvme{index}n1",
-                        "filesystem": drive.filesystem,
-                        "mount": drive.mount,
-                    }
-                )
-            index += 1
-    devs = []
-    for dev in devices:
-        device = int(dev["device"])
-        card = device // dies
-        entry: dict[str, Any] = {
-            "device": device,
-            "card": card,
-            "chip": device % dies,
-            "address": dev["address"],
-            "netmask": dev["netmask"],
-            "gateway": dev["gateway"],
-            "netdetect": dev["netdetect"],
-            "speed_mbps": nic.speed * 1000 if nic is not None else None,
-            "pfc": pfc,
-        }
-        switch = cabled.get((node.name, card))
-        if switch is not None:
-            entry["switch"], entry["switch_port"] = switch
-        devs.append(entry)
+    mounts = _mounts(nvme)
+    speed = nic.speed * 1000 if nic is not None else None
+    devs = [_device(node, dev, dies, speed, pfc, cabled) for dev in devices]
     return {
         "kind": "node",
         "cpu": {
@@ -108,6 +79,52 @@ def node_expect(
         "storage": {"mounts": mounts},
         "firmware_range": [sw.firmware_min, sw.firmware_max],
     }
+
+
+def _mounts(nvme: list[Drive]) -> list[dict[str, Any]]:
+    """The mounts the model asks of a node's NVMe drives, by their device names in order."""
+    mounts = []
+    index = 0
+    for drive in nvme:
+        for _ in range(drive.count):
+            if drive.mount:
+                mounts.append(
+                    {
+                        "device": f"/dev/nvme{index}n1",
+                        "filesystem": drive.filesystem,
+                        "mount": drive.mount,
+                    }
+                )
+            index += 1
+    return mounts
+
+
+def _device(
+    node: Node,
+    dev: hccn.Device,
+    dies: int,
+    speed_mbps: int | None,
+    pfc: str | None,
+    cabled: dict[tuple[str, int], tuple[str, str]],
+) -> dict[str, Any]:
+    """What verify expects of one NPU device: its address, port speed, PFC and leaf port."""
+    device = int(dev["device"])
+    card = device // dies
+    entry: dict[str, Any] = {
+        "device": device,
+        "card": card,
+        "chip": device % dies,
+        "address": dev["address"],
+        "netmask": dev["netmask"],
+        "gateway": dev["gateway"],
+        "netdetect": dev["netdetect"],
+        "speed_mbps": speed_mbps,
+        "pfc": pfc,
+    }
+    switch = cabled.get((node.name, card))
+    if switch is not None:
+        entry["switch"], entry["switch_port"] = switch
+    return entry
 
 
 def _add_ping_targets(by_pod: dict[str, list[tuple[str, list[dict[str, Any]]]]]) -> None:
