@@ -11,6 +11,7 @@ rule).
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import re
 import sys
@@ -175,3 +176,29 @@ def test_seams_count_each_module_import_once(tmp_path: Path) -> None:
     md = arch.markdown(mods, arch.seams(pkg))
     assert "### 7 render\n\nFiles.\n\nImports: leaves (1), model (2)." in md
     assert "| `wanka/render/frr.py` | Frr. |" in md
+
+
+MAX_LINES = 70
+
+
+def long_functions(root: Path, limit: int) -> list[str]:
+    """`file:line name (length)` of every function longer than `limit` lines below `root`."""
+    out = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                length = (node.end_lineno or node.lineno) - node.lineno + 1
+                if length > limit:
+                    out.append(f"{path.relative_to(root)}:{node.lineno} {node.name} ({length})")
+    return out
+
+
+def test_no_function_is_longer_than_70_lines() -> None:
+    """Long functions hide their steps: name them (the house issue split the last 23)."""
+    assert long_functions(PACKAGE, MAX_LINES) == []
+
+
+def test_the_long_function_finder_finds_one(tmp_path: Path) -> None:
+    body = "\n".join(f"    x{i} = {i}" for i in range(MAX_LINES))
+    (tmp_path / "m.py").write_text(f"def f():\n{body}\n", encoding="utf-8")
+    assert long_functions(tmp_path, MAX_LINES) == [f"m.py:1 f ({MAX_LINES + 1})"]

@@ -229,17 +229,3 @@ def test_every_command_is_registered_with_what_runs_it() -> None:
         args = p.parse_args([command, *rest])
         assert callable(args.run), command
         assert args.run.__module__ != "wanka.cli.main", command
-
-
-def test_no_cli_function_is_longer_than_70_lines() -> None:
-    import ast
-
-    long = []
-    for path in sorted((ROOT / "wanka/cli").glob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if not isinstance(node, ast.FunctionDef):
-                continue
-            lines = (node.end_lineno or node.lineno) - node.lineno + 1
-            if lines > 70:
-                long.append(f"{path.name}:{node.name}: {lines} lines")
-    assert long == []
