@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from wanka.lab import proc
 from wanka.lab.tools import dispatch
-
-LAB = Path(__file__).resolve().parent.parent / "wanka" / "lab"
 
 
 class Boom(Exception):
