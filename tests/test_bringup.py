@@ -340,7 +340,9 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     os.kill(pid, signal.SIGTERM)
 
 
-def _unreachable_run(port: int, out: Path, **kw: Any) -> RunResult:
+def _unreachable_run(
+    port: int, out: Path, prepared: bringup.Prepared | None = None, **kw: Any
+) -> RunResult:
     """Bring-up of lab-mini's first two servers: real BMCs, no SSH (port 1 refuses)."""
     os.environ["WANKA_BMC_PASSWORD"] = SECRET
     try:
@@ -357,7 +359,8 @@ def _unreachable_run(port: int, out: Path, **kw: Any) -> RunResult:
                     "bmc_ssh_timeout": 2,
                 },
                 **kw,
-            )
+            ),
+            prepared=prepared,
         )
     finally:
         del os.environ["WANKA_BMC_PASSWORD"]
@@ -431,3 +434,15 @@ def test_a_shared_preparation_serves_only_its_own_playbook_and_phase(tmp_path: P
     with pytest.raises(bringup.BringupError, match="prepared for bringup of phase p1"):
         bringup.run(verify, prepared=prepared)
     assert not (tmp_path / "run").exists()
+
+
+def test_a_batch_runs_ansible_on_a_shared_preparation_in_its_own_new_directory(
+    emulator: int, tmp_path: Path
+) -> None:
+    """What BringupBatch does: the stack's one preparation, then a real ansible-runner run of
+    one rack in a run directory that does not exist yet (its private data dir is made)."""
+    opts = bringup.Options(cluster_file=LAB, phase="p1", out_dir=tmp_path / "unused")
+    prepared = bringup.shared(opts, tmp_path / "prepared")
+    r = _unreachable_run(emulator, tmp_path / "rack", prepared=prepared, limit=S01)
+    assert r.ran == (S01,) and r.hosts[S01].status == "failed"
+    assert Path(r.artifacts).is_dir() and (tmp_path / "rack" / "runner").is_dir()

@@ -222,6 +222,7 @@ def _play(
     if access is not None and access.get("packages"):
         extravars["wanka_packages_dir"] = access["packages"]
     extravars.update(opts.extra_vars)
+    private.mkdir(parents=True, exist_ok=True)  # a shared prepared run keeps its inventory apart
     results, status, artifacts = runner.run(
         private,
         pb_dir / PLAYBOOKS[opts.playbook],
