@@ -79,3 +79,38 @@ def test_fast_and_reference_validators_agree_on_examples(path: Any) -> None:
     broken = dict(doc.data)
     broken["kinf"] = "Cluster"
     assert not fast.is_valid(broken) and not ref.is_valid(broken)
+
+
+def test_every_missing_required_key_is_reported_at_once() -> None:
+    # jsonschema reports one error per missing key; each becomes its own finding, at the
+    # position of the object that lacks it (three keys missing in two objects here)
+    from wanka.language.loader import load_text
+    from wanka.language.schema import validate
+
+    text = (ROOT / "examples/lab-mini/cluster.yaml").read_text(encoding="utf-8")
+    lines = text.splitlines(keepends=True)
+    net = lines.index("      net-15:\n")
+    p2 = lines.index("    - name: p2\n")
+    cut = {net + 2, net + 3}  # units and power_kw of rack type net-15
+    cut |= {i for i in range(p2, p2 + 5) if lines[i].startswith("      status:")}
+    assert len(cut) == 3  # p2's line moves up by the two cut above it
+    doc = load_text("".join(line for i, line in enumerate(lines) if i not in cut), "c.yaml")
+    found = [(f.rule, f.mark.line if f.mark else None, f.message) for f in validate(doc)]
+    assert found == [
+        ("SCHEMA-REQUIRED", net + 1, "spec.catalog.racks.net-15: missing required key 'power_kw'"),
+        ("SCHEMA-REQUIRED", net + 1, "spec.catalog.racks.net-15: missing required key 'units'"),
+        ("SCHEMA-REQUIRED", p2 + 1 - 2, "spec.phases[1]: missing required key 'status'"),
+    ]
+
+
+def test_a_misspelt_key_explains_only_its_own_missing_key() -> None:
+    from wanka.language.loader import load_text
+    from wanka.language.schema import validate
+
+    doc = load_text("apiVersoin: wanka/v1\nmetadata: {name: x}\n", "c.yaml")
+    found = sorted((f.rule, f.message) for f in validate(doc))
+    # apiVersion is explained by the unknown 'apiVersoin' (did you mean); kind is not
+    assert found == [
+        ("SCHEMA-REQUIRED", "(document): missing required key 'kind'"),
+        ("SCHEMA-UNKNOWN-KEY", "(document): unknown key 'apiVersoin'"),
+    ]

@@ -69,23 +69,26 @@ def validate(doc: Any) -> list[Finding]:
         if e.validator == "additionalProperties" and isinstance(e.instance, dict):
             known = e.schema.get("properties", {}) if isinstance(e.schema, dict) else {}
             extras[tuple(e.absolute_path)] = [k for k in e.instance if k not in known]
-    findings = [_finding(doc, e) for e in errors if not _explained(e, extras)]
-    # one finding per (rule, place, message): if/then branches can repeat themselves
+    findings = [f for e in errors for f in _findings(doc, e, extras)]
+    # one finding per (rule, place, message): if/then branches can repeat themselves, and
+    # jsonschema reports an object's missing keys as one error each
     unique = {(f.rule, f.where, f.message): f for f in findings}
     return sorted(unique.values(), key=Finding.sort_key)
 
 
-def _explained(
+def _missing(
     e: jsonschema.ValidationError, extras: dict[tuple[str | int, ...], list[str]]
-) -> bool:
-    """A missing required key next to an unknown key that is its misspelling: the
-    unknown-key finding (with its 'did you mean') says it all."""
-    if e.validator != "required" or not isinstance(e.instance, dict):
-        return False
+) -> list[str]:
+    """Every key the failing `required` asks for and the object lacks, in the schema's order,
+    except one whose misspelling is an unknown key of the object: the unknown-key finding
+    (with its 'did you mean') says it all."""
+    if not isinstance(e.instance, dict):
+        return []
     schema = e.schema if isinstance(e.schema, dict) else {}
-    missing = [k for k in schema.get("required", []) if k not in e.instance]
     near = extras.get(tuple(e.absolute_path), [])
-    return bool(missing) and all(did_you_mean(m, near) for m in missing)
+    return [
+        k for k in schema.get("required", []) if k not in e.instance and not did_you_mean(k, near)
+    ]
 
 
 def _is_secret(path: list[str | int]) -> bool:
@@ -146,7 +149,18 @@ class _Failure:
         return self.schema.get("description")
 
 
-def _finding(doc: Any, e: jsonschema.ValidationError) -> Finding:
+def _findings(
+    doc: Any, e: jsonschema.ValidationError, extras: dict[tuple[str | int, ...], list[str]]
+) -> list[Finding]:
+    """The findings of one error: one, or for `required` one per missing key (all of an
+    object's missing keys at once, each at the object's key)."""
+    if e.validator == "required":
+        f = _failure(doc, e)
+        return [_required(f, key) for key in _missing(e, extras)]
+    return [_finding(doc, e)]
+
+
+def _failure(doc: Any, e: jsonschema.ValidationError) -> _Failure:
     path = list(e.absolute_path)
     kind = e.validator
     if "propertyNames" in e.relative_schema_path:
@@ -164,6 +178,12 @@ def _finding(doc: Any, e: jsonschema.ValidationError) -> Finding:
         schema=schema,
         custom=schema.get("x-wanka-rule"),
     )
+    return f
+
+
+def _finding(doc: Any, e: jsonschema.ValidationError) -> Finding:
+    f = _failure(doc, e)
+    kind = f.kind
     handler = _BY_KIND.get(kind)
     found = handler(f) if handler is not None else None
     if found is not None:
@@ -183,8 +203,7 @@ def _unknown_key(f: _Failure) -> Finding | None:
     return f.fail("SCHEMA-UNKNOWN-KEY", f"unknown key '{extra}'", f.key(extra), hint)
 
 
-def _required(f: _Failure) -> Finding:
-    missing = next((k for k in f.schema.get("required", []) if k not in f.value), "?")
+def _required(f: _Failure, missing: str) -> Finding:
     return f.fail(
         "SCHEMA-REQUIRED",
         f"missing required key '{missing}'",
@@ -281,7 +300,6 @@ def _not_allowed(f: _Failure) -> Finding:
 
 _BY_KIND: dict[Any, Callable[[_Failure], Finding | None]] = {
     "additionalProperties": _unknown_key,
-    "required": _required,
     "type": _wrong_type,
     "enum": _enum,
     "const": _const,
