@@ -198,7 +198,10 @@ class Case:
 
 
 CASES = {
-    "empty": Case(write_bytes("empty.yaml", b""), 1, "YAML-EMPTY", 1),
+    "empty": Case(write_bytes("empty.yaml", b""), 2, "YAML-EMPTY", 1),
+    "only-comments": Case(
+        write_text("comments.yaml", "# cluster.yaml\n#   (to be written)\n\n"), 2, "YAML-EMPTY", 1
+    ),
     "binary-garbage": Case(
         write_bytes("garbage.yaml", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 16),
         2,

@@ -229,3 +229,12 @@ def test_every_command_is_registered_with_what_runs_it() -> None:
         args = p.parse_args([command, *rest])
         assert callable(args.run), command
         assert args.run.__module__ != "wanka.cli.main", command
+
+
+def test_an_empty_file_is_unreadable_input_for_every_command(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    empty = tmp_path / "c.yaml"
+    empty.write_text("# nothing here yet\n")
+    for args in (("validate",), ("plan",)):
+        r = run_wanka(*args, str(empty))
+        assert r.returncode == 2, (args, r.stdout, r.stderr)
+        assert "error[YAML-EMPTY]" in r.stdout + r.stderr

@@ -7,13 +7,15 @@ deliberate mistake. Every line where wanka must report a rule ends with a traili
 
     leaf: {model: lab-32x400g, uplinks: 3}  # expect: FABRIC-UPLINKS
 
-(several ids: `# expect: A, B`). wanka must report every expected (rule, line) and no error of
+(several ids: `# expect: A, B`; a file with no content, such as yaml-empty.yaml, writes the marker
+as a comment line of its own). wanka must report every expected (rule, line) and no error of
 any other rule, so each example isolates its rules; warnings are ignored unless expected. A file
-that expects only warnings is valid, but invalid with --strict.
+that expects only warnings is valid, but invalid with --strict; one that expects a rule of
+unreadable input (UNREADABLE) exits 2, any other invalid one 1.
 
 The CLI runs as users run it, once per file (results are cached for the session); check-jsonschema
 runs once over every file and must agree with wanka's stages: it rejects exactly the examples
-whose expected rules are all schema-stage and accepts the semantically wrong ones.
+whose expected rules are all of the load or schema stage and accepts the semantically wrong ones.
 """
 
 from __future__ import annotations
@@ -54,10 +56,16 @@ HINTS = {
     "ref-unresolved-node-model.yaml": ("REF-UNRESOLVED", "did you mean 'a2-kunpeng'"),
 }
 
+# Rules that make a file unreadable input: nothing to check, exit 2 (README, `wanka validate`).
+UNREADABLE = {"YAML-EMPTY"}
+
 SECRET = "hunter2-secret"  # the password cred-value.yaml writes in clear
 
-# a trailing comment on a line with content: `key: value  # expect: RULE-ID[, RULE-ID]`
-_MARKER = re.compile(r"^\s*[^\s#].*?\s#\s*expect:\s*(?P<ids>[A-Z0-9-]+(?:\s*,\s*[A-Z0-9-]+)*)\s*$")
+# a trailing comment on a line with content: `key: value  # expect: RULE-ID[, RULE-ID]`, or a
+# comment line of its own, `# expect: RULE-ID`, where the file has no content to mark
+_MARKER = re.compile(
+    r"^\s*(?:[^\s#].*?\s)?#\s*expect:\s*(?P<ids>[A-Z0-9-]+(?:\s*,\s*[A-Z0-9-]+)*)\s*$"
+)
 
 
 def expectations(path: Path) -> set[tuple[str, int]]:
@@ -174,7 +182,7 @@ def test_negative_example(path: Path) -> None:
         assert strict.returncode == 1, f"{path.name}: invalid with --strict\n{strict.describe()}"
         assert strict.report["valid"] is False
     else:
-        assert run.returncode == 1, run.describe()
+        assert run.returncode == (2 if ids & UNREADABLE else 1), run.describe()
         assert run.report["valid"] is False
 
     if path.name in HINTS:
@@ -187,10 +195,14 @@ def test_negative_example(path: Path) -> None:
 def test_check_jsonschema_agrees_on_negative(path: Path) -> None:
     stages = {registry()[rule]["stage"] for rule, _ in expectations(path)}
     rejected = path.resolve() in schema_rejects()
-    if stages == {"schema"}:
-        assert rejected, f"{path.name}: schema-stage mistake, but check-jsonschema accepts it"
+    if stages <= {"load", "schema"}:
+        kinds = "/".join(sorted(stages))
+        assert rejected, f"{path.name}: a {kinds}-stage mistake, but check-jsonschema accepts it"
     else:
-        assert "schema" not in stages, f"{path.name}: mixes schema and semantic rules {stages}"
+        early = stages & {"load", "schema"}
+        assert not early, (
+            f"{path.name}: mixes {'/'.join(sorted(early))} and semantic rules {stages}"
+        )
         assert not rejected, f"{path.name}: only semantically wrong, check-jsonschema rejects it"
 
 

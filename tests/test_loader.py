@@ -152,3 +152,11 @@ def test_any_yaml_nesting_error_is_our_depth_finding(
     (f,) = e.value.findings
     assert (f.rule, f.mark) == ("YAML-DEPTH", Mark("f.yaml", 3, 7))
     assert f.message == "nesting deeper than 64 levels"
+
+
+def test_an_empty_file_is_unreadable_input() -> None:
+    for text in ("", "# only\n# comments\n", "\n\n"):
+        with pytest.raises(InputError) as e:
+            load_text(text, "f.yaml")
+        assert e.value.unreadable, repr(text)
+        assert [f.rule for f in e.value.findings] == ["YAML-EMPTY"]

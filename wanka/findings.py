@@ -86,9 +86,9 @@ def warning(rule: str, message: str, mark: Mark | None = None, hint: str | None 
 class InputError(Exception):
     """A file could not be read or parsed at all; carries its findings.
 
-    `unreadable` distinguishes input that is not a readable text file
-    (missing, a directory, binary, too large: exit 2) from a readable file
-    whose YAML is broken (exit 1).
+    `unreadable` distinguishes input that is not a readable cluster file
+    (missing, a directory, binary, too large, or holding no YAML document at
+    all: exit 2) from a readable file whose YAML is broken (exit 1).
     """
 
     def __init__(self, findings: list[Finding], *, unreadable: bool) -> None:

@@ -412,13 +412,14 @@ class _Composer:
     def document(self) -> Any:
         if self.problems:
             raise InputError(self.problems, unreadable=False)
-        if not self.have_root:
-            raise self.fatal(
+        if not self.have_root:  # nothing to check: unreadable input (exit 2), like a missing file
+            empty = error(
                 "YAML-EMPTY",
-                "the file holds no YAML document",
+                "the file is empty or holds only comments: there is no YAML document to check",
                 Mark(self.name, 1, 1),
-                hint="a cluster file starts with apiVersion: wanka/v1 and kind: Cluster",
+                "a cluster file starts with apiVersion: wanka/v1 and kind: Cluster",
             )
+            raise InputError([empty], unreadable=True)
         return self.root
 
 
