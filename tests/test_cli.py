@@ -29,7 +29,8 @@ def test_json_output(tmp_path) -> None:  # type: ignore[no-untyped-def]
         {"rule": f["rule"], "line": f["line"]} for f in found
     ]
     assert all(
-        set(f) == {"file", "line", "column", "severity", "rule", "message", "hint"} for f in found
+        set(f) == {"file", "line", "column", "severity", "rule", "message", "hint", "excerpt"}
+        for f in found
     )
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 import yaml
 
-from wanka.findings import InputError, Mark
+from wanka.findings import Excerpt, InputError, Mark
 from wanka.language.loader import YMap, YSeq, load_text, resolve_plain
 
 # YAML 1.2 core schema: what a plain scalar becomes (YAML 1.1 would differ on most of these)
@@ -160,3 +160,11 @@ def test_an_empty_file_is_unreadable_input() -> None:
             load_text(text, "f.yaml")
         assert e.value.unreadable, repr(text)
         assert [f.rule for f in e.value.findings] == ["YAML-EMPTY"]
+
+
+def test_the_caret_stays_under_its_character() -> None:
+    # a tab shows as four spaces (four carets under a tab); a wide character takes two columns
+    tab = Excerpt(lines=((7, "\tname: x"),), col=1)
+    assert tab.render() == ["  7 |     name: x", "    | ^^^^"]
+    wide = Excerpt(lines=((12, "d: 万卡 x: y"),), col=7)  # the x: 3 + 4 + 1 columns before it
+    assert wide.render() == ["  12 | d: 万卡 x: y", "     |         ^"]

@@ -2,13 +2,16 @@
 
 Every stage (loading, schema, semantic rules) reports problems as `Finding`s
 instead of raising, so a run collects all of them at once and hands them to a
-reporter. A `Mark` is a 1-based file/line/column position in a source file.
+reporter. A `Mark` is a 1-based file/line/column position in a source file; an
+`Excerpt` is the source line(s) around it, which the text reporter prints under the
+finding's line with a caret under the column (YAML syntax errors carry one).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from unicodedata import east_asian_width
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +24,42 @@ class Mark:
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.col}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Excerpt:
+    """Source lines to show under a finding: `lines` are (line number, text), the marked line
+    last; the caret goes under its 1-based column `col`."""
+
+    lines: tuple[tuple[int, str], ...]
+    col: int
+
+    def render(self) -> list[str]:
+        """`  12 |     name: x` lines and `     |     ^` under the column (tabs shown as four
+        spaces, wide characters as two columns, so the caret stays under its character)."""
+        width = len(str(self.lines[-1][0]))
+        out = [f"  {n:>{width}} | {_shown(text)}".rstrip() for n, text in self.lines]
+        text = self.lines[-1][1]
+        at = min(max(self.col, 1), len(text) + 1) - 1
+        under = text[at] if at < len(text) else " "
+        caret = " " * _columns(text[:at]) + "^" * max(_columns(under), 1)
+        out.append(f"  {'':>{width}} | {caret}")
+        return out
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "lines": [{"line": n, "text": text} for n, text in self.lines],
+            "column": self.col,
+        }
+
+
+def _shown(text: str) -> str:
+    return text.replace("\t", "    ")
+
+
+def _columns(text: str) -> int:
+    """How many terminal columns `text` takes (a tab 4, a wide character 2)."""
+    return sum(4 if c == "\t" else 2 if east_asian_width(c) in "WF" else 1 for c in text)
 
 
 class Severity(StrEnum):
@@ -42,6 +81,7 @@ class Finding:
     hint: str | None = None
     severity: Severity = Severity.ERROR
     file: str | None = None  # for findings about a file with no position in it
+    excerpt: Excerpt | None = None  # the source around `mark`, printed under the finding
 
     @property
     def where(self) -> str:
@@ -65,6 +105,7 @@ class Finding:
             "rule": self.rule,
             "message": self.message,
             "hint": self.hint,
+            "excerpt": self.excerpt.as_dict() if self.excerpt else None,
         }
 
 
@@ -75,8 +116,9 @@ def error(
     hint: str | None = None,
     *,
     file_: str | None = None,
+    excerpt: Excerpt | None = None,
 ) -> Finding:
-    return Finding(rule, message, mark, hint, Severity.ERROR, file_)
+    return Finding(rule, message, mark, hint, Severity.ERROR, file_, excerpt)
 
 
 def warning(rule: str, message: str, mark: Mark | None = None, hint: str | None = None) -> Finding:

@@ -11,7 +11,8 @@ from wanka.rules.check import Result
 
 
 def line(f: Finding) -> str:
-    """`path:line:col: error[RULE-ID]: message (hint)`"""
+    """`path:line:col: error[RULE-ID]: message (hint)`: always the first line of a finding,
+    the one editors and CI parsers read (an excerpt, if any, follows on lines of its own)."""
     text = f"{f.where}: {f.severity}[{f.rule}]: {f.message}"
     if f.hint:
         text += f" ({f.hint})"
@@ -52,6 +53,8 @@ def write_text(results: Sequence[Result], out: TextIO, *, quiet: bool = False) -
     for r in results:
         for f in r.findings:
             print(line(f), file=out)
+            if f.excerpt is not None:
+                print("\n".join(f.excerpt.render()), file=out)
         if not quiet and not r.errors and (r.cluster is not None or r.fragment):
             print(describe(r), file=out)
     print(summary(results), file=out)
