@@ -232,6 +232,25 @@ def test_every_command_is_registered_with_what_runs_it() -> None:
         assert args.run.__module__ != "wanka.cli.main", command
 
 
+def test_a_yaml_syntax_error_shows_the_line_and_a_caret(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "c.yaml"
+    bad.write_text("apiVersion: wanka/v1\nkind: Cluster\nmetadata:\n\tname: lab\n")
+    r = run_wanka("validate", str(bad))
+    assert r.returncode == 1
+    out = r.stdout.splitlines()
+    # the first line stays `file:line:col: error[RULE]: message (hint)` for editors and CI
+    assert out[0] == (
+        f"{bad}:4:1: error[YAML-SYNTAX]: a tab at column 1: YAML indents with spaces, never tabs "
+        "(replace the tab with spaces)"
+    )
+    assert out[1:3] == ["  4 |     name: lab", "    | ^^^^"]
+    assert out[3].startswith("1 file checked, 1 invalid, 1 error")
+
+    j = run_wanka("validate", "--format", "json", str(bad))
+    (f,) = json.loads(j.stdout)["files"][0]["findings"]
+    assert f["excerpt"] == {"lines": [{"line": 4, "text": "\tname: lab"}], "column": 1}
+
+
 def test_an_empty_file_is_unreadable_input_for_every_command(tmp_path) -> None:  # type: ignore[no-untyped-def]
     empty = tmp_path / "c.yaml"
     empty.write_text("# nothing here yet\n")

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 import yaml
 
-from wanka.findings import Excerpt, InputError, Mark
+from wanka.findings import Excerpt, Finding, InputError, Mark
 from wanka.language.loader import YMap, YSeq, load_text, resolve_plain
 
 # YAML 1.2 core schema: what a plain scalar becomes (YAML 1.1 would differ on most of these)
@@ -154,12 +154,96 @@ def test_any_yaml_nesting_error_is_our_depth_finding(
     assert f.message == "nesting deeper than 64 levels"
 
 
-def test_an_empty_file_is_unreadable_input() -> None:
-    for text in ("", "# only\n# comments\n", "\n\n"):
-        with pytest.raises(InputError) as e:
-            load_text(text, "f.yaml")
-        assert e.value.unreadable, repr(text)
-        assert [f.rule for f in e.value.findings] == ["YAML-EMPTY"]
+# ---- YAML syntax errors in plain words, with an excerpt ---------------------------------------
+
+
+def syntax_error(text: str) -> Finding:
+    with pytest.raises(InputError) as e:
+        load_text(text, "f.yaml")
+    (f,) = e.value.findings
+    assert f.rule == "YAML-SYNTAX" and not e.value.unreadable
+    return f
+
+
+@pytest.mark.parametrize(
+    ("text", "at"),
+    [
+        ("metadata:\n\tname: lab\n", (2, 1)),  # a tab as the indentation
+        ("metadata:\n  \tname: lab\n", (2, 3)),  # after spaces: the tab's own column
+        ("a:\n  b: 1\n\t\n", (3, 1)),  # a tab on a line of its own (another libyaml message)
+        ("a:\n\t- 1\n", (2, 1)),
+    ],
+)
+def test_a_tab_in_the_indentation_is_named(text: str, at: tuple[int, int]) -> None:
+    f = syntax_error(text)
+    assert f.message == f"a tab at column {at[1]}: YAML indents with spaces, never tabs"
+    assert f.hint == "replace the tab with spaces"
+    assert f.mark is not None and (f.mark.line, f.mark.col) == at
+    assert f.excerpt is not None and f.excerpt.lines[-1][0] == at[0]
+
+
+def test_a_tab_inside_a_value_is_fine() -> None:
+    assert load_text("a:\n  b:\t1\n", "f.yaml") == {"a": {"b": 1}}
+
+
+def test_a_key_indented_less_than_its_siblings() -> None:
+    f = syntax_error("spec:\n  racks:\n    units: 42\n   power_kw: 60\n")
+    assert f.mark == Mark("f.yaml", 4, 4)
+    assert f.message == (
+        "this line's indentation does not match the keys above it (it starts at column 4; "
+        "the mapping from line 2 has its keys at column 3, line 3 starts at column 5)"
+    )
+    assert f.hint is not None and "indentation" in f.hint and "spaces" in f.hint
+    assert f.excerpt is not None
+    assert f.excerpt.render() == [
+        "  3 |     units: 42",
+        "  4 |    power_kw: 60",
+        "    |    ^",
+    ]
+
+
+def test_a_list_item_indented_unlike_the_items_above() -> None:
+    f = syntax_error("phases:\n  - name: p1\n    status: live\n   target: 10\n")
+    assert f.mark == Mark("f.yaml", 4, 4)
+    assert "does not match the list items above it" in f.message
+    assert "the list from line 2 has its items at column 3" in f.message
+
+
+def test_a_key_among_list_items() -> None:
+    f = syntax_error("a:\n  - 1\n  x: 2\n")
+    assert f.mark == Mark("f.yaml", 3, 3)
+    assert f.message == "this line is not a list item, but the list from line 2 has its items here"
+    assert f.hint == "start it with '- ', or indent it under the item it belongs to"
+
+
+def test_a_key_indented_under_a_key_with_a_value() -> None:
+    f = syntax_error("a:\n  b: 1\n    c: 2\n")
+    assert f.mark == Mark("f.yaml", 3, 5)
+    assert f.message == "this line is indented deeper than line 2, whose key already has a value"
+
+
+def test_a_value_holding_colon_space_must_be_quoted() -> None:
+    f = syntax_error("description: ratio: 4\n")
+    assert f.message == "a value holds ': ': YAML reads it as a second key on the line"
+    assert f.hint is not None and "quote" in f.hint
+
+
+def test_a_line_with_no_colon_is_pointed_at() -> None:
+    f = syntax_error("a:\n  b: 1\n  c\n  d: 2\n")
+    assert f.mark == Mark("f.yaml", 3, 3)  # the line itself, not the one libyaml stopped on
+    assert "no ':'" in f.message
+
+
+def test_other_syntax_errors_keep_libyamls_words_and_get_an_excerpt() -> None:
+    f = syntax_error("a: [1, 2\nb: 3\n")
+    assert f.message.startswith("did not find expected ',' or ']'")
+    assert f.excerpt is not None and f.excerpt.lines == ((2, "b: 3"),)
+
+
+def test_a_line_naming_a_secret_is_never_excerpted() -> None:
+    f = syntax_error("credentials:\n  bmc:\n    password: hunter2: x\n")
+    assert f.mark is not None and f.mark.line == 3
+    assert f.excerpt is None
 
 
 def test_the_caret_stays_under_its_character() -> None:
@@ -168,3 +252,11 @@ def test_the_caret_stays_under_its_character() -> None:
     assert tab.render() == ["  7 |     name: x", "    | ^^^^"]
     wide = Excerpt(lines=((12, "d: 万卡 x: y"),), col=7)  # the x: 3 + 4 + 1 columns before it
     assert wide.render() == ["  12 | d: 万卡 x: y", "     |         ^"]
+
+
+def test_an_empty_file_is_unreadable_input() -> None:
+    for text in ("", "# only\n# comments\n", "\n\n"):
+        with pytest.raises(InputError) as e:
+            load_text(text, "f.yaml")
+        assert e.value.unreadable, repr(text)
+        assert [f.rule for f in e.value.findings] == ["YAML-EMPTY"]

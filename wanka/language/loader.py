@@ -26,6 +26,7 @@ from typing import Any
 import yaml
 
 from wanka.findings import Finding, InputError, Mark, error
+from wanka.language.syntax import syntax_finding
 
 MAX_BYTES = 16 * 1024 * 1024
 MAX_DEPTH = 64
@@ -218,7 +219,7 @@ def load_text(text: str, name: str) -> Any:
     try:
         composer.compose(yaml.parse(text, Loader=yaml.CSafeLoader))
     except yaml.MarkedYAMLError as e:
-        raise composer.syntax_error(e) from None
+        raise composer.syntax_error(e, text) from None
     except yaml.reader.ReaderError as e:
         raise composer.character_error(text, e) from None
     return composer.document()
@@ -386,17 +387,14 @@ class _Composer:
         container.key_at[key] = key_at
         container.value_at[key] = at
 
-    def syntax_error(self, e: yaml.MarkedYAMLError) -> InputError:
+    def syntax_error(self, e: yaml.MarkedYAMLError, text: str) -> InputError:
         m = e.problem_mark
-        where = Mark(self.name, m.line + 1, m.column + 1) if m is not None else None
         if e.problem and _LIBYAML_DEPTH in e.problem:
             # recent libyaml (PyYAML 6.0.4: 1,000 levels) stops deep nesting itself, before our
             # check sees the events: its scanner reads ahead on `[[[...` (each `[` may open a key)
+            where = Mark(self.name, m.line + 1, m.column + 1) if m is not None else None
             return self.fatal(*_too_deep(where))
-        msg = e.problem or "invalid YAML"
-        if e.context:
-            msg = f"{msg} ({e.context})"
-        return self.fatal("YAML-SYNTAX", msg, where)
+        return InputError([*self.problems, syntax_finding(e, text, self.name)], unreadable=False)
 
     def character_error(self, text: str, e: yaml.reader.ReaderError) -> InputError:
         pos = e.position
