@@ -101,14 +101,17 @@ declare(
 declare(
     "YAML-SYNTAX",
     "load",
-    "The YAML does not parse.",
-    "c.yaml:7:3: error[YAML-SYNTAX]: did not find expected key (while parsing a block mapping)",
+    "The YAML does not parse (a tab in the indentation, a line indented unlike its neighbours, "
+    "': ' in a plain value, ...); the line is shown with a caret under the column.",
+    "c.yaml:4:1: error[YAML-SYNTAX]: a tab at column 1: YAML indents with spaces, never tabs "
+    "(replace the tab with spaces)",
 )
 declare(
     "YAML-EMPTY",
     "load",
-    "The file holds no document.",
-    "c.yaml:1:1: error[YAML-EMPTY]: the file holds no YAML document",
+    "The file holds no document (empty, or only comments): unreadable input, exit 2.",
+    "c.yaml:1:1: error[YAML-EMPTY]: the file is empty or holds only comments: there is no YAML "
+    "document to check",
 )
 declare(
     "YAML-MULTI-DOC",
