@@ -87,16 +87,14 @@ _Explained = tuple[str, str | None, tuple[int, int], int | None]
 
 
 def _tab(e: yaml.MarkedYAMLError, src: _Source, line: int, col: int) -> _Explained | None:
-    """A tab where libyaml wants indentation: point at the first tab of the line's
-    leading whitespace (or the one at the mark)."""
+    """A tab where libyaml wants indentation ('found character that cannot start any token',
+    'found a tab character that violates indentation'): point at the first tab of the line's
+    leading whitespace, or at the tab libyaml stopped on."""
     text = src.text(line)
     lead = text[: len(text) - len(text.lstrip(" \t"))]
-    at_tab = col <= len(text) and text[col - 1] == "\t"
-    if "\t" not in lead and not at_tab and "tab" not in (e.problem or ""):
-        return None
     if "\t" in lead:
         col = lead.index("\t") + 1
-    elif not at_tab:
+    elif not (col <= len(text) and text[col - 1] == "\t"):
         return None
     return (
         f"a tab at column {col}: YAML indents with spaces, never tabs",
