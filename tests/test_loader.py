@@ -260,3 +260,19 @@ def test_an_empty_file_is_unreadable_input() -> None:
             load_text(text, "f.yaml")
         assert e.value.unreadable, repr(text)
         assert [f.rule for f in e.value.findings] == ["YAML-EMPTY"]
+
+
+def test_a_key_with_no_colon_above_a_key_is_pointed_at() -> None:
+    # libyaml reads `role management` and the next line as one value and stops at its ':'
+    f = syntax_error("plane:\n  role management\n  description: x\n")
+    assert f.mark == Mark("f.yaml", 2, 3)
+    assert f.message == "this line is in a mapping but has no ':' after its key"
+
+
+def test_an_indented_first_key_is_an_indentation_error() -> None:
+    f = syntax_error("  apiVersion: wanka/v1\nkind: Cluster\n")
+    assert f.mark == Mark("f.yaml", 2, 1)
+    assert f.message == (
+        "this line's indentation does not match the lines above it "
+        "(it starts at column 1, line 1 at column 3)"
+    )

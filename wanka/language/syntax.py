@@ -112,6 +112,8 @@ def _indentation(e: yaml.MarkedYAMLError, src: _Source, line: int, col: int) -> 
     indentation) it is a key among list items or an item among keys."""
     problem = e.problem or ""
     context = e.context or ""
+    if problem == "did not find expected <document start>":
+        return _top_level(src, line)
     if problem not in _INDENT_PROBLEMS and not problem.startswith("expected <block end>"):
         return None
     cm = e.context_mark
@@ -139,6 +141,18 @@ def _indentation(e: yaml.MarkedYAMLError, src: _Source, line: int, col: int) -> 
     return msg, _HINT_INDENT, (line, indent), prev
 
 
+def _top_level(src: _Source, line: int) -> _Explained | None:
+    """The first key indented, the next one not: libyaml ends the document after the first."""
+    prev = src.above(line)
+    if prev is None or src.indent(prev) == src.indent(line):
+        return None
+    msg = (
+        f"this line's indentation does not match the lines above it (it starts at column "
+        f"{src.indent(line)}, line {prev} at column {src.indent(prev)})"
+    )
+    return msg, _HINT_INDENT, (line, src.indent(line)), prev
+
+
 def _colon(e: yaml.MarkedYAMLError, src: _Source, line: int, col: int) -> _Explained | None:
     """`mapping values are not allowed`: a value holding ': ', or a key indented under a key
     that already has a value."""
@@ -154,6 +168,9 @@ def _colon(e: yaml.MarkedYAMLError, src: _Source, line: int, col: int) -> _Expla
             None,
         )
     prev = src.above(line)
+    if prev is not None and src.indent(prev) == src.indent(line) and ":" not in src.text(prev):
+        # `role management` above `description: x`: one plain value over two lines, then ':'
+        return _missing_colon((prev, src.indent(prev)))
     if prev is not None and src.indent(line) > src.indent(prev):
         return (
             f"this line is indented deeper than line {prev}, whose key already has a value",
@@ -171,7 +188,10 @@ def _no_colon(e: yaml.MarkedYAMLError, src: _Source, line: int, col: int) -> _Ex
     cm = e.context_mark
     if e.problem != "could not find expected ':'" or cm is None:
         return None
-    at = (cm.line + 1, cm.column + 1)
+    return _missing_colon((cm.line + 1, cm.column + 1))
+
+
+def _missing_colon(at: tuple[int, int]) -> _Explained:
     return (
         "this line is in a mapping but has no ':' after its key",
         "write it as `key: value`; a value that goes on over several lines is indented "
