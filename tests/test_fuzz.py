@@ -10,6 +10,8 @@ from conftest import ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from wanka.findings import InputError
+from wanka.language.loader import load_text
 from wanka.rules.check import check
 
 LINES = (ROOT / "examples/lab-mini/cluster.yaml").read_text(encoding="utf-8").splitlines()
@@ -65,6 +67,7 @@ TOKENS = [
     "storage",
     "live",
 ]
+SECRET_KEY = re.compile(r"(password|passphrase|private_key|secret|token)\w*\s*:", re.I)
 VALUE = re.compile(r"^(\s*(?:- )?[\w.-]+:\s*)(\S.*)$")
 
 
@@ -119,3 +122,44 @@ def test_random_edits_of_the_reference_cluster_never_crash(
 ) -> None:
     text = mutate(SZ, edits).replace("include:\n  - phase2.yaml\n  - manifest.yaml\n", "")
     assert_clean(text)
+
+
+def reindent(lines: list[str], edits: list[tuple[int, int]]) -> str:
+    """Break the layout: a tab before a line, one space less or more, a ':' dropped or added."""
+    out = list(lines)
+    for kind, pos in edits:
+        i = pos % len(out)
+        text = out[i]
+        out[i] = [
+            "\t" + text,
+            text[1:] if text.startswith(" ") else " " + text,
+            "  " + text,
+            text.replace(":", "", 1),
+            text + ": x",
+        ][kind]
+    return "\n".join(out) + "\n"
+
+
+@settings(max_examples=300, deadline=None)
+@given(edits=st.lists(st.tuples(st.integers(0, 4), st.integers(0, 10_000)), min_size=1, max_size=3))
+def test_broken_layout_is_a_syntax_finding_that_shows_its_line(
+    edits: list[tuple[int, int]],
+) -> None:
+    # every YAML-SYNTAX finding points into the file and shows that line with a caret (unless
+    # the line names a secret)
+    text = reindent(LINES, edits)
+    source = text.splitlines()
+    try:
+        load_text(text, "c.yaml")
+    except InputError as e:
+        for f in e.findings:
+            if f.rule != "YAML-SYNTAX":
+                continue
+            assert f.mark is not None and 1 <= f.mark.line <= len(source), f
+            if SECRET_KEY.search(source[f.mark.line - 1]):
+                assert f.excerpt is None, f  # a line naming a secret is never shown
+                continue
+            assert f.excerpt is not None, f
+            number, shown = f.excerpt.lines[-1]
+            assert (number, shown) == (f.mark.line, source[f.mark.line - 1])
+            assert f.excerpt.render()[-1].rstrip().endswith("^")

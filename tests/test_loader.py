@@ -246,6 +246,13 @@ def test_a_line_naming_a_secret_is_never_excerpted() -> None:
     assert f.excerpt is None
 
 
+def test_a_secret_line_above_is_left_out_of_the_excerpt() -> None:
+    f = syntax_error("bmc:\n  password: hunter2\n   user: x\n")
+    assert f.mark == Mark("f.yaml", 3, 4)
+    assert f.excerpt is not None and f.excerpt.lines == ((3, "   user: x"),)
+    assert "hunter2" not in "\n".join(f.excerpt.render())
+
+
 def test_the_caret_stays_under_its_character() -> None:
     # a tab shows as four spaces (four carets under a tab); a wide character takes two columns
     tab = Excerpt(lines=((7, "\tname: x"),), col=1)

@@ -50,10 +50,14 @@ class _Source:
         return None
 
     def excerpt(self, line: int, col: int, *, context: int | None = None) -> Excerpt | None:
-        shown = [k for k in (context, line) if k is not None and 1 <= k <= len(self.lines)]
+        """The marked line (and the context line before it), leaving out a line naming a
+        secret; None when the marked line is not in the file or names one."""
+        shown = [
+            k
+            for k in (context, line)
+            if k is not None and 1 <= k <= len(self.lines) and not _SECRET_LINE.search(self.text(k))
+        ]
         if not shown or shown[-1] != line:
-            return None
-        if any(_SECRET_LINE.search(self.text(k)) for k in shown):
             return None
         return Excerpt(lines=tuple((k, self.text(k)) for k in shown), col=col)
 
