@@ -54,6 +54,18 @@ HINTS = {
     "ref-unresolved-node-model.yaml": ("REF-UNRESOLVED", "did you mean 'a2-kunpeng'"),
 }
 
+# Messages that must say what the finding stands for: (rule, text the message must contain).
+MESSAGES = {
+    # one finding for the four racks of one declaration names them and counts the rest
+    "rack-power.yaml": (
+        "RACK-POWER",
+        "racks 'lab-p1-pod01-r01', 'lab-p1-pod01-r02', 'lab-p2-pod01-r01' (and 1 more) draw",
+    ),
+    "rack-units.yaml": ("RACK-UNITS", "(and 1 more) need 8U each, their type lc-60 has 4U"),
+    # the pod instance, with its type; not the placement's short name
+    "layout-row-full.yaml": ("LAYOUT-ROW-FULL", "pod 'lab-p2-pod01' (type lab-pod) needs 3"),
+}
+
 SECRET = "hunter2-secret"  # the password cred-value.yaml writes in clear
 
 # a trailing comment on a line with content: `key: value  # expect: RULE-ID[, RULE-ID]`
@@ -181,6 +193,11 @@ def test_negative_example(path: Path) -> None:
         rule, text = HINTS[path.name]
         hints = [f["hint"] or "" for f in run.findings if f["rule"] == rule]
         assert any(text in h for h in hints), f"{path.name}: no {rule} hint with {text!r}: {hints}"
+
+    if path.name in MESSAGES:
+        rule, text = MESSAGES[path.name]
+        messages = [f["message"] for f in run.findings if f["rule"] == rule]
+        assert any(text in m for m in messages), f"{path.name}: no {rule} with {text!r}: {messages}"
 
 
 @pytest.mark.parametrize("path", NEGATIVE, ids=_ids(NEGATIVE))

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from conftest import ROOT, cluster_text
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from wanka.findings import Finding
 from wanka.language.loader import load_text
 from wanka.model.build import build
 from wanka.model.types import Cluster
@@ -90,3 +92,43 @@ def test_reference_cluster_names_read_like_the_data_hall() -> None:
     assert len(spines) == 192
     cards = sum(n.model.cards for n in c.nodes)
     assert cards == 19_200
+
+
+# ---- findings that stand for many things -----------------------------------------------------
+
+
+def findings(text: str, tmp_path: Path) -> list[Finding]:
+    path = tmp_path / "c.yaml"
+    path.write_text(text, encoding="utf-8")
+    return check(str(path)).findings
+
+
+def of(found: list[Finding], rule: str) -> list[Finding]:
+    return [f for f in found if f.rule == rule]
+
+
+def test_one_rack_finding_names_the_racks_it_stands_for(tmp_path: Path) -> None:
+    text = cluster_text([40, 40]).replace("power_kw: 60", "power_kw: 6")
+    (power,) = of(findings(text, tmp_path), "RACK-POWER")
+    assert power.message == (
+        "racks 'lab-p1-pod01-r01', 'lab-p1-pod01-r02', 'lab-p1-pod02-r01' (and 157 more) "
+        "draw 9.0 kW nominal each, their feed is 6 kW"
+    )
+
+
+def test_a_lone_rack_is_named_alone(tmp_path: Path) -> None:
+    text = cluster_text([1]).replace("power_kw: 60", "power_kw: 6")
+    text = text.replace("          count: 2\n", "")  # one compute rack in the pod
+    (power,) = of(findings(text, tmp_path), "RACK-POWER")
+    assert power.message == "rack 'lab-p1-pod01-r01' draws 9.0 kW nominal, its feed is 6 kW"
+
+
+def test_pods_with_no_room_are_named_as_instances_once_per_placement(tmp_path: Path) -> None:
+    # 3 rows of 10: the spines take 1 position, 9 pods of 3 racks fit, 31 of p1 and 40 of p2 not
+    full = of(findings(cluster_text([40, 40], rows=3), tmp_path), "LAYOUT-ROW-FULL")
+    assert [f.message for f in full] == [
+        "pods of type lab-pod 'lab-p1-pod10', 'lab-p1-pod11', 'lab-p1-pod12' (and 28 more) "
+        "need 3 adjacent rack positions each; the most free in row 'A' is 1",
+        "pods of type lab-pod 'lab-p2-pod01', 'lab-p2-pod02', 'lab-p2-pod03' (and 37 more) "
+        "need 3 adjacent rack positions each; the most free in row 'A' is 1",
+    ]
