@@ -56,6 +56,12 @@ HINTS = {
 
 # Messages that must say what the finding stands for: (rule, text the message must contain).
 MESSAGES = {
+    # the collision the overflow causes is counted in the cause, not reported on its own
+    "bgp-asn-block.yaml": ("BGP-ASN-BLOCK", "and 1 collides there (1 follow-on BGP-ASN-DUPLICATE"),
+    "bgp-asn-duplicate-overflow.yaml": (
+        "BGP-ASN-DUPLICATE",
+        "also used by lab-p1-core-param-spine01",
+    ),
     # one finding for the four racks of one declaration names them and counts the rest
     "rack-power.yaml": (
         "RACK-POWER",

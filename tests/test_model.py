@@ -107,6 +107,34 @@ def of(found: list[Finding], rule: str) -> list[Finding]:
     return [f for f in found if f.rule == rule]
 
 
+def test_a_block_overflow_folds_the_duplicates_it_causes(tmp_path: Path) -> None:
+    # 20 ASNs a phase: p1 needs 41 (spines + 40 leaves), p2 and p3 need 40 each
+    text = cluster_text([40, 40, 40]).replace("asns_per_phase: 1000", "asns_per_phase: 20")
+    found = findings(text, tmp_path)
+    assert of(found, "BGP-ASN-DUPLICATE") == []
+    blocks = {f.message.split("'")[1]: f.message for f in of(found, "BGP-ASN-BLOCK")}
+    assert sorted(blocks) == ["p1", "p2", "p3"]
+    assert "21 ASNs spill into the next phase's block and 21 collide there" in blocks["p1"]
+    assert "(21 follow-on BGP-ASN-DUPLICATE folded)" in blocks["p1"]
+    assert "(20 follow-on BGP-ASN-DUPLICATE folded)" in blocks["p2"]
+    # the last phase spills into a block no phase uses yet: nothing collides
+    assert blocks["p3"].endswith("20 ASNs spill into the next phase's block")
+
+
+def test_a_genuine_duplicate_is_reported_next_to_an_overflow(tmp_path: Path) -> None:
+    text = cluster_text([4, 4]).replace("asns_per_phase: 1000", "asns_per_phase: 3")
+    text += "  manifest:\n    switches:\n"
+    text += '      lab-p2-pod04-param-leaf01: {serial: "X1", asn: 4200000000}\n'
+    found = findings(text, tmp_path)
+    dup = of(found, "BGP-ASN-DUPLICATE")
+    assert [f.message for f in dup] == [
+        "ASN 4200000000 of lab-p2-pod04-param-leaf01 is also used by lab-p1-core-param-spine01"
+    ]
+    assert dup[0].mark is not None and dup[0].mark.line == text.count("\n")  # at the pin
+    (p1,) = [f for f in of(found, "BGP-ASN-BLOCK") if "'p1'" in f.message]
+    assert "2 ASNs spill into the next phase's block and 2 collide there" in p1.message
+
+
 def test_one_rack_finding_names_the_racks_it_stands_for(tmp_path: Path) -> None:
     text = cluster_text([40, 40]).replace("power_kw: 60", "power_kw: 6")
     (power,) = of(findings(text, tmp_path), "RACK-POWER")

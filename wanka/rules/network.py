@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 
 from wanka.derive.ipam import pack, per_pod, plane_subnets, subnet_size
 from wanka.derive.topology import Topology
 from wanka.findings import Finding, Mark, Severity, error, warning
+from wanka.model.build import listed
 from wanka.model.types import Cluster, Switch
 from wanka.rules import rule
 
@@ -223,12 +225,27 @@ def qos_missing(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
             )
 
 
-@rule(
-    "BGP-ASN-DUPLICATE",
-    "ASNs are unique: every leaf its own, each spine group and core group one.",
-    "c.yaml:230:12: error[BGP-ASN-DUPLICATE]: ASN 4200000001 of lab-p1-core-param-spine01 is also used by lab-p1-pod01-param-leaf01",
-)
-def asn_duplicate(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
+def _spilled(cluster: Cluster, sw: Switch) -> bool:
+    """A derived ASN past the end of its phase's block: its phase needs more ASNs than
+    asns_per_phase, so it took one of the next phase's (the cause is BGP-ASN-BLOCK)."""
+    bgp = cluster.bgp
+    if bgp is None or sw.asn is None or (sw.facts is not None and sw.facts.asn is not None):
+        return False
+    return sw.asn - bgp.asn_base - sw.pod.phase.index * bgp.asns_per_phase >= bgp.asns_per_phase
+
+
+@dataclass
+class _Collisions:
+    """Switches whose ASN another ASN group holds: the genuine ones, (switch, holder), and
+    per overflowing phase the ASNs and switches that collide because it spilled."""
+
+    genuine: list[tuple[Switch, Switch]] = field(default_factory=list)
+    spilled_asns: defaultdict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+    spilled_switches: Counter[str] = field(default_factory=Counter)
+
+
+def _collisions(cluster: Cluster) -> _Collisions:
+    out = _Collisions()
     owner: dict[int, tuple[tuple[object, ...], Switch]] = {}
     for sw in cluster.switches:
         if sw.asn is None:
@@ -236,22 +253,39 @@ def asn_duplicate(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
         g = sw.asn_group
         if sw.asn in owner and owner[sw.asn][0] != g:
             other = owner[sw.asn][1]
-            at = sw.facts.key_marks.get("asn", sw.at) if sw.facts else sw.at
-            yield error(
-                "BGP-ASN-DUPLICATE",
-                f"ASN {sw.asn} of {sw.name} is also used by {other.name}",
-                at,
-                "pin a free ASN, or leave the ASN to wanka",
-            )
+            cause = sw if _spilled(cluster, sw) else other if _spilled(cluster, other) else None
+            if cause is None:
+                out.genuine.append((sw, other))
+            else:
+                out.spilled_asns[cause.pod.phase.name].add(sw.asn)
+                out.spilled_switches[cause.pod.phase.name] += 1
         else:
             owner.setdefault(sw.asn, (g, sw))
+    return out
+
+
+@rule(
+    "BGP-ASN-DUPLICATE",
+    "ASNs are unique: every leaf its own, each spine group and core group one (a collision "
+    "caused by a phase's block overflowing is folded into its BGP-ASN-BLOCK).",
+    "c.yaml:230:12: error[BGP-ASN-DUPLICATE]: ASN 4200000001 of lab-p1-core-param-spine01 is also used by lab-p1-pod01-param-leaf01",
+)
+def asn_duplicate(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
+    for sw, other in _collisions(cluster).genuine:
+        at = sw.facts.key_marks.get("asn", sw.at) if sw.facts else sw.at
+        yield error(
+            "BGP-ASN-DUPLICATE",
+            f"ASN {sw.asn} of {sw.name} is also used by {other.name}",
+            at,
+            "pin a free ASN, or leave the ASN to wanka",
+        )
 
 
 @rule(
     "BGP-ASN-MISSING",
     "Routed switches (planes with 2- or 3-tier fabrics) have ASNs: networks.bgp is set, or each "
     "one's ASN is pinned.",
-    "c.yaml:101:3: error[BGP-ASN-MISSING]: 4 routed switches need ASNs but networks.bgp is not set (first: lab-p1-core-param-spine01)",
+    "c.yaml:101:3: error[BGP-ASN-MISSING]: 4 routed switches need ASNs but networks.bgp is not set: 'lab-p1-core-param-spine01', 'lab-p1-core-param-spine02', 'lab-p1-pod01-param-leaf01' (and 1 more)",
 )
 def asn_missing(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
     missing = [
@@ -263,8 +297,8 @@ def asn_missing(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
         yield error(
             "BGP-ASN-MISSING",
             f"{len(missing)} routed switch{'es' if len(missing) != 1 else ''} need"
-            f"{'' if len(missing) != 1 else 's'} ASNs but networks.bgp is not set "
-            f"(first: {missing[0].name})",
+            f"{'' if len(missing) != 1 else 's'} ASNs but networks.bgp is not set: "
+            f"{listed([s.name for s in missing])}",
             missing[0].plane.fabric.at if missing[0].plane.fabric else cluster.at,
             "set networks.bgp: {asn_base: 4200000000}",
         )
@@ -272,25 +306,38 @@ def asn_missing(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
 
 @rule(
     "BGP-ASN-BLOCK",
-    "A phase needs no more ASNs than `asns_per_phase` sets aside.",
-    "c.yaml:100:7: error[BGP-ASN-BLOCK]: phase 'p2' needs 1,210 ASNs, more than asns_per_phase 1,000",
+    "A phase needs no more ASNs than `asns_per_phase` sets aside (the ASNs it then takes from "
+    "the next phase's block and the collisions they cause are counted here, not reported "
+    "one by one).",
+    "c.yaml:100:7: error[BGP-ASN-BLOCK]: phase 'p2' needs 1,210 ASNs, more than asns_per_phase 1,000: 210 ASNs spill into the next phase's block and 62 collide there (62 follow-on BGP-ASN-DUPLICATE folded)",
 )
 def asn_block(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
     if cluster.bgp is None:
         return
+    per = cluster.bgp.asns_per_phase
     groups: dict[str, set[tuple[object, ...]]] = defaultdict(set)
     for sw in cluster.switches:
         if sw.asn is not None and not (sw.facts and sw.facts.asn is not None):
             groups[sw.pod.phase.name].add(sw.asn_group)
-    for phase, gs in groups.items():
-        if len(gs) > cluster.bgp.asns_per_phase:
-            yield error(
-                "BGP-ASN-BLOCK",
-                f"phase '{phase}' needs {len(gs):,} ASNs, more than "
-                f"asns_per_phase {cluster.bgp.asns_per_phase:,}",
-                cluster.bgp.at,
-                "raise asns_per_phase (phases would then renumber: do it before phase 1 is built)",
-            )
+    over = {phase: len(gs) for phase, gs in groups.items() if len(gs) > per}
+    hits = _collisions(cluster) if over else _Collisions()
+    for phase, n in over.items():
+        taken = len(hits.spilled_asns[phase])
+        folded = hits.spilled_switches[phase]
+        spill = f"{n - per:,} ASN spills" if n - per == 1 else f"{n - per:,} ASNs spill"
+        clash = (
+            f" and {taken:,} collide{'s' if taken == 1 else ''} there "
+            f"({folded:,} follow-on BGP-ASN-DUPLICATE folded)"
+            if folded
+            else ""
+        )
+        yield error(
+            "BGP-ASN-BLOCK",
+            f"phase '{phase}' needs {n:,} ASNs, more than asns_per_phase {per:,}: "
+            f"{spill} into the next phase's block{clash}",
+            cluster.bgp.at,
+            "raise asns_per_phase (phases would then renumber: do it before phase 1 is built)",
+        )
 
 
 def is_private_asn(asn: int) -> bool:
