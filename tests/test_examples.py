@@ -52,6 +52,7 @@ HINTS = {
     "schema-enum.yaml": ("SCHEMA-ENUM", "did you mean '200G'"),
     "ref-unresolved.yaml": ("REF-UNRESOLVED", "did you mean 'lc-60'"),
     "ref-unresolved-node-model.yaml": ("REF-UNRESOLVED", "did you mean 'a2-kunpeng'"),
+    "ref-unresolved-switch-model.yaml": ("REF-UNRESOLVED", "did you mean 'lab-32x400g'"),
 }
 
 # Messages that must say what the finding stands for: (rule, text the message must contain).

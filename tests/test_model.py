@@ -160,3 +160,13 @@ def test_pods_with_no_room_are_named_as_instances_once_per_placement(tmp_path: P
         "pods of type lab-pod 'lab-p2-pod01', 'lab-p2-pod02', 'lab-p2-pod03' (and 37 more) "
         "need 3 adjacent rack positions each; the most free in row 'A' is 1",
     ]
+
+
+def test_an_unknown_switch_model_is_one_finding_not_one_per_pod(tmp_path: Path) -> None:
+    text = cluster_text([40, 40]).replace(
+        "spine: {model: lab-32x400g}", "spine: {model: lab-32x400x}"
+    )
+    found = findings(text, tmp_path)
+    assert [(f.rule, f.message) for f in found] == [
+        ("REF-UNRESOLVED", "unknown switch model 'lab-32x400x'")
+    ]

@@ -668,7 +668,10 @@ class Builder:
             return None
         smodel = self.switch_models.get(tier.model)
         if smodel is None:
-            return None  # reported with the fabric
+            # reported with the fabric (REF-UNRESOLVED); its switches are not built, so the
+            # rules that would miss them (FABRIC-NO-LEAF, port counts) stay quiet
+            self.incomplete = True
+            return None
         return plane, sd["tier"], smodel
 
     # ---- manifest ----------------------------------------------------------
