@@ -170,3 +170,39 @@ def test_an_unknown_switch_model_is_one_finding_not_one_per_pod(tmp_path: Path) 
     assert [(f.rule, f.message) for f in found] == [
         ("REF-UNRESOLVED", "unknown switch model 'lab-32x400x'")
     ]
+
+
+def test_pins_outside_a_plane_too_small_are_counted_in_its_finding(tmp_path: Path) -> None:
+    # 20 pods need 20 oob subnets of 8 (a /24); the plane is a /26, and every BMC is pinned
+    text = cluster_text([20]).replace("cidr: 10.99.0.0/20", "cidr: 10.99.0.0/26")
+    text += "  manifest:\n    nodes:\n"
+    for pod in range(1, 21):
+        for i, (r, s) in enumerate([(1, 1), (1, 2), (2, 1), (2, 2)]):
+            ip = f"10.99.0.{8 * (pod - 1) + 2 + i}" if (pod, i) != (20, 3) else "10.98.0.2"
+            mac = f"02:00:00:{pod:02x}:{r:02x}:{s:02x}"
+            text += f'      lab-p1-pod{pod:02d}-r{r:02d}-s{s:02d}: {{serial: "S{pod}-{i}", '
+            text += f'bmc: {{mac: "{mac}", address: {ip}}}}}\n'
+    found = findings(text, tmp_path)
+    (size,) = of(found, "NET-CIDR-SIZE")
+    # pods 9 to 20 are past the /26: 48 pins, 47 of them inside the /24 the plane needs
+    assert size.message == (
+        "plane 'oob' 10.99.0.0/26 needs 160 addresses (20 pod subnets), it has 64 "
+        "(47 follow-on NET-PIN-OUTSIDE folded: pins outside it, inside 10.99.0.0/24)"
+    )
+    # a pin outside even the range the plane needs is a mistake of its own
+    assert [f.message for f in of(found, "NET-PIN-OUTSIDE")] == [
+        "pinned address 10.98.0.2 (BMC of lab-p1-pod20-r02-s02) is outside plane 'oob' 10.99.0.0/26"
+    ]
+
+
+def test_loopbacks_pinned_outside_a_range_too_small_are_counted(tmp_path: Path) -> None:
+    text = cluster_text([1]).replace("loopbacks: 10.255.0.0/24", "loopbacks: 10.255.0.0/31")
+    text += "  manifest:\n    switches:\n"
+    text += '      lab-p1-pod01-param-leaf01: {serial: "L1", loopback: 10.255.0.3}\n'
+    found = findings(text, tmp_path)
+    assert of(found, "NET-PIN-OUTSIDE") == []
+    (size,) = of(found, "NET-CIDR-SIZE")
+    assert size.message == (
+        "loopbacks 10.255.0.0/31 has 2 addresses for 3 routed switches "
+        "(1 follow-on NET-PIN-OUTSIDE folded: pins outside it, inside 10.255.0.0/30)"
+    )

@@ -44,12 +44,12 @@ def overlap(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
             widest = space
 
 
-@rule(
-    "NET-CIDR-SIZE",
-    "Each plane (and the loopback range) is large enough for every address of every phase.",
-    "c.yaml:88:15: error[NET-CIDR-SIZE]: plane 'param' 10.64.0.0/24 needs 2,048 addresses (32 leaf subnets), it has 256",
-)
-def size(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
+def _needed(cluster: Cluster, topo: Topology) -> dict[str | None, tuple[int, str, IPv4Network]]:
+    """Every address space too small for what it must hold (a plane by name, the loopback range
+    as None): (addresses it needs, what needs them, the smallest range around it that holds
+    them). A pin outside a space but inside that range is outside only because the space is
+    too small: NET-CIDR-SIZE counts it, NET-PIN-OUTSIDE does not report it."""
+    out: dict[str | None, tuple[int, str, IPv4Network]] = {}
     for p in cluster.planes.values():
         if p.cidr is None:
             continue
@@ -57,33 +57,89 @@ def size(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
         _, end = pack((subnet_size(n) for _, n in demand), p.cidr)
         if end > p.cidr.num_addresses:
             unit = "pod" if per_pod(p) else "leaf"
-            yield error(
-                "NET-CIDR-SIZE",
-                f"plane '{p.name}' {p.cidr} needs {end:,} addresses "
-                f"({len(demand)} {unit} subnets), it has {p.cidr.num_addresses:,}",
-                p.mark("cidr"),
-                f"use a /{32 - (end - 1).bit_length()} or larger",
-            )
-    routed = sum(
+            out[p.name] = (end, f"{len(demand)} {unit} subnets", _around(p.cidr, end))
+    routed = _routed(cluster)
+    if cluster.loopbacks is not None and routed > cluster.loopbacks.num_addresses:
+        out[None] = (routed, "routed switches", _around(cluster.loopbacks, routed))
+    return out
+
+
+def _around(net: IPv4Network, addresses: int) -> IPv4Network:
+    """The smallest network that contains `net` and has at least `addresses` addresses."""
+    prefix = max(0, 32 - (addresses - 1).bit_length())
+    return net.supernet(new_prefix=min(prefix, net.prefixlen))
+
+
+def _routed(cluster: Cluster) -> int:
+    return sum(
         1 for s in cluster.switches if s.plane.fabric is not None and s.plane.fabric.tiers >= 2
     )
-    if routed:
-        if cluster.loopbacks_at is None:
-            yield error(
-                "NET-CIDR-SIZE",
-                f"{routed} routed switches need loopback addresses, but "
-                "networks.loopbacks is not set",
-                cluster.at,
-                "set networks.loopbacks, e.g. 10.255.0.0/20",
-            )
-        elif cluster.loopbacks is not None and routed > cluster.loopbacks.num_addresses:
-            yield error(
-                "NET-CIDR-SIZE",
-                f"loopbacks {cluster.loopbacks} has "
-                f"{cluster.loopbacks.num_addresses:,} addresses for {routed:,} routed switches",
-                cluster.loopbacks_at,
-                "use a larger loopback range",
-            )
+
+
+def _space(cluster: Cluster, plane: str | None) -> IPv4Network | None:
+    """The address space of a plane, or the loopback range (None)."""
+    if plane is None:
+        return cluster.loopbacks
+    pl = cluster.planes.get(plane)
+    return pl.cidr if pl else None
+
+
+def _folded_pins(
+    cluster: Cluster, needed: dict[str | None, tuple[int, str, IPv4Network]]
+) -> Counter[str | None]:
+    """Per too-small space, the pins outside it that the range it needs holds."""
+    out: Counter[str | None] = Counter()
+    for ip, _, plane, _ in _pins(cluster):
+        space = _space(cluster, plane)
+        if plane in needed and space is not None and ip not in space and ip in needed[plane][2]:
+            out[plane] += 1
+    return out
+
+
+def _folded(n: int, around: IPv4Network) -> str:
+    return (
+        f" ({n:,} follow-on NET-PIN-OUTSIDE folded: pins outside it, inside {around})" if n else ""
+    )
+
+
+@rule(
+    "NET-CIDR-SIZE",
+    "Each plane (and the loopback range) is large enough for every address of every phase "
+    "(pins outside it that the larger range it needs would hold are counted here, not reported "
+    "by NET-PIN-OUTSIDE).",
+    "c.yaml:88:15: error[NET-CIDR-SIZE]: plane 'param' 10.64.0.0/24 needs 2,048 addresses (32 leaf subnets), it has 256 (120 follow-on NET-PIN-OUTSIDE folded: pins outside it, inside 10.64.0.0/21)",
+)
+def size(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
+    needed = _needed(cluster, topo)
+    folded = _folded_pins(cluster, needed) if needed else Counter()
+    for p in cluster.planes.values():
+        if p.cidr is None or p.name not in needed:
+            continue
+        end, what, around = needed[p.name]
+        yield error(
+            "NET-CIDR-SIZE",
+            f"plane '{p.name}' {p.cidr} needs {end:,} addresses ({what}), it has "
+            f"{p.cidr.num_addresses:,}" + _folded(folded[p.name], around),
+            p.mark("cidr"),
+            f"use a /{around.prefixlen} or larger",
+        )
+    routed = _routed(cluster)
+    if routed and cluster.loopbacks_at is None:
+        yield error(
+            "NET-CIDR-SIZE",
+            f"{routed} routed switches need loopback addresses, but networks.loopbacks is not set",
+            cluster.at,
+            "set networks.loopbacks, e.g. 10.255.0.0/20",
+        )
+    elif None in needed and cluster.loopbacks is not None:
+        around = needed[None][2]
+        yield error(
+            "NET-CIDR-SIZE",
+            f"loopbacks {cluster.loopbacks} has {cluster.loopbacks.num_addresses:,} addresses "
+            f"for {routed:,} routed switches" + _folded(folded[None], around),
+            cluster.loopbacks_at,
+            "use a larger loopback range",
+        )
 
 
 def _pins(cluster: Cluster) -> Iterator[tuple[IPv4Address, str, str | None, Mark]]:
@@ -106,13 +162,15 @@ def _pins(cluster: Cluster) -> Iterator[tuple[IPv4Address, str, str | None, Mark
     "c.yaml:210:50: error[NET-PIN-OUTSIDE]: pinned address 10.98.0.200 (BMC of lab-p1-pod01-r02-s02) is outside plane 'oob' 10.99.0.0/20",
 )
 def pin_outside(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
+    needed: dict[str | None, tuple[int, str, IPv4Network]] | None = None  # when first needed
     for ip, what, plane, at in _pins(cluster):
-        if plane is None:
-            net, label = cluster.loopbacks, "the loopback range"
-        else:
-            pl = cluster.planes.get(plane)
-            net, label = (pl.cidr if pl else None), f"plane '{plane}'"
+        net = _space(cluster, plane)
+        label = "the loopback range" if plane is None else f"plane '{plane}'"
         if net is not None and ip not in net:
+            if needed is None:
+                needed = _needed(cluster, topo)
+            if plane in needed and ip in needed[plane][2]:
+                continue  # the space is too small: NET-CIDR-SIZE counts it
             yield error(
                 "NET-PIN-OUTSIDE",
                 f"pinned address {ip} ({what}) is outside {label} {net}",
