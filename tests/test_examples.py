@@ -72,6 +72,20 @@ MESSAGES = {
         "racks 'lab-p1-pod01-r01', 'lab-p1-pod01-r02', 'lab-p2-pod01-r01' (and 1 more) draw",
     ),
     "rack-units.yaml": ("RACK-UNITS", "(and 1 more) need 8U each, their type lc-60 has 4U"),
+    "port-capacity.yaml": ("PORT-CAPACITY", "(and 1 more like it: 'lab-p2-pod01-param-leaf01')"),
+    "bgp-asn-missing.yaml": (
+        "BGP-ASN-MISSING",
+        "'lab-p1-core-param-spine01', 'lab-p1-core-param-spine02', 'lab-p1-pod01-param-leaf01' "
+        "(and 1 more)",
+    ),
+    "fabric-rails-leaves.yaml": (
+        "FABRIC-RAILS",
+        "pods of type lab-pod 'lab-p1-pod01', 'lab-p2-pod01' have",
+    ),
+    "supernode-size.yaml": (
+        "SUPERNODE-SIZE",
+        "pods of type lab-pod 'lab-p1-pod01', 'lab-p2-pod01': ",
+    ),
     # the pod instance, with its type; not the placement's short name
     "layout-row-full.yaml": ("LAYOUT-ROW-FULL", "pod 'lab-p2-pod01' (type lab-pod) needs 3"),
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from conftest import ROOT, cluster_text
+from conftest import LAB, ROOT, cluster_text
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -95,6 +95,11 @@ def test_reference_cluster_names_read_like_the_data_hall() -> None:
 
 
 # ---- findings that stand for many things -----------------------------------------------------
+
+
+LAB_32X400G = LAB[
+    LAB.index("      lab-32x400g:\n") + len("      lab-32x400g:\n") : LAB.index("      lab-48x25g:")
+]
 
 
 def findings(text: str, tmp_path: Path) -> list[Finding]:
@@ -205,4 +210,40 @@ def test_loopbacks_pinned_outside_a_range_too_small_are_counted(tmp_path: Path) 
     assert size.message == (
         "loopbacks 10.255.0.0/31 has 2 addresses for 3 routed switches "
         "(1 follow-on NET-PIN-OUTSIDE folded: pins outside it, inside 10.255.0.0/30)"
+    )
+
+
+def test_one_switch_finding_names_the_first_others_like_it(tmp_path: Path) -> None:
+    text = cluster_text([40]).replace("uplinks: 4,", "uplinks: 18,")
+    ports = [f.message for f in of(findings(text, tmp_path), "PORT-CAPACITY")]
+    assert (
+        "leaf 'lab-p1-pod01-param-leaf01' needs 34 ports (16 to nodes, 18 up), it has 32 "
+        "(and 39 more like it: 'lab-p1-pod02-param-leaf01', 'lab-p1-pod03-param-leaf01', "
+        "'lab-p1-pod04-param-leaf01', ...)"
+    ) in ports
+
+
+def test_net_mtu_names_the_tightest_switch_model(tmp_path: Path) -> None:
+    # the spines forward smaller frames than the leaves: the hint must fit both
+    small = "      lab-32x400s:\n" + LAB_32X400G.replace("max_frame: 9216", "max_frame: 9100")
+    text = cluster_text([1]).replace(
+        "    switches:\n      lab-32x400g:\n", "    switches:\n" + small + "      lab-32x400g:\n", 1
+    )
+    text = text.replace("spine: {model: lab-32x400g}", "spine: {model: lab-32x400s}")
+    text = text.replace("mtu: 9000", "mtu: 9200")
+    (mtu,) = of(findings(text, tmp_path), "NET-MTU")
+    assert mtu.message == (
+        "plane 'param' MTU 9200 needs 9218-byte frames; switch model lab-32x400s forwards at "
+        "most 9100, lab-32x400g 9216"
+    )
+    assert mtu.hint == "set mtu to at most 9082"
+
+
+def test_public_asns_name_the_switches(tmp_path: Path) -> None:
+    # spines 65532, leaves of pods 1-6 65533-65538: those of pods 3-6 are public
+    text = cluster_text([6]).replace("asn_base: 4200000000", "asn_base: 65532")
+    (public,) = of(findings(text, tmp_path), "BGP-ASN-PRIVATE")
+    assert public.message == (
+        "4 switches get public ASNs (65535-65538): 'lab-p1-pod03-param-leaf01', "
+        "'lab-p1-pod04-param-leaf01', 'lab-p1-pod05-param-leaf01' (and 1 more)"
     )

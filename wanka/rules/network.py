@@ -233,19 +233,26 @@ def mtu(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
         if p.fabric is None:
             continue
         frame = p.mtu + ETHERNET_OVERHEAD + (VLAN_TAG if p.vlan else 0)
-        for tier in (p.fabric.leaf, p.fabric.spine, p.fabric.core):
-            if tier is None or tier.model not in cluster.switch_models:
-                continue
-            sm = cluster.switch_models[tier.model]
-            if frame > sm.max_frame:
-                yield error(
-                    "NET-MTU",
-                    f"plane '{p.name}' MTU {p.mtu} needs {frame}-byte frames; "
-                    f"switch model {sm.key} forwards at most {sm.max_frame}",
-                    p.mark("mtu"),
-                    f"set mtu to at most {sm.max_frame - frame + p.mtu}",
-                )
-                break
+        small = sorted(
+            {
+                cluster.switch_models[t.model]
+                for t in (p.fabric.leaf, p.fabric.spine, p.fabric.core)
+                if t is not None
+                and t.model in cluster.switch_models
+                and frame > cluster.switch_models[t.model].max_frame
+            },
+            key=lambda sm: (sm.max_frame, sm.key),
+        )
+        if small:
+            sm = small[0]  # the tightest: the hint's MTU fits every tier
+            others = "".join(f", {o.key} {o.max_frame}" for o in small[1:])
+            yield error(
+                "NET-MTU",
+                f"plane '{p.name}' MTU {p.mtu} needs {frame}-byte frames; "
+                f"switch model {sm.key} forwards at most {sm.max_frame}{others}",
+                p.mark("mtu"),
+                f"set mtu to at most {sm.max_frame - frame + p.mtu}",
+            )
 
 
 @rule(
@@ -405,17 +412,19 @@ def is_private_asn(asn: int) -> bool:
 @rule(
     "BGP-ASN-PRIVATE",
     "Fabric ASNs are private (64512-65534, 4200000000-4294967294).",
-    "c.yaml:100:7: warning[BGP-ASN-PRIVATE]: 12 switches get public ASNs (first: 65535 on ...-leaf01)",
+    "c.yaml:100:7: warning[BGP-ASN-PRIVATE]: 12 switches get public ASNs (65535-65546): 'lab-p1-pod01-param-leaf01', 'lab-p1-pod01-param-leaf02', 'lab-p1-pod02-param-leaf01' (and 9 more)",
     Severity.WARNING,
 )
 def asn_private(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
     public = [s for s in cluster.switches if s.asn is not None and not is_private_asn(s.asn)]
     if public:
         at = cluster.bgp.at if cluster.bgp else public[0].at
+        asns = sorted({s.asn for s in public if s.asn is not None})
+        span = f"{asns[0]}" if len(asns) == 1 else f"{asns[0]}-{asns[-1]}"
         yield warning(
             "BGP-ASN-PRIVATE",
             f"{len(public)} switch{'es' if len(public) != 1 else ''} get{'s' if len(public) == 1 else ''} "
-            f"public ASNs (first: {public[0].asn} on {public[0].name})",
+            f"public ASN{'s' if len(asns) > 1 else ''} ({span}): {listed([s.name for s in public])}",
             at,
             "start asn_base at 4200000000 and keep the phases' blocks below 4294967295",
         )
