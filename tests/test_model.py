@@ -247,3 +247,15 @@ def test_public_asns_name_the_switches(tmp_path: Path) -> None:
         "4 switches get public ASNs (65535-65538): 'lab-p1-pod03-param-leaf01', "
         "'lab-p1-pod04-param-leaf01', 'lab-p1-pod05-param-leaf01' (and 1 more)"
     )
+
+
+def test_pods_whose_names_are_taken_are_one_finding_per_placement(tmp_path: Path) -> None:
+    line = "        - {name: pod, type: lab-pod, count: 5, hall: lab, row: A}\n"
+    text = cluster_text([5])
+    text = text.replace(line, line + line.replace("count: 5", "count: 4"))
+    (dup,) = of(findings(text, tmp_path), "NAME-UNIQUE")
+    first = text[: text.index(line)].count("\n") + 1
+    assert dup.message == (
+        "pods 'lab-p1-pod01', 'lab-p1-pod02', 'lab-p1-pod03' (and 1 more) are also defined at "
+        f"{tmp_path / 'c.yaml'}:{first}:18"
+    )

@@ -421,30 +421,52 @@ class Builder:
                 group = self._row_group(placement)
                 if group is None:
                     continue
-                rack_total = sum(g.get("count", 1) for g in ptype["racks"])
-                homeless: list[str] = []  # pods of this placement that found no room
-                for short in pod_shorts(placement):
-                    full = pod_name(cluster.name, phase.name, short)
-                    if full in pod_names:
-                        self.findings.append(
-                            error(
-                                "NAME-UNIQUE",
-                                f"pod '{full}' is also defined at {pod_names[full]}",
-                                _m(placement, "name", value=True),
-                                "pods of one phase need distinct names; "
-                                "set `first` to continue numbering",
-                            )
-                        )
-                        continue
-                    pod_names[full] = _m(placement, "name", value=True)
-                    row = self._place(group, rack_total, used_rows)
-                    if row is None:
-                        homeless.append(full)
-                    pod = self._pod(cluster, phase, placement, ptype, full, short, row)
-                    first_pos = (used_rows[(row.hall, row.name)] - rack_total + 1) if row else None
-                    self._fill_pod(cluster, pod, ptype, first_pos, numbering)
-                if homeless:
-                    self._row_full(homeless, group, rack_total, used_rows, placement)
+                self._placement(
+                    cluster, phase, placement, ptype, group, used_rows, pod_names, numbering
+                )
+
+    def _placement(
+        self,
+        cluster: Cluster,
+        phase: Phase,
+        placement: YMap,
+        ptype: YMap,
+        group: list[Row],
+        used_rows: dict[tuple[str, str], int],
+        pod_names: dict[str, Mark],
+        numbering: AsnNumbering,
+    ) -> None:
+        """The pods of one placement, each in the first row of `group` with room for it. The
+        pods that find no room, or whose names are taken, are one finding each for the
+        placement (they share its position), naming them."""
+        rack_total = sum(g.get("count", 1) for g in ptype["racks"])
+        homeless: list[str] = []
+        taken: list[str] = []
+        at = _m(placement, "name", value=True)
+        for short in pod_shorts(placement):
+            full = pod_name(cluster.name, phase.name, short)
+            if full in pod_names:
+                taken.append(full)
+                continue
+            pod_names[full] = at
+            row = self._place(group, rack_total, used_rows)
+            if row is None:
+                homeless.append(full)
+            pod = self._pod(cluster, phase, placement, ptype, full, short, row)
+            first_pos = (used_rows[(row.hall, row.name)] - rack_total + 1) if row else None
+            self._fill_pod(cluster, pod, ptype, first_pos, numbering)
+        if taken:
+            who = f"pod {listed(taken)} is" if len(taken) == 1 else f"pods {listed(taken)} are"
+            self.findings.append(
+                error(
+                    "NAME-UNIQUE",
+                    f"{who} also defined at {pod_names[taken[0]]}",
+                    at,
+                    "pods of one phase need distinct names; set `first` to continue numbering",
+                )
+            )
+        if homeless:
+            self._row_full(homeless, group, rack_total, used_rows, placement)
 
     def _pod(
         self,
