@@ -73,6 +73,10 @@ MESSAGES = {
     ),
     "rack-units.yaml": ("RACK-UNITS", "(and 1 more) need 8U each, their type lc-60 has 4U"),
     "port-capacity.yaml": ("PORT-CAPACITY", "(and 1 more like it: 'lab-p2-pod01-param-leaf01')"),
+    "link-speed.yaml": (
+        "LINK-SPEED",
+        "uplinks to spines 'lab-p1-core-param-spine01', 'lab-p1-core-param-spine02' (800G)",
+    ),
     "bgp-asn-missing.yaml": (
         "BGP-ASN-MISSING",
         "'lab-p1-core-param-spine01', 'lab-p1-core-param-spine02', 'lab-p1-pod01-param-leaf01' "

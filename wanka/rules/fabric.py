@@ -132,7 +132,7 @@ def breakout(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
 @rule(
     "LINK-SPEED",
     "Switch-to-switch links join ports of the same speed.",
-    "c.yaml:105:11: error[LINK-SPEED]: leaf 'sz1-p1-pod01-param-leaf01' (400G) uplinks to spine 'sz1-p1-core-param-spine01' (800G)",
+    "c.yaml:105:11: error[LINK-SPEED]: leaf 'sz1-p1-pod01-param-leaf01' (400G) uplinks to spines 'sz1-p1-core-param-spine01', 'sz1-p1-core-param-spine02', 'sz1-p1-core-param-spine03' (and 5 more) (800G)",
 )
 def link_speed(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
     bad = [
@@ -142,13 +142,20 @@ def link_speed(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
     ]
     for group in _grouped(bad).values():
         ld = group[0]
-        t = next(t for t in ld.up_targets if t.model.speed != ld.switch.model.speed)
         sw = ld.switch
+        ups = [t for t in ld.up_targets if t.model.speed != sw.model.speed]
+        t = ups[0]
+        speeds = "/".join(f"{x}G" for x in sorted({u.model.speed for u in ups}))
+        above = (
+            f"{t.tier} '{t.name}'"
+            if len(ups) == 1
+            else f"{t.tier}s {listed([u.name for u in ups])}"
+        )
         tier = sw.plane.fabric.tier(sw.tier) if sw.plane.fabric else None
         yield error(
             "LINK-SPEED",
-            f"{sw.tier} '{sw.name}' ({sw.model.speed}G) uplinks to {t.tier} "
-            f"'{t.name}' ({t.model.speed}G){_more(group, ld)}",
+            f"{sw.tier} '{sw.name}' ({sw.model.speed}G) uplinks to {above} "
+            f"({speeds}){_more(group, ld)}",
             tier.at if tier else sw.at,
             "use models whose uplink and downlink ports match",
         )
