@@ -54,6 +54,46 @@ HINTS = {
     "schema-enum.yaml": ("SCHEMA-ENUM", "did you mean '200G'"),
     "ref-unresolved.yaml": ("REF-UNRESOLVED", "did you mean 'lc-60'"),
     "ref-unresolved-node-model.yaml": ("REF-UNRESOLVED", "did you mean 'a2-kunpeng'"),
+    "ref-unresolved-switch-model.yaml": ("REF-UNRESOLVED", "did you mean 'lab-32x400g'"),
+}
+
+# Messages that must say what the finding stands for: (rule, text the message must contain).
+MESSAGES = {
+    # the collision the overflow causes is counted in the cause, not reported on its own
+    "bgp-asn-block.yaml": ("BGP-ASN-BLOCK", "and 1 collides there (1 follow-on BGP-ASN-DUPLICATE"),
+    "bgp-asn-duplicate-overflow.yaml": (
+        "BGP-ASN-DUPLICATE",
+        "also used by lab-p1-core-param-spine01",
+    ),
+    # the pin outside the too-small plane, but inside the range it needs, is counted in the cause
+    "net-cidr-size-pins.yaml": ("NET-CIDR-SIZE", "(1 follow-on NET-PIN-OUTSIDE folded"),
+    "net-pin-outside-small-plane.yaml": ("NET-PIN-OUTSIDE", "pinned address 10.98.0.6"),
+    # one finding for the four racks of one declaration names them and counts the rest
+    "rack-power.yaml": (
+        "RACK-POWER",
+        "racks 'lab-p1-pod01-r01', 'lab-p1-pod01-r02', 'lab-p2-pod01-r01' (and 1 more) draw",
+    ),
+    "rack-units.yaml": ("RACK-UNITS", "(and 1 more) need 8U each, their type lc-60 has 4U"),
+    "port-capacity.yaml": ("PORT-CAPACITY", "(and 1 more like it: 'lab-p2-pod01-param-leaf01')"),
+    "link-speed.yaml": (
+        "LINK-SPEED",
+        "uplinks to spines 'lab-p1-core-param-spine01', 'lab-p1-core-param-spine02' (800G)",
+    ),
+    "bgp-asn-missing.yaml": (
+        "BGP-ASN-MISSING",
+        "'lab-p1-core-param-spine01', 'lab-p1-core-param-spine02', 'lab-p1-pod01-param-leaf01' "
+        "(and 1 more)",
+    ),
+    "fabric-rails-leaves.yaml": (
+        "FABRIC-RAILS",
+        "pods of type lab-pod 'lab-p1-pod01', 'lab-p2-pod01' have",
+    ),
+    "supernode-size.yaml": (
+        "SUPERNODE-SIZE",
+        "pods of type lab-pod 'lab-p1-pod01', 'lab-p2-pod01': ",
+    ),
+    # the pod instance, with its type; not the placement's short name
+    "layout-row-full.yaml": ("LAYOUT-ROW-FULL", "pod 'lab-p2-pod01' (type lab-pod) needs 3"),
 }
 
 # Rules that make a file unreadable input: nothing to check, exit 2 (README, `wanka validate`).
@@ -189,6 +229,11 @@ def test_negative_example(path: Path) -> None:
         rule, text = HINTS[path.name]
         hints = [f["hint"] or "" for f in run.findings if f["rule"] == rule]
         assert any(text in h for h in hints), f"{path.name}: no {rule} hint with {text!r}: {hints}"
+
+    if path.name in MESSAGES:
+        rule, text = MESSAGES[path.name]
+        messages = [f["message"] for f in run.findings if f["rule"] == rule]
+        assert any(text in m for m in messages), f"{path.name}: no {rule} with {text!r}: {messages}"
 
 
 @pytest.mark.parametrize("path", NEGATIVE, ids=_ids(NEGATIVE))

@@ -71,6 +71,14 @@ def _m(ymap: Any, key: str, *, value: bool = False) -> Mark:
     return getattr(ymap, "at", Mark("<input>", 1, 1))
 
 
+def listed(names: list[str], shown: int = 3) -> str:
+    """The first few of many names, quoted, and how many more: `'a', 'b', 'c' (and 253 more)`.
+    For a finding that stands for many things (here and in the rules): it names some and
+    counts the rest."""
+    head = ", ".join(f"'{n}'" for n in names[:shown])
+    return head + (f" (and {len(names) - shown:,} more)" if len(names) > shown else "")
+
+
 def _items(ymap: Any) -> list[tuple[str, Any]]:
     return list(ymap.items()) if isinstance(ymap, dict) else []
 
@@ -413,25 +421,52 @@ class Builder:
                 group = self._row_group(placement)
                 if group is None:
                     continue
-                rack_total = sum(g.get("count", 1) for g in ptype["racks"])
-                for short in pod_shorts(placement):
-                    full = pod_name(cluster.name, phase.name, short)
-                    if full in pod_names:
-                        self.findings.append(
-                            error(
-                                "NAME-UNIQUE",
-                                f"pod '{full}' is also defined at {pod_names[full]}",
-                                _m(placement, "name", value=True),
-                                "pods of one phase need distinct names; "
-                                "set `first` to continue numbering",
-                            )
-                        )
-                        continue
-                    pod_names[full] = _m(placement, "name", value=True)
-                    row = self._place(group, rack_total, used_rows, placement)
-                    pod = self._pod(cluster, phase, placement, ptype, full, short, row)
-                    first_pos = (used_rows[(row.hall, row.name)] - rack_total + 1) if row else None
-                    self._fill_pod(cluster, pod, ptype, first_pos, numbering)
+                self._placement(
+                    cluster, phase, placement, ptype, group, used_rows, pod_names, numbering
+                )
+
+    def _placement(
+        self,
+        cluster: Cluster,
+        phase: Phase,
+        placement: YMap,
+        ptype: YMap,
+        group: list[Row],
+        used_rows: dict[tuple[str, str], int],
+        pod_names: dict[str, Mark],
+        numbering: AsnNumbering,
+    ) -> None:
+        """The pods of one placement, each in the first row of `group` with room for it. The
+        pods that find no room, or whose names are taken, are one finding each for the
+        placement (they share its position), naming them."""
+        rack_total = sum(g.get("count", 1) for g in ptype["racks"])
+        homeless: list[str] = []
+        taken: list[str] = []
+        at = _m(placement, "name", value=True)
+        for short in pod_shorts(placement):
+            full = pod_name(cluster.name, phase.name, short)
+            if full in pod_names:
+                taken.append(full)
+                continue
+            pod_names[full] = at
+            row = self._place(group, rack_total, used_rows)
+            if row is None:
+                homeless.append(full)
+            pod = self._pod(cluster, phase, placement, ptype, full, short, row)
+            first_pos = (used_rows[(row.hall, row.name)] - rack_total + 1) if row else None
+            self._fill_pod(cluster, pod, ptype, first_pos, numbering)
+        if taken:
+            who = f"pod {listed(taken)} is" if len(taken) == 1 else f"pods {listed(taken)} are"
+            self.findings.append(
+                error(
+                    "NAME-UNIQUE",
+                    f"{who} also defined at {pod_names[taken[0]]}",
+                    at,
+                    "pods of one phase need distinct names; set `first` to continue numbering",
+                )
+            )
+        if homeless:
+            self._row_full(homeless, group, rack_total, used_rows, placement)
 
     def _pod(
         self,
@@ -474,25 +509,40 @@ class Builder:
             )
         return group
 
-    def _place(
-        self, group: list[Row], racks: int, used: dict[tuple[str, str], int], placement: YMap
-    ) -> Row | None:
+    def _place(self, group: list[Row], racks: int, used: dict[tuple[str, str], int]) -> Row | None:
         for row in group:
             if used[(row.hall, row.name)] + racks <= row.positions:
                 used[(row.hall, row.name)] += racks
                 return row
+        return None
+
+    def _row_full(
+        self,
+        pods: list[str],
+        group: list[Row],
+        racks: int,
+        used: dict[tuple[str, str], int],
+        placement: YMap,
+    ) -> None:
+        """One LAYOUT-ROW-FULL for the pods of one placement that found no room: the pods
+        after the first one that does not fit find none either (the rows only fill up)."""
         free = max((r.positions - used[(r.hall, r.name)] for r in group), default=0)
+        kind = placement["type"]
+        who = (
+            f"pod {listed(pods)} (type {kind}) needs"
+            if len(pods) == 1
+            else f"pods of type {kind} {listed(pods)} need"
+        )
+        each = "" if len(pods) == 1 else " each"
         self.findings.append(
             error(
                 "LAYOUT-ROW-FULL",
-                f"pod '{placement['name']}' needs {racks} adjacent rack positions; "
-                f"the most free in row "
+                f"{who} {racks} adjacent rack positions{each}; the most free in row "
                 f"'{placement['row']}' is {free}",
                 _m(placement, "row", value=True),
                 "add rows (or positions) to the hall, or place the pod in another row",
             )
         )
-        return None
 
     def _fill_pod(
         self,
@@ -640,7 +690,10 @@ class Builder:
             return None
         smodel = self.switch_models.get(tier.model)
         if smodel is None:
-            return None  # reported with the fabric
+            # reported with the fabric (REF-UNRESOLVED); its switches are not built, so the
+            # rules that would miss them (FABRIC-NO-LEAF, port counts) stay quiet
+            self.incomplete = True
+            return None
         return plane, sd["tier"], smodel
 
     # ---- manifest ----------------------------------------------------------

@@ -297,7 +297,7 @@ declare(
     "LAYOUT-ROW-FULL",
     "build",
     "A pod does not fit in the row (group) it is placed in.",
-    "c.yaml:180:60: error[LAYOUT-ROW-FULL]: pod 'pod' needs 3 adjacent rack positions; the most free in row 'A' is 1",
+    "c.yaml:180:60: error[LAYOUT-ROW-FULL]: pods of type sn 'qy-p3-sn47', 'qy-p3-sn48', 'qy-p3-sn49' (and 1 more) need 3 adjacent rack positions each; the most free in row 'A' is 1",
 )
 declare(
     "FABRIC-TIER",

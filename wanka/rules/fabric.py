@@ -7,7 +7,8 @@ from collections.abc import Iterator
 
 from wanka.derive.topology import Load, Topology
 from wanka.findings import Finding, Mark, error
-from wanka.model.types import Cluster, breakout_lanes
+from wanka.model.build import listed
+from wanka.model.types import Cluster, Pod, breakout_lanes
 from wanka.rules import rule
 
 
@@ -19,15 +20,29 @@ def _grouped(loads: list[Load]) -> dict[tuple[Mark, str], list[Load]]:
     return out
 
 
-def _more(n: int) -> str:
-    return f" (and {n - 1} more like it)" if n > 1 else ""
+def _more(group: list[Load], shown: Load) -> str:
+    """The switches of a group besides the one a finding names: ` (and 2 more like it: 'b',
+    'c')`, the first three of them named."""
+    others = [ld.switch.name for ld in group if ld is not shown]
+    if not others:
+        return ""
+    names = ", ".join(f"'{n}'" for n in others[:3]) + (", ..." if len(others) > 3 else "")
+    return f" (and {len(others):,} more like it: {names})"
+
+
+def _pods(pods: list[Pod]) -> str:
+    """`pod 'a' (type t)`, or `pods of type t 'a', 'b', 'c' (and 9 more)` for the pods of one
+    type a finding stands for."""
+    if len(pods) == 1:
+        return f"pod '{pods[0].name}' (type {pods[0].type})"
+    return f"pods of type {pods[0].type} {listed([p.name for p in pods])}"
 
 
 @rule(
     "PORT-CAPACITY",
     "No switch port is used twice: the ports a switch needs (node lanes after "
     "breakout, links from the tier below, uplinks) fit its port count.",
-    "c.yaml:150:15: error[PORT-CAPACITY]: leaf 'lab-p1-pod01-param-leaf01' needs 36 ports (32 to nodes, 4 up), it has 32",
+    "c.yaml:150:15: error[PORT-CAPACITY]: leaf 'lab-p1-pod01-param-leaf01' needs 36 ports (32 to nodes, 4 up), it has 32 (and 5 more like it: 'lab-p1-pod01-param-leaf02', 'lab-p2-pod01-param-leaf01', 'lab-p2-pod01-param-leaf02', ...)",
 )
 def ports(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
     over = [ld for ld in topo.loads.values() if ld.ports_needed > ld.switch.model.ports]
@@ -43,7 +58,7 @@ def ports(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
         yield error(
             "PORT-CAPACITY",
             f"{sw.tier} '{sw.name}' needs {worst.ports_needed} ports "
-            f"({', '.join(parts)}), it has {sw.model.ports}{_more(len(group))}",
+            f"({', '.join(parts)}), it has {sw.model.ports}{_more(group, worst)}",
             sw.at,
             "more switches in this tier, fewer uplinks, a breakout, or a larger model",
         )
@@ -74,7 +89,7 @@ def nic_speed(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
             yield error(
                 "NIC-SPEED",
                 f"{sw.tier} '{sw.name}' has {lane} but {count} node ports of "
-                f"{speed}G are cabled to it{_more(len(group))}",
+                f"{speed}G are cabled to it{_more(group, ld)}",
                 sw.at,
                 hint,
             )
@@ -117,7 +132,7 @@ def breakout(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
 @rule(
     "LINK-SPEED",
     "Switch-to-switch links join ports of the same speed.",
-    "c.yaml:105:11: error[LINK-SPEED]: leaf 'sz1-p1-pod01-param-leaf01' (400G) uplinks to spine 'sz1-p1-core-param-spine01' (800G)",
+    "c.yaml:105:11: error[LINK-SPEED]: leaf 'sz1-p1-pod01-param-leaf01' (400G) uplinks to spines 'sz1-p1-core-param-spine01', 'sz1-p1-core-param-spine02', 'sz1-p1-core-param-spine03' (and 5 more) (800G)",
 )
 def link_speed(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
     bad = [
@@ -127,13 +142,20 @@ def link_speed(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
     ]
     for group in _grouped(bad).values():
         ld = group[0]
-        t = next(t for t in ld.up_targets if t.model.speed != ld.switch.model.speed)
         sw = ld.switch
+        ups = [t for t in ld.up_targets if t.model.speed != sw.model.speed]
+        t = ups[0]
+        speeds = "/".join(f"{x}G" for x in sorted({u.model.speed for u in ups}))
+        above = (
+            f"{t.tier} '{t.name}'"
+            if len(ups) == 1
+            else f"{t.tier}s {listed([u.name for u in ups])}"
+        )
         tier = sw.plane.fabric.tier(sw.tier) if sw.plane.fabric else None
         yield error(
             "LINK-SPEED",
-            f"{sw.tier} '{sw.name}' ({sw.model.speed}G) uplinks to {t.tier} "
-            f"'{t.name}' ({t.model.speed}G){_more(len(group))}",
+            f"{sw.tier} '{sw.name}' ({sw.model.speed}G) uplinks to {above} "
+            f"({speeds}){_more(group, ld)}",
             tier.at if tier else sw.at,
             "use models whose uplink and downlink ports match",
         )
@@ -162,7 +184,7 @@ def oversubscription(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
             "FABRIC-OVERSUBSCRIPTION",
             f"{sw.tier} '{sw.name}' is oversubscribed "
             f"{ld.down_bw / ld.up_bw:.2f}:1 ({ld.down_bw:,}G down, {ld.up_bw:,}G up), the plane "
-            f"allows {tier.max_oversubscription:g}:1{_more(len(group))}",
+            f"allows {tier.max_oversubscription:g}:1{_more(group, ld)}",
             tier.at,
             "more uplinks, fewer nodes per leaf, or a higher max_oversubscription",
         )
@@ -190,16 +212,18 @@ def rails(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
                     nic.at,
                     "rails must equal the NPU ports per server",
                 )
-        seen: set[str] = set()
+        of_type: dict[str, list[Pod]] = {}
         for pod in cluster.pods:
-            pod_leaves = [s for s in pod.switches if s.plane is p and s.tier == "leaf"]
+            of_type.setdefault(pod.type, []).append(pod)
+        for pods in of_type.values():
+            pod_leaves = [s for s in pods[0].switches if s.plane is p and s.tier == "leaf"]
             leaves = len(pod_leaves)
-            if leaves and pod.type not in seen and leaves % fab.rails and fab.rails % leaves:
-                seen.add(pod.type)
+            if leaves and leaves % fab.rails and fab.rails % leaves:
+                each = " each" if len(pods) > 1 else ""
                 yield error(
                     "FABRIC-RAILS",
-                    f"pod '{pod.name}' has {leaves} {p.name} leaves for "
-                    f"{fab.rails} rails: one must be a multiple of the other",
+                    f"{_pods(pods)} {'have' if each else 'has'} {leaves} {p.name} leaves{each} "
+                    f"for {fab.rails} rails: one must be a multiple of the other",
                     pod_leaves[0].at,
                     "one leaf per rail (or per group of rails)",
                 )

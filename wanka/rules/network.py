@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 
 from wanka.derive.ipam import pack, per_pod, plane_subnets, subnet_size
 from wanka.derive.topology import Topology
 from wanka.findings import Finding, Mark, Severity, error, warning
+from wanka.model.build import listed
 from wanka.model.types import Cluster, Switch
 from wanka.rules import rule
 
@@ -42,12 +44,12 @@ def overlap(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
             widest = space
 
 
-@rule(
-    "NET-CIDR-SIZE",
-    "Each plane (and the loopback range) is large enough for every address of every phase.",
-    "c.yaml:88:15: error[NET-CIDR-SIZE]: plane 'param' 10.64.0.0/24 needs 2,048 addresses (32 leaf subnets), it has 256",
-)
-def size(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
+def _needed(cluster: Cluster, topo: Topology) -> dict[str | None, tuple[int, str, IPv4Network]]:
+    """Every address space too small for what it must hold (a plane by name, the loopback range
+    as None): (addresses it needs, what needs them, the smallest range around it that holds
+    them). A pin outside a space but inside that range is outside only because the space is
+    too small: NET-CIDR-SIZE counts it, NET-PIN-OUTSIDE does not report it."""
+    out: dict[str | None, tuple[int, str, IPv4Network]] = {}
     for p in cluster.planes.values():
         if p.cidr is None:
             continue
@@ -55,33 +57,89 @@ def size(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
         _, end = pack((subnet_size(n) for _, n in demand), p.cidr)
         if end > p.cidr.num_addresses:
             unit = "pod" if per_pod(p) else "leaf"
-            yield error(
-                "NET-CIDR-SIZE",
-                f"plane '{p.name}' {p.cidr} needs {end:,} addresses "
-                f"({len(demand)} {unit} subnets), it has {p.cidr.num_addresses:,}",
-                p.mark("cidr"),
-                f"use a /{32 - (end - 1).bit_length()} or larger",
-            )
-    routed = sum(
+            out[p.name] = (end, f"{len(demand)} {unit} subnets", _around(p.cidr, end))
+    routed = _routed(cluster)
+    if cluster.loopbacks is not None and routed > cluster.loopbacks.num_addresses:
+        out[None] = (routed, "routed switches", _around(cluster.loopbacks, routed))
+    return out
+
+
+def _around(net: IPv4Network, addresses: int) -> IPv4Network:
+    """The smallest network that contains `net` and has at least `addresses` addresses."""
+    prefix = max(0, 32 - (addresses - 1).bit_length())
+    return net.supernet(new_prefix=min(prefix, net.prefixlen))
+
+
+def _routed(cluster: Cluster) -> int:
+    return sum(
         1 for s in cluster.switches if s.plane.fabric is not None and s.plane.fabric.tiers >= 2
     )
-    if routed:
-        if cluster.loopbacks_at is None:
-            yield error(
-                "NET-CIDR-SIZE",
-                f"{routed} routed switches need loopback addresses, but "
-                "networks.loopbacks is not set",
-                cluster.at,
-                "set networks.loopbacks, e.g. 10.255.0.0/20",
-            )
-        elif cluster.loopbacks is not None and routed > cluster.loopbacks.num_addresses:
-            yield error(
-                "NET-CIDR-SIZE",
-                f"loopbacks {cluster.loopbacks} has "
-                f"{cluster.loopbacks.num_addresses:,} addresses for {routed:,} routed switches",
-                cluster.loopbacks_at,
-                "use a larger loopback range",
-            )
+
+
+def _space(cluster: Cluster, plane: str | None) -> IPv4Network | None:
+    """The address space of a plane, or the loopback range (None)."""
+    if plane is None:
+        return cluster.loopbacks
+    pl = cluster.planes.get(plane)
+    return pl.cidr if pl else None
+
+
+def _folded_pins(
+    cluster: Cluster, needed: dict[str | None, tuple[int, str, IPv4Network]]
+) -> Counter[str | None]:
+    """Per too-small space, the pins outside it that the range it needs holds."""
+    out: Counter[str | None] = Counter()
+    for ip, _, plane, _ in _pins(cluster):
+        space = _space(cluster, plane)
+        if plane in needed and space is not None and ip not in space and ip in needed[plane][2]:
+            out[plane] += 1
+    return out
+
+
+def _folded(n: int, around: IPv4Network) -> str:
+    return (
+        f" ({n:,} follow-on NET-PIN-OUTSIDE folded: pins outside it, inside {around})" if n else ""
+    )
+
+
+@rule(
+    "NET-CIDR-SIZE",
+    "Each plane (and the loopback range) is large enough for every address of every phase "
+    "(pins outside it that the larger range it needs would hold are counted here, not reported "
+    "by NET-PIN-OUTSIDE).",
+    "c.yaml:88:15: error[NET-CIDR-SIZE]: plane 'param' 10.64.0.0/24 needs 2,048 addresses (32 leaf subnets), it has 256 (120 follow-on NET-PIN-OUTSIDE folded: pins outside it, inside 10.64.0.0/21)",
+)
+def size(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
+    needed = _needed(cluster, topo)
+    folded = _folded_pins(cluster, needed) if needed else Counter()
+    for p in cluster.planes.values():
+        if p.cidr is None or p.name not in needed:
+            continue
+        end, what, around = needed[p.name]
+        yield error(
+            "NET-CIDR-SIZE",
+            f"plane '{p.name}' {p.cidr} needs {end:,} addresses ({what}), it has "
+            f"{p.cidr.num_addresses:,}" + _folded(folded[p.name], around),
+            p.mark("cidr"),
+            f"use a /{around.prefixlen} or larger",
+        )
+    routed = _routed(cluster)
+    if routed and cluster.loopbacks_at is None:
+        yield error(
+            "NET-CIDR-SIZE",
+            f"{routed} routed switches need loopback addresses, but networks.loopbacks is not set",
+            cluster.at,
+            "set networks.loopbacks, e.g. 10.255.0.0/20",
+        )
+    elif None in needed and cluster.loopbacks is not None:
+        around = needed[None][2]
+        yield error(
+            "NET-CIDR-SIZE",
+            f"loopbacks {cluster.loopbacks} has {cluster.loopbacks.num_addresses:,} addresses "
+            f"for {routed:,} routed switches" + _folded(folded[None], around),
+            cluster.loopbacks_at,
+            "use a larger loopback range",
+        )
 
 
 def _pins(cluster: Cluster) -> Iterator[tuple[IPv4Address, str, str | None, Mark]]:
@@ -104,13 +162,15 @@ def _pins(cluster: Cluster) -> Iterator[tuple[IPv4Address, str, str | None, Mark
     "c.yaml:210:50: error[NET-PIN-OUTSIDE]: pinned address 10.98.0.200 (BMC of lab-p1-pod01-r02-s02) is outside plane 'oob' 10.99.0.0/20",
 )
 def pin_outside(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
+    needed: dict[str | None, tuple[int, str, IPv4Network]] | None = None  # when first needed
     for ip, what, plane, at in _pins(cluster):
-        if plane is None:
-            net, label = cluster.loopbacks, "the loopback range"
-        else:
-            pl = cluster.planes.get(plane)
-            net, label = (pl.cidr if pl else None), f"plane '{plane}'"
+        net = _space(cluster, plane)
+        label = "the loopback range" if plane is None else f"plane '{plane}'"
         if net is not None and ip not in net:
+            if needed is None:
+                needed = _needed(cluster, topo)
+            if plane in needed and ip in needed[plane][2]:
+                continue  # the space is too small: NET-CIDR-SIZE counts it
             yield error(
                 "NET-PIN-OUTSIDE",
                 f"pinned address {ip} ({what}) is outside {label} {net}",
@@ -173,19 +233,26 @@ def mtu(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
         if p.fabric is None:
             continue
         frame = p.mtu + ETHERNET_OVERHEAD + (VLAN_TAG if p.vlan else 0)
-        for tier in (p.fabric.leaf, p.fabric.spine, p.fabric.core):
-            if tier is None or tier.model not in cluster.switch_models:
-                continue
-            sm = cluster.switch_models[tier.model]
-            if frame > sm.max_frame:
-                yield error(
-                    "NET-MTU",
-                    f"plane '{p.name}' MTU {p.mtu} needs {frame}-byte frames; "
-                    f"switch model {sm.key} forwards at most {sm.max_frame}",
-                    p.mark("mtu"),
-                    f"set mtu to at most {sm.max_frame - frame + p.mtu}",
-                )
-                break
+        small = sorted(
+            {
+                cluster.switch_models[t.model]
+                for t in (p.fabric.leaf, p.fabric.spine, p.fabric.core)
+                if t is not None
+                and t.model in cluster.switch_models
+                and frame > cluster.switch_models[t.model].max_frame
+            },
+            key=lambda sm: (sm.max_frame, sm.key),
+        )
+        if small:
+            sm = small[0]  # the tightest: the hint's MTU fits every tier
+            others = "".join(f", {o.key} {o.max_frame}" for o in small[1:])
+            yield error(
+                "NET-MTU",
+                f"plane '{p.name}' MTU {p.mtu} needs {frame}-byte frames; "
+                f"switch model {sm.key} forwards at most {sm.max_frame}{others}",
+                p.mark("mtu"),
+                f"set mtu to at most {sm.max_frame - frame + p.mtu}",
+            )
 
 
 @rule(
@@ -223,12 +290,27 @@ def qos_missing(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
             )
 
 
-@rule(
-    "BGP-ASN-DUPLICATE",
-    "ASNs are unique: every leaf its own, each spine group and core group one.",
-    "c.yaml:230:12: error[BGP-ASN-DUPLICATE]: ASN 4200000001 of lab-p1-core-param-spine01 is also used by lab-p1-pod01-param-leaf01",
-)
-def asn_duplicate(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
+def _spilled(cluster: Cluster, sw: Switch) -> bool:
+    """A derived ASN past the end of its phase's block: its phase needs more ASNs than
+    asns_per_phase, so it took one of the next phase's (the cause is BGP-ASN-BLOCK)."""
+    bgp = cluster.bgp
+    if bgp is None or sw.asn is None or (sw.facts is not None and sw.facts.asn is not None):
+        return False
+    return sw.asn - bgp.asn_base - sw.pod.phase.index * bgp.asns_per_phase >= bgp.asns_per_phase
+
+
+@dataclass
+class _Collisions:
+    """Switches whose ASN another ASN group holds: the genuine ones, (switch, holder), and
+    per overflowing phase the ASNs and switches that collide because it spilled."""
+
+    genuine: list[tuple[Switch, Switch]] = field(default_factory=list)
+    spilled_asns: defaultdict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+    spilled_switches: Counter[str] = field(default_factory=Counter)
+
+
+def _collisions(cluster: Cluster) -> _Collisions:
+    out = _Collisions()
     owner: dict[int, tuple[tuple[object, ...], Switch]] = {}
     for sw in cluster.switches:
         if sw.asn is None:
@@ -236,22 +318,39 @@ def asn_duplicate(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
         g = sw.asn_group
         if sw.asn in owner and owner[sw.asn][0] != g:
             other = owner[sw.asn][1]
-            at = sw.facts.key_marks.get("asn", sw.at) if sw.facts else sw.at
-            yield error(
-                "BGP-ASN-DUPLICATE",
-                f"ASN {sw.asn} of {sw.name} is also used by {other.name}",
-                at,
-                "pin a free ASN, or leave the ASN to wanka",
-            )
+            cause = sw if _spilled(cluster, sw) else other if _spilled(cluster, other) else None
+            if cause is None:
+                out.genuine.append((sw, other))
+            else:
+                out.spilled_asns[cause.pod.phase.name].add(sw.asn)
+                out.spilled_switches[cause.pod.phase.name] += 1
         else:
             owner.setdefault(sw.asn, (g, sw))
+    return out
+
+
+@rule(
+    "BGP-ASN-DUPLICATE",
+    "ASNs are unique: every leaf its own, each spine group and core group one (a collision "
+    "caused by a phase's block overflowing is folded into its BGP-ASN-BLOCK).",
+    "c.yaml:230:12: error[BGP-ASN-DUPLICATE]: ASN 4200000001 of lab-p1-core-param-spine01 is also used by lab-p1-pod01-param-leaf01",
+)
+def asn_duplicate(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
+    for sw, other in _collisions(cluster).genuine:
+        at = sw.facts.key_marks.get("asn", sw.at) if sw.facts else sw.at
+        yield error(
+            "BGP-ASN-DUPLICATE",
+            f"ASN {sw.asn} of {sw.name} is also used by {other.name}",
+            at,
+            "pin a free ASN, or leave the ASN to wanka",
+        )
 
 
 @rule(
     "BGP-ASN-MISSING",
     "Routed switches (planes with 2- or 3-tier fabrics) have ASNs: networks.bgp is set, or each "
     "one's ASN is pinned.",
-    "c.yaml:101:3: error[BGP-ASN-MISSING]: 4 routed switches need ASNs but networks.bgp is not set (first: lab-p1-core-param-spine01)",
+    "c.yaml:101:3: error[BGP-ASN-MISSING]: 4 routed switches need ASNs but networks.bgp is not set: 'lab-p1-core-param-spine01', 'lab-p1-core-param-spine02', 'lab-p1-pod01-param-leaf01' (and 1 more)",
 )
 def asn_missing(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
     missing = [
@@ -263,8 +362,8 @@ def asn_missing(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
         yield error(
             "BGP-ASN-MISSING",
             f"{len(missing)} routed switch{'es' if len(missing) != 1 else ''} need"
-            f"{'' if len(missing) != 1 else 's'} ASNs but networks.bgp is not set "
-            f"(first: {missing[0].name})",
+            f"{'' if len(missing) != 1 else 's'} ASNs but networks.bgp is not set: "
+            f"{listed([s.name for s in missing])}",
             missing[0].plane.fabric.at if missing[0].plane.fabric else cluster.at,
             "set networks.bgp: {asn_base: 4200000000}",
         )
@@ -272,25 +371,38 @@ def asn_missing(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
 
 @rule(
     "BGP-ASN-BLOCK",
-    "A phase needs no more ASNs than `asns_per_phase` sets aside.",
-    "c.yaml:100:7: error[BGP-ASN-BLOCK]: phase 'p2' needs 1,210 ASNs, more than asns_per_phase 1,000",
+    "A phase needs no more ASNs than `asns_per_phase` sets aside (the ASNs it then takes from "
+    "the next phase's block and the collisions they cause are counted here, not reported "
+    "one by one).",
+    "c.yaml:100:7: error[BGP-ASN-BLOCK]: phase 'p2' needs 1,210 ASNs, more than asns_per_phase 1,000: 210 ASNs spill into the next phase's block and 62 collide there (62 follow-on BGP-ASN-DUPLICATE folded)",
 )
 def asn_block(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
     if cluster.bgp is None:
         return
+    per = cluster.bgp.asns_per_phase
     groups: dict[str, set[tuple[object, ...]]] = defaultdict(set)
     for sw in cluster.switches:
         if sw.asn is not None and not (sw.facts and sw.facts.asn is not None):
             groups[sw.pod.phase.name].add(sw.asn_group)
-    for phase, gs in groups.items():
-        if len(gs) > cluster.bgp.asns_per_phase:
-            yield error(
-                "BGP-ASN-BLOCK",
-                f"phase '{phase}' needs {len(gs):,} ASNs, more than "
-                f"asns_per_phase {cluster.bgp.asns_per_phase:,}",
-                cluster.bgp.at,
-                "raise asns_per_phase (phases would then renumber: do it before phase 1 is built)",
-            )
+    over = {phase: len(gs) for phase, gs in groups.items() if len(gs) > per}
+    hits = _collisions(cluster) if over else _Collisions()
+    for phase, n in over.items():
+        taken = len(hits.spilled_asns[phase])
+        folded = hits.spilled_switches[phase]
+        spill = f"{n - per:,} ASN spills" if n - per == 1 else f"{n - per:,} ASNs spill"
+        clash = (
+            f" and {taken:,} collide{'s' if taken == 1 else ''} there "
+            f"({folded:,} follow-on BGP-ASN-DUPLICATE folded)"
+            if folded
+            else ""
+        )
+        yield error(
+            "BGP-ASN-BLOCK",
+            f"phase '{phase}' needs {n:,} ASNs, more than asns_per_phase {per:,}: "
+            f"{spill} into the next phase's block{clash}",
+            cluster.bgp.at,
+            "raise asns_per_phase (phases would then renumber: do it before phase 1 is built)",
+        )
 
 
 def is_private_asn(asn: int) -> bool:
@@ -300,17 +412,19 @@ def is_private_asn(asn: int) -> bool:
 @rule(
     "BGP-ASN-PRIVATE",
     "Fabric ASNs are private (64512-65534, 4200000000-4294967294).",
-    "c.yaml:100:7: warning[BGP-ASN-PRIVATE]: 12 switches get public ASNs (first: 65535 on ...-leaf01)",
+    "c.yaml:100:7: warning[BGP-ASN-PRIVATE]: 12 switches get public ASNs (65535-65546): 'lab-p1-pod01-param-leaf01', 'lab-p1-pod01-param-leaf02', 'lab-p1-pod02-param-leaf01' (and 9 more)",
     Severity.WARNING,
 )
 def asn_private(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
     public = [s for s in cluster.switches if s.asn is not None and not is_private_asn(s.asn)]
     if public:
         at = cluster.bgp.at if cluster.bgp else public[0].at
+        asns = sorted({s.asn for s in public if s.asn is not None})
+        span = f"{asns[0]}" if len(asns) == 1 else f"{asns[0]}-{asns[-1]}"
         yield warning(
             "BGP-ASN-PRIVATE",
             f"{len(public)} switch{'es' if len(public) != 1 else ''} get{'s' if len(public) == 1 else ''} "
-            f"public ASNs (first: {public[0].asn} on {public[0].name})",
+            f"public ASN{'s' if len(asns) > 1 else ''} ({span}): {listed([s.name for s in public])}",
             at,
             "start asn_base at 4200000000 and keep the phases' blocks below 4294967295",
         )

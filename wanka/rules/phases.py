@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 from wanka.derive.topology import Topology
 from wanka.findings import Finding, Mark, Severity, error, warning
-from wanka.model.types import Cluster
+from wanka.model.build import listed
+from wanka.model.types import Cluster, Pod
 from wanka.rules import rule
 
 
@@ -116,38 +117,51 @@ def capacity(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
     "SUPERNODE-SIZE",
     "A supernode's cards = servers x cards per server, and the pod's servers "
     "split into whole supernodes.",
-    "c.yaml:120:7: error[SUPERNODE-SIZE]: pod 'sz1-p1-pod01': supernodes of 48 servers x 8 cards hold 384 cards, not 386",
+    "c.yaml:120:7: error[SUPERNODE-SIZE]: pods of type a3-sn 'sz1-p1-pod01', 'sz1-p1-pod02', 'sz1-p1-pod03' (and 9 more): supernodes of 48 servers x 8 cards hold 384 cards, not 386",
 )
 def supernode(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
-    seen: set[str] = set()
+    of_type: dict[str, list[Pod]] = {}
     for pod in cluster.pods:
-        if pod.supernode_servers is None or pod.type in seen:
-            continue
-        seen.add(pod.type)
-        servers = [n for n in pod.nodes if n.model.role == "server"]
-        per = {n.model.cards for n in servers}
-        if len(per) > 1:
-            yield error(
-                "SUPERNODE-SIZE",
-                f"pod '{pod.name}' mixes servers with {sorted(per)} cards in supernodes",
-                pod.supernode_at or pod.at,
-            )
-            continue
-        cards = per.pop() if per else 0
-        if pod.supernode_servers * cards != pod.supernode_cards:
-            yield error(
-                "SUPERNODE-SIZE",
-                f"pod '{pod.name}': supernodes of {pod.supernode_servers} "
-                f"servers x {cards} cards hold {pod.supernode_servers * cards} cards, not "
-                f"{pod.supernode_cards}",
-                pod.supernode_at or pod.at,
-                "fix supernode.cards or supernode.servers",
-            )
-        if len(servers) % pod.supernode_servers:
-            yield error(
-                "SUPERNODE-SIZE",
-                f"pod '{pod.name}' has {len(servers)} servers, not a "
-                f"multiple of {pod.supernode_servers} per supernode",
-                pod.supernode_at or pod.at,
-                "every supernode must be whole",
-            )
+        if pod.supernode_servers is not None:
+            of_type.setdefault(pod.type, []).append(pod)
+    for pods in of_type.values():
+        yield from _supernode(pods)
+
+
+def _supernode(pods: list[Pod]) -> Iterator[Finding]:
+    """The supernodes of a pod type, checked on its first pod, reported for all of its pods."""
+    pod = pods[0]
+    assert pod.supernode_servers is not None
+    many = len(pods) > 1
+    who = (
+        f"pods of type {pod.type} {listed([p.name for p in pods])}"
+        if many
+        else f"pod '{pod.name}' (type {pod.type})"
+    )
+    servers = [n for n in pod.nodes if n.model.role == "server"]
+    per = {n.model.cards for n in servers}
+    if len(per) > 1:
+        yield error(
+            "SUPERNODE-SIZE",
+            f"{who} {'mix' if many else 'mixes'} servers with {sorted(per)} cards in supernodes",
+            pod.supernode_at or pod.at,
+        )
+        return
+    cards = per.pop() if per else 0
+    if pod.supernode_servers * cards != pod.supernode_cards:
+        yield error(
+            "SUPERNODE-SIZE",
+            f"{who}: supernodes of {pod.supernode_servers} "
+            f"servers x {cards} cards hold {pod.supernode_servers * cards} cards, not "
+            f"{pod.supernode_cards}",
+            pod.supernode_at or pod.at,
+            "fix supernode.cards or supernode.servers",
+        )
+    if len(servers) % pod.supernode_servers:
+        yield error(
+            "SUPERNODE-SIZE",
+            f"{who} {'have' if many else 'has'} {len(servers)} servers{' each' if many else ''}, "
+            f"not a multiple of {pod.supernode_servers} per supernode",
+            pod.supernode_at or pod.at,
+            "every supernode must be whole",
+        )

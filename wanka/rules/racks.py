@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from wanka.derive.topology import Topology
 from wanka.findings import Finding, Mark, Severity, error, warning
+from wanka.model.build import listed
 from wanka.model.types import Cluster, Rack
 from wanka.rules import rule
 
@@ -32,15 +34,33 @@ def rack_draw(rack: Rack) -> tuple[float, float, float, float, float, float]:
     return nom, mx, liq, air, liq_max, air_max
 
 
-def _first_of_type(cluster: Cluster) -> Iterator[Rack]:
-    """One rack per (pod type, rack position): identical racks are reported once."""
-    seen: set[tuple[str, Mark]] = set()
+@dataclass(frozen=True)
+class _Alike:
+    """The racks one finding stands for, and how its message speaks of them."""
+
+    names: list[str]
+
+    def say(self, verb: str, what: str) -> str:
+        """`rack 'a' draws 9.0 kW`, or `racks 'a', 'b', 'c' (and 253 more) draw 9.0 kW each`
+        (`verb` in the plural: draw, shed, can draw)."""
+        if len(self.names) == 1:
+            one = verb if verb.startswith("can ") else verb + "s"
+            return f"rack {listed(self.names)} {one} {what}"
+        return f"racks {listed(self.names)} {verb} {what} each"
+
+    @property
+    def its(self) -> str:
+        return "its" if len(self.names) == 1 else "their"
+
+
+def _alike(cluster: Cluster) -> Iterator[tuple[Rack, _Alike]]:
+    """Racks built from one declaration (a pod type's rack group) hold the same: each group
+    is checked once, on its first rack, and reported with the names of all its racks."""
+    groups: dict[tuple[str, Mark], list[Rack]] = {}
     for rack in cluster.racks:
-        key = (rack.pod.type, rack.at)
-        if key in seen:
-            continue
-        seen.add(key)
-        yield rack
+        groups.setdefault((rack.pod.type, rack.at), []).append(rack)
+    for racks in groups.values():
+        yield racks[0], _Alike([r.name for r in racks])
 
 
 @rule(
@@ -49,15 +69,15 @@ def _first_of_type(cluster: Cluster) -> Iterator[Rack]:
     "c.yaml:140:11: error[RACK-UNITS]: rack 'lab-p1-pod01-r01' needs 46U, its type lc-60 has 42U",
 )
 def units(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
-    for rack in _first_of_type(cluster):
+    for rack, these in _alike(cluster):
         used = sum(n.model.rack_units for n in rack.nodes) + sum(
             s.model.rack_units for s in rack.switches
         )
         if used > rack.type.units:
             yield error(
                 "RACK-UNITS",
-                f"rack '{rack.name}' needs {used}U, its type "
-                f"{rack.type.key} has {rack.type.units}U",
+                these.say("need", f"{used}U")
+                + f", {these.its} type {rack.type.key} has {rack.type.units}U",
                 rack.at,
                 "fewer nodes per rack, or a taller rack type",
             )
@@ -66,16 +86,16 @@ def units(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
 @rule(
     "RACK-POWER",
     "Nominal power of a rack's contents fits its power feed.",
-    "c.yaml:140:11: error[RACK-POWER]: rack 'sz1-p1-pod01-r01' draws 64.0 kW nominal, its feed is 60 kW",
+    "c.yaml:140:11: error[RACK-POWER]: racks 'sz1-p1-pod01-r01', 'sz1-p1-pod01-r02', 'sz1-p1-pod01-r03' (and 253 more) draw 64.0 kW nominal each, their feed is 60 kW",
 )
 def power(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
-    for rack in _first_of_type(cluster):
+    for rack, these in _alike(cluster):
         nom = rack_draw(rack)[0] / 1000
         if nom > rack.type.power_kw:
             yield error(
                 "RACK-POWER",
-                f"rack '{rack.name}' draws {nom:.1f} kW nominal, its feed is "
-                f"{rack.type.power_kw:g} kW",
+                these.say("draw", f"{nom:.1f} kW nominal")
+                + f", {these.its} feed is {rack.type.power_kw:g} kW",
                 rack.at,
                 "fewer nodes per rack, or a rack type with a larger feed",
             )
@@ -88,13 +108,13 @@ def power(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
     Severity.WARNING,
 )
 def power_max(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
-    for rack in _first_of_type(cluster):
+    for rack, these in _alike(cluster):
         nom, mx = rack_draw(rack)[:2]
         if nom / 1000 <= rack.type.power_kw < mx / 1000:
             yield warning(
                 "RACK-POWER-MAX",
-                f"rack '{rack.name}' can draw {mx / 1000:.1f} kW at "
-                f"maximum, its feed is {rack.type.power_kw:g} kW",
+                these.say("can draw", f"{mx / 1000:.1f} kW at maximum")
+                + f", {these.its} feed is {rack.type.power_kw:g} kW",
                 rack.at,
                 "power capping, or headroom on the feed",
             )
@@ -106,22 +126,22 @@ def power_max(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
     "c.yaml:140:11: error[RACK-COOLING]: rack 'lab-p1-pod01-r01' sheds 12.6 kW into air at nominal load, its air cooling is 10 kW",
 )
 def cooling(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
-    for rack in _first_of_type(cluster):
+    for rack, these in _alike(cluster):
         _, _, liq, air, _, _ = rack_draw(rack)
         t = rack.type
         if liq / 1000 > t.liquid_kw:
             yield error(
                 "RACK-COOLING",
-                f"rack '{rack.name}' sheds {liq / 1000:.1f} kW into liquid at "
-                f"nominal load, its liquid cooling is {t.liquid_kw:g} kW",
+                these.say("shed", f"{liq / 1000:.1f} kW into liquid at nominal load")
+                + f", {these.its} liquid cooling is {t.liquid_kw:g} kW",
                 rack.at,
                 "a rack type with more liquid capacity, or fewer nodes per rack",
             )
         if air / 1000 > t.air_kw:
             yield error(
                 "RACK-COOLING",
-                f"rack '{rack.name}' sheds {air / 1000:.1f} kW into air at "
-                f"nominal load, its air cooling is {t.air_kw:g} kW",
+                these.say("shed", f"{air / 1000:.1f} kW into air at nominal load")
+                + f", {these.its} air cooling is {t.air_kw:g} kW",
                 rack.at,
                 "liquid-cooled models, a rack type with more air capacity, or fewer nodes",
             )
@@ -134,20 +154,20 @@ def cooling(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
     Severity.WARNING,
 )
 def cooling_max(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
-    for rack in _first_of_type(cluster):
+    for rack, these in _alike(cluster):
         _, _, liq, air, liq_max, air_max = rack_draw(rack)
         t = rack.type
         if liq / 1000 <= t.liquid_kw < liq_max / 1000:
             yield warning(
                 "RACK-COOLING-MAX",
-                f"rack '{rack.name}' sheds {liq_max / 1000:.1f} kW into "
-                f"liquid at maximum load, its liquid cooling is {t.liquid_kw:g} kW",
+                these.say("shed", f"{liq_max / 1000:.1f} kW into liquid at maximum load")
+                + f", {these.its} liquid cooling is {t.liquid_kw:g} kW",
                 rack.at,
             )
         if air / 1000 <= t.air_kw < air_max / 1000:
             yield warning(
                 "RACK-COOLING-MAX",
-                f"rack '{rack.name}' sheds {air_max / 1000:.1f} kW into "
-                f"air at maximum load, its air cooling is {t.air_kw:g} kW",
+                these.say("shed", f"{air_max / 1000:.1f} kW into air at maximum load")
+                + f", {these.its} air cooling is {t.air_kw:g} kW",
                 rack.at,
             )

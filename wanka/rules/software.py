@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from wanka.derive.topology import Topology
 from wanka.findings import Finding, error
+from wanka.model.build import listed
 from wanka.model.types import Cluster
 from wanka.rules import rule
 from wanka.versions import SHAPE, VersionError, above, in_range, parse
@@ -58,21 +59,17 @@ def firmware(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
 )
 def packages(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
     sw = cluster.software
-    arches: dict[str, str] = {}
-    for m in cluster.node_models.values():
-        if m.accelerator is not None:
-            arches.setdefault(m.cpu.arch, m.key)
-    used = {n.model.key for n in cluster.nodes}
-    for arch, model in sorted(arches.items()):
-        if model not in used and not any(
-            n.model.cpu.arch == arch and n.model.accelerator for n in cluster.nodes
-        ):
-            continue
+    arches: dict[str, list[str]] = {}  # the NPU host models built, per CPU architecture
+    built = {n.model.key: n.model for n in cluster.nodes if n.model.accelerator is not None}
+    for m in built.values():
+        arches.setdefault(m.cpu.arch, []).append(m.key)
+    for arch, models in sorted(arches.items()):
         for what, pk in (("driver", sw.driver_packages), ("CANN", sw.cann_packages)):
             if pk and arch not in pk:
+                kind = "servers are" if len(models) == 1 else "servers are all"
                 yield error(
                     "SW-PACKAGE-ARCH",
-                    f"no {arch} {what} package, but '{model}' servers are {arch}",
+                    f"no {arch} {what} package, but {listed(models)} {kind} {arch}",
                     sw.at,
                     f"add packages.{arch} to the {what}",
                 )
