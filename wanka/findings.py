@@ -137,3 +137,10 @@ class InputError(Exception):
         super().__init__("; ".join(f.message for f in findings))
         self.findings = findings
         self.unreadable = unreadable
+
+
+def listed(names: list[str], shown: int = 3) -> str:
+    """The first few of many names, quoted, and how many more: `'a', 'b', 'c' (and 253 more)`.
+    For a finding that stands for many things: it names some and counts the rest."""
+    head = ", ".join(f"'{n}'" for n in names[:shown])
+    return head + (f" (and {len(names) - shown:,} more)" if len(names) > shown else "")

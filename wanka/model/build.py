@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
-from wanka.findings import Finding, Mark, error
+from wanka.findings import Finding, Mark, error, listed
 from wanka.language.loader import YMap, YSeq
 from wanka.language.positions import choices_hint
 from wanka.model import parts
@@ -69,14 +69,6 @@ def _m(ymap: Any, key: str, *, value: bool = False) -> Mark:
     if isinstance(ymap, YMap) and key in ymap:
         return ymap.value_at[key] if value else ymap.key_at[key]
     return getattr(ymap, "at", Mark("<input>", 1, 1))
-
-
-def listed(names: list[str], shown: int = 3) -> str:
-    """The first few of many names, quoted, and how many more: `'a', 'b', 'c' (and 253 more)`.
-    For a finding that stands for many things (here and in the rules): it names some and
-    counts the rest."""
-    head = ", ".join(f"'{n}'" for n in names[:shown])
-    return head + (f" (and {len(names) - shown:,} more)" if len(names) > shown else "")
 
 
 def _items(ymap: Any) -> list[tuple[str, Any]]:

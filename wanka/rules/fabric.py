@@ -6,8 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 
 from wanka.derive.topology import Load, Topology
-from wanka.findings import Finding, Mark, error
-from wanka.model.build import listed
+from wanka.findings import Finding, Mark, error, listed
 from wanka.model.types import Cluster, Pod, breakout_lanes
 from wanka.rules import rule
 

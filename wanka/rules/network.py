@@ -10,8 +10,7 @@ from ipaddress import IPv4Address, IPv4Network
 
 from wanka.derive.ipam import pack, per_pod, plane_subnets, subnet_size
 from wanka.derive.topology import Topology
-from wanka.findings import Finding, Mark, Severity, error, warning
-from wanka.model.build import listed
+from wanka.findings import Finding, Mark, Severity, error, listed, warning
 from wanka.model.types import Cluster, Switch
 from wanka.rules import rule
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from wanka.derive.topology import Topology
-from wanka.findings import Finding, Mark, Severity, error, warning
-from wanka.model.build import listed
+from wanka.findings import Finding, Mark, Severity, error, listed, warning
 from wanka.model.types import Cluster, Pod
 from wanka.rules import rule
 

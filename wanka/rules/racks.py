@@ -6,8 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from wanka.derive.topology import Topology
-from wanka.findings import Finding, Mark, Severity, error, warning
-from wanka.model.build import listed
+from wanka.findings import Finding, Mark, Severity, error, listed, warning
 from wanka.model.types import Cluster, Rack
 from wanka.rules import rule
 

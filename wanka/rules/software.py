@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from wanka.derive.topology import Topology
-from wanka.findings import Finding, error
-from wanka.model.build import listed
+from wanka.findings import Finding, error, listed
 from wanka.model.types import Cluster
 from wanka.rules import rule
 from wanka.versions import SHAPE, VersionError, above, in_range, parse
