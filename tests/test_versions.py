@@ -256,3 +256,30 @@ def test_a_real_ansible_run_ships_the_comparator(fw: str, status: str, tmp_path:
     )  # fmt: skip
     assert f"localhost | {status} =>" in p.stdout, p.stdout + p.stderr
     assert "Traceback" not in p.stdout + p.stderr
+
+
+REF = Path(os.environ.get("WANKA_REFERENCE", "/work/shared/reference")) / "ascend"
+
+
+def test_ranges_read_as_the_real_version_info_writes_them() -> None:
+    """parse_range (what wanka_node and the lab's npu-smi read the driver's range with) on the
+    compatible_version lines of real version.info captures (ascend_01, Huawei's guides)."""
+    text = (REF / "ascend_01_driver_firmware_version_info.txt").read_text(encoding="utf-8")
+    values = {}
+    for line in text.splitlines():
+        key, _, value = line.strip().partition("=")
+        if key in ("compatible_version_fw", "compatible_version_drv"):
+            values.setdefault(key, []).append(value)
+    read = [versions.parse_range(v) for v in values["compatible_version_fw"]]
+    assert read[:3] == [("7.0.0", "7.2.99"), ("7.0.0", "7.5.99"), ("7.0.0", "7.6.99")]
+    assert len(read) > 3 and all(r is not None for r in read)
+    for lo, hi in (r for r in read if r is not None):  # every bound is a version
+        versions.parse(lo), versions.parse(hi)
+    # several ranges: the first; a trailing dot kept as written (in_range reads it)
+    assert versions.parse_range(values["compatible_version_drv"][0]) == ("23.0.rc3", "23.0.rc3.")
+    assert versions.in_range("7.2.99.1.100", *versions.parse_range("[7.0.0,7.2.99]") or ("", ""))
+
+
+@pytest.mark.parametrize("text", ["", "7.0.0,7.2.99", "[7.0.0]", "[,7.2.99]", None, 7])
+def test_a_range_that_is_not_one_reads_as_none(text: object) -> None:
+    assert versions.parse_range(text) is None

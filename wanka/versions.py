@@ -37,10 +37,20 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["SHAPE", "VersionError", "above", "below", "compare", "in_range", "parse"]
+__all__ = [
+    "SHAPE",
+    "VersionError",
+    "above",
+    "below",
+    "compare",
+    "in_range",
+    "parse",
+    "parse_range",
+]
 
 _NUMBER = re.compile(r"[0-9]+")
 _TAG = re.compile(r"([A-Za-z]+)([0-9]+)")
+_RANGE = re.compile(r"\s*\[\s*([^,\]]+?)\s*,\s*([^\]]+?)\s*\]")
 SHAPE = "numbers or tags such as rc3 between dots, e.g. 7.3.0.1.231 or 24.1.rc3"
 
 
@@ -100,3 +110,11 @@ def in_range(version: str, lo: str | None, hi: str | None) -> bool:
     of None or "" is open. Raises VersionError if any of the three is not a version."""
     parse(version)  # a bad version is an error even with both bounds open
     return not (lo and below(version, lo)) and not (hi and above(version, hi))
+
+
+def parse_range(text: object) -> tuple[str, str] | None:
+    """(lo, hi) of a version.info range such as `compatible_version_fw=[7.0.0,7.2.99]`'s value,
+    the first when several follow (`[23.0.rc3,23.0.rc3.],[23.0.0,23.0.0.]`); None when the text
+    holds no `[lo,hi]`. The bounds are returned as written: `in_range` reads them."""
+    m = _RANGE.match(text) if isinstance(text, str) else None
+    return (m.group(1), m.group(2)) if m else None

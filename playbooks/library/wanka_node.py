@@ -88,7 +88,7 @@ import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.wanka_version import SHAPE, VersionError, in_range
+from ansible.module_utils.wanka_version import SHAPE, VersionError, in_range, parse_range
 
 DRIVER_INFO = "/usr/local/Ascend/driver/version.info"
 FIRMWARE_INFO = "/usr/local/Ascend/firmware/version.info"
@@ -165,11 +165,6 @@ def range_problem(fw, lo, hi, whose):
     return "firmware %s outside %s range [%s, %s]" % (fw, whose, lo, hi)
 
 
-def parse_fw_range(text):
-    m = re.match(r"\s*\[\s*([^,\]]+)\s*,\s*([^\]]+?)\s*\]", text or "")
-    return (m.group(1), m.group(2)) if m else None
-
-
 def result(check, port, ok, reason="", **extra):
     out = {"check": check, "port": port, "status": "pass" if ok else "fail", "reason": reason}
     out.update(extra)
@@ -210,7 +205,7 @@ def facts(tools, expect):
     driver, driver_info = version_info(DRIVER_INFO)
     firmware, _ = version_info(FIRMWARE_INFO)
     cann, _ = version_info(CANN_INFO, "version")
-    fw_range = parse_fw_range(driver_info.get("compatible_version_fw"))
+    fw_range = parse_range(driver_info.get("compatible_version_fw"))
     devices = expect.get("npu", {}).get("devices", [])
     health = {}
     for dev, status, err in npu_health(tools, devices):
@@ -283,7 +278,7 @@ def check_npus(tools, expect, wanted):
     if wanted & {"npu-model", "firmware"}:
         lo, hi = expect.get("firmware_range") or [None, None]
         _, drv_info = version_info(DRIVER_INFO)
-        drv_range = parse_fw_range(drv_info.get("compatible_version_fw"))
+        drv_range = parse_range(drv_info.get("compatible_version_fw"))
         for card, info, err in boards(tools, range(cards)):
             port = "npu%d" % card
             if info is None:

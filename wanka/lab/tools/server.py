@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from wanka.versions import VersionError, in_range
+from wanka.versions import VersionError, in_range, parse_range
 
 Profile = dict[str, Any]
 
@@ -96,11 +96,9 @@ def firmware_compatible(fw: str, fw_range: tuple[str, str] | None) -> bool:
 
 
 def driver_fw_range(profile: Profile) -> tuple[str, str] | None:
-    raw = installed_driver().get("compatible_version_fw")
-    if raw:
-        parts = raw.strip("[]").split(",")
-        if len(parts) == 2:
-            return parts[0].strip(), parts[1].strip()
+    written = parse_range(installed_driver().get("compatible_version_fw"))
+    if written is not None:
+        return written
     sw = profile["software"]
     if sw.get("firmware_min") and sw.get("firmware_max"):
         return str(sw["firmware_min"]), str(sw["firmware_max"])
