@@ -6,10 +6,12 @@ import dataclasses
 import json
 from collections import Counter
 from collections.abc import Iterator
+from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from wanka.derive.bundle import Derived
 from wanka.derive.hccn import (
@@ -21,6 +23,7 @@ from wanka.derive.hccn import (
 )
 from wanka.model.types import Node, NodeFacts
 from wanka.pipeline import derive
+from wanka.render.files import files
 from wanka.render.hccn import render_hccn
 from wanka.render.ranktable import dumps, rank_tables
 from wanka.rules.check import check
@@ -101,14 +104,14 @@ class Bundle:
     tables: dict[str, dict[str, Any]] = dataclasses.field(repr=False)
 
 
-def snapshot(path: str) -> Bundle:
+def snapshot(path: str | Path) -> Bundle:
     d = derive(check(str(ROOT / path)))
-    param, mgmt = parameter_plane(d.cluster), management_plane(d.cluster)
-    assert param is not None and mgmt is not None
     out = []
     for n in d.cluster.nodes:
-        if not is_npu_server(n, param):
+        if not is_npu_server(d.cluster, n):
             continue
+        param, mgmt = parameter_plane(d.cluster, n), management_plane(d.cluster, n)
+        assert param is not None and mgmt is not None
         acc = n.model.accelerator
         assert acc is not None
         ports = {}
@@ -422,3 +425,45 @@ def test_dumps_is_deterministic_json(lab: Bundle) -> None:
         assert text.endswith("}\n")
         assert json.loads(text) == table
         assert text.index('"version"') < text.index('"server_count"') < text.index('"status"')
+
+
+# ---- several parameter planes ------------------------------------------------
+
+TWO_PLANES = ROOT / "tests/examples/positive/two-parameter-planes.yaml"
+
+
+def _planes_swapped(tmp: Path) -> Path:
+    """The two-plane example with its planes declared in the other order."""
+    doc = yaml.safe_load(TWO_PLANES.read_text(encoding="utf-8"))
+    planes = doc["spec"]["networks"]["planes"]
+    doc["spec"]["networks"]["planes"] = dict(reversed(list(planes.items())))
+    out = tmp / "swapped.yaml"
+    out.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    return out
+
+
+@pytest.mark.parametrize("order", ["declared", "swapped"])
+def test_every_parameter_plane_gets_hccn_conf_and_rank_tables(order: str, tmp_path: Path) -> None:
+    path = TWO_PLANES if order == "declared" else _planes_swapped(tmp_path)
+    b = snapshot(path)
+    c = b.d.cluster
+    assert [p.name for p in c.planes.values() if p.role == "parameter"] == (
+        ["roce-a2", "roce-a3"] if order == "declared" else ["roce-a3", "roce-a2"]
+    )
+    # every server with cards, counted from the catalog, not through the code under test
+    training = [n for n in c.nodes if n.model.accelerator is not None]
+    assert len(training) == 8
+    assert sorted(s.name for s in b.servers) == sorted(n.name for n in training)
+    cidr = {"A2": c.planes["roce-a2"].cidr, "A3": c.planes["roce-a3"].cidr}
+    for server in b.servers:
+        _, devices = parse_hccn(server.hccn)
+        assert len(devices) == {"A2": 8, "A3": 16}[server.generation], server.name
+        for conf in devices.values():
+            assert IPv4Address(conf["address"]) in cidr[server.generation], server.name
+    rendered = dict(files(b.d))
+    for n in training:
+        assert f"nodes/{n.name}/hccn.conf" in rendered, n.name
+    assert sorted(pod_tables(b.tables)) == ["hccl/p1/mix-p1-pod01.json", "hccl/p2/mix-p2-sp01.json"]
+    listed = {i for t in pod_tables(b.tables).values() for i in server_ids(t)}
+    assert listed == {s.host for s in b.servers}
+    assert sum(len(device_ips(t)) for t in pod_tables(b.tables).values()) == 4 * 8 + 4 * 16

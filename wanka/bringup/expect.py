@@ -3,8 +3,8 @@ bring-up and verify roles check hosts against (preflight, npu_network, verify).
 
 A server's expectation holds its CPU, memory, NPU cards and, per NPU device, the RoCE
 address, netmask, gateway and netdetect address (as hccn.conf), the port's speed (the
-model's NIC speed on the parameter plane), its PFC priorities (the plane's QoS: the one
-lossless priority), the leaf and port its card is cabled to (as cabling.csv: what LLDP must
+model's NIC speed on the server's parameter plane), its PFC priorities (that plane's QoS:
+the one lossless priority), the leaf and port its card is cabled to (as cabling.csv: what LLDP must
 show) and a RoCE ping target: the NPU of the next server of the same pod on the next rail
 (device + 1), so every port's ping crosses rails. A
 routed switch's expectation lists its BGP sessions (interface names) to switches of this
@@ -24,13 +24,14 @@ from wanka.derive.bundle import Derived
 from wanka.model.types import Drive, Node, Switch
 
 
-def _cabled(d: Derived, plane: str | None) -> dict[tuple[str, int], tuple[str, str]]:
-    """(node, card) -> (switch, the switch's vendor port name) on the parameter plane."""
+def _cabled(d: Derived) -> dict[tuple[str, int], tuple[str, str]]:
+    """(node, card) -> (switch, the switch's vendor port name) on each node's parameter plane
+    (one plane per server; a cluster may have several)."""
     out: dict[tuple[str, int], tuple[str, str]] = {}
-    if plane is None:
-        return out
+    planes = {p.name for p in d.cluster.planes.values() if p.role == "parameter"}
     for c in d.cabling.cables:
-        if c.plane == plane and c.a.port.startswith(plane):
+        plane = c.plane
+        if plane in planes and c.a.port.startswith(plane):
             suffix = c.a.port[len(plane) :]
             if suffix.isdigit():
                 out[(c.a.device, int(suffix))] = (c.b.device, c.b.port)
@@ -47,7 +48,7 @@ def node_expect(
     acc = model.accelerator
     dies = acc.dies if acc is not None else 1
     sw = d.cluster.software
-    plane = hccn.parameter_plane(d.cluster)
+    plane = hccn.parameter_plane(d.cluster, node)
     nic = model.nic(plane.name) if plane is not None else None
     pfc = None
     if plane is not None and plane.qos is not None:
@@ -157,8 +158,7 @@ def expectations(
 ) -> dict[str, dict[str, Any]]:
     """wanka_expect of every node (NPU servers) and switch given, for a run of `phase` (its
     switches' sessions to later phases are not expected) or of every phase (None)."""
-    plane = hccn.parameter_plane(d.cluster)
-    cabled = _cabled(d, plane.name if plane is not None else None)
+    cabled = _cabled(d)
     out: dict[str, dict[str, Any]] = {}
     by_pod: dict[str, list[tuple[str, list[dict[str, Any]]]]] = defaultdict(list)
     for node in nodes:

@@ -1,10 +1,11 @@
 """Derive: the parameter-plane (RoCE) address of every NPU device of a server (hccn.conf).
 
 The driver tools read one block of `key_N=value` lines per device N. Device ids are
-the indexes of `Addressing.ports` on the parameter plane: on A2 (910B) one device
-per card; on A3 (910C) one per die, device = card x dies + die, both dies of a card
-sharing the card's port and subnet. Each generation has its own key order, copied
-from real files:
+the indexes of `Addressing.ports` on the server's parameter plane (a cluster may have
+several, e.g. one for an A2 phase and one for the A3 phases; each server is on one):
+on A2 (910B) one device per card; on A3 (910C) one per die, device = card x dies + die,
+both dies of a card sharing the card's port and subnet. Each generation has its own key
+order, copied from real files:
 
   A2: address, netmask, netdetect, gateway, send_arp_status, tls_enable
   A3: address, netmask, gateway, arp, netdetect, send_arp_status, tls_enable
@@ -30,30 +31,30 @@ GENERATIONS = ("A2", "A3")
 Device = dict[str, str | int]
 
 
-def parameter_plane(cluster: Cluster) -> Plane | None:
-    """The plane with role parameter (the RoCE fabric between NPUs), if any."""
-    return next((p for p in cluster.planes.values() if p.role == "parameter"), None)
+def parameter_plane(cluster: Cluster, node: Node) -> Plane | None:
+    """The parameter plane (the RoCE fabric between NPUs) a node has ports on, if any: with
+    several parameter planes (one per phase or generation) each server is on its own."""
+    return cluster.plane_of(node, "parameter")
 
 
-def management_plane(cluster: Cluster) -> Plane | None:
-    """The plane with role management (host addresses: SSH, rank-table server ids), if any."""
-    return next((p for p in cluster.planes.values() if p.role == "management"), None)
+def management_plane(cluster: Cluster, node: Node) -> Plane | None:
+    """The management plane a node has ports on (host addresses: SSH, rank-table server ids)."""
+    return cluster.plane_of(node, "management")
 
 
-def is_npu_server(node: Node, plane: Plane | None) -> bool:
-    """A server with NPUs and ports on the parameter plane."""
+def is_npu_server(cluster: Cluster, node: Node) -> bool:
+    """A server with NPUs and ports on a parameter plane."""
     return (
-        plane is not None
-        and node.model.role == "server"
+        node.model.role == "server"
         and node.model.accelerator is not None
-        and node.model.nic(plane.name) is not None
+        and parameter_plane(cluster, node) is not None
     )
 
 
 def npu_addresses(d: Derived, node: Node) -> list[tuple[int, IPv4Address, Subnet]]:
     """(device id, address, subnet) of every NPU device of a server, by device id."""
-    plane = parameter_plane(d.cluster)
-    if plane is None or not is_npu_server(node, plane):
+    plane = parameter_plane(d.cluster, node)
+    if plane is None or not is_npu_server(d.cluster, node):
         raise ValueError(f"{node.name} is not an NPU server on a parameter plane")
     nic = node.model.nic(plane.name)
     assert nic is not None
@@ -68,8 +69,9 @@ def npu_addresses(d: Derived, node: Node) -> list[tuple[int, IPv4Address, Subnet
 
 
 def hccn_devices(d: Derived, node: Node | str) -> list[Device]:
-    """One plain dict per NPU device of a server, ready for templates/hccn.conf.j2; none
-    for a node that is not an NPU server on the parameter plane (it has no hccn.conf).
+    """One plain dict per NPU device of a server, ready for templates/hccn.conf.j2, on the
+    parameter plane the server has ports on; none for a node that is not an NPU server on a
+    parameter plane (it has no hccn.conf).
 
     Keys: device, address, netmask, gateway, netdetect (= gateway), send_arp_status (1),
     tls_enable (0); on A3 also arp, the sibling die's static ARP entry, but only when the
@@ -77,8 +79,8 @@ def hccn_devices(d: Derived, node: Node | str) -> list[Device]:
     the key is absent and the rendered file has no arp line for that device.
     """
     server = node if isinstance(node, Node) else d.cluster.node(node)
-    plane = parameter_plane(d.cluster)
-    if plane is None or not is_npu_server(server, plane):
+    plane = parameter_plane(d.cluster, server)
+    if plane is None or not is_npu_server(d.cluster, server):
         return []
     addresses = npu_addresses(d, server)
     by_device = {device: ip for device, ip, _ in addresses}

@@ -136,7 +136,7 @@ def node_profile(d: Derived, node: Node | str, faults: dict[str, Any] | None = N
 def _parameter_ports(d: Derived, server: Node) -> tuple[dict[int, str], dict[int, dict[str, Any]]]:
     """Per NPU port of `server` on the parameter plane: its Linux interface and the switch
     port at the cable's other end (device, port, ifname, that switch model's max frame)."""
-    plane = parameter_plane(d.cluster)
+    plane = parameter_plane(d.cluster, server)
     ifnames: dict[int, str] = {}
     peers: dict[int, dict[str, Any]] = {}
     if plane is None:
@@ -164,7 +164,7 @@ def _npus(
     acc = model.accelerator
     assert acc is not None
     generation, dies = acc.generation, acc.dies
-    plane = parameter_plane(d.cluster)
+    plane = parameter_plane(d.cluster, server)
     pname = plane.name if plane is not None else "param"
     ifnames, peers = _parameter_ports(d, server)
     nic = model.nic(pname)

@@ -395,6 +395,16 @@ class Cluster:
             raise UnknownPhase(name, tuple(p.name for p in self.phases))
         return found
 
+    def plane_of(self, node: Node, role: PlaneRole) -> Plane | None:
+        """The plane of this role that a node has ports on (its model's first NIC set on a
+        plane of the role), if any. A cluster may have several planes of one role (a parameter
+        plane for the A2 phase, another for the A3 phases): each node is on its own."""
+        for nic in node.model.nics:
+            plane = self.planes.get(nic.plane)
+            if plane is not None and plane.role == role:
+                return plane
+        return None
+
     def node(self, name: str) -> Node:
         """The node with this derived name; KeyError if there is none."""
         for n in self.nodes:

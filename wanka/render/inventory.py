@@ -24,13 +24,16 @@ def group(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_]", "_", name)
 
 
-def _mgmt_plane(d: Derived) -> str | None:
-    return next((p.name for p in d.cluster.planes.values() if p.role == "management"), None)
+def _mgmt_plane(d: Derived, node: Node) -> str | None:
+    """The management plane the node has ports on (a cluster may have several)."""
+    plane = d.cluster.plane_of(node, "management")
+    return plane.name if plane is not None else None
 
 
-def node_vars(d: Derived, node: Node, mgmt: str | None) -> Json:
+def node_vars(d: Derived, node: Node) -> Json:
     a = d.addressing
     out: Json = {}
+    mgmt = _mgmt_plane(d, node)
     if mgmt is not None and (node.name, mgmt) in a.bonds:
         out["ansible_host"] = str(a.bonds[(node.name, mgmt)])
     if node.name in a.bmcs:
@@ -65,12 +68,11 @@ def switch_vars(d: Derived, sw: Switch) -> Json:
 
 def inventory(d: Derived, nodes: list[Node], switches: list[Switch]) -> Json:
     """The inventory document for these nodes and switches."""
-    mgmt = _mgmt_plane(d)
     hosts: dict[str, Json] = {}
     groups: dict[str, set[str]] = defaultdict(set)
     children: dict[str, set[str]] = defaultdict(set)
     for node in nodes:
-        hosts[node.name] = node_vars(d, node, mgmt)
+        hosts[node.name] = node_vars(d, node)
         pod, rack = group(f"pod_{node.pod.name}"), group(f"rack_{node.rack.name}")
         phase = group(f"phase_{node.pod.phase.name}")
         children[phase].add(pod)
@@ -196,5 +198,5 @@ def node_network(d: Derived, node: Node) -> Json:
                     entry["address"] = f"{ip}/{sub.network.prefixlen}"
                     entry["gateway"] = str(sub.gateway)
                 ifaces.append(entry)
-    default = _mgmt_plane(d)
+    default = _mgmt_plane(d, node)
     return {"hostname": node.name, "default_route_plane": default, "interfaces": ifaces}

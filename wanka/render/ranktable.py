@@ -12,9 +12,10 @@ job can span one SuperPoD or the whole pod. Pods without NPU servers have none.
 
 Every value is a string. Servers come in model order (rack, then unit), devices by
 device id; rank_id runs 0..N-1 over each table and server_count is the number of
-servers listed. `server_id` and `host_ip` are the server's address on the management
-plane; `device_ip` is its device's parameter-plane address, the one hccn.conf sets
-(both read `wanka.derive.hccn.npu_addresses`).
+servers listed. `server_id` and `host_ip` are the server's address on its management
+plane; `device_ip` is its device's address on its parameter plane, the one hccn.conf sets
+(both read `wanka.derive.hccn.npu_addresses`). A cluster with several parameter planes
+(one per phase or generation) has each pod's servers on theirs.
 
 super_device_id = (server index in its supernode) x (devices per server) + device id,
 the server index counting every server of the supernode in model order, excluded or
@@ -36,7 +37,6 @@ from wanka.derive.hccn import (
     is_npu_server,
     management_plane,
     npu_addresses,
-    parameter_plane,
 )
 from wanka.jsonfmt import Json
 from wanka.model.types import Node, Pod
@@ -48,12 +48,9 @@ VERSIONS = {"A2": "1.0", "A3": "1.2"}
 
 def rank_tables(d: Derived, *, only: set[str] | None = None) -> dict[str, Table]:
     """Relative output path -> rank table, for every pod with NPU servers."""
-    plane = parameter_plane(d.cluster)
     out: dict[str, Table] = {}
-    if plane is None:
-        return out
     for pod in d.cluster.pods:
-        servers = [n for n in pod.nodes if is_npu_server(n, plane)]
+        servers = [n for n in pod.nodes if is_npu_server(d.cluster, n)]
         if not servers:
             continue
         gen = _pod_generation(pod, servers)
@@ -105,7 +102,7 @@ def _super_device_bases(d: Derived, servers: list[Node]) -> dict[str, int]:
 
 
 def _host_address(d: Derived, node: Node) -> str:
-    plane = management_plane(d.cluster)
+    plane = management_plane(d.cluster, node)
     ip = d.addressing.bonds.get((node.name, plane.name)) if plane is not None else None
     if ip is None:
         raise ValueError(f"{node.name} has no management-plane address for its rank table")
