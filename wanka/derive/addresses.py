@@ -17,13 +17,15 @@ Keys:
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 
 from wanka.derive.ipam import pack, per_pod, plane_subnets, subnet_size
 from wanka.derive.topology import Topology, addresses_per_port, node_attachments
-from wanka.findings import Finding, error
+from wanka.findings import Finding, error, listed
 from wanka.model.types import Cluster, Node, Plane, Pod, Switch, npu_key
 
 
@@ -141,11 +143,14 @@ def pin_problem(
     sub: Subnet, pin: IPv4Address, node: Node, what: str, plane: IPv4Network | None = None
 ) -> Finding | None:
     """A pinned address must be a host address of the subnet its port gets (a pin outside
-    its plane altogether, `plane`, is NET-PIN-OUTSIDE's to report)."""
+    its plane altogether, `plane`, or on the plane's network or broadcast address, is
+    NET-PIN-OUTSIDE's to report)."""
     net = sub.network
     if pin in net and pin not in (net.network_address, sub.gateway, net.broadcast_address):
         return None
-    if plane is not None and pin not in plane:
+    if plane is not None and (
+        pin not in plane or pin in (plane.network_address, plane.broadcast_address)
+    ):
         return None
     at = node.facts.key_marks.get(what, node.at) if node.facts else node.at
     return error(
@@ -158,7 +163,9 @@ def pin_problem(
 
 
 def pin_problems(cluster: Cluster, topo: Topology) -> list[Finding]:
-    """NET-PIN-SUBNET for every pin, computing only the subnets and the pinned nodes' pods."""
+    """NET-PIN-SUBNET for the pins, computing only the subnets and the pinned nodes' pods: one
+    finding per pod and plane, at its first wrong pin, naming and counting the others (a
+    renumbered plane would otherwise flood one finding per pin)."""
     pins = _pins(cluster)
     if not pins:
         return []
@@ -171,37 +178,60 @@ def pin_problems(cluster: Cluster, topo: Topology) -> list[Finding]:
                 subnets[(plane.name, owner.name)] = Subnet(
                     plane.name, owner.name, net, net.network_address + 1
                 )
-    oob = next((p for p in cluster.planes.values() if p.role == "oob"), None)
     out: list[Finding] = []
     for pod in sorted(pods, key=lambda p: p.index):
-        for node, plane, port, leaf in node_attachments(cluster, pod):
-            if leaf is None:
-                continue
-            if port < 0 or per_pod(plane):
-                key, what = (
-                    ("bmc", "bmc.address")
-                    if port < 0 or plane is oob
-                    else (plane.name, f"addresses.{plane.name}")
+        wrong: dict[str, list[tuple[Finding, str]]] = {}  # plane -> (finding, 'node key ip')
+        for name, node, sub, pin, key in _pod_pins(cluster, pod, subnets, pins):
+            problem = pin_problem(
+                sub,
+                pin,
+                node,
+                f"addresses.{key}" if key != "bmc" else "bmc.address",
+                cluster.planes[name].cidr,
+            )
+            if problem is not None:
+                wrong.setdefault(name, []).append((problem, f"{node.name} {key} {pin}"))
+        for name, found in wrong.items():
+            first = found[0][0]
+            if len(found) > 1:
+                others = listed([what for _, what in found[1:]])
+                first = dataclasses.replace(
+                    first,
+                    message=f"{first.message} (and {len(found) - 1:,} more pins of pod "
+                    f"'{pod.name}' on plane '{name}' like it: {others})",
                 )
-                if port >= 0 and port > 0:
-                    continue  # one check per bonded node, on its first port
-                sub = subnets.get((plane.name, pod.name))
-                pin = pins.get((node.name, key))
-                if sub is not None and pin is not None:
-                    problem = pin_problem(sub, pin, node, what, cluster.planes[plane.name].cidr)
-                    if problem:
-                        out.append(problem)
-                continue
-            per = addresses_per_port(node, plane)
-            for die in range(per):
-                key = _pin_key(plane, port * per + die)
-                pin = pins.get((node.name, key))
-                sub = subnets.get((plane.name, leaf.name))
-                if pin is not None and sub is not None:
-                    problem = pin_problem(sub, pin, node, f"addresses.{key}", plane.cidr)
-                    if problem:
-                        out.append(problem)
+            out.append(first)
     return out
+
+
+def _pod_pins(
+    cluster: Cluster,
+    pod: Pod,
+    subnets: dict[tuple[str, str], Subnet],
+    pins: dict[tuple[str, str], IPv4Address],
+) -> Iterator[tuple[str, Node, Subnet, IPv4Address, str]]:
+    """(plane, node, the subnet its pin must be in, the pin, its manifest key) of every pin of
+    a pod's nodes; a bonded plane's or the oob plane's pin once per node."""
+    oob = next((p for p in cluster.planes.values() if p.role == "oob"), None)
+    for node, plane, port, leaf in node_attachments(cluster, pod):
+        if leaf is None:
+            continue
+        if port < 0 or per_pod(plane):
+            if port > 0:
+                continue  # one check per bonded node, on its first port
+            key = "bmc" if port < 0 or plane is oob else plane.name
+            sub = subnets.get((plane.name, pod.name))
+            pin = pins.get((node.name, key))
+            if sub is not None and pin is not None:
+                yield plane.name, node, sub, pin, key
+            continue
+        per = addresses_per_port(node, plane)
+        for die in range(per):
+            key = _pin_key(plane, port * per + die)
+            pin = pins.get((node.name, key))
+            sub = subnets.get((plane.name, leaf.name))
+            if pin is not None and sub is not None:
+                yield plane.name, node, sub, pin, key
 
 
 def _give(

@@ -22,7 +22,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from wanka.findings import Finding, error
+from wanka.findings import Finding, error, listed
 from wanka.model.types import Cluster, Node, Plane, Pod, Switch, breakout_lanes
 
 UP = {"leaf": "spine", "spine": "core"}
@@ -212,6 +212,7 @@ def _attach_uplinks(cluster: Cluster, loads: dict[str, Load], findings: list[Fin
     """Every switch's uplinks spread evenly over the switches it reaches in the tier above."""
     reach = _Reach(cluster)
     reported: set[tuple[str, str, str]] = set()
+    no_spine: dict[tuple[str, str, str], tuple[Switch, list[str]]] = {}  # first switch, pods
 
     def report(key: tuple[str, str, str], finding: Finding) -> None:
         if key not in reported:
@@ -228,18 +229,9 @@ def _attach_uplinks(cluster: Cluster, loads: dict[str, Load], findings: list[Fin
         # pods of one type in one phase behave alike: report once per (phase, pod type)
         key = (f"{sw.pod.phase.name}/{sw.pod.type}", sw.plane.name, sw.tier)
         if not targets:
-            if cluster.complete:
-                report(
-                    key,
-                    error(
-                        "FABRIC-NO-SPINE",
-                        f"{sw.tier} switches of plane '{sw.plane.name}' "
-                        f"in pod '{sw.pod.name}' have no "
-                        f"{up} to connect to",
-                        sw.at,
-                        f"add {up} switches to this phase, or depend on a phase that has them",
-                    ),
-                )
+            first, pods = no_spine.setdefault(key, (sw, []))
+            if not pods or pods[-1] != sw.pod.name:
+                pods.append(sw.pod.name)
             continue
         if sw.tier == "leaf" and fab.spine_groups == "per_rail" and fab.tiers == 2:
             rails = fab.rails or 1
@@ -276,3 +268,18 @@ def _attach_uplinks(cluster: Cluster, loads: dict[str, Load], findings: list[Fin
         load.links_per_target = load.uplinks // len(targets)
         for t in targets:
             loads[t.name].below_links += load.links_per_target
+    if cluster.complete:
+        findings.extend(_no_spine(sw, pods) for sw, pods in no_spine.values())
+
+
+def _no_spine(sw: Switch, pods: list[str]) -> Finding:
+    """FABRIC-NO-SPINE for the pods of one type in one phase whose switches of one plane
+    and tier have nothing above them: one finding naming the pods."""
+    up = UP[sw.tier]
+    where = f"pod '{pods[0]}'" if len(pods) == 1 else f"pods {listed(pods)}"
+    return error(
+        "FABRIC-NO-SPINE",
+        f"{sw.tier} switches of plane '{sw.plane.name}' in {where} have no {up} to connect to",
+        sw.at,
+        f"add {up} switches to this phase, or depend on a phase that has them",
+    )

@@ -753,14 +753,16 @@ class Builder:
                 self.unresolved("node", name, nodes, f.at)
                 continue
             # host ports by name (mgmt0), NPU devices by id (npu3: A3 dies are devices),
-            # bonded planes by plane name (one address per node)
-            ports, bonded = set(), set()
+            # bonded planes by plane name (one address per node); a bond member has a MAC
+            # of its own but no address
+            ports, bonded, members = set(), set(), {}
             for nic in node.model.nics:
                 pl = self.planes.get(nic.plane)
                 if pl is not None and pl.role == "parameter":
                     continue
                 if pl is not None and pl.bonded:
                     bonded.add(nic.plane)
+                    members.update(dict.fromkeys(node.port_names(nic.plane), nic.plane))
                 ports.update(node.port_names(nic.plane))
             npus = {npu_key(d) for d in range(node.npu_devices)}
             for k in f.macs:
@@ -769,7 +771,17 @@ class Builder:
                         f"port or NPU of {name}", k, ports | npus, f.key_marks[f"macs.{k}"]
                     )
             for k in f.addresses:
-                if k not in ports and k not in bonded and k not in npus:
+                if k in members:
+                    self.findings.append(
+                        error(
+                            "NET-PIN-BONDED",
+                            f"'{k}' of {name} is a member of the bond on plane '{members[k]}': "
+                            "the address belongs to the bond, not to its member ports",
+                            f.key_marks[f"addresses.{k}"],
+                            f"pin it as addresses: {{{members[k]}: ...}}",
+                        )
+                    )
+                elif k not in ports and k not in bonded and k not in npus:
                     self.unresolved(
                         f"port, NPU or bonded plane of {name}",
                         k,

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from wanka.findings import Finding, Mark, error
+from wanka.findings import Finding, Mark, error, listed
 from wanka.model.types import Cluster, Node, Rack, Switch
 
 NODE_PREFIX = {"server": "s", "host": "h", "storage": "st"}
@@ -57,17 +57,11 @@ def switch_name(pod: str, plane: str, tier: str, ordinal: int) -> str:
 def check_names(cluster: Cluster, findings: list[Finding]) -> None:
     """Every derived name a valid hostname, and each produced once."""
     seen: dict[str, Mark] = {}
+    too_long: dict[Mark, list[str]] = {}  # by declaration: one finding per line, not per name
     objs: list[Node | Switch | Rack] = [*cluster.nodes, *cluster.switches, *cluster.racks]
     for obj in objs:
         if len(obj.name) > MAX_HOSTNAME:
-            findings.append(
-                error(
-                    "NAME-LENGTH",
-                    f"derived name '{obj.name}' is longer than {MAX_HOSTNAME} characters",
-                    obj.at,
-                    "shorten the site, phase, pod or plane names",
-                )
-            )
+            too_long.setdefault(obj.at, []).append(obj.name)
         if obj.name in seen:
             findings.append(
                 error(
@@ -78,3 +72,18 @@ def check_names(cluster: Cluster, findings: list[Finding]) -> None:
             )
         else:
             seen[obj.name] = obj.at
+    for at, names in too_long.items():
+        what = (
+            f"derived name '{names[0]}' is"
+            if len(names) == 1
+            else f"derived names {listed(names)} are"
+        )
+        findings.append(
+            error(
+                "NAME-LENGTH",
+                f"{what} longer than {MAX_HOSTNAME} characters (the longest has "
+                f"{max(map(len, names))})",
+                at,
+                "shorten the site, phase, pod or plane names",
+            )
+        )

@@ -179,7 +179,7 @@ def node_network(d: Derived, node: Node) -> Json:
             ip = a.bonds.get((node.name, plane.name))
             sub = a.by_owner.get((plane.name, node.pod.name))
             entry: Json = {
-                "name": f"bond-{plane.name}"[:15],
+                "name": f"bond-{plane.name}",  # at most 15 characters: NAME-IFNAME
                 "kind": "bond",
                 "members": members,
                 "mode": "802.3ad",

@@ -294,6 +294,14 @@ declare(
     "c.yaml:200:40: error[NET-ADDRESS-INVALID]: '10.99.0.300' is not an IPv4 address",
 )
 declare(
+    "NET-PIN-BONDED",
+    "build",
+    "An address pinned to a member port of a bonded plane (mgmt0): the plane's address is the "
+    "bond's, pinned under the plane's name (mgmt).",
+    "c.yaml:201:22: error[NET-PIN-BONDED]: 'mgmt0' of lab-p1-pod01-r02-s02 is a member of the "
+    "bond on plane 'mgmt': the address belongs to the bond, not to its member ports",
+)
+declare(
     "LAYOUT-ROW-FULL",
     "build",
     "A pod does not fit in the row (group) it is placed in.",
@@ -345,4 +353,4 @@ declare(
 )
 
 # the model rules register themselves on import
-from wanka.rules import fabric, manifest, network, phases, racks, software  # noqa: E402,F401
+from wanka.rules import fabric, manifest, network, phases, ports, racks, software  # noqa: E402,F401

@@ -11,7 +11,7 @@ from ipaddress import IPv4Address, IPv4Network
 from wanka.derive.ipam import pack, per_pod, plane_subnets, subnet_size
 from wanka.derive.topology import Topology
 from wanka.findings import Finding, Mark, Severity, error, listed, warning
-from wanka.model.types import Cluster, Switch
+from wanka.model.types import Cluster, Node, Switch
 from wanka.rules import rule
 
 ETHERNET_OVERHEAD = 18  # header 14 + FCS 4
@@ -141,14 +141,33 @@ def size(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
         )
 
 
+def _pin_plane(cluster: Cluster, node: Node | None, key: str) -> str:
+    """The plane a manifest address key pins on: a bonded plane by name (mgmt), a host port
+    by its plane (stor1), an NPU device (npu3) on the node's own parameter plane. A key that
+    names none of these (REF-UNRESOLVED at build) maps to no plane, so nothing checks it."""
+    if key in cluster.planes:
+        return key
+    if node is not None:
+        if re.fullmatch(r"npu\d+", key):
+            param = cluster.plane_of(node, "parameter")
+            if param is not None:
+                return param.name
+        for nic in node.model.nics:
+            if key in node.port_names(nic.plane):
+                return nic.plane
+    return re.sub(r"\d+$", "", key)
+
+
 def _pins(cluster: Cluster) -> Iterator[tuple[IPv4Address, str, str | None, Mark]]:
     """(address, what, plane or None for loopbacks, mark) for every pinned address."""
     oob = next((p.name for p in cluster.planes.values() if p.role == "oob"), None)
+    pinned = {name for name, f in cluster.node_facts.items() if f.addresses}
+    nodes = {n.name: n for n in cluster.nodes if n.name in pinned} if pinned else {}
     for name, f in cluster.node_facts.items():
         if f.bmc_address is not None:
             yield f.bmc_address, f"BMC of {name}", oob, f.key_marks["bmc.address"]
         for key, ip in f.addresses.items():
-            plane = key if key in cluster.planes else re.sub(r"\d+$", "", key)
+            plane = _pin_plane(cluster, nodes.get(name), key)
             yield ip, f"{name} {key}", plane, f.key_marks[f"addresses.{key}"]
     for name, sf in cluster.switch_facts.items():
         if sf.loopback is not None:
