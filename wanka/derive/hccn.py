@@ -42,6 +42,16 @@ def management_plane(cluster: Cluster, node: Node) -> Plane | None:
     return cluster.plane_of(node, "management")
 
 
+def management_address(d: Derived, node: Node) -> IPv4Address | None:
+    """A node's host address: its bond's on a bonded management plane, else its first port's
+    there (SSH, the rank tables' server_id); None without an addressed management plane."""
+    plane = management_plane(d.cluster, node)
+    if plane is None:
+        return None
+    bond = d.addressing.bonds.get((node.name, plane.name))
+    return bond if bond is not None else d.addressing.ports.get((node.name, plane.name, 0))
+
+
 def is_npu_server(cluster: Cluster, node: Node) -> bool:
     """A server with NPUs and ports on a parameter plane."""
     return (

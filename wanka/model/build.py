@@ -804,6 +804,7 @@ def build(data: YMap, files: list[str]) -> tuple[Cluster, list[Finding]]:
     b.manifest(spec)
     cluster = Cluster(
         name=data["metadata"]["name"],
+        labels=dict(data["metadata"].get("labels", {})),
         files=files,
         at=data.at,
         precision=spec.get("capacity", {}).get("precision", "fp16"),

@@ -381,6 +381,7 @@ class Cluster:
     # False when unresolved names left pods, racks or nodes unbuilt: checks of the
     # whole cluster (capacity, manifest names, missing leaves) would only echo that
     complete: bool = True
+    labels: dict[str, str] = field(default_factory=dict)  # metadata.labels, for inventories
 
     def phase(self, name: str) -> Phase | None:
         for p in self.phases:

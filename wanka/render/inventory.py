@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
+from wanka.derive import hccn
 from wanka.derive.bundle import Derived
 from wanka.jsonfmt import Json
 from wanka.model.types import Node, Switch
@@ -33,9 +34,9 @@ def _mgmt_plane(d: Derived, node: Node) -> str | None:
 def node_vars(d: Derived, node: Node) -> Json:
     a = d.addressing
     out: Json = {}
-    mgmt = _mgmt_plane(d, node)
-    if mgmt is not None and (node.name, mgmt) in a.bonds:
-        out["ansible_host"] = str(a.bonds[(node.name, mgmt)])
+    host = hccn.management_address(d, node)
+    if host is not None:
+        out["ansible_host"] = str(host)
     if node.name in a.bmcs:
         out["wanka_bmc_address"] = str(a.bmcs[node.name])
     out["wanka_model"] = node.model.key
@@ -143,6 +144,7 @@ def group_vars(d: Derived) -> dict[str, Json]:
     return {
         "cluster": {
             "wanka_cluster": c.name,
+            "wanka_labels": dict(sorted(c.labels.items())),
             "wanka_precision": c.precision,
             "wanka_phases": [{"name": p.name, "status": p.status} for p in c.phases],
         },
@@ -175,6 +177,7 @@ def node_network(d: Derived, node: Node) -> Json:
         if plane.role == "parameter" or plane.cidr is None:
             continue  # NPU RoCE ports are configured through hccn.conf
         members = node.port_names(plane.name)
+        macs = node.facts.macs if node.facts is not None else {}
         if plane.bonded:
             ip = a.bonds.get((node.name, plane.name))
             sub = a.by_owner.get((plane.name, node.pod.name))
@@ -188,12 +191,17 @@ def node_network(d: Derived, node: Node) -> Json:
             if ip is not None and sub is not None:
                 entry["address"] = f"{ip}/{sub.network.prefixlen}"
                 entry["gateway"] = str(sub.gateway)
+            member_macs = {m: macs[m] for m in members if m in macs}
+            if member_macs:  # the delivery manifest's: match the members by MAC
+                entry["member_macs"] = member_macs
             ifaces.append(entry)
         else:
             for i, port in enumerate(members):
                 ip = a.ports.get((node.name, plane.name, i))
                 sub = a.port_subnet.get((node.name, plane.name, i))
                 entry = {"name": port, "kind": "ethernet", "mtu": plane.mtu}
+                if port in macs:
+                    entry["mac"] = macs[port]
                 if ip is not None and sub is not None:
                     entry["address"] = f"{ip}/{sub.network.prefixlen}"
                     entry["gateway"] = str(sub.gateway)

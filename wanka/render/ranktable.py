@@ -35,7 +35,7 @@ from wanka.derive.bundle import Derived
 from wanka.derive.hccn import (
     generation,
     is_npu_server,
-    management_plane,
+    management_address,
     npu_addresses,
 )
 from wanka.jsonfmt import Json
@@ -102,9 +102,8 @@ def _super_device_bases(d: Derived, servers: list[Node]) -> dict[str, int]:
 
 
 def _host_address(d: Derived, node: Node) -> str:
-    plane = management_plane(d.cluster, node)
-    ip = d.addressing.bonds.get((node.name, plane.name)) if plane is not None else None
-    if ip is None:
+    ip = management_address(d, node)
+    if ip is None:  # NPU-MGMT refuses such a server
         raise ValueError(f"{node.name} has no management-plane address for its rank table")
     return str(ip)
 

@@ -72,6 +72,32 @@ def npu_ports(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
             )
 
 
+@rule(
+    "NPU-MGMT",
+    "An NPU server has ports on an addressed management plane (one with a cidr and a fabric): "
+    "its address there is the rank tables' server_id and host_ip.",
+    "c.yaml:11:7: error[NPU-MGMT]: model 'srv' has NPUs but no port on an addressed management "
+    "plane: its servers would have no server_id in the HCCL rank tables",
+)
+def npu_mgmt(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
+    for m in _used_models(cluster):
+        if m.accelerator is None or m.role != "server":
+            continue
+        planes = [cluster.planes.get(nic.plane) for nic in m.nics]
+        if not any(p is not None and p.role == "parameter" for p in planes):
+            continue  # not on a parameter plane: it has no hccn.conf or rank table at all
+        if not any(
+            p is not None and p.role == "management" and p.cidr and p.fabric for p in planes
+        ):
+            yield error(
+                "NPU-MGMT",
+                f"model '{m.key}' has NPUs but no port on an addressed management plane: its "
+                "servers would have no server_id in the HCCL rank tables",
+                m.at,
+                "give the model nics on a management plane with a cidr and a fabric",
+            )
+
+
 def _longest_port(cluster: Cluster, plane: Plane) -> tuple[str, str] | None:
     """(the longest port name of a used model on the plane, that model), if any."""
     best: tuple[str, str] | None = None
