@@ -158,6 +158,9 @@ USES: dict[str, tuple[str, str]] = {
         for tier in ("leaf", "spine", "core")
         for field in ("model", "uplinks", "downlink_breakout", "max_oversubscription")
     },
+    # a breakout splits the ports that face nodes: only leaves have them
+    "spec.networks.planes.*.fabric.spine.downlink_breakout": ("refused", "FABRIC-BREAKOUT-TIER"),
+    "spec.networks.planes.*.fabric.core.downlink_breakout": ("refused", "FABRIC-BREAKOUT-TIER"),
     "spec.pod_types.*.description": ("people", FREE),
     "spec.pod_types.*.supernode.servers": ("read", M),
     "spec.pod_types.*.supernode.cards": ("read", M),
