@@ -187,14 +187,16 @@ def compute_pod(key: str, model: str, cpu: str) -> PodType:
 
 STORAGE_POD = PodType(
     "storage",
-    "64 NVMe storage nodes in 8 racks, with their leaves",
+    # 48 nodes: their 96 bonded management ports fill one leaf pair of 48 ports (a bonded plane
+    # has at most one pair per pod, NET-BOND-LEAVES)
+    "48 NVMe storage nodes in 6 racks, with their leaves",
     (
-        RackGroup("air-15", 8, "storage", nodes=(("st-nvme", 8),)),
+        RackGroup("air-15", 6, "storage", nodes=(("st-nvme", 8),)),
         RackGroup(
             "net-20",
             1,
             "network",
-            switches=(("storage", "leaf", 2), ("mgmt", "leaf", 3), ("oob", "leaf", 2)),
+            switches=(("storage", "leaf", 2), ("mgmt", "leaf", 2), ("oob", "leaf", 1)),
         ),
     ),
 )
