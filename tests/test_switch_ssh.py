@@ -17,10 +17,12 @@ tests fail, they do not skip.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -265,3 +267,52 @@ def test_unknown_host_key_and_wrong_password_are_refused(sw: Switch, tmp_path: P
         assert wrong not in str(e2.value)
     finally:
         os.environ.pop("WANKA_TEST_WRONG", None)
+
+
+def test_the_fabric_role_with_its_real_defaults(sw: Switch, tmp_path: Path) -> None:
+    """playbooks/fabric.yml run by ansible-playbook as against a real switch: the role's own
+    SSH transport (ansible_host, credentials.switch's `{env: NAME}` password reference, the
+    known hosts file, a ProxyCommand as to a bastion), FRR's daemons file, the kept copy."""
+    render = tmp_path / "render"
+    (render / "fabric" / sw.name).mkdir(parents=True)
+    anchor = " neighbor FABRIC peer-group\n"
+    changed = sw.config.replace(anchor, anchor + " neighbor FABRIC description by-ansible\n")
+    (render / "fabric" / sw.name / "frr.conf").write_text(changed, encoding="utf-8")
+    shutil.copy(DEBIAN_DAEMONS, tmp_path / "daemons")
+    host = {
+        "ansible_host": sw.address,
+        "wanka_expect": {"routed": True},
+        "wanka_render_dir": str(render),
+        "wanka_frr_vty_socket": str(sw.vty),
+        "wanka_frr_conf": str(tmp_path / "frr.conf"),
+        "wanka_frr_daemons": str(tmp_path / "daemons"),
+        "wanka_frr_restart": [],
+        "fabric_known_hosts": sw.spec["known_hosts"],
+        "fabric_proxy_command": sw.spec["proxy_command"],
+        "wanka_credentials": {"switch": {"username": "admin", "password": {"env": PASSWORD_ENV}}},
+    }
+    inventory = tmp_path / "inventory.json"
+    inventory.write_text(json.dumps({"switches": {"hosts": {sw.name: host}}}), encoding="utf-8")
+    env = {
+        **os.environ,
+        "ANSIBLE_ROLES_PATH": str(ROOT / "roles"),
+        "ANSIBLE_LIBRARY": str(ROOT / "playbooks/library"),
+        "ANSIBLE_MODULE_UTILS": str(ROOT / "playbooks/module_utils"),
+        "ANSIBLE_LOCAL_TEMP": str(tmp_path / "tmp"),
+        "ANSIBLE_NOCOLOR": "1",
+    }
+    playbook = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory),
+                str(ROOT / "playbooks/fabric.yml")]  # fmt: skip
+
+    def run() -> str:
+        r = subprocess.run(playbook, env=env, capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
+        assert os.environ[PASSWORD_ENV] not in r.stdout + r.stderr
+        return r.stdout
+
+    out = run()
+    assert "changed=1" in out and "description by-ansible" in out  # the diff, printed
+    assert "by-ansible" in sw.vtysh("show running-config")
+    assert (tmp_path / "frr.conf").read_text() == changed  # kept once checked
+    assert "\nbgpd=yes\n" in (tmp_path / "daemons").read_text()
+    assert "changed=0" in run()

@@ -462,9 +462,11 @@ class Sonic:
 
     os = "sonic"
 
-    def __init__(self, t: Transport, **kw: Any) -> None:
+    def __init__(
+        self, t: Transport, *, container: Sequence[str] = ("docker", "exec", "-i", "bgp"), **kw: Any
+    ) -> None:
         self.t = t
-        self.frr = Frr(t, prefix=["docker", "exec", "-i", "bgp"], **kw)
+        self.frr = Frr(t, prefix=container, **kw)  # the lab, without containers: ()
 
     def _refuse(self) -> None:
         raise SwitchError(
