@@ -7,6 +7,7 @@
 #                         switches run them, Pulumi's SwitchConfig reloads with frr-reload.py
 #   iproute2 lldpd iputils-ping   the lab's namespaces and veth cables, LLDP, pings
 #   openssh-server openssh-client the lab's servers run sshd; bring-up reaches them with ssh
+#   openssl               the lab's switches keep their user's password as a crypt hash
 #   chromium              tests/test_report.py opens the HTML report in headless Chromium
 #   graphviz              `dot` draws docs/architecture
 #   git                   tests/test_diff.py compares revisions of a cluster file
@@ -37,6 +38,7 @@ check() {
   need openssh-server test -x /usr/sbin/sshd
   need openssh-client has ssh
   need openssh-client has ssh-keygen
+  need openssl has openssl
   need chromium test -x /usr/bin/chromium
   need graphviz has dot
   need git has git

@@ -29,6 +29,7 @@ from wanka.derive import routing
 from wanka.derive.bundle import Derived
 from wanka.lab import netlab, nodes
 from wanka.pipeline import derive
+from wanka.render import frr
 from wanka.rules.check import check
 
 LAB = str(ROOT / "examples/lab-mini/cluster.yaml")
@@ -36,6 +37,7 @@ A = "lab-p1-pod01-r01-s01"
 B = "lab-p1-pod01-r01-s02"
 C = "lab-p2-pod01-r01-s01"
 LEAF = "lab-p1-pod01-param-leaf01"
+SWITCH_PASSWORD = "WANKA_SWITCH_PASSWORD"  # lab-mini's credentials.switch.password reference
 
 
 @dataclass
@@ -77,6 +79,7 @@ def lab() -> Iterator[Lab]:
     base = Path(tempfile.mkdtemp(prefix="wklab-bringup-", dir="/tmp"))
     base.chmod(0o755)  # FRR runs as frr and must reach its state directory
     times: dict[str, float] = {}
+    os.environ[SWITCH_PASSWORD] = os.urandom(12).hex()  # the lab keeps its hash only
     try:
         netlab.up(d, base / "lab", prefix=f"wkb{os.urandom(2).hex()}", power_delay=(1, 2))
         yield Lab(d, base / "lab", base / "run", nodes.read_access(base / "lab"), times)
@@ -84,6 +87,7 @@ def lab() -> Iterator[Lab]:
         netlab.down(base / "lab")
         print(f"\nbring-up/verify wall times on lab-mini (8 servers): {json.dumps(times)}")
         shutil.rmtree(base, ignore_errors=True)
+        os.environ.pop(SWITCH_PASSWORD, None)
 
 
 def ranked(paths: list[str]) -> set[str]:
@@ -95,15 +99,73 @@ def failures(r: dict[str, Any]) -> set[tuple[str, str, str]]:
     return {(n, f["check"], f["port"]) for n, h in r["hosts"].items() for f in h["failed"]}
 
 
+def _leaf_running(lab: Lab) -> str:
+    vty = lab.access["switches"][LEAF]["vty"]
+    return subprocess.run(
+        ["vtysh", "--vty_socket", vty, "-c", "show running-config"],
+        capture_output=True, text=True, timeout=30, check=True,
+    ).stdout  # fmt: skip
+
+
 def test_fabric_up(lab: Lab) -> None:
+    """Over SSH: every routed switch's sshd, reached with the cluster file's switch password
+    reference (the fixture set it before `lab up`, which kept only its hash)."""
+    ssh = lab.access["switches"][LEAF]["ssh"]
+    assert ssh["password"] is True and ssh["user"] == "admin"
     r = lab.run("fabric")
     assert r["ok"], r["summary"]
     switches = {n for n, h in r["hosts"].items() if h["kind"] == "switch"}
     assert len(switches) == 8
-    # the lab started FRR with the same configuration: a push sets at most the file's mode
-    assert r["changed"] <= 4, r["summary"]  # the 4 routed switches
+    # the lab started FRR with the same configuration: what changes is its daemons file
+    # (Debian's bgpd=no, bfdd=no turned on), once per routed switch
+    assert r["changed"] == 4, r["summary"]
+    daemons = Path(lab.access["switches"][LEAF]["vty"]) / "daemons"
+    assert "\nbgpd=yes\n" in daemons.read_text() and "\nbfdd=yes\n" in daemons.read_text()
     again = lab.run("fabric")
     assert again["ok"] and again["changed"] == 0, again["summary"]
+    secret = os.environ[SWITCH_PASSWORD]
+    assert not any(
+        secret in p.read_text(errors="replace") for p in lab.out.rglob("*") if p.is_file()
+    )
+
+
+def test_fabric_drift_is_repaired(lab: Lab) -> None:
+    vty = lab.access["switches"][LEAF]["vty"]
+    asn = routing.switch_routing(lab.d)[LEAF].asn
+    subprocess.run(
+        ["vtysh", "--vty_socket", vty, "-c", "configure terminal", "-c", f"router bgp {asn}",
+         "-c", "neighbor FABRIC description changed-by-hand"],
+        capture_output=True, text=True, timeout=30, check=True,
+    )  # fmt: skip
+    r = lab.run("fabric")
+    assert r["ok"] and r["changed"] == 1, r["summary"]
+    assert "changed-by-hand" not in _leaf_running(lab)
+
+
+def test_fabric_refused_leaves_the_old_one_running(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = _leaf_running(lab)
+    good = frr.render_frr
+    bad_line = " neighbour FABRIC description typo"
+
+    def broken(r: routing.SwitchRouting) -> str:
+        text = good(r)
+        if r.hostname != LEAF:
+            return text
+        return text.replace(
+            " neighbor FABRIC peer-group\n", f" neighbor FABRIC peer-group\n{bad_line}\n"
+        )
+
+    monkeypatch.setattr(frr, "render_frr", broken)
+    r = lab.run("fabric")
+    assert not r["ok"]
+    failed = {n: h for n, h in r["hosts"].items() if h["failed"]}
+    assert set(failed) == {LEAF}, r["summary"]
+    reason = failed[LEAF]["failed"][0]["reason"]
+    line = broken(routing.switch_routing(lab.d)[LEAF]).splitlines().index(bad_line) + 1
+    assert LEAF in reason and f"line {line}: % Unknown command" in reason, reason
+    assert _leaf_running(lab) == before
 
 
 def test_bringup_of_every_server(lab: Lab) -> None:

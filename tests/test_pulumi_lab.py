@@ -86,6 +86,12 @@ def test_up_order_on_the_lab(lab: Lab) -> None:
     props = {"switch": LEAF, "config": config, "transport": transport}
     outs = SwitchConfigProvider().create(dict(props)).outs
     assert outs["drift"] == []
+    # ... and over SSH (wanka:switchTransport ssh): the leaf's sshd, through the lab's jump
+    settings.switch_transport = "ssh"
+    over_ssh = switch_transport(lab.d, sw, lab.access, settings)
+    assert over_ssh["kind"] == "ssh" and over_ssh["host"] == str(lab.d.addressing.loopbacks[LEAF])
+    read = SwitchConfigProvider().read(LEAF, {**outs, "transport": over_ssh}).outs
+    assert read is not None and read["drift"] == []
     # 3. BringupBatch: Ansible brings the two servers up (sshd answers once they are on)
     deadline = time.monotonic() + 20
     while not all(_ssh_up(lab, n) for n in NODES):

@@ -329,8 +329,16 @@ def test_switch_config_lifecycle(frr_switch: Frr) -> None:
 def test_switch_config_refuses_what_it_cannot_do(tmp_path: Path) -> None:
     p = SwitchConfigProvider()
     base = {"switch": "sw1", "config": "hostname sw1\n"}
-    with pytest.raises(ProviderError, match="ssh transport .* is not implemented"):
+    with pytest.raises(ProviderError, match="the ssh transport needs host and username"):
         p.create({**base, "transport": {"kind": "ssh", "host": "10.0.0.1"}})
+    unset = {"kind": "ssh", "host": "10.0.0.1", "username": "admin",
+             "credential": {"env": "WANKA_TEST_UNSET_PASSWORD"}}  # fmt: skip
+    os.environ.pop("WANKA_TEST_UNSET_PASSWORD", None)
+    with pytest.raises(ProviderError, match="WANKA_TEST_UNSET_PASSWORD is not set"):
+        p.create({**base, "transport": unset})
+    netns = {"kind": "netns", "namespace": "wk-x", "vty": str(tmp_path)}
+    with pytest.raises(ProviderError, match="no applier for switch OS 'junos'"):
+        p.create({**base, "os": "junos", "transport": netns})
     with pytest.raises(ProviderError, match="unknown transport 'telnet'"):
         p.create({**base, "transport": {"kind": "telnet"}})
     with pytest.raises(ProviderError, match="needs namespace and vty"):

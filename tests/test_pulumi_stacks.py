@@ -334,3 +334,39 @@ def test_program_reports_an_invalid_cluster(tmp_path: Path) -> None:
 
     with pytest.raises(pulumi.RunError, match=r"bad.yaml is not valid:\n.*bad.yaml:\d+:\d+: error"):
         preview.run_stack(derived(LAB), str(bad), shard, program=stack.main)
+
+
+def test_switch_transports() -> None:
+    """Real switches: ssh to the loopback as credentials.switch, the password reference
+    passed on (env/file) or left to the secret input (pulumi); in a lab: netns unless
+    wanka:switchTransport is ssh, then the lab switch's sshd through the jump."""
+    from wanka.pulumi.stack import Settings, switch_transport
+
+    lab = derive(check(str(ROOT / LAB)))
+    sw = next(s for s in lab.cluster.switches if switch_routing(lab).get(s.name))
+    real = switch_transport(lab, sw, None)
+    assert real == {
+        "kind": "ssh",
+        "host": str(lab.addressing.loopbacks[sw.name]),
+        "username": "admin",
+        "credential": {"env": "WANKA_SWITCH_PASSWORD"},
+    }
+    sz = derive(check(str(ROOT / SHENZHEN)))
+    t = switch_transport(
+        sz, next(s for s in sz.cluster.switches if switch_routing(sz).get(s.name)), None
+    )
+    assert t["username"] == "netadmin" and "credential" not in t  # {pulumi: ...}: a secret input
+    entry = {"namespace": "wk-x-3", "vty": "/lab/frr/wk-x-3",
+             "ssh": {"address": "10.255.0.3", "port": 22, "user": "admin", "password": True,
+                     "proxy_command": "python -m wanka.lab.jump wk-x-3 %h %p"}}  # fmt: skip
+    access = {"ssh": {"private_key": "/lab/ssh/id_ed25519", "known_hosts": "/lab/ssh/kh"},
+              "switches": {sw.name: entry}}  # fmt: skip
+    s = Settings(LAB, "p1", lab="/lab")
+    assert switch_transport(lab, sw, access, s) == {
+        "kind": "netns", "namespace": "wk-x-3", "vty": "/lab/frr/wk-x-3"
+    }  # fmt: skip
+    s.switch_transport = "ssh"
+    over = switch_transport(lab, sw, access, s)
+    assert over["kind"] == "ssh" and over["host"] == "10.255.0.3" and over["port"] == 22
+    assert over["private_key"] == {"file": "/lab/ssh/id_ed25519"} and over["vty"] == entry["vty"]
+    assert over["proxy_command"].startswith("python -m wanka.lab.jump wk-x-3")

@@ -313,7 +313,35 @@ def lab_overlay(access: dict[str, Any], names: set[str]) -> dict[str, dict[str, 
         if sw.get("vty"):
             entry["wanka_frr_vty_socket"] = sw["vty"]
             entry["wanka_frr_conf"] = str(Path(sw["vty"]) / "frr.conf")
+            # the lab starts zebra and bgpd itself: its copy of Debian's daemons file is
+            # edited as a switch's would be, and nothing restarts
+            daemons = Path(sw["vty"]) / "daemons"
+            entry["wanka_frr_daemons"] = str(daemons) if daemons.is_file() else ""
+            entry["wanka_frr_restart"] = []
+        entry["wanka_switch_transport"] = _switch_transport(ssh, sw)
         out[name] = entry
+    return out
+
+
+def _switch_transport(ssh: dict[str, Any], sw: dict[str, Any]) -> dict[str, Any]:
+    """How the fabric role reaches a lab switch: its sshd, through the lab's jump into its
+    namespace, with the cluster file's switch password when the lab took it (`lab up` could
+    read the reference), else the lab's key; a lab without switch sshd: its namespace."""
+    entry = sw.get("ssh")
+    if not entry:
+        return {"kind": "netns", "namespace": sw["namespace"]}
+    out: dict[str, Any] = {
+        "kind": "ssh",
+        "host": entry["address"],
+        "port": entry["port"],
+        "username": entry["user"],
+        "known_hosts": ssh["known_hosts"],
+        "proxy_command": entry["proxy_command"],
+    }
+    if entry.get("password"):
+        out["credential"] = "{{ wanka_credentials.switch.password }}"
+    else:
+        out["private_key"] = {"file": ssh["private_key"]}
     return out
 
 

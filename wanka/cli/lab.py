@@ -21,11 +21,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "lab",
         help="the emulated cluster on this machine: up, status, power, fault, down (root)",
         description="Run a cluster on one Linux machine: a network namespace per server and "
-        "switch, veth pairs cabled as cabling.csv says, FRR with the rendered frr.conf on every "
-        "routed switch, lldpd everywhere, a Redfish BMC per server (sushy-tools, on loopback) "
-        "and, while a server is powered on, its sshd on its management address with the "
-        "emulated npu-smi, hccn_tool and nvme. Everything created is recorded in the lab "
-        "directory's state.json; `down` removes exactly that. docs/lab.md has the details.",
+        "switch, veth pairs cabled as cabling.csv says, FRR with the rendered frr.conf and sshd "
+        "on its loopback on every routed switch, lldpd everywhere, a Redfish BMC per server "
+        "(sushy-tools, on loopback) and, while a server is powered on, its sshd on its "
+        "management address with the emulated npu-smi, hccn_tool and nvme. Everything "
+        "created is recorded in the lab directory's state.json; `down` removes exactly that. "
+        "docs/lab.md has the details.",
         epilog="Exit codes: 0 done, 1 invalid cluster or the lab failed, 2 unreadable input or "
         "usage error.",
     )

@@ -357,9 +357,15 @@ def start_servers(
     started = time.monotonic()
     where = Path(state.lab_dir)
     state.servers = True
-    jump = _start_jump(state, links, progress)
+    jump = _start_jump(state, links, progress)  # also makes /run/sshd
     access = prepare(d, state, _ssh_key(d, ssh_key), jump)
     progress(f"{len(access['nodes'])} servers: keys, sshd configs, hardware profiles")
+    if state.frr:
+        from wanka.lab import switchssh
+
+        for name, entry in switchssh.start_all(d, state).items():
+            access["switches"][name]["ssh"] = entry
+        progress(f"sshd on {len(state.frr)} routed switches (their loopback addresses)")
     systems = _bmc_systems(d, access["nodes"])
     bmc_dir = where / "bmc"
     bmc.write_config(bmc_dir, systems, delay=power_delay or bmc.DEFAULT_DELAY)

@@ -3,7 +3,9 @@
 FRR (zebra + bgpd, Debian's /usr/lib/frr) runs per routed switch in its namespace as the lab
 notes say: `-d -N <ns> -f frr.conf -i <pid file> --vty_socket <dir> -z <dir>/zserv.api -u frr
 -g frr`, with a state directory <lab>/frr/<ns> owned by frr:frr; frr.conf is
-render_frr(switch_routing(d)[name]) unchanged, its interface names being the veth names.
+render_frr(switch_routing(d)[name]) unchanged, its interface names being the veth names; beside
+it a copy of this machine's /etc/frr/daemons (Debian's: bgpd=no), which the fabric role edits
+as on a real switch (the lab starts zebra and bgpd itself, so nothing reads it).
 `vtysh --vty_socket <dir>` talks to one instance.
 
 lldpd (1.0.16) runs in every namespace with its own control socket, pid file and startup
@@ -32,6 +34,7 @@ from wanka.lab.state import Proc, State, proc_info
 from wanka.render.frr import render_frr
 
 FRR_DAEMONS = Path("/usr/lib/frr")
+DEBIAN_DAEMONS = Path("/etc/frr/daemons")
 LLDP_TX_INTERVAL = 1
 WORKERS = 8
 
@@ -146,6 +149,8 @@ def start_frr(d: Derived, state: State, *, progress: Any = _quiet) -> None:
         conf = where / "frr.conf"
         conf.write_text(render_frr(r), encoding="utf-8")
         shutil.chown(conf, "frr", "frr")
+        if DEBIAN_DAEMONS.is_file():  # as the package ships it: the fabric role turns on bgpd
+            shutil.copyfile(DEBIAN_DAEMONS, where / "daemons")
         state.frr[ns] = str(where)
         jobs[ns] = where
     state.save()

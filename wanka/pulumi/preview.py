@@ -152,6 +152,10 @@ def run_stack(
     run = StackRun(shard)
     monitor = _recorder(_mocks(d), run)
     config = config_of(shard, cluster, extra)
+    cred = d.cluster.credentials.get("switch")
+    if cred is not None and cred.password is not None and cred.password.source == "pulumi":
+        key = cred.password.name  # `{pulumi: KEY}`: the switch password's config key
+        config.setdefault(key if ":" in key else f"{PROJECT}:{key}", PREVIEW_PASSWORD)
     start = time.perf_counter()
     settings.ROOT.set(None)  # a new root Stack resource for this stack
     pulumi.runtime.set_mocks(

@@ -24,6 +24,11 @@ Configuration (namespace `wanka`):
     lab            a lab directory (`wanka lab up`): its access.json gives the BMC endpoint,
                    each node's system id and each switch's namespace and vty socket
     bringupOut     where BringupBatch writes bring-up reports (default bringup)
+    switchTransport  with `lab`: netns (default, FRR's commands in the switch's namespace) or
+                   ssh (the switch's sshd, through the lab's jump, with the lab's key)
+    switchKnownHosts  a known_hosts file with the switches' host keys (default: the user's)
+    switchPassword the switch password, a secret, when the cluster file's
+                   `credentials.switch.password` is `{pulumi: KEY}` (KEY names it)
 
 Dependencies: a BringupBatch waits for the BareMetalNode of each of its nodes, for the
 SwitchConfig of its pod's leaves (each of which waits for the spines it peers with when they
@@ -78,6 +83,8 @@ class Settings:
     bios: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_BIOS))
     lab: str | None = None
     bringup_out: str = "bringup"
+    switch_transport: str | None = None  # in a lab: netns (default) or ssh
+    switch_known_hosts: str | None = None  # real switches: their host keys (default ~/.ssh)
 
     @classmethod
     def from_config(cls, config: pulumi.Config) -> Settings:
@@ -98,6 +105,10 @@ class Settings:
             s.bios = dict(bios)
         s.lab = config.get("lab")
         s.bringup_out = config.get("bringupOut") or s.bringup_out
+        s.switch_transport = config.get("switchTransport")
+        s.switch_known_hosts = config.get("switchKnownHosts")
+        if s.switch_transport not in (None, "netns", "ssh"):
+            raise StackError(f"wanka:switchTransport is {s.switch_transport!r}: netns or ssh")
         if s.power not in ("On", "Off"):
             raise StackError(f"wanka:power is {s.power!r}: On or Off")
         return s
@@ -186,16 +197,49 @@ def bmc_props(
     }
 
 
-def switch_transport(d: Derived, sw: Switch, access: Mapping[str, Any] | None) -> dict[str, Any]:
+def switch_transport(
+    d: Derived, sw: Switch, access: Mapping[str, Any] | None, s: Settings | None = None
+) -> dict[str, Any]:
+    """How the provider reaches a switch: in a lab, `netns` (fast), or `ssh` through the lab's
+    jump into the switch's namespace with the lab's key when `wanka:switchTransport` is ssh;
+    else `ssh` to its loopback address with the cluster file's switch credential (password or
+    key reference; a `{pulumi: KEY}` password is the secret `password` input)."""
+    cred = d.cluster.credentials.get("switch")
     if access is not None:
         entry = access.get("switches", {}).get(sw.name) or {}
-        return {"kind": "netns", "namespace": entry.get("namespace"), "vty": entry.get("vty")}
-    cred = d.cluster.credentials.get("switch")
-    return {
+        ssh = entry.get("ssh")
+        if s is None or s.switch_transport != "ssh" or not ssh:
+            return {"kind": "netns", "namespace": entry.get("namespace"), "vty": entry.get("vty")}
+        lab = access["ssh"]
+        return {
+            "kind": "ssh", "host": ssh["address"], "port": ssh["port"], "username": ssh["user"],
+            "private_key": {"file": lab["private_key"]}, "known_hosts": lab["known_hosts"],
+            "proxy_command": ssh["proxy_command"], "vty": entry.get("vty"),
+        }  # fmt: skip
+    out: dict[str, Any] = {
         "kind": "ssh",
         "host": str(d.addressing.loopbacks.get(sw.name, sw.name)),
         "username": cred.username if cred is not None else None,
     }
+    if cred is not None:
+        if cred.password is not None and cred.password.source != "pulumi":
+            out["credential"] = {cred.password.source: cred.password.name}
+        if cred.private_key is not None and cred.private_key.source != "pulumi":
+            out["private_key"] = {cred.private_key.source: cred.private_key.name}
+    if s is not None and s.switch_known_hosts:
+        out["known_hosts"] = s.switch_known_hosts
+    return out
+
+
+def switch_password(d: Derived, access: Mapping[str, Any] | None) -> pulumi.Output[str] | None:
+    """The switch password as a secret, when the cluster file keeps it in Pulumi's config."""
+    cred = d.cluster.credentials.get("switch")
+    if access is not None or cred is None or cred.password is None:
+        return None
+    if cred.password.source != "pulumi":
+        return None
+    namespace, _, name = cred.password.name.rpartition(":")
+    return pulumi.Config(namespace or None).require_secret(name)
 
 
 def _software(d: Derived) -> dict[str, Any]:
@@ -244,7 +288,7 @@ def build(d: Derived, s: Settings) -> Shard:
         for name in shard.references
     ]
     racks = _Racks()
-    configs = _switch_configs(d, shard, access, racks)
+    configs = _switch_configs(d, s, shard, access, racks)
     bmcs = _bare_metal(d, s, shard, access, racks)
     batches = _batches(d, s, shard, racks, bmcs, configs, refs)
     pulumi.export("fabric", pulumi.Output.all(*(c.id for c in configs.values())))
@@ -257,10 +301,11 @@ def build(d: Derived, s: Settings) -> Shard:
 
 
 def _switch_configs(
-    d: Derived, shard: Shard, access: Mapping[str, Any] | None, racks: _Racks
+    d: Derived, s: Settings, shard: Shard, access: Mapping[str, Any] | None, racks: _Racks
 ) -> dict[str, SwitchConfig]:
     """The shard's SwitchConfigs, spines first: a leaf waits for the spines it peers with."""
     routing = _routing(d) if shard.switches else {}
+    password = switch_password(d, access) if shard.switches else None
     configs: dict[str, SwitchConfig] = {}
     fabric_first = sorted(shard.switches, key=lambda x: x.tier == "leaf")  # spines, then leaves
     for sw in fabric_first:
@@ -271,7 +316,9 @@ def _switch_configs(
             {
                 "switch": sw.name,
                 "config": render_frr(r),
-                "transport": switch_transport(d, sw, access),
+                "transport": switch_transport(d, sw, access, s),
+                "os": "frr",
+                "password": password,
             },
             pulumi.ResourceOptions(parent=racks.of(sw), depends_on=peers),
         )

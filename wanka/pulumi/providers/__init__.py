@@ -11,11 +11,13 @@ tokens read `pulumi-python:dynamic/wanka:BareMetalNode`, `.../wanka:SwitchConfig
   reports what the BMC says (drift shows in `pulumi refresh`); `delete` powers the server
   off. A BMC that does not answer within `timeout` raises `BmcUnreachable` before anything
   is returned, so the engine records nothing (create) or keeps the old state (update).
-- `SwitchConfig`: one switch's rendered frr.conf applied through a transport. `netns` (the
-  lab): `frr-reload.py --reload` against the switch's FRR through its vty socket, inside its
-  network namespace; `read` asks `frr-reload.py --test` for the difference between the
-  running configuration and the recorded one and, when there is one, reports the running
-  configuration (drift). `ssh` (real switches) is declared and refused: not implemented.
+- `SwitchConfig`: one switch's rendered frr.conf applied with `wanka.drivers.switch` (the
+  client the fabric role uses) through a transport, `ssh` (real switches: the credential
+  reference, a checked host key) or `netns` (the lab), by the applier of its OS: refused when
+  vtysh cannot parse it, `frr-reload.py --test`'s diff, `--reload`, checked, and the previous
+  configuration put back when the switch refuses a line or the check fails; `read` asks
+  `--test` for the difference between the running configuration and the recorded one and,
+  when there is one, reports the running configuration (drift).
 - `BringupBatch`: the Ansible bring-up of a batch of nodes through `wanka.bringup.run.run`;
   the batches of one stack share one prepared run (`wanka.bringup.prepare.shared`, under
   `outDir/.prepared/`: the phase rendered once, not once a rack), each running its own nodes;
