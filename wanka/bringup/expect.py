@@ -78,6 +78,7 @@ def node_expect(
         },
         "storage": {"mounts": mounts},
         "firmware_range": [sw.firmware_min, sw.firmware_max] if sw else [None, None],
+        "os": {"name": d.cluster.software.os_name, "version": d.cluster.software.os_version},
     }
 
 

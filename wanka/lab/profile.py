@@ -142,6 +142,7 @@ def node_profile(d: Derived, node: Node | str, faults: dict[str, Any] | None = N
             "cores_per_socket": model.cpu.cores_per_socket,
         },
         "memory_gb": model.memory_gb,
+        "os": {"name": d.cluster.software.os_name, "version": d.cluster.software.os_version},
         "faults": {},
     }
     if acc.generation == "A3":

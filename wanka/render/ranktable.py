@@ -83,6 +83,22 @@ def rank_tables(
     return out
 
 
+def job_table(d: Derived, servers: list[Node], hardware: Hardware | None = None) -> Table:
+    """One table over `servers` (of one generation), whatever their pods and supernodes:
+    a job's table. A3: one super_pod_list entry per SuperPoD, ids from `hardware` (every A3
+    server must have them: ValueError names the first that has none)."""
+    gens = {generation(n) for n in servers}
+    if len(gens) != 1:
+        raise ValueError(f"a job's servers mix NPU generations {sorted(map(str, gens))}")
+    if gens == {"A2"}:
+        return _table_v10(d, servers)
+    ids = hardware if hardware is not None else _planned_ids(d, servers)
+    missing = [n.name for n in servers if n.name not in ids]
+    if missing:
+        raise ValueError(f"no spod-info ids of {missing[0]} (verify it first)")
+    return _table_v12(d, servers, ids)
+
+
 def dumps(table: Table) -> str:
     """The file text: indented, one device per line, keys in the order they were built."""
     return jsonfmt.dumps(table)
