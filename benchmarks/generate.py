@@ -723,6 +723,9 @@ CATALOG = """\
         packages:
           aarch64: Ascend-cann-toolkit_8.0.0_linux-aarch64.run
           x86_64: Ascend-cann-toolkit_8.0.0_linux-x86_64.run
+        kernels:
+          aarch64: Atlas-A3-cann-kernels_8.0.0_linux-aarch64.run
+          x86_64: Atlas-A3-cann-kernels_8.0.0_linux-x86_64.run
 
   credentials:
     bmc: {username: Administrator, password: {env: WANKA_BMC_PASSWORD}}

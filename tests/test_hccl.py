@@ -467,3 +467,51 @@ def test_every_parameter_plane_gets_hccn_conf_and_rank_tables(order: str, tmp_pa
     listed = {i for t in pod_tables(b.tables).values() for i in server_ids(t)}
     assert listed == {s.host for s in b.servers}
     assert sum(len(device_ips(t)) for t in pod_tables(b.tables).values()) == 4 * 8 + 4 * 16
+
+
+def test_a3_tables_take_hardware_ids_and_span_supernodes(tmp_path: Path) -> None:
+    """After verify, super_device_id and super_pod_id are what `npu-smi info -t spod-info`
+    printed on each server (the lab's npu-smi, whose format is tested against the capture in
+    test_captures.py), never the planned numbering; a pod table spans its supernodes, one
+    super_pod_list entry per SuperPoD; an A3 server verify read no ids of is left out."""
+    from wanka.bringup.results import Check, HostResult, RunResult
+    from wanka.bringup.run import hardware_ids
+    from wanka.lab.profile import node_profile
+    from wanka.lab.tools import npu_smi
+    from wanka.pipeline import open_cluster
+
+    d = open_cluster(str(ROOT / "tests/examples/positive/lab-a3-supernode.yaml"))
+    servers = [n for n in d.cluster.nodes if n.model.accelerator is not None]
+    hosts = {}
+    printed: dict[str, dict[int, int]] = {}
+    for i, n in enumerate(servers[:-1]):  # the last one answered nothing
+        prof = node_profile(d, n, {"server_index": 7 + i})  # as the boards are configured
+        checks = []
+        for dev in prof["devices"]:
+            text = npu_smi.npu_smi_spod(prof, dev["card"], dev["chip"])
+            info = dict(
+                (k.strip(), v.strip()) for k, v in (x.split(":") for x in text.splitlines())
+            )
+            printed.setdefault(n.name, {})[dev["device"]] = int(info["SDID"])
+            value = f"{info['SDID']}:{info['Super Pod ID']}:{info['Server Index']}"
+            checks.append(
+                Check(id="spod-info", port=f"npu{dev['device']}", status="pass", value=value)
+            )
+        hosts[n.name] = HostResult(status="ok", checks=tuple(checks))
+    result = RunResult(playbook="verify", phase=None, hosts=hosts)
+    hw = hardware_ids(result)
+    tables = rank_tables(d, only={n.name for n in servers}, hardware=hw)
+    by_ip = {}
+    for n in servers:
+        by_ip[str(d.addressing.bonds[(n.name, management_plane(d.cluster, n).name)])] = n.name
+    for path, table in tables.items():
+        listed = [by_ip[s["server_id"]] for s in table["server_list"]]
+        assert servers[-1].name not in listed, path
+        for s in table["server_list"]:
+            name = by_ip[s["server_id"]]
+            got = [int(dev["super_device_id"]) for dev in s["device"]]
+            assert got == [printed[name][int(dev["device_id"])] for dev in s["device"]], path
+    # each SuperPoD its own super_pod_id, the one its servers reported (cluster order here)
+    pods = {p: [sp["super_pod_id"] for sp in t["super_pod_list"]] for p, t in tables.items()}
+    assert pods["hccl/p1/lab3-p1-sn01.json"] == ["0"]
+    assert pods["hccl/p2/lab3-p2-sn01.json"] == ["1"]

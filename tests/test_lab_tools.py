@@ -330,14 +330,24 @@ def test_list_view(
 def test_map_view(
     a3_profile: dict[str, Any], lab_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:
+    """A3 `-m`: the 910_93 layout of the npu-smi source (reference ascend_07: a Chip Phy-ID
+    column, Huawei's faultdiag parser documents the header), the A2 columns otherwise (the
+    910A capture: same tab, same 30-wide columns), an Mcu row (chip 2) per card."""
     use(a3_profile, lab_env, monkeypatch)
     _, text = tool(capsys, "npu-smi", "info", "-m")
     ref = bundle_section("/usr/local/bin/npu-smi info -m").strip("\n").splitlines()
     emu = text.strip("\n").splitlines()
-    assert emu[0] == ref[0]
-    assert len(emu) == 1 + 16
-    assert emu[4].split("\t")[1][:31].rstrip() == "1" and emu[4].split()[:3] == ["1", "1", "3"]
-    assert [len(ln) - len(ln.lstrip("\t")) for ln in emu] == [1] * 17
+    cols = [c for c in emu[0].strip().split("  ") if c.strip()]
+    assert [c.strip() for c in cols] == [
+        "NPU ID", "Chip ID", "Chip Logic ID", "Chip Phy-ID", "Chip Name"
+    ]  # fmt: skip
+    assert emu[0][: len(ref[0]) - len("Chip Name")] == ref[0][: -len("Chip Name")]
+    assert len(emu) == 1 + 16 + 8
+    rows = [ln.split() for ln in emu[1:]]
+    assert [r for r in rows if r[-1] == "Mcu"] == [[str(c), "2", "-", "-", "Mcu"] for c in range(8)]
+    dies = [r for r in rows if r[-1] != "Mcu"]
+    assert dies[3] == ["1", "1", "3", "3", "Ascend910"]
+    assert [len(ln) - len(ln.lstrip("\t")) for ln in emu] == [1] * 25
     assert emu[1].index("0", 10) == ref[1].index("0", 10)  # same column offsets
 
 
@@ -391,6 +401,16 @@ def test_nvme_list(
 # ----------------------------------------------------------------------------- installers
 
 
+def add_user(root: Path, name: str = "HwHiAiUser") -> None:
+    """The driver's user and group, as useradd/groupadd write them under the lab root."""
+    etc = root / "etc"
+    etc.mkdir(parents=True, exist_ok=True)
+    with (etc / "group").open("a", encoding="utf-8") as f:
+        f.write(f"{name}:x:1000:\n")
+    with (etc / "passwd").open("a", encoding="utf-8") as f:
+        f.write(f"{name}:x:1000:1000::/home/{name}:/bin/bash\n")
+
+
 def test_installers(
     a2_profile: dict[str, Any], lab_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:
@@ -403,27 +423,27 @@ def test_installers(
     rc, _ = tool(capsys, "install", "driver")
     assert rc == 2  # neither --full nor --upgrade
     sw = a2_profile["software"]
-    rc, _ = tool(
-        capsys,
-        "install",
-        "driver",
-        "--nox11",
-        "--full",
-        "--quiet",
-        "--package",
-        sw["driver_package"],
-    )
-    assert rc == 0
+    full = ("install", "driver", "--nox11", "--full", "--quiet", "--package", sw["driver_package"])
+    # the driver refuses a missing user, then a missing group (Huawei's messages)
+    rc, text = tool(capsys, *full)
+    assert rc == 1 and "ERR_NO:0x0091;ERR_DES:HwHiAiUser not exists! Please add HwHiAiUser" in text
+    (root / "etc").mkdir(parents=True)
+    (root / "etc/passwd").write_text("HwHiAiUser:x:1000:1000::/home/HwHiAiUser:/bin/bash\n")
+    rc, text = tool(capsys, *full)
+    assert rc == 1 and "HwHiAiUser group not exists! Please add HwHiAiUser group" in text
+    (root / "etc/group").write_text("HwHiAiUser:x:1000:\n")
+    rc, text = tool(capsys, *full)
+    assert rc == 0 and "Reboot needed for installation/upgrade to take effect!" in text
     info = (root / server.DRIVER_INFO).read_text(encoding="utf-8").splitlines()
     assert info == [
         "Version=24.1.rc3",
-        "package_version=24.1.rc3",
         "compatible_version_fw=[7.0.0,7.5.99]",
+        "package_version=24.1.rc3",
     ]
+    assert "UserName=HwHiAiUser" in (root / server.INSTALL_INFO).read_text(encoding="utf-8")
     rc, _ = tool(capsys, "install", "firmware", "--upgrade", "--version", "7.3.0.1.100")
     assert rc == 0
     assert (root / server.FIRMWARE_INFO).read_text(encoding="utf-8") == "Version=7.3.0.1.100\n"
-    # the board view shows what is installed; a firmware outside the driver's range is NOK
     tool(
         capsys,
         "install",
@@ -434,23 +454,48 @@ def test_installers(
         "--fw-range",
         "7.0.0,7.2.99",
     )
-    _, text = tool(capsys, "npu-smi", "info", "-t", "board", "-i", "0")
-    board = kv(text)
+    board = kv(tool(capsys, "npu-smi", "info", "-t", "board", "-i", "0")[1])
     assert board["Software Version"] == "24.0.0"
+    # the cards run the firmware they booted with until the server restarts
+    assert board["Firmware Version"] == "7.5.0.1.129" and board["Compatibility"] == "NOK"
+    monkeypatch.setenv("WANKA_LAB_BOOT", "after-the-reboot")
+    board = kv(tool(capsys, "npu-smi", "info", "-t", "board", "-i", "0")[1])
+    # after it, what was flashed; outside the driver's range: NOK
     assert board["Firmware Version"] == "7.3.0.1.100" and board["Compatibility"] == "NOK"
 
 
-def test_cann_installer_and_firmware_fault(
+def test_cann_installers_and_firmware_fault(
     a2_profile: dict[str, Any], lab_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:
     from wanka.lab.profile import apply_faults
 
     use(a2_profile, lab_env, monkeypatch)
     root = lab_env / "root"
+    kernels = "Ascend-cann-kernels-910b_8.0.RC3_linux-aarch64.run"
+    rc, text = tool(capsys, "install", "kernels", "--install", "--package", kernels)
+    assert rc == 1 and "install nnae or toolkit first" in text
     pkg = "Ascend-cann-toolkit_8.0.RC3_linux-aarch64.run"
-    rc, text = tool(capsys, "install", "cann", "--full", "--package", pkg)
-    assert rc == 0 and "version 8.0.RC3" in text
-    assert (root / server.CANN_INFO).read_text(encoding="utf-8") == "Version=8.0.RC3\n"
+    assert tool(capsys, "install", "cann", "--upgrade", "--package", pkg)[0] == 1  # none yet
+    rc, text = tool(capsys, "install", "cann", "--install", "--quiet", "--package", pkg)
+    assert rc == 0 and "Ascend-cann-toolkit_8.0.RC3 install success" in text
+    cfg = (root / server.CANN_INFO).read_text(encoding="utf-8").splitlines()
+    assert "toolkit_running_version=[8.0.RC3:8.0.RC3]" in cfg
+    assert not any(x.startswith("opp_kernel") for x in cfg)
+    assert tool(capsys, "install", "cann", "--install", "--package", pkg)[0] == 1  # installed
+    other = "Ascend-cann-kernels-910b_8.0.RC2_linux-aarch64.run"
+    rc, text = tool(capsys, "install", "kernels", "--install", "--package", other)
+    assert rc == 1 and "do not match the installed toolkit 8.0.RC3" in text
+    rc, text = tool(capsys, "install", "kernels", "--install", "--package", kernels)
+    assert rc == 0 and "Ascend-cann-kernels-910b_8.0.RC3_linux-aarch64 install success" in text
+    assert server.cann_running(server.read_version_cfg()) == dict.fromkeys(
+        (*("runtime", "compiler", "hccl", "opp", "toolkit", "aoe", "ncs"), "opp_kernel"), "8.0.RC3"
+    )
+    # an upgrade keeps one [build:release] per release installed, as the real file does
+    rc, _ = tool(capsys, "install", "cann", "--upgrade", "--version", "8.1.RC1")
+    installed = server.read_version_cfg()["toolkit_installed_version"]
+    assert rc == 0 and [v for _, v in installed] == ["8.0.RC3", "8.1.RC1"]
+    assert server.cann_running(server.read_version_cfg())["opp_kernel"] == "8.0.RC3"
+    add_user(root)
     assert tool(capsys, "install", "driver", "--full")[0] == 0
     assert tool(capsys, "install", "firmware", "--full")[0] == 0
     board = kv(tool(capsys, "npu-smi", "info", "-t", "board", "-i", "0")[1])

@@ -123,6 +123,22 @@ USES: dict[str, tuple[str, str]] = {
     "spec.software.npu.cann.version": ("read", M),
     "spec.software.npu.cann.packages.aarch64": ("read", M),
     "spec.software.npu.cann.packages.x86_64": ("read", M),
+    "spec.software.npu.cann.kernels.aarch64": ("read", M),
+    "spec.software.npu.cann.kernels.x86_64": ("read", M),
+    "spec.software.npu_sets.*.driver.version": ("read", M),
+    "spec.software.npu_sets.*.driver.firmware_range.min": ("read", M),
+    "spec.software.npu_sets.*.driver.firmware_range.max": ("read", M),
+    "spec.software.npu_sets.*.driver.packages.aarch64": ("read", M),
+    "spec.software.npu_sets.*.driver.packages.x86_64": ("read", M),
+    "spec.software.npu_sets.*.firmware.version": ("read", M),
+    "spec.software.npu_sets.*.firmware.package": ("read", M),
+    "spec.software.npu_sets.*.cann.version": ("read", M),
+    "spec.software.npu_sets.*.cann.packages.aarch64": ("read", M),
+    "spec.software.npu_sets.*.cann.packages.x86_64": ("read", M),
+    "spec.software.npu_sets.*.cann.kernels.aarch64": ("read", M),
+    "spec.software.npu_sets.*.cann.kernels.x86_64": ("read", M),
+    "spec.software.npu_sets.*.generation": ("read", M),
+    "spec.software.npu_sets.*.phases": ("read", M),
     **{
         f"spec.credentials.{who}.{field}": ("read", M)
         for who in ("bmc", "ssh", "switch")

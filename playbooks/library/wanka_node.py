@@ -38,8 +38,10 @@ options:
     default: ""
   checks:
     description: >-
-      Check ids. Node: arch, cpu, memory, npu-count, npu-model, npu-health, firmware, nvme,
-      link, speed, lldp, address, gateway, netdetect, pfc, gateway-ping, roce-ping.
+      Check ids. Node: os (/etc/os-release against expect.os), arch, cpu, memory,
+      npu-count, npu-model, npu-health, firmware, spod-info (A3: each die's SDID, Super Pod
+      ID, Server Index, as C(value)), nvme, link, speed, lldp, address, gateway, netdetect,
+      pfc, gateway-ping, roce-ping.
       Switch: bgp.
     type: list
     elements: str
@@ -77,7 +79,9 @@ checks:
   type: list
   elements: dict
 facts:
-  description: arch, driver, firmware, cann, npu_health, npu_count.
+  description: >-
+    arch, driver, firmware, cann (toolkit_running_version of version.cfg), cann_kernels
+    (opp_kernel_running_version), npu_health, npu_count.
   returned: action=facts
   type: dict
 """
@@ -93,6 +97,8 @@ from ansible.module_utils.wanka_version import SHAPE, VersionError, in_range, pa
 DRIVER_INFO = "/usr/local/Ascend/driver/version.info"
 FIRMWARE_INFO = "/usr/local/Ascend/firmware/version.info"
 CANN_INFO = "/usr/local/Ascend/ascend-toolkit/latest/version.cfg"
+# version.cfg: toolkit_running_version=[7.3.0.1.231:8.0.RC2] (inner build : CANN release)
+RUNNING = re.compile(r"^(\w+)_running_version=((?:\[[^:\]]+:[^\]]+\])+)\s*$", re.M)
 WORKERS = 16
 PING_ATTEMPTS = 2
 
@@ -151,6 +157,15 @@ def version_info(path, key="Version"):
     return values.get(key) or values.get("Version") or values.get("version"), values
 
 
+def cann_running(text):
+    """Part (toolkit, opp_kernel, runtime, ...) -> the CANN release running, from the lines
+    of a real version.cfg (the last [build:release] of each *_running_version line)."""
+    out = {}
+    for part, pairs in RUNNING.findall(text or ""):
+        out[part] = re.findall(r"\[[^:\]]+:([^\]]+)\]", pairs)[-1]
+    return out
+
+
 def range_problem(fw, lo, hi, whose):
     """Why firmware fw is not in [lo, hi] (wanka's one comparator: a bound covers its builds,
     7.3.0 takes 7.3.0.1.231), or None when it is; a model with no range checks nothing."""
@@ -204,7 +219,7 @@ def facts(tools, expect):
     rc, out, _ = tools.run(["uname", "-m"])
     driver, driver_info = version_info(DRIVER_INFO)
     firmware, _ = version_info(FIRMWARE_INFO)
-    cann, _ = version_info(CANN_INFO, "version")
+    cann = cann_running(read_file(CANN_INFO))
     fw_range = parse_range(driver_info.get("compatible_version_fw"))
     devices = expect.get("npu", {}).get("devices", [])
     health = {}
@@ -217,7 +232,8 @@ def facts(tools, expect):
         "driver": driver,
         "driver_fw_range": list(fw_range) if fw_range else None,
         "firmware": firmware,
-        "cann": cann,
+        "cann": cann.get("toolkit"),
+        "cann_kernels": cann.get("opp_kernel"),
         "npu_count": int(count) if count and count.isdigit() else None,
         "npu_health": health,
         "npu_unhealthy": sorted(k for k, v in health.items() if v != "OK"),
@@ -231,8 +247,40 @@ def facts(tools, expect):
 # ----------------------------------------------------------------------------- checks
 
 
+def os_release(text):
+    """/etc/os-release as key -> value (quotes removed), as the real files write it."""
+    out = {}
+    for key, value in kv(text or "", "=").items():
+        out[key] = value.strip().strip('"').strip("'")
+    return out
+
+
+def os_problem(info, want):
+    """Why /etc/os-release (`info`) is not the model's OS {name, version}, else None: the
+    name is its ID or the start of its NAME (openEuler, Kylin, Ubuntu), the version starts
+    with its VERSION_ID (22.03, V10, 22.04), and a service pack (SP4) is the one VERSION
+    names, when VERSION names one (openEuler `22.03 (LTS-SP4)`; Kylin V10 names a codename)."""
+    name, version = (want.get("name") or ""), (want.get("version") or "")
+    got = "%s %s" % (info.get("NAME", "?"), info.get("VERSION", info.get("VERSION_ID", "?")))
+    if name.lower() not in (info.get("ID", "").lower(), info.get("NAME", "").lower()[: len(name)]):
+        return "OS %s, the model says %s %s" % (got, name, version)
+    words = version.split()
+    if words and words[0].lower() != info.get("VERSION_ID", "").lower():
+        return "OS %s, the model says %s %s" % (got, name, version)
+    sp = [w for w in words if re.match(r"^SP\d+$", w, re.I)]
+    named = re.search(r"SP\d+", info.get("VERSION", ""), re.I)  # Kylin names none (Tercel...)
+    ga = "LTS" in info.get("VERSION", "") and not named  # openEuler's GA: `22.03 LTS`
+    if sp and ((named and named.group(0).lower() != sp[0].lower()) or ga):
+        return "OS %s, the model says %s %s (service pack)" % (got, name, version)
+    return None
+
+
 def check_host(tools, expect, wanted):
     out = []
+    if "os" in wanted and (expect.get("os") or {}).get("name"):
+        text = read_file("/etc/os-release")
+        problem = os_problem(os_release(text), expect["os"]) if text else "no /etc/os-release"
+        out.append(result("os", "", not problem, problem or ""))
     if "arch" in wanted:
         rc, text, err = tools.run(["uname", "-m"])
         arch = text.strip()
@@ -308,6 +356,47 @@ def check_npus(tools, expect, wanted):
             out.append(result("npu-health", port, ok, "" if ok else
                               ("health %s" % status if status else err)))
     return out
+
+
+def spod_info(text):
+    """(SDID, Super Pod ID, Server Index) of `npu-smi info -t spod-info -i N -c C` (A3:
+    `\tSDID<pad> : 167772160` ...), None for a missing or non-numeric field."""
+    info = kv(text)
+    out = []
+    for key in ("SDID", "Super Pod ID", "Server Index"):
+        value = info.get(key, "")
+        out.append(int(value) if value.isdigit() else None)
+    return tuple(out)
+
+
+def check_spod(tools, expect):
+    """spod-info (A3): each die's hardware SDID, Super Pod ID and Server Index, the ids HCCL
+    links dies by; every die of the server must report one Super Pod ID and one Server Index
+    (the value, `sdid:super_pod_id:server_index`, goes into the rank tables)."""
+    npu = expect.get("npu") or {}
+    if npu.get("generation") != "A3":
+        return []  # A2 boards have no SuperPoD ids ("does not support querying spod-info")
+
+    def one(dev):
+        rc, out, err = tools.run(["npu-smi", "info", "-t", "spod-info", "-i", str(dev["card"]),
+                                  "-c", str(dev["chip"])])
+        return dev, rc, out, err
+
+    found = []
+    for dev, rc, out, err in parallel(one, npu.get("devices", [])):
+        port = "npu%d" % dev["device"]
+        ids = spod_info(out) if rc == 0 else (None, None, None)
+        if None in ids:
+            found.append(result("spod-info", port, False, (out + err).strip() or
+                                "npu-smi info -t spod-info printed no SDID"))
+        else:
+            found.append(result("spod-info", port, True, value="%d:%d:%d" % ids))
+    pods = set(c["value"].split(":", 1)[1] for c in found if c["status"] == "pass")
+    if len(pods) > 1:
+        for c in found:
+            c.update(status="fail", reason="the dies report different Super Pod ID:Server "
+                     "Index (%s); all must be one" % ", ".join(sorted(pods)))
+    return found
 
 
 def hccn(tools, device, *args):
@@ -543,6 +632,8 @@ def main():
     checks = []
     checks += check_host(tools, expect, wanted)
     checks += check_npus(tools, expect, wanted)
+    if "spod-info" in wanted:
+        checks += check_spod(tools, expect)
     checks += check_ports(tools, expect, wanted)
     if "nvme" in wanted:
         checks += check_nvme(tools, expect)

@@ -32,9 +32,11 @@ options:
     description: Where the password is, as the cluster file says (env or file).
     type: dict
   power:
-    description: Wanted power state.
+    description: >-
+      Wanted power state; C(restart) restarts the server (Redfish ForceRestart, always a
+      change) and waits until it is on again, as a reboot through the BMC.
     type: str
-    choices: ["on", "off"]
+    choices: ["on", "off", "restart"]
   boot:
     description: One-time boot target for the next start (None clears the override).
     type: str
@@ -130,7 +132,7 @@ def main():
             system=dict(type="str", default="1"),
             username=dict(type="str"),
             credential=dict(type="dict", no_log=False),
-            power=dict(type="str", choices=["on", "off"]),
+            power=dict(type="str", choices=["on", "off", "restart"]),
             boot=dict(type="str", choices=["None", "Pxe", "Hdd", "Cd", "UefiHttp", "BiosSetup"]),
             boot_mode=dict(type="str", choices=["UEFI", "Legacy"]),
             bios=dict(type="dict"),
@@ -173,7 +175,17 @@ def main():
                 actions.append("boot %s" % p["boot"])
                 if not module.check_mode:
                     client.set_boot(p["boot"], mode=p["boot_mode"], once=True)
-        if want and state != want:
+        if p["power"] == "restart":
+            actions.append("restart")
+            if not module.check_mode:
+                start = time.time()
+                client.reset("ForceRestart")
+                if p["wait"] > 0 and not client.wait_power("On", p["wait"]):
+                    fail(module, "power", "power still %s %d s after a restart"
+                         % (client.power_state(), p["wait"]), actions=actions)
+                state = client.power_state()
+                actions[-1] += " (%.0f s)" % (time.time() - start)
+        elif want and state != want:
             actions.append("power %s" % p["power"])
             if not module.check_mode:
                 client.set_power(want == "On")

@@ -47,7 +47,7 @@ def node_expect(
     model = node.model
     acc = model.accelerator
     dies = acc.dies if acc is not None else 1
-    sw = d.cluster.software
+    sw = d.cluster.software.for_node(node)
     plane = hccn.parameter_plane(d.cluster, node)
     nic = model.nic(plane.name) if plane is not None else None
     pfc = None
@@ -78,7 +78,8 @@ def node_expect(
             "capacity_gb": min((x.capacity_gb for x in nvme), default=0),
         },
         "storage": {"mounts": mounts},
-        "firmware_range": [sw.firmware_min, sw.firmware_max],
+        "firmware_range": [sw.firmware_min, sw.firmware_max] if sw else [None, None],
+        "os": {"name": d.cluster.software.os_name, "version": d.cluster.software.os_version},
     }
 
 

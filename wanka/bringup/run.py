@@ -134,7 +134,8 @@ def run(
     state.record(result)
     if opts.playbook == "verify":  # only nodes whose last verification passed train
         d = d if d is not None else open_derived(opts.cluster_file, opts.phase)
-        result = replace(result, rank_tables=tuple(_rank_tables(d, out, prepared, state)))
+        tables = _rank_tables(d, out, prepared, state, result)
+        result = replace(result, rank_tables=tuple(tables))
     state.write()
     paths = verifyreport.write(result, out, prefix=opts.playbook)
     return replace(result, report={k: str(v) for k, v in paths.items()})
@@ -357,13 +358,33 @@ def _excused(c: Check, broken: dict[str, set[str]]) -> Check:
     return c
 
 
-def _rank_tables(d: Derived, out: Path, prepared: Prepared, state: _State) -> list[str]:
+def _rank_tables(
+    d: Derived, out: Path, prepared: Prepared, state: _State, result: RunResult
+) -> list[str]:
     passed = {n for n in prepared.nodes if state.previous.get(n) == "ok"}
-    return _write_rank_tables(d, out, prepared.phase, passed)
+    return _write_rank_tables(d, out, prepared.phase, passed, hardware_ids(result))
 
 
-def _write_rank_tables(d: Derived, out: Path, phase: str | None, passed: set[str]) -> list[str]:
-    tables = ranktable.rank_tables(d, only=passed)
+def hardware_ids(result: RunResult) -> ranktable.Hardware:
+    """Per host and NPU device, the (SDID, Super Pod ID) its `spod-info` check read."""
+    out: ranktable.Hardware = {}
+    for name, h in result.hosts.items():
+        for c in h.checks:
+            if c.id == "spod-info" and c.status == "pass" and c.value.count(":") == 2:
+                sdid, pod, _server = c.value.split(":")
+                device = int(c.port.removeprefix("npu"))
+                out.setdefault(name, {})[device] = (int(sdid), int(pod))
+    return out
+
+
+def _write_rank_tables(
+    d: Derived,
+    out: Path,
+    phase: str | None,
+    passed: set[str],
+    hardware: ranktable.Hardware | None = None,
+) -> list[str]:
+    tables = ranktable.rank_tables(d, only=passed, hardware=hardware)
     target = out / "hccl"
     if target.exists():
         shutil.rmtree(target)

@@ -18,13 +18,13 @@ import sys
 from collections.abc import Sequence
 
 from wanka import __version__
-from wanka.cli import bringup, diff, lab, plan, reference, report, validate
+from wanka.cli import bringup, diff, lab, plan, ranktable, reference, report, validate
 from wanka.cli.common import EXIT_INTERNAL, EXIT_INVALID, EXIT_OK, EXIT_UNREADABLE
 
 __all__ = ["EXIT_INTERNAL", "EXIT_INVALID", "EXIT_OK", "EXIT_UNREADABLE", "main", "parser"]
 
 # in the order `wanka --help` lists the commands
-MODULES = (validate, plan, report, lab, diff, bringup, reference)
+MODULES = (validate, plan, report, lab, diff, bringup, ranktable, reference)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -9,6 +9,7 @@ python -m wanka.lab.nodes boot LAB NODE`, which (each step an exec, so one pid t
   "disk": it survives a power cycle; what Ansible writes on one server is not seen on
   another), a private tmpfs on /tmp, and bind mounts of the model's /proc/meminfo and
   /proc/cpuinfo (as lxcfs does), so Ansible's memory and CPU facts are the model's;
+- writes /etc/os-release of the OS the model says (`wanka.lab.osrelease`);
 - sets the hostname (UTS namespace) from the server's /etc/hostname, written once with the
   node name on first boot;
 - writes `/etc/wanka-lab/env` (this server's hardware profile and the Python that runs the
@@ -234,6 +235,20 @@ esac
 """
 
 
+def _present_os(profile: dict[str, Any]) -> None:
+    """/etc/os-release of the OS the model says (wanka.lab.osrelease), in the server's
+    overlay: what preflight's `os` check and Ansible's facts read."""
+    from wanka.lab.osrelease import os_release
+
+    os_ = profile.get("os") or {}
+    text = os_release(os_.get("name"), os_.get("version"))
+    if text is not None:
+        path = Path("/etc/os-release")
+        if path.is_symlink():
+            path.unlink()  # Debian's is a link into /usr/lib
+        path.write_text(text, encoding="utf-8")
+
+
 def boot(lab_dir: str, node: str) -> None:
     """Inside the server's fresh mount and UTS namespaces: mount, write, exec sshd."""
     lab = Path(lab_dir)
@@ -270,6 +285,7 @@ def boot(lab_dir: str, node: str) -> None:
     for key, value in (("arp_ignore", "1"), ("arp_announce", "2")):
         Path(f"/proc/sys/net/ipv4/conf/all/{key}").write_text(value)
 
+    _present_os(profile)
     hostname = Path("/etc/hostname")
     if not (where / "fs/etc/upper/hostname").exists():
         hostname.write_text(node + "\n")
@@ -283,6 +299,8 @@ def boot(lab_dir: str, node: str) -> None:
         "WANKA_LAB_ROOT": "/",
         "WANKA_LAB_ARCH": str(profile["cpu"]["arch"]),
         "WANKA_LAB_PYTHON": sys.executable,
+        # a new id at every power-on: firmware flashed in an earlier boot is active
+        "WANKA_LAB_BOOT": f"{time.time_ns():x}",
         "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
     }
     lldp = read_access(lab)["nodes"][node].get("lldp_socket")

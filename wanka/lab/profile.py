@@ -14,6 +14,11 @@ Keys (all JSON types):
              None when not cabled), link_down, speed_mbps (the port's speed: the model's
              NIC speed on the parameter plane, `hccn_tool -speed -g`)}]
   npu_interfaces: {device id (str): Linux interface in the server's namespace}
+  spod (A3 only): {super_pod_id, server_index, super_pod_size} - what `npu-smi info -t
+      spod-info` prints; each device then has an `sdid`, the hardware id HCCL links dies by,
+      encoded as the MindCluster code decodes it (reference ascend_05): server index << 22
+      | NPU << 18 | chip << 16 | physical id. The lab's SuperPoDs number their servers in
+      model order and themselves in cluster order, as a site's iBMC configuration would.
   nvme: [{node, serial, model, firmware, capacity_bytes, sector_size, use}]
   software: {driver_version, firmware_min, firmware_max, firmware_version,
              driver_package, firmware_package, cann_version}
@@ -29,6 +34,8 @@ Faults (`faults=` argument, all optional):
   link_down: [device ids] - hccn_tool reports `link status: DOWN` whatever the veth says
   link_speed: {device id: Mb/s} - the port came up at that speed (`hccn_tool -speed -g`):
       a 200G optic in a 400G port, a link that trained down
+  server_index: N - (A3) the server's Server Index in its SuperPoD is N, whatever its place
+      in the model (a board configured so): its SDIDs follow
 """
 
 from __future__ import annotations
@@ -42,7 +49,14 @@ from wanka.derive.bundle import Derived
 from wanka.derive.hccn import parameter_plane
 from wanka.model.types import Node
 
-FAULTS = ("npu_health", "nvme_missing", "firmware_version", "link_down", "link_speed")
+FAULTS = (
+    "npu_health",
+    "nvme_missing",
+    "firmware_version",
+    "link_down",
+    "link_speed",
+    "server_index",
+)
 HEALTH = ("OK", "Warning", "Alarm", "Critical")
 
 # PCIe bus numbers as captured on real servers (reference/ascend): the 910B 8-card board
@@ -119,7 +133,7 @@ def node_profile(d: Derived, node: Node | str, faults: dict[str, Any] | None = N
         "devices": devices,
         "npu_interfaces": {str(x["device"]): x["ifname"] for x in devices},
         "nvme": _drives(server, base),
-        "software": _software(d, arch),
+        "software": _software(d, server, arch),
         "cpu": {
             "vendor": model.cpu.vendor,
             "model": model.cpu.model,
@@ -128,9 +142,40 @@ def node_profile(d: Derived, node: Node | str, faults: dict[str, Any] | None = N
             "cores_per_socket": model.cpu.cores_per_socket,
         },
         "memory_gb": model.memory_gb,
+        "os": {"name": d.cluster.software.os_name, "version": d.cluster.software.os_version},
         "faults": {},
     }
+    if acc.generation == "A3":
+        profile["spod"] = _spod(d, server)
+        set_sdids(profile)
     return apply_faults(profile, faults) if faults else profile
+
+
+def _spod(d: Derived, server: Node) -> dict[str, int]:
+    """The server's SuperPoD as its hardware reports it (see the module docstring)."""
+    sn = server.supernode if server.supernode is not None else 0
+    pod_ids = [
+        (p.name, k)
+        for p in d.cluster.pods
+        for k in sorted({n.supernode or 0 for n in p.nodes if n.model.accelerator is not None})
+    ]
+    members = [n for n in server.pod.nodes if (n.supernode or 0) == sn and n.model.accelerator]
+    cards = server.pod.supernode_cards or sum(n.model.cards for n in members)
+    return {
+        "super_pod_id": pod_ids.index((server.pod.name, sn)),
+        "server_index": members.index(server),
+        "super_pod_size": cards,
+    }
+
+
+def sdid(server_index: int, card: int, chip: int, phy_id: int) -> int:
+    """The A3 super device id of one die (reference ascend_05's bit layout)."""
+    return (server_index << 22) | (card << 18) | (chip << 16) | phy_id
+
+
+def set_sdids(profile: Profile) -> None:
+    for dev in profile["devices"]:
+        dev["sdid"] = sdid(profile["spod"]["server_index"], dev["card"], dev["chip"], dev["phy_id"])
 
 
 def _parameter_ports(d: Derived, server: Node) -> tuple[dict[int, str], dict[int, dict[str, Any]]]:
@@ -228,9 +273,12 @@ def _drives(server: Node, base: str) -> list[dict[str, Any]]:
     return drives
 
 
-def _software(d: Derived, arch: str) -> dict[str, Any]:
-    """The cluster's NPU software: versions, firmware range and the packages for `arch`."""
-    sw = d.cluster.software
+def _software(d: Derived, server: Node, arch: str) -> dict[str, Any]:
+    """The server's NPU software set: versions, firmware range and the packages for `arch`."""
+    sw = d.cluster.software.for_node(server)
+    if sw is None:
+        keys = ("driver_version", "firmware_min", "firmware_max", "firmware_version")
+        return dict.fromkeys((*keys, "driver_package", "firmware_package", "cann_version"))
     return {
         "driver_version": sw.driver_version,
         "firmware_min": sw.firmware_min,
@@ -263,6 +311,9 @@ def apply_faults(base: Profile, faults: dict[str, Any]) -> Profile:
     missing = int(faults.get("nvme_missing") or 0)
     if missing:
         out["nvme"] = out["nvme"][: max(0, len(out["nvme"]) - missing)]
+    if faults.get("server_index") is not None and "spod" in out:
+        out["spod"]["server_index"] = int(faults["server_index"])
+        set_sdids(out)
     if faults.get("firmware_version"):
         out["software"]["firmware_version"] = str(faults["firmware_version"])
     out["faults"] = faults

@@ -177,11 +177,13 @@ exec "$WANKA_LAB_PYTHON" -m wanka.lab.tools install {kind} --package "$(basename
 
 def packages(d: Derived) -> dict[str, str]:
     """Package file name -> installer kind (driver, firmware, cann)."""
-    sw = d.cluster.software
-    out = {name: "driver" for name in sw.driver_packages.values()}
-    out.update({name: "cann" for name in sw.cann_packages.values()})
-    if sw.firmware_package:
-        out[sw.firmware_package] = "firmware"
+    out: dict[str, str] = {}
+    for sw in d.cluster.software.all_sets:
+        out.update({name: "driver" for name in sw.driver_packages.values()})
+        out.update({name: "cann" for name in sw.cann_packages.values()})
+        out.update({name: "kernels" for name in sw.kernels_packages.values()})
+        if sw.firmware_package:
+            out[sw.firmware_package] = "firmware"
     return out
 
 

@@ -34,6 +34,7 @@ from wanka.model.names import (
 )
 from wanka.model.numbering import AsnNumbering, PlaneTier, switch_rails, type_totals
 from wanka.model.types import (
+    DEFAULT_SET,
     Accelerator,
     Bgp,
     Cluster,
@@ -43,6 +44,7 @@ from wanka.model.types import (
     Node,
     NodeFacts,
     NodeModel,
+    NpuSoftware,
     Phase,
     Plane,
     Pod,
@@ -266,17 +268,37 @@ class Builder:
                     self.unresolved("plane", nic.plane, self.planes, nic.at)
 
     # ---- software and credentials ---------------------------------------
-    def software(self, spec: YMap) -> Software:
+    def software(self, spec: YMap, phases: list[Phase]) -> Software:
         sw = spec.get("software", {})
         os_ = sw.get("os", {})
-        npu = sw.get("npu", {})
+        npu = sw.get("npu")
+        known = {p.name for p in phases}
+        sets = []
+        for name, s in _items(sw.get("npu_sets")):
+            one = self._npu_set(name, s, _m(sw["npu_sets"], name))
+            for phase, at in zip(one.phases or (), one.phase_marks, strict=True):
+                if phase not in known:
+                    self.unresolved("phase", phase, known, at, f"in npu_sets.{name}.phases")
+            sets.append(one)
+        return Software(
+            os_name=os_.get("name"),
+            os_version=os_.get("version"),
+            npu=self._npu_set(DEFAULT_SET, npu, _m(sw, "npu")) if npu else None,
+            sets=tuple(sets),
+        )
+
+    @staticmethod
+    def _npu_set(name: str, npu: YMap, at: Mark) -> NpuSoftware:
         drv = npu.get("driver", {})
         fw = npu.get("firmware", {})
         cann = npu.get("cann", {})
         rng = drv.get("firmware_range", {})
-        return Software(
-            os_name=os_.get("name"),
-            os_version=os_.get("version"),
+        phases = npu.get("phases")
+        return NpuSoftware(
+            name=name,
+            generation=npu.get("generation"),
+            phases=tuple(phases) if phases is not None else None,
+            phase_marks=tuple(phases.item_at) if phases is not None else (),
             driver_version=drv.get("version"),
             firmware_min=rng.get("min"),
             firmware_max=rng.get("max"),
@@ -285,9 +307,12 @@ class Builder:
             firmware_package=fw.get("package"),
             cann_version=cann.get("version"),
             cann_packages=dict(cann.get("packages", {})),
-            at=_m(npu, "driver") if drv else None,
+            kernels_packages=dict(cann.get("kernels", {})),
+            at=_m(npu, "driver") if drv else at,
             firmware_at=_m(fw, "version", value=True) if fw else None,
             range_at=_m(drv, "firmware_range") if rng else None,
+            cann_at=_m(npu, "cann") if cann else None,
+            key_at=at,
         )
 
     def credentials(self, spec: YMap) -> dict[str, Credential]:
@@ -802,6 +827,7 @@ def build(data: YMap, files: list[str]) -> tuple[Cluster, list[Finding]]:
     b.networks(spec)
     b.layout(spec)
     b.manifest(spec)
+    phases = b.phases(spec)
     cluster = Cluster(
         name=data["metadata"]["name"],
         labels=dict(data["metadata"].get("labels", {})),
@@ -816,10 +842,10 @@ def build(data: YMap, files: list[str]) -> tuple[Cluster, list[Finding]]:
         loopbacks=b.loopbacks,
         loopbacks_at=b.loopbacks_at,
         bgp=b.bgp,
-        software=b.software(spec),
+        software=b.software(spec, phases),
         credentials=b.credentials(spec),
         rows=b.rows,
-        phases=b.phases(spec),
+        phases=phases,
         node_facts=b.node_facts,
         switch_facts=b.switch_facts,
     )

@@ -210,9 +210,15 @@ class Credential:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Software:
-    os_name: str | None
-    os_version: str | None
+class NpuSoftware:
+    """One NPU software set: driver, firmware, CANN toolkit and kernels, and whom it serves.
+
+    `name` is 'npu' for the default set (`software.npu`), else its key in `software.npu_sets`;
+    the default set has no `generation` and no `phases`."""
+
+    name: str
+    generation: str | None
+    phases: tuple[str, ...] | None
     driver_version: str | None
     firmware_min: str | None
     firmware_max: str | None
@@ -221,9 +227,58 @@ class Software:
     firmware_package: str | None
     cann_version: str | None
     cann_packages: dict[str, str]
+    kernels_packages: dict[str, str]
     at: Mark | None
     firmware_at: Mark | None
     range_at: Mark | None
+    cann_at: Mark | None = None
+    key_at: Mark | None = None  # where the set is named (`npu:` or its npu_sets key)
+    phase_marks: tuple[Mark, ...] = ()
+
+    @property
+    def specificity(self) -> int:
+        """3: generation and phases, 2: phases, 1: generation, 0: the default set."""
+        return (2 if self.phases is not None else 0) + (1 if self.generation is not None else 0)
+
+    def serves(self, phase: str, generation: str) -> bool:
+        return (self.generation is None or self.generation == generation) and (
+            self.phases is None or phase in self.phases
+        )
+
+
+DEFAULT_SET = "npu"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Software:
+    """The OS and the NPU software sets: `npu` (the default, when declared) and `sets`."""
+
+    os_name: str | None
+    os_version: str | None
+    npu: NpuSoftware | None
+    sets: tuple[NpuSoftware, ...] = ()
+
+    @property
+    def all_sets(self) -> tuple[NpuSoftware, ...]:
+        return ((self.npu,) if self.npu is not None else ()) + self.sets
+
+    def candidates(self, phase: str, generation: str) -> list[NpuSoftware]:
+        """The sets that match a server of this phase and generation, most specific first
+        (declaration order among equals)."""
+        found = [s for s in self.all_sets if s.serves(phase, generation)]
+        return sorted(found, key=lambda s: -s.specificity)
+
+    def for_server(self, phase: str, generation: str | None) -> NpuSoftware | None:
+        """The set a server of this phase and accelerator generation takes (None: a server
+        without NPUs, or no set matches: SW-SET-COVER)."""
+        if generation is None:
+            return None
+        found = self.candidates(phase, generation)
+        return found[0] if found else None
+
+    def for_node(self, node: Node) -> NpuSoftware | None:
+        acc = node.model.accelerator
+        return self.for_server(node.pod.phase.name, acc.generation if acc is not None else None)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -242,14 +242,24 @@ def switch_password(d: Derived, access: Mapping[str, Any] | None) -> pulumi.Outp
     return pulumi.Config(namespace or None).require_secret(name)
 
 
-def _software(d: Derived) -> dict[str, Any]:
+def _software(d: Derived, nodes: list[Node]) -> dict[str, Any]:
+    """The OS and the versions of the NPU software set these nodes take (a rack's servers
+    share a phase and usually a set; several sets are listed by name)."""
     sw = d.cluster.software
-    return {
+    chosen = {s.name: s for n in nodes if (s := sw.for_node(n)) is not None}
+    one = next(iter(chosen.values())) if len(chosen) == 1 else None
+    out: dict[str, Any] = {
         "os": f"{sw.os_name} {sw.os_version}" if sw.os_name else None,
-        "driver": sw.driver_version,
-        "firmware": sw.firmware_version,
-        "cann": sw.cann_version,
+        "driver": one.driver_version if one else None,
+        "firmware": one.firmware_version if one else None,
+        "cann": one.cann_version if one else None,
     }
+    if len(chosen) > 1:
+        out["sets"] = {
+            name: [s.driver_version, s.firmware_version, s.cann_version]
+            for name, s in sorted(chosen.items())
+        }
+    return out
 
 
 _last_routing: list[tuple[Derived, dict[str, Any]]] = []
@@ -363,7 +373,6 @@ def _batches(
     for sw in shard.switches:
         if sw.tier == "leaf":
             leaves.setdefault(sw.pod.name, []).append(configs[sw.name])
-    software = _software(d)
     batches: dict[str, BringupBatch] = {}
     for rack_name, nodes in by_rack.items():
         pod = nodes[0].pod.name
@@ -374,7 +383,7 @@ def _batches(
                 "cluster": s.cluster,
                 "phase": s.phase,
                 "nodes": [n.name for n in nodes],
-                "software": software,
+                "software": _software(d, nodes),
                 "lab": s.lab,
                 "outDir": s.bringup_out,
                 "after": after,

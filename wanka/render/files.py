@@ -4,6 +4,7 @@
     DIR/cabling.csv                    one row per cable end pair
     DIR/ansible/inventory.yml          static inventory (see inventory.py)
     DIR/ansible/group_vars/all/*.yml   cluster, network, software, credentials (references)
+    DIR/ansible/group_vars/npu_sw_<set>/software.yml   an npu_sets entry's software
     DIR/fabric/<switch>/frr.conf       FRR configuration of every routed switch
     DIR/nodes/<host>/network.json      host network configuration (bonds, addresses)
     DIR/nodes/<server>/hccn.conf       NPU RoCE addressing (/etc/hccn.conf)
@@ -72,6 +73,8 @@ def files(d: Derived, phase: str | None = None) -> Iterator[tuple[str, str]]:
     yield "ansible/inventory.yml", dump_yaml(inventory.inventory(d, nodes, switches))
     for topic, doc in inventory.group_vars(d).items():
         yield f"ansible/group_vars/all/{topic}.yml", dump_yaml(doc)
+    for name, doc in inventory.set_group_vars(d).items():
+        yield f"ansible/group_vars/{name}/software.yml", dump_yaml(doc)
 
     configs = routing.switch_routing(d)
     for sw in switches:

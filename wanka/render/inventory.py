@@ -15,7 +15,7 @@ from collections import defaultdict
 from wanka.derive import hccn
 from wanka.derive.bundle import Derived
 from wanka.jsonfmt import Json
-from wanka.model.types import Node, Switch
+from wanka.model.types import Node, NpuSoftware, Switch
 
 ROLE_GROUP = {"server": "servers", "host": "hosts", "storage": "storage_nodes"}
 TIER_GROUP = {"leaf": "leaves", "spine": "spines", "core": "cores"}
@@ -44,6 +44,9 @@ def node_vars(d: Derived, node: Node) -> Json:
     out["wanka_unit"] = node.unit
     if node.supernode is not None:
         out["wanka_supernode"] = node.supernode
+    chosen = d.cluster.software.for_node(node)
+    if chosen is not None:
+        out["wanka_npu_software"] = chosen.name
     if node.facts is not None and node.facts.serial:
         out["wanka_serial"] = node.facts.serial
     if node.excluded:
@@ -86,6 +89,9 @@ def inventory(d: Derived, nodes: list[Node], switches: list[Switch]) -> Json:
             groups[sn].add(node.name)
         if node.excluded:
             groups["excluded"].add(node.name)
+        chosen = d.cluster.software.for_node(node)
+        if chosen is not None and chosen.specificity:
+            groups[set_group(chosen.name)].add(node.name)
     for sw in switches:
         hosts[sw.name] = switch_vars(d, sw)
         pod, rack = group(f"pod_{sw.pod.name}"), group(f"rack_{sw.rack.name}")
@@ -111,6 +117,38 @@ def inventory(d: Derived, nodes: list[Node], switches: list[Switch]) -> Json:
         "children": tree,
     }
     return {"all": all_}
+
+
+def npu_software(s: NpuSoftware | None) -> Json:
+    """`wanka_software` of one NPU software set, as the npu_driver role reads it."""
+    return {
+        "set": s.name if s is not None else None,
+        "driver": {
+            "version": s.driver_version if s else None,
+            "packages": dict(sorted(s.driver_packages.items())) if s else {},
+            "firmware_range": [s.firmware_min, s.firmware_max] if s else [None, None],
+        },
+        "firmware": {
+            "version": s.firmware_version if s else None,
+            "package": s.firmware_package if s else None,
+        },
+        "cann": {
+            "version": s.cann_version if s else None,
+            "packages": dict(sorted(s.cann_packages.items())) if s else {},
+            "kernels": dict(sorted(s.kernels_packages.items())) if s else {},
+        },
+    }
+
+
+def set_group(name: str) -> str:
+    """The inventory group of the servers that take the NPU software set `name`."""
+    return group(f"npu_sw_{name}")
+
+
+def set_group_vars(d: Derived) -> dict[str, Json]:
+    """group_vars/<npu_sw_set>/software.yml of every `npu_sets` entry: its `wanka_software`
+    overrides the default set's (group_vars/all) for the servers of that group."""
+    return {set_group(s.name): {"wanka_software": npu_software(s)} for s in d.cluster.software.sets}
 
 
 def group_vars(d: Derived) -> dict[str, Json]:
@@ -150,19 +188,8 @@ def group_vars(d: Derived) -> dict[str, Json]:
         },
         "network": {"wanka_planes": planes},
         "software": {
-            "wanka_software": {
-                "os": {"name": sw.os_name, "version": sw.os_version},
-                "driver": {
-                    "version": sw.driver_version,
-                    "packages": dict(sorted(sw.driver_packages.items())),
-                    "firmware_range": [sw.firmware_min, sw.firmware_max],
-                },
-                "firmware": {"version": sw.firmware_version, "package": sw.firmware_package},
-                "cann": {
-                    "version": sw.cann_version,
-                    "packages": dict(sorted(sw.cann_packages.items())),
-                },
-            }
+            "wanka_os": {"name": sw.os_name, "version": sw.os_version},
+            "wanka_software": npu_software(sw.npu),
         },
         "credentials": {"wanka_credentials": creds},
     }

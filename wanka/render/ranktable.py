@@ -17,11 +17,13 @@ plane; `device_ip` is its device's address on its parameter plane, the one hccn.
 (both read `wanka.derive.hccn.npu_addresses`). A cluster with several parameter planes
 (one per phase or generation) has each pod's servers on theirs.
 
-super_device_id = (server index in its supernode) x (devices per server) + device id,
-the server index counting every server of the supernode in model order, excluded or
-not: unique within a supernode and stable when servers drop out of a table. (Real
-SuperPoDs report a hardware SDID in `npu-smi info -t spod-info`; a bring-up step that
-reads it may replace this value.)
+super_device_id and super_pod_id are hardware ids: a real SuperPoD reports each die's SDID
+(and its Super Pod ID) in `npu-smi info -t spod-info`, and HCCL links dies by them (a wrong
+SDID: "wait socket establish timeout"). The tables bring-up writes after verify take them
+from what verify read on every server (`hardware`: its `spod-info` results). Rendered
+before any hardware answered (`wanka render`), a table is a plan: super_device_id is then
+(server index in its supernode) x (devices per server) + device id and super_pod_id the
+supernode index in the pod, placeholders a job must not use.
 
 Excluded nodes (manifest `exclude`) are never listed; with `only`, neither are nodes
 outside that set (bring-up re-renders the tables with the nodes that passed
@@ -46,8 +48,14 @@ Table = Json  # one rank table, as JSON
 VERSIONS = {"A2": "1.0", "A3": "1.2"}
 
 
-def rank_tables(d: Derived, *, only: set[str] | None = None) -> dict[str, Table]:
-    """Relative output path -> rank table, for every pod with NPU servers."""
+Hardware = dict[str, dict[int, tuple[int, int]]]  # node -> device -> (SDID, Super Pod ID)
+
+
+def rank_tables(
+    d: Derived, *, only: set[str] | None = None, hardware: Hardware | None = None
+) -> dict[str, Table]:
+    """Relative output path -> rank table, for every pod with NPU servers; A3 ids from
+    `hardware` when given (an A3 server it has no ids of is left out)."""
     out: dict[str, Table] = {}
     for pod in d.cluster.pods:
         servers = [n for n in pod.nodes if is_npu_server(d.cluster, n)]
@@ -55,19 +63,37 @@ def rank_tables(d: Derived, *, only: set[str] | None = None) -> dict[str, Table]
             continue
         gen = _pod_generation(pod, servers)
         listed = [n for n in servers if not n.excluded and (only is None or n.name in only)]
+        if gen == "A3" and hardware is not None:
+            listed = [n for n in listed if n.name in hardware]
         base = f"hccl/{pod.phase.name}/{pod.name}"
         if gen == "A2":
             if listed:
                 out[f"{base}.json"] = _table_v10(d, listed)
             continue
-        sdid_base = _super_device_bases(d, servers)
+        ids = hardware if hardware is not None else _planned_ids(d, servers)
         if listed:
-            out[f"{base}.json"] = _table_v12(d, listed, sdid_base)
+            out[f"{base}.json"] = _table_v12(d, listed, ids)
         for sn in sorted({_supernode(n) for n in servers}):
             members = [n for n in listed if _supernode(n) == sn]
             if members:
-                out[f"{base}-sn{sn + 1:02d}.json"] = _table_v12(d, members, sdid_base)
+                out[f"{base}-sn{sn + 1:02d}.json"] = _table_v12(d, members, ids)
     return out
+
+
+def job_table(d: Derived, servers: list[Node], hardware: Hardware | None = None) -> Table:
+    """One table over `servers` (of one generation), whatever their pods and supernodes:
+    a job's table. A3: one super_pod_list entry per SuperPoD, ids from `hardware` (every A3
+    server must have them: ValueError names the first that has none)."""
+    gens = {generation(n) for n in servers}
+    if len(gens) != 1:
+        raise ValueError(f"a job's servers mix NPU generations {sorted(map(str, gens))}")
+    if gens == {"A2"}:
+        return _table_v10(d, servers)
+    ids = hardware if hardware is not None else _planned_ids(d, servers)
+    missing = [n.name for n in servers if n.name not in ids]
+    if missing:
+        raise ValueError(f"no spod-info ids of {missing[0]} (verify it first)")
+    return _table_v12(d, servers, ids)
 
 
 def dumps(table: Table) -> str:
@@ -89,15 +115,17 @@ def _supernode(node: Node) -> int:
     return node.supernode if node.supernode is not None else 0
 
 
-def _super_device_bases(d: Derived, servers: list[Node]) -> dict[str, int]:
-    """Server name -> first super_device_id of the server (see the module docstring)."""
+def _planned_ids(d: Derived, servers: list[Node]) -> Hardware:
+    """The placeholder ids of a table rendered before the hardware answered (see the module
+    docstring)."""
     seen: dict[int, int] = {}
-    out: dict[str, int] = {}
+    out: Hardware = {}
     for n in servers:
         sn = _supernode(n)
         index = seen.get(sn, 0)
         seen[sn] = index + 1
-        out[n.name] = index * len(npu_addresses(d, n))
+        count = len(npu_addresses(d, n))
+        out[n.name] = {dev: (index * count + dev, sn) for dev in range(count)}
     return out
 
 
@@ -127,7 +155,7 @@ def _table_v10(d: Derived, servers: list[Node]) -> Table:
     }
 
 
-def _table_v12(d: Derived, servers: list[Node], sdid_base: dict[str, int]) -> Table:
+def _table_v12(d: Derived, servers: list[Node], ids: Hardware) -> Table:
     rank = 0
     server_list = []
     super_pods: dict[int, list[dict[str, str]]] = {}
@@ -139,13 +167,14 @@ def _table_v12(d: Derived, servers: list[Node], sdid_base: dict[str, int]) -> Ta
                 {
                     "device_id": str(device),
                     "device_ip": str(ip),
-                    "super_device_id": str(sdid_base[n.name] + device),
+                    "super_device_id": str(ids[n.name][device][0]),
                     "rank_id": str(rank),
                 }
             )
             rank += 1
         server_list.append({"server_id": host, "host_ip": host, "device": devices})
-        super_pods.setdefault(_supernode(n), []).append({"server_id": host})
+        pod_id = next(iter(ids[n.name].values()))[1]
+        super_pods.setdefault(pod_id, []).append({"server_id": host})
     return {
         "version": VERSIONS["A3"],
         "server_count": str(len(server_list)),

@@ -65,16 +65,26 @@ def _plane_attrs(c: Cluster) -> dict[str, Json]:
 
 
 def _software_attrs(c: Cluster) -> dict[str, Json]:
-    s = c.software
-    return {
-        "versions": {
-            "os": " ".join(x for x in (s.os_name, s.os_version) if x) or None,
-            "npu_driver": s.driver_version,
-            "firmware": s.firmware_version,
-            "firmware_range": f"{s.firmware_min}..{s.firmware_max}" if s.firmware_min else None,
-            "cann": s.cann_version,
-        }
+    sw = c.software
+    out: dict[str, Json] = {
+        "versions": {"os": " ".join(x for x in (sw.os_name, sw.os_version) if x) or None}
     }
+    for s in sw.all_sets:
+        # the default set keeps the key it always had ("versions"); npu_sets by name
+        entry = out["versions"] if s.specificity == 0 else out.setdefault(f"npu_set {s.name}", {})
+        assert isinstance(entry, dict)
+        entry.update(
+            {
+                "npu_driver": s.driver_version,
+                "firmware": s.firmware_version,
+                "firmware_range": f"{s.firmware_min}..{s.firmware_max}" if s.firmware_min else None,
+                "cann": s.cann_version,
+                "cann_kernels": ", ".join(sorted(s.kernels_packages.values())) or None,
+            }
+        )
+        if s.specificity:
+            entry["serves"] = " ".join(x for x in (s.generation, ",".join(s.phases or ())) if x)
+    return out
 
 
 def _ref(r: SecretRef | None) -> str | None:

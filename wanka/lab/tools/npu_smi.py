@@ -1,6 +1,7 @@
 """Emulated `npu-smi info` of a lab server: the summary table (the A2 layout, one chip row
 per NPU, or the A3 one, a row pair per die), `-l`, `-m`, `-t board`, `-t health` and
-`-t topo`, in the formats captured from real 910B and 910C boards (the reference).
+`-t topo` and `-t spod-info` (A3), in the formats captured from real 910B and 910C boards
+(the reference).
 
 npu-smi runs before any driver is installed (it then prints the model's driver version);
 Software/Firmware Version come from the installed version.info files when present, else
@@ -27,6 +28,7 @@ from wanka.lab.tools.server import (
 WIDTH = 96  # inner width of the npu-smi tables
 COLS = (27, 15, 52)  # npu-smi column widths (between the `|`)
 INFO_KEY_WIDTH = 31  # `\tKey<padding>: value` of the npu-smi detail views
+MAP_WIDTH = 30  # `-m` columns: printf("\t%-30s %-30s ...")
 
 
 def _row(*cells: str) -> str:
@@ -121,14 +123,49 @@ def npu_smi_list(profile: Profile) -> str:
     return out
 
 
+def _cols(cells: tuple[str, ...]) -> str:
+    """printf("\\t%-30s %-30s ... %s\\n"): cells padded to 30, one space between (the
+    npu-smi source, reference ascend_07), without the trailing blanks (as the real capture
+    of a 910A server shows them)."""
+    return ("\t" + " ".join(c.ljust(MAP_WIDTH) for c in cells)).rstrip() + "\n"
+
+
 def npu_smi_map(profile: Profile) -> str:
-    """`npu-smi info -m`: NPU id, chip id, chip logic id (the device id) and chip name."""
+    """`npu-smi info -m`: per chip its NPU id, chip id, logic id (the device id), on A3 its
+    physical id, and name (`Ascend 910B3`; A3 dies `Ascend910`), then the card's Mcu row
+    (chip id = the chip count, `-` for the ids)."""
     name = profile["chip_name"]
+    a3 = profile["generation"] == "A3"
     full = name if name.startswith("Ascend") else f"Ascend {name}"
-    rows = [("NPU ID", "Chip ID", "Chip Logic ID", "Chip Name")]
-    rows += [(str(d["card"]), str(d["chip"]), str(d["device"]), full) for d in profile["devices"]]
+    head = (
+        ("NPU ID", "Chip ID", "Chip Logic ID") + (("Chip Phy-ID",) if a3 else ()) + ("Chip Name",)
+    )
+    out = _cols(head)
+    for card in profile["cards_info"]:
+        chips = [d for d in profile["devices"] if d["card"] == card["card"]]
+        for d in chips:
+            ids = (str(d["card"]), str(d["chip"]), str(d["device"]))
+            out += _cols(ids + ((str(d["phy_id"]),) if a3 else ()) + (full,))
+        mcu = (str(card["card"]), str(len(chips)), "-") + (("-",) if a3 else ()) + ("Mcu",)
+        out += _cols(mcu)
+    return out
+
+
+def npu_smi_spod(profile: Profile, npu: int, chip: int) -> str:
+    """`npu-smi info -t spod-info -i NPU -c CHIP` of an A3 die: printf("\\t%-30s : %u\\n")
+    of SDID, Super Pod Size, Super Pod ID and Server Index (reference ascend_04)."""
+    dev = _device(profile, npu, chip)
+    spod = profile.get("spod")
+    if spod is None:
+        raise Failed("This device does not support querying spod-info.")
     return "".join(
-        "\t" + "".join(c.ljust(INFO_KEY_WIDTH) for c in row[:-1]) + row[-1] + "\n" for row in rows
+        f"\t{k:<{INFO_KEY_WIDTH - 1}} : {v}\n"
+        for k, v in (
+            ("SDID", dev["sdid"]),
+            ("Super Pod Size", spod["super_pod_size"]),
+            ("Super Pod ID", spod["super_pod_id"]),
+            ("Server Index", spod["server_index"]),
+        )
     )
 
 
@@ -238,7 +275,7 @@ def npu_smi_topo(profile: Profile) -> str:
     return "\n".join(lines) + "\n"
 
 
-NPU_SMI_USAGE = """Usage: npu-smi info [-l | -m] [-t board|health|topo] [-i NPU] [-c CHIP]
+NPU_SMI_USAGE = """Usage: npu-smi info [-l | -m] [-t board|health|topo|spod-info] [-i NPU] [-c CHIP]
 """
 
 
@@ -289,6 +326,10 @@ def _answer(profile: Profile, opts: dict[str, str], flags: set[str]) -> str:
         return npu_smi_health(profile, npu, chip or 0)
     if kind == "topo":
         return npu_smi_topo(profile)
+    if kind == "spod-info":
+        if npu is None or chip is None:
+            raise UsageError("npu-smi: -t spod-info needs -i NPU -c CHIP")
+        return npu_smi_spod(profile, npu, chip)
     raise UsageError("npu-smi: unsupported query\n" + NPU_SMI_USAGE)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,11 @@ Profile = dict[str, Any]
 
 DRIVER_INFO = "usr/local/Ascend/driver/version.info"
 FIRMWARE_INFO = "usr/local/Ascend/firmware/version.info"
-CANN_INFO = "usr/local/Ascend/ascend-toolkit/latest/version.cfg"  # wanka's form: Version=...
+CANN_INFO = "usr/local/Ascend/ascend-toolkit/latest/version.cfg"  # toolkit_running_version=[..]
+KERNELS_INFO = "usr/local/Ascend/ascend-toolkit/latest/opp_kernel/version.info"
+INSTALL_INFO = "etc/ascend_install.info"  # the driver's record of its user and group
+FIRMWARE_PENDING = "firmware-pending.json"  # in the state dir: flashed, not yet active
+VERSION_CFG_LINE = re.compile(r"^(\w+_version)=((?:\[[^:\]]+:[^\]]+\])+)\s*$")
 
 
 class UsageError(Exception):
@@ -75,12 +80,62 @@ def driver_version(profile: Profile) -> str:
     return installed_driver().get("Version") or str(profile["software"]["driver_version"] or "")
 
 
+def boot_id() -> str:
+    """This boot of the server (env WANKA_LAB_BOOT, new at every power-on; '' outside one)."""
+    return os.environ.get("WANKA_LAB_BOOT", "")
+
+
+def record_firmware_pending(active: str) -> None:
+    """A firmware was just flashed: until the next boot the cards run `active` (the firmware
+    they ran before), as real NPUs do until the server restarts."""
+    path = state_dir() / FIRMWARE_PENDING
+    if path.is_file():
+        return  # flashed twice in one boot: the cards still run what they ran at boot
+    path.write_text(json.dumps({"boot": boot_id(), "active": active}), encoding="utf-8")
+
+
+def firmware_pending() -> str | None:
+    """The firmware the cards run while a flash waits for a reboot, else None (none waits,
+    or the server has booted since)."""
+    path = state_dir() / FIRMWARE_PENDING
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if data.get("boot") != boot_id():
+        path.unlink(missing_ok=True)  # booted since: the flashed firmware is active
+        return None
+    return str(data.get("active") or "")
+
+
 def firmware_version(profile: Profile) -> str:
     """What the cards report: the `firmware_version` fault (a flash that did not take), else
-    the installed firmware, else the model's."""
+    the firmware they ran before a flash that waits for a reboot, else the installed
+    firmware, else the model's."""
     fault = (profile.get("faults") or {}).get("firmware_version")
-    fw = fault or installed_firmware().get("Version")
+    fw = fault or firmware_pending() or installed_firmware().get("Version")
     return fw or str(profile["software"]["firmware_version"] or "")
+
+
+def read_version_cfg() -> dict[str, list[tuple[str, str]]]:
+    """The toolkit's version.cfg: `<part>_<running|upgrade|installed>_version` -> its
+    `[inner build:release]` pairs, as the real file writes them (reference ascend_02)."""
+    path = lab_root() / CANN_INFO
+    out: dict[str, list[tuple[str, str]]] = {}
+    if not path.is_file():
+        return out
+    for line in path.read_text(encoding="utf-8").splitlines():
+        m = VERSION_CFG_LINE.match(line.strip())
+        if m:
+            pairs = re.findall(r"\[([^:\]]+):([^\]]+)\]", m.group(2))
+            out[m.group(1)] = [(b, v) for b, v in pairs]
+    return out
+
+
+def cann_running(cfg: dict[str, list[tuple[str, str]]]) -> dict[str, str]:
+    """Part (toolkit, opp_kernel, ...) -> the release running, from read_version_cfg()."""
+    suffix = "_running_version"
+    return {k[: -len(suffix)]: v[-1][1] for k, v in cfg.items() if k.endswith(suffix) and v}
 
 
 def firmware_compatible(fw: str, fw_range: tuple[str, str] | None) -> bool:

@@ -1,0 +1,38 @@
+"""The /etc/os-release a lab server presents: the OS its model says (software.os), in the
+form the real distributions write (reference os/os_01: openEuler 22.03 LTS GA and SP1-SP4,
+Kylin Linux Advanced Server V10 Tercel/Sword/Lance/Halberd). An OS with no captured form
+gets None: the server keeps this machine's file, and preflight's `os` check says so."""
+
+from __future__ import annotations
+
+import re
+
+KYLIN_CODENAMES = ("Tercel", "Sword", "Lance", "Halberd")
+
+
+def _lines(fields: list[tuple[str, str]]) -> str:
+    return "".join(f'{k}="{v}"\n' for k, v in fields)
+
+
+def os_release(name: str | None, version: str | None) -> str | None:
+    """The file of OS `name` `version` (`openEuler`, `22.03 LTS SP4`), or None."""
+    if not name or not version:
+        return None
+    words = version.split()
+    if name.lower() == "openeuler" and words and words[0] == "22.03":
+        sp = next((w.upper() for w in words if re.fullmatch(r"(?i)sp\d+", w)), None)
+        pretty = f"22.03 (LTS-{sp})" if sp else "22.03 LTS"
+        return _lines(
+            [("NAME", "openEuler"), ("VERSION", pretty), ("ID", "openEuler")]
+            + [("VERSION_ID", "22.03"), ("PRETTY_NAME", f"openEuler {pretty}")]
+            + [("ANSI_COLOR", "0;31")]
+        )
+    if name.lower().startswith("kylin") and words and words[0].upper() == "V10":
+        code = next((c for c in KYLIN_CODENAMES if c.lower() in version.lower()), "Tercel")
+        full = "Kylin Linux Advanced Server"
+        return _lines(
+            [("NAME", full), ("VERSION", f"V10 ({code})"), ("ID", "kylin")]
+            + [("VERSION_ID", "V10"), ("PRETTY_NAME", f"{full} V10 ({code})")]
+            + [("ANSI_COLOR", "0;31")]
+        )
+    return None
