@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 from conftest import ROOT
 
+from wanka import jsonfmt
 from wanka.derive.routing import SwitchRouting, switch_routing
 from wanka.derive.switchports import PortUse, port_map
 from wanka.findings import Mark
@@ -371,3 +372,14 @@ def test_daemons_turns_on_what_the_switch_runs(bfd: bool, tmp_path: Path) -> Non
         check=True,
     )
     assert out.stdout.split()[:2] == ["yes", "yes" if bfd else "no"]
+
+
+def test_config_db_text_is_the_house_json() -> None:
+    """sonic.dumps (one encoder call per table) writes what jsonfmt.dumps writes, byte for byte,
+    also where a value holds `}, "` or a table is empty."""
+    for _name, r in SWITCHES:
+        db = sonic.config_db(r)
+        assert sonic.dumps(db) == jsonfmt.dumps(db)
+        assert json.loads(sonic.dumps(db)) == db
+    odd = {"A": {}, "B": {"x": {}}, "C": {"k": {"a": '}, "b', "c": "\\"}, "j": {}}}
+    assert sonic.dumps(odd) == jsonfmt.dumps(odd) and json.loads(sonic.dumps(odd)) == odd

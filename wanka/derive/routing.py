@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from wanka.derive.bundle import Derived
 from wanka.derive.switchports import PortUse, port_map
@@ -91,6 +91,12 @@ class SwitchRouting:
     ports: list[Json] = field(default_factory=list)
     peer_group: str = PEER_GROUP
     frr_version: str = FRR_VERSION
+
+
+def fields_of(r: SwitchRouting) -> dict[str, object]:
+    """The fields of `r` by name, the values themselves (dataclasses.asdict deep-copies them:
+    a chassis spine's port map, hundreds of times over, for templates that only read)."""
+    return {f.name: getattr(r, f.name) for f in fields(r)}
 
 
 def is_routed(sw: Switch) -> bool:

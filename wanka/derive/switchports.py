@@ -17,6 +17,7 @@ what the ASIC takes, which the catalog cannot say yet.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from wanka.jsonfmt import Json
 from wanka.model.types import SwitchModel, breakout_lanes
@@ -36,51 +37,62 @@ def port_map(m: SwitchModel, used: dict[str, PortUse]) -> list[Json]:
     {name, alias, index, lanes ("0,1,2,3"), speed (Gb/s), subport (0 when whole, else 1..n),
     breakout (the root port's mode, "1x400G" when whole), up, role, cable_m}."""
     out: list[Json] = []
-    for p in range(1, m.ports + 1):
-        g = m.group(p)
-        lanes = g.lanes or 1
-        first = g.first_lane_of(p)
-        alias = m.port_name.format(port=p)
-        root = used.get(f"Ethernet{first}")
-        mode = root.breakout if root is not None else None
+    for root, alias, index, first, lanes, speed in _roots(m):
+        use = used.get(root)
+        mode = use.breakout if use is not None else None
         if mode is None:
-            out.append(_entry(f"Ethernet{first}", alias, p, first, lanes, g.speed, 0, root))
-            out[-1]["breakout"] = f"1x{g.speed}G"
+            out.append(_entry(root, alias, index, _lanes(first, lanes), speed, 0, mode, use))
             continue
-        n, speed = breakout_lanes(mode)
+        n, child_speed = breakout_lanes(mode)
         step = lanes // n
         for k in range(n):
             name = f"Ethernet{first + k * step}"
-            child = _entry(name, f"{alias}:{k + 1}", p, first + k * step, step, speed, k + 1, None)
-            child.update(_use(used.get(name)))
-            child["breakout"] = mode
-            out.append(child)
+            lane_list = _lanes(first + k * step, step)
+            out.append(
+                _entry(name, f"{alias}:{k + 1}", index, lane_list, child_speed, k + 1, mode,
+                       used.get(name))
+            )  # fmt: skip
     return out
+
+
+@lru_cache(maxsize=64)
+def _roots(m: SwitchModel) -> tuple[tuple[str, str, int, int, int, int], ...]:
+    """(name, alias, port, first lane, lanes, Gb/s) of every whole port of a model: the same
+    for every switch of it."""
+    out = []
+    for p in range(1, m.ports + 1):
+        g = m.group(p)
+        first = g.first_lane_of(p)
+        out.append(
+            (f"Ethernet{first}", m.port_name.format(port=p), p, first, g.lanes or 1, g.speed)
+        )
+    return tuple(out)
+
+
+@lru_cache(maxsize=8192)
+def _lanes(first: int, n: int) -> str:
+    return ",".join(str(lane) for lane in range(first, first + n))
 
 
 def _entry(
     name: str,
     alias: str,
     index: int,
-    first: int,
-    lanes: int,
+    lanes: str,
     speed: int,
     subport: int,
+    mode: str | None,
     use: PortUse | None,
 ) -> Json:
-    entry: Json = {
+    return {
         "name": name,
         "alias": alias,
         "index": index,
-        "lanes": ",".join(str(lane) for lane in range(first, first + lanes)),
+        "lanes": lanes,
         "speed": speed,
         "subport": subport,
+        "breakout": mode or f"1x{speed}G",
+        "up": use is not None,
+        "role": use.role if use is not None else None,
+        "cable_m": use.length_m if use is not None else None,
     }
-    entry.update(_use(use))
-    return entry
-
-
-def _use(use: PortUse | None) -> Json:
-    if use is None:
-        return {"up": False, "role": None, "cable_m": None}
-    return {"up": True, "role": use.role, "cable_m": use.length_m}

@@ -83,7 +83,7 @@ def files(d: Derived, phase: str | None = None) -> Iterator[tuple[str, str]]:
             continue
         if r.os == "sonic":
             yield f"fabric/{sw.name}/bgpd.conf", sonic.render_bgpd(r)
-            yield f"fabric/{sw.name}/config_db.json", jsonfmt.dumps(sonic.config_db(r))
+            yield f"fabric/{sw.name}/config_db.json", sonic.dumps(sonic.config_db(r))
         else:
             yield f"fabric/{sw.name}/daemons", frr.render_daemons(r)
             yield f"fabric/{sw.name}/frr.conf", frr.render_frr(r)

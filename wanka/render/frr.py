@@ -9,10 +9,8 @@ bfdd when its sessions use BFD), with the shipped listen options of those it run
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 from wanka import templates
-from wanka.derive.routing import SwitchRouting
+from wanka.derive.routing import SwitchRouting, fields_of
 
 # the daemons Debian's /etc/frr/daemons lists (zebra, staticd and watchfrr always run)
 DAEMONS = (
@@ -30,7 +28,7 @@ OPTIONS = {
 
 def render_frr(r: SwitchRouting) -> str:
     """frr.conf of one switch (FRR's integrated configuration, /etc/frr/frr.conf)."""
-    return templates.render("frr.conf.j2", **asdict(r))
+    return templates.render("frr.conf.j2", **fields_of(r))
 
 
 def render_daemons(r: SwitchRouting) -> str:

@@ -32,10 +32,10 @@ integrated frr.conf (BGP, prefix lists, route maps), without what SONiC configur
 
 from __future__ import annotations
 
-from dataclasses import asdict
+import json
 
 from wanka import templates
-from wanka.derive.routing import SwitchRouting
+from wanka.derive.routing import SwitchRouting, fields_of
 from wanka.jsonfmt import Json
 
 MAP = "ROCE"  # the name of wanka's QoS maps and profiles
@@ -49,7 +49,33 @@ WRED = {"min": "1048576", "max": "2097152", "probability": "5"}
 
 def render_bgpd(r: SwitchRouting) -> str:
     """bgpd.conf of one SONiC switch (split routing config mode)."""
-    return templates.render("bgpd.conf.j2", **asdict(r))
+    return templates.render("bgpd.conf.j2", **fields_of(r))
+
+
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
+
+
+def dumps(db: Json) -> str:
+    """config_db.json text: the same as jsonfmt.dumps (a table per block, an entry per line),
+    made with one C-encoder call per table instead of one per entry, since a chassis spine has
+    thousands of entries. Every entry is a flat object, so inside a table's encoding `}, "`
+    occurs only between two entries (a quote inside a string is always escaped)."""
+    out = ["{"]
+    last = len(db) - 1
+    for i, (name, entries) in enumerate(db.items()):
+        comma = "," if i < last else ""
+        if not entries:
+            out.append(f"  {_encode(name)}: {{}}{comma}")
+            continue
+        # '"k1": {..}, "k2": {..}' -> '"k1": {..' and 'k2": {..}': put back what the split took
+        parts = _encode(entries)[1:-1].split('}, "')
+        lines = [parts[0], *(f'"{part}' for part in parts[1:])]
+        out.append(f"  {_encode(name)}: {{")
+        out.extend(f"    {line}}}," for line in lines[:-1])
+        out.append(f"    {lines[-1]}")
+        out.append(f"  }}{comma}")
+    out.append("}")
+    return "\n".join(out) + "\n"
 
 
 def config_db(r: SwitchRouting) -> Json:
