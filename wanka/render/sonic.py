@@ -1,8 +1,10 @@
 """Render: config_db.json and bgpd.conf of a routed SONiC switch, from its derived routing.
 
-config_db.json holds what SONiC configures from its CONFIG_DB (`config load` or
-`config reload`), table by table as SONiC's own Configuration.md and YANG models name them
-(compared in tests with SONiC's YANG test sample, tests/fixtures/sonic/):
+config_db.json holds what SONiC configures from its CONFIG_DB, to be merged into the running
+one with `config load` (which keeps what the file does not say, such as the platform's FEC
+and buffer pools; `config reload` would replace them), table by table as SONiC's own
+Configuration.md and YANG models name them (compared in tests with SONiC's YANG test sample,
+tests/fixtures/sonic/):
 
 * DEVICE_METADATA: hostname, bgp_asn, bgp_router_id, the device type, `buffer_model: dynamic`,
   and `docker_routing_config_mode: split`: FRR's configuration does not come from CONFIG_DB

@@ -6,8 +6,8 @@ from collections import defaultdict
 from collections.abc import Iterator
 
 from wanka.derive.topology import Load, Topology
-from wanka.findings import Finding, Mark, error, listed, warning
-from wanka.model.types import Cluster, Pod, breakout_lanes
+from wanka.findings import Finding, Mark, Severity, error, listed, warning
+from wanka.model.types import Cluster, Pod, PortGroup, breakout_lanes
 from wanka.rules import rule
 
 
@@ -231,13 +231,13 @@ def rails(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
     "SWITCH-PORT-MAP",
     "A switch model's port map works for its OS: on SONiC every port group gives its lanes "
     "(ports are named Ethernet<first lane>) and each breakout gives every child whole lanes; "
-    "each group's breakouts split its speed. Lanes on a Debian/FRR model name nothing (warning).",
+    "each group's breakouts split its speed.",
     "c.yaml:48:16: error[SWITCH-PORT-MAP]: switch model 'sn-64x400g' runs SONiC, which names ports by their lanes: ports 1-64 (400G) give none",
 )
 def port_map(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
     for sm in cluster.switch_models.values():
         for g in sm.groups:
-            span = f"ports {g.first}-{g.last}" if g.count > 1 else f"port {g.first}"
+            span = _span(g)
             if sm.os == "sonic" and g.lanes is None:
                 yield error(
                     "SWITCH-PORT-MAP",
@@ -245,14 +245,6 @@ def port_map(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
                     f"{span} ({g.speed}G) give none",
                     g.at,
                     "set lanes: 8 on a QSFP-DD/OSFP cage, 4 on QSFP28/QSFP112, 1 on SFP",
-                )
-            elif sm.os != "sonic" and g.lanes is not None:
-                yield warning(
-                    "SWITCH-PORT-MAP",
-                    f"switch model '{sm.key}' runs Debian/FRR, which names ports swpN: the lanes "
-                    f"of {span} name nothing",
-                    g.at,
-                    "drop lanes, or set os: sonic",
                 )
             for b in g.breakouts:
                 n, speed = breakout_lanes(b)
@@ -270,3 +262,40 @@ def port_map(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
                         f"{span} into {n}: SONiC gives each child whole lanes",
                         g.at,
                     )
+
+
+def _span(g: PortGroup) -> str:
+    return f"ports {g.first}-{g.last}" if g.count > 1 else f"port {g.first}"
+
+
+@rule(
+    "SWITCH-SETTING-UNUSED",
+    "A switch model setting its OS or its use makes meaningless: lanes on a Debian/FRR model "
+    "(its ports are swpN), SONiC's platform/hwsku on a model no routed switch uses (no "
+    "config_db.json carries them).",
+    "c.yaml:58:9: warning[SWITCH-SETTING-UNUSED]: switch model 'lab-48x25g' runs Debian/FRR, which names ports swpN: the lanes of ports 1-48 name nothing",
+    severity=Severity.WARNING,
+)
+def unused_setting(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
+    routed = {s.model.key for s in cluster.switches if s.plane.fabric and s.plane.fabric.tiers >= 2}
+    used = {s.model.key for s in cluster.switches}
+    for sm in cluster.switch_models.values():
+        if (sm.platform or sm.hwsku) and sm.key in used and sm.key not in routed:
+            yield warning(
+                "SWITCH-SETTING-UNUSED",
+                f"switch model '{sm.key}' gives SONiC's platform and hwsku, but none of its "
+                "switches is routed: no config_db.json is rendered for them",
+                sm.at,
+                "drop sonic:, or use the model in a 2- or 3-tier fabric",
+            )
+        if sm.os == "sonic":
+            continue
+        for g in sm.groups:
+            if g.lanes is not None:
+                yield warning(
+                    "SWITCH-SETTING-UNUSED",
+                    f"switch model '{sm.key}' runs Debian/FRR, which names ports swpN: the lanes "
+                    f"of {_span(g)} name nothing",
+                    g.at,
+                    "drop lanes, or set os: sonic",
+                )
