@@ -112,6 +112,41 @@ def test_port_map_names_ports_as_the_platform_does(fixture: str) -> None:
         assert [p["lanes"] for p in mine] == [r["lanes"] for r in real]
 
 
+# the breakouts of a 64 x 400G and a 32 x 800G platform, as its platform.json lists them
+BREAKOUT_PLATFORMS = {
+    "arista_7060dx5_64s_platform_interfaces.json.txt": [(64, 400, 8), (2, 10, 1)],
+    "arista_7060x6_32pe_platform_interfaces.json.txt": [(32, 800, 8), (2, 10, 1)],
+}
+
+
+@pytest.mark.parametrize("fixture", sorted(BREAKOUT_PLATFORMS))
+def test_breakouts_give_the_children_the_platform_lists(fixture: str) -> None:
+    """Every n-way mode of the platform's first cages (`2x200G[100G,...]`, `4x200G`) splits
+    our port into n children of the mode's speed and 8/n lanes each, named by first lane."""
+    text = (FIXTURES / "sonic" / fixture).read_text()
+    cages = json.loads("".join(ln for ln in text.splitlines(True) if ln[0] != "#"))
+    m = model(BREAKOUT_PLATFORMS[fixture])
+    tried = 0
+    for root, cage in cages.items():
+        port = int(cage["index"].split(",")[0])
+        lanes = len(cage["lanes"].split(","))
+        for mode, aliases in cage["breakout_modes"].items():
+            plain = mode.split("[")[0]
+            n, speed = int(plain.split("x")[0]), int(plain.split("x")[1].rstrip("G"))
+            if n == 1:
+                continue
+            tried += 1
+            mine = [p for p in port_map(m, broken_out(m, range(port, port + 1), plain))
+                    if p["index"] == port]  # fmt: skip
+            first = int(root.removeprefix("Ethernet"))
+            assert [p["name"] for p in mine] == [
+                f"Ethernet{first + k * lanes // n}" for k in range(len(aliases))
+            ]
+            assert {p["speed"] for p in mine} == {speed}
+            assert {len(p["lanes"].split(",")) for p in mine} == {lanes // n}
+    assert tried >= 4
+
+
 def test_port_map_tells_children_from_whole_ports() -> None:
     m = model([(4, 400, 4)])
     mine = port_map(m, broken_out(m, range(1, 2), "2x200G"))
@@ -189,7 +224,7 @@ def test_config_db_has_sonic_tables_and_fields(name: str, r: SwitchRouting) -> N
     db = json.loads(json.dumps(sonic.config_db(r)))  # what the file holds
     real = sample()
     leaves, _ = metadata_leaves()
-    for table in ("DEVICE_METADATA", "PORT", "BREAKOUT_CFG", "LOOPBACK_INTERFACE", "INTERFACE"):
+    for table in ("DEVICE_METADATA", "PORT", "LOOPBACK_INTERFACE", "INTERFACE"):
         assert table in db
     if r.qos is not None:
         for table in ("DSCP_TO_TC_MAP", "PORT_QOS_MAP", "WRED_PROFILE", "QUEUE", "BUFFER_PG"):
@@ -225,8 +260,6 @@ def test_config_db_values_and_references(name: str, r: SwitchRouting) -> None:
         assert 1 <= int(p["speed"]) <= 1600000  # sonic-port: speed range
         assert 68 <= int(p.get("mtu", "9100")) <= 9216  # sonic-port: mtu range
         assert 0 <= int(p.get("subport", "0")) <= 8
-    for root, b in db["BREAKOUT_CFG"].items():
-        assert root in ports and re.fullmatch(r"\d+x\d+G", b["brkout_mode"])
     # every fabric interface and every gateway member is a port, every port used once
     for ifname in db["INTERFACE"]:
         assert ifname in ports and db["INTERFACE"][ifname] == {"ipv6_use_link_local_only": "enable"}

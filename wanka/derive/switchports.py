@@ -1,4 +1,4 @@
-"""Derive: the front-panel ports of a SONiC switch, as its PORT and BREAKOUT_CFG tables list them.
+"""Derive: the front-panel ports of a SONiC switch, as its PORT table lists them.
 
 Every port of the model, in port order, named as SONiC names it: `Ethernet<first lane>`, the
 lanes counted from 0 over the model's port groups (`ports` with `lanes` in the catalog). A port

@@ -10,8 +10,10 @@ tests/fixtures/sonic/):
   and `docker_routing_config_mode: split`: FRR's configuration does not come from CONFIG_DB
   but from per-daemon files, of which wanka writes bgpd.conf (below). bgpcfgd therefore gets
   no BGP_NEIGHBOR table: the fabric peers on unnumbered interfaces, which only bgpd.conf says;
-* PORT (every front-panel port: lanes, speed in Mb/s, alias, index, subport, MTU, admin
-  status) and BREAKOUT_CFG (each root port's mode);
+* PORT (every front-panel port, a broken-out one as its children: lanes, speed in Mb/s,
+  alias, index, subport, MTU, admin status). BREAKOUT_CFG, the record of each cage's mode for
+  dynamic port breakout, is left to the platform: its mode names are the keys of the
+  platform's platform.json (`2x200G[100G,50G,40G,25G,10G]` on one, `2x400G` on another);
 * INTERFACE (fabric ports: IPv6 link-local only, for BGP unnumbered), LOOPBACK_INTERFACE
   (Loopback0 with the switch's loopback /32), and on a leaf the gateway: VLAN, VLAN_MEMBER
   (the node-facing ports; untagged unless the plane has a VLAN) and VLAN_INTERFACE with the
@@ -85,9 +87,6 @@ def config_db(r: SwitchRouting) -> Json:
     db: Json = {
         "DEVICE_METADATA": {"localhost": _metadata(r)},
         "PORT": {p["name"]: _port(r, p) for p in r.ports},
-        "BREAKOUT_CFG": {
-            p["name"]: {"brkout_mode": p["breakout"]} for p in r.ports if p["subport"] <= 1
-        },
         "LOOPBACK_INTERFACE": {"Loopback0": {}, f"Loopback0|{r.loopback}": {}},
         "INTERFACE": {n["ifname"]: {"ipv6_use_link_local_only": "enable"} for n in r.interfaces},
     }
