@@ -16,6 +16,8 @@ laid out the way a real site of that size is:
 * a 2-tier storage plane (bonded 2 x 200GE) with storage pods of NVMe
   storage nodes, a bonded management plane and a 1G out-of-band plane;
 * a control pod of CPU-only Hygon hosts;
+* the parameter and storage switches run SONiC (config_db.json and bgpd.conf
+  are rendered for them), the management and out-of-band ones Debian/FRR;
 * several phases that all hang off the phase-1 spines, data halls of row
   groups, and a delivery manifest with a serial and a BMC MAC for every node
   (and a serial and MAC for every switch), as a real delivery has.
@@ -612,8 +614,8 @@ CATALOG = """\
       leaf-64x800g:
         description: 51.2T box, 64 x 800GE (parameter-plane leaf)
         vendor: huawei
-        os: vrp
-        ports: {count: 64, speed: 800G}
+        os: sonic
+        ports: {count: 64, speed: 800G, lanes: 8}
         breakouts: [2x400G, 4x200G, 8x100G]
         port_name: "800GE1/0/{port}"
         max_frame: 9216
@@ -622,8 +624,8 @@ CATALOG = """\
       spine-64x800g:
         description: 51.2T box, 64 x 800GE (parameter-plane spine, small sites)
         vendor: huawei
-        os: vrp
-        ports: {count: 64, speed: 800G}
+        os: sonic
+        ports: {count: 64, speed: 800G, lanes: 8}
         port_name: "800GE1/0/{port}"
         max_frame: 9216
         rack_units: 2
@@ -631,8 +633,8 @@ CATALOG = """\
       spine-576x800g:
         description: 16-slot chassis, 16 x 36 x 800GE (parameter-plane spine)
         vendor: huawei
-        os: vrp
-        ports: {count: 576, speed: 800G}
+        os: sonic
+        ports: {count: 576, speed: 800G, lanes: 8}
         port_name: "800GE{port}"
         max_frame: 9216
         rack_units: 35
@@ -640,8 +642,8 @@ CATALOG = """\
       sleaf-64x400g:
         description: 25.6T box, 64 x 400GE (storage-plane leaf)
         vendor: huawei
-        os: vrp
-        ports: {count: 64, speed: 400G}
+        os: sonic
+        ports: {count: 64, speed: 400G, lanes: 8}
         breakouts: [2x200G, 4x100G]
         port_name: "400GE1/0/{port}"
         max_frame: 9216
@@ -650,8 +652,8 @@ CATALOG = """\
       sspine-64x400g:
         description: 25.6T box, 64 x 400GE (storage-plane spine, small sites)
         vendor: huawei
-        os: vrp
-        ports: {count: 64, speed: 400G}
+        os: sonic
+        ports: {count: 64, speed: 400G, lanes: 8}
         port_name: "400GE1/0/{port}"
         max_frame: 9216
         rack_units: 2
@@ -659,8 +661,8 @@ CATALOG = """\
       sspine-768x400g:
         description: 16-slot chassis, 16 x 48 x 400GE (storage-plane spine)
         vendor: huawei
-        os: vrp
-        ports: {count: 768, speed: 400G}
+        os: sonic
+        ports: {count: 768, speed: 400G, lanes: 4}
         port_name: "400GE{port}"
         max_frame: 9216
         rack_units: 35
@@ -668,7 +670,7 @@ CATALOG = """\
       mgmt-48x25g:
         description: 48 x 25GE access switch (management)
         vendor: huawei
-        os: vrp
+        os: debian
         ports: {count: 48, speed: 25G}
         port_name: "25GE1/0/{port}"
         max_frame: 9216
@@ -677,7 +679,7 @@ CATALOG = """\
       oob-48x1g:
         description: 48 x GE access switch (out-of-band, BMCs)
         vendor: huawei
-        os: vrp
+        os: debian
         ports: {count: 48, speed: 1G}
         port_name: "GE1/0/{port}"
         max_frame: 9216

@@ -77,7 +77,8 @@ MESSAGES = {
     "port-capacity.yaml": ("PORT-CAPACITY", "(and 1 more like it: 'lab-p2-pod01-param-leaf01')"),
     "link-speed.yaml": (
         "LINK-SPEED",
-        "uplinks to spines 'lab-p1-core-param-spine01', 'lab-p1-core-param-spine02' (800G)",
+        "uplinks from 400G ports to 800G ports of spines 'lab-p1-core-param-spine01', "
+        "'lab-p1-core-param-spine02'",
     ),
     "bgp-asn-missing.yaml": (
         "BGP-ASN-MISSING",

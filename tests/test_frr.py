@@ -31,12 +31,15 @@ from conftest import EXAMPLES, ROOT
 
 from wanka.derive.bundle import Derived
 from wanka.derive.routing import SwitchRouting, switch_routing
+from wanka.lab.switches import frr_files
 from wanka.pipeline import derive
 from wanka.render.frr import render_frr
+from wanka.render.sonic import config_db
 from wanka.rules.check import check
 
 LAB = ROOT / "examples/lab-mini/cluster.yaml"
 SHENZHEN = ROOT / "examples/shenzhen-14000p/cluster.yaml"
+MIXED = ROOT / "tests/examples/positive/mixed-port-groups.yaml"  # SONiC leaves and spines
 POSITIVE = sorted((ROOT / "tests/examples/positive").glob("*.yaml"))
 CLUSTERS = sorted({*EXAMPLES, LAB, SHENZHEN, *POSITIVE})
 FRR_DAEMONS = Path("/usr/lib/frr")
@@ -309,7 +312,9 @@ def test_shenzhen_groups() -> None:
 _DIGEST = """
 import hashlib, json, sys
 from wanka.pipeline import derive
+from wanka.lab.switches import frr_files
 from wanka.render.frr import render_frr
+from wanka.render.sonic import config_db
 from wanka.derive.routing import switch_routing
 from wanka.rules.check import check
 out = {}
@@ -446,11 +451,25 @@ def _logs(instances: list[Instance]) -> str:
 
 
 def test_bgp_session_in_namespaces(namespaces: tuple[str, list[Instance]]) -> None:
+    """Debian/FRR: zebra and bgpd read the integrated frr.conf."""
+    _session(namespaces, LAB)
+
+
+def test_bgp_session_in_namespaces_sonic_split_mode(
+    namespaces: tuple[str, list[Instance]],
+) -> None:
+    """SONiC: bgpd reads the rendered bgpd.conf and zebra its own file (split mode), as the lab
+    starts a SONiC switch; the loopback and the gateway address come from config_db.json."""
+    _session(namespaces, MIXED)
+
+
+def _session(namespaces: tuple[str, list[Instance]], cluster: Path) -> None:
     token, (leaf_ns, spine_ns) = namespaces
-    r = rendered(LAB)
-    leaf = r.routing["lab-p1-pod01-param-leaf01"]
+    r = rendered(cluster)
+    leaf = next(x for x in r.routing.values() if x.tier == "leaf")
     link = leaf.interfaces[0]  # its first fabric interface, to a spine
     spine = r.routing[link["peer"]]
+    assert leaf.os == spine.os == ("sonic" if cluster == MIXED else "debian")
     back = next(n for n in spine.interfaces if n["ifname"] == link["peer_ifname"])
     assert back["peer"] == leaf.hostname and back["peer_ifname"] == link["ifname"]
     veth = {leaf_ns.ns: f"{token}l", spine_ns.ns: f"{token}s"}
@@ -475,13 +494,27 @@ def test_bgp_session_in_namespaces(namespaces: tuple[str, list[Instance]]) -> No
     for g in leaf.gateways:  # the node-facing bridge, so that the leaf's subnet is announced
         _run("ip", "-n", leaf_ns.ns, "link", "add", g["ifname"], "type", "bridge")
         _run("ip", "-n", leaf_ns.ns, "link", "set", g["ifname"], "up")
+    if leaf.os == "sonic":  # what SONiC sets from config_db.json: loopback and gateway
+        for inst in (leaf_ns, spine_ns):
+            db = config_db(configs[inst.ns])
+            for key in db["LOOPBACK_INTERFACE"]:
+                if "|" in key:
+                    _run("ip", "-n", inst.ns, "address", "add", key.split("|")[1], "dev", "lo")
+            for key in db.get("VLAN_INTERFACE", {}):
+                if "|" in key:
+                    dev = leaf.gateways[0]["ifname"]
+                    _run("ip", "-n", inst.ns, "address", "add", key.split("|")[1], "dev", dev)
 
     started = time.monotonic()
     for inst in (leaf_ns, spine_ns):
-        conf = inst.state / "frr.conf"
-        conf.write_text(render_frr(configs[inst.ns]), encoding="utf-8")
-        shutil.chown(conf, "frr", "frr")
+        files = frr_files(configs[inst.ns])
+        assert set(files) == ({"bgpd.conf", "zebra.conf"} if leaf.os == "sonic" else {"frr.conf"})
+        for name, text in files.items():
+            conf = inst.state / name
+            conf.write_text(text, encoding="utf-8")
+            shutil.chown(conf, "frr", "frr")
         for daemon in ("zebra", "bgpd"):
+            conf = inst.state / (f"{daemon}.conf" if "bgpd.conf" in files else "frr.conf")
             _run(
                 "ip", "netns", "exec", inst.ns, str(FRR_DAEMONS / daemon), "-d",
                 "-N", inst.ns, "-f", str(conf), "-i", str(inst.state / f"{daemon}.pid"),

@@ -8,8 +8,11 @@ Ports are assigned so that growth never moves an existing cable:
 * a switch's links from the tier below fill its ports from port 1 in model
   order, so phase 2's leaves land after phase 1's on a shared spine.
 
-Each end has the vendor's port name (for people and LLDP) and a Linux
-interface name (`swp12`, `swp12s2`; for FRR and the lab). The cable's media
+Each end has the vendor's port name (for people and LLDP) and the interface
+name its switch OS gives it (for FRR and the lab): `swp12`, `swp12s2` on
+Debian/FRR, `Ethernet<first lane>` from the model's port map on SONiC. An
+uplink runs at the speed of the lower switch's port (a port group of its own
+on a model with mixed ports); LINK-SPEED reports ends that differ. The cable's media
 and length come from where the two racks stand: same rack DAC (CAT6 for 1G),
 same row AOC, other rows multimode fibre, other halls single-mode fibre.
 """
@@ -60,9 +63,19 @@ class Cabling:
         return out
 
 
-def port_name(sw: Switch, port: int, lane: int | None) -> tuple[str, str]:
-    """(vendor name, Linux name) of port `port` (1-based), lane `lane` of a breakout."""
+def port_name(sw: Switch, port: int, lane: int | None, of: int = 1) -> tuple[str, str]:
+    """(vendor name, interface name) of port `port` (1-based), lane `lane` of an `of`-way
+    breakout. The interface name is the switch OS's: `swp12`, `swp12s2` on Debian/FRR;
+    `Ethernet<first lane>` on SONiC (lane L of an n-way breakout of a port of k lanes starts
+    (L - 1) x k / n lanes in)."""
     name = sw.model.port_name.format(port=port)
+    if sw.model.os == "sonic":
+        g = sw.model.group(port)
+        first = g.first_lane_of(port)
+        if lane is not None:
+            first += (lane - 1) * (g.lanes or 1) // of
+            name = f"{name}:{lane}"
+        return name, f"Ethernet{first}"
     if lane is None:
         return name, f"swp{port}"
     return f"{name}:{lane}", f"swp{port}s{lane}"
@@ -119,7 +132,7 @@ def derive(cluster: Cluster, topo: Topology) -> Cabling:
             lanes_used[leaf.name] += 1
             per = load.lanes_per_port
             phys = lane_no // per + 1
-            name, ifname = port_name(leaf, phys, lane_no % per + 1 if per > 1 else None)
+            name, ifname = port_name(leaf, phys, lane_no % per + 1 if per > 1 else None, per)
             if port < 0:
                 a = End(node.name, "bmc", "bmc")
                 speed = node.model.bmc_speed
@@ -153,18 +166,19 @@ def derive(cluster: Cluster, topo: Topology) -> Cabling:
         for target in load.up_targets:
             for _ in range(load.links_per_target):
                 a_name, a_if = port_name(sw, first_up + k, None)
+                speed = sw.model.port_speed(first_up + k)
                 k += 1
                 below_used[target.name] += 1
                 tport = below_used[target.name]
                 b_name, b_if = port_name(target, tport, None)
-                media, length = floor.media(sw.rack, target.rack, sw.model.speed)
+                media, length = floor.media(sw.rack, target.rack, speed)
                 cables.append(
                     Cable(
                         f"{target.name}:{target.model.port_name.format(port=tport)}",
                         sw.plane.name,
                         End(sw.name, a_name, a_if),
                         End(target.name, b_name, b_if),
-                        sw.model.speed,
+                        speed,
                         media,
                         length,
                         None,

@@ -29,10 +29,11 @@ and a shared gateway MAC, or EVPN multihoming), which the model does not
 describe yet.
 
 What FRR does not configure but the switch needs (the fabric MTU, the RoCE
-QoS of the plane, the bridge members of the gateway interface) is carried in
-`SwitchRouting` as data, and printed as comments in frr.conf for people: a
-separate file would need a second renderer for no reader yet, and the switch
-OS configuration (SONiC config_db) can be rendered from the same data.
+QoS of the plane, the members of the gateway interface, and on SONiC every
+front-panel port: derive.switchports) is carried in `SwitchRouting` as data.
+A SONiC switch gets it as config_db.json (render/sonic.py) and its BGP as
+bgpd.conf for split routing mode; a Debian/FRR switch gets frr.conf, where
+that data stays comments for people, and the daemons file (render/frr.py).
 
 Everything is computed here; templates/frr.conf.j2 only loops and prints.
 """
@@ -41,9 +42,10 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 
 from wanka.derive.bundle import Derived
+from wanka.derive.switchports import PortUse, port_map
 from wanka.jsonfmt import Json
 from wanka.model.types import Plane, Switch
 
@@ -54,7 +56,7 @@ PEER_GROUP = "FABRIC"
 MAX_PATHS = 64
 IFNAME_MAX = 15  # Linux IFNAMSIZ - 1
 
-_PORT = re.compile(r"^(\D*)(\d+)(?:s(\d+))?$")
+_PORT = re.compile(r"^(\D*)(\d+)(?:s(\d+))?$")  # swp12s2, Ethernet8
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +83,20 @@ class SwitchRouting:
     bfd: bool
     mtu: int  # IP MTU of the plane: fabric and gateway interfaces (set by the switch OS)
     qos: Json | None  # {dscp, traffic_class, pfc_priority, ecn}: RoCE planes
+    os: str = "debian"  # the switch model's: debian | sonic
+    platform: str | None = None  # SONiC DEVICE_METADATA platform and hwsku, when the model says
+    hwsku: str | None = None
+    downlinks: list[str] = field(default_factory=list)  # node-facing interfaces, in port order
+    # SONiC only: every front-panel port (derive.switchports.port_map)
+    ports: list[Json] = field(default_factory=list)
     peer_group: str = PEER_GROUP
     frr_version: str = FRR_VERSION
+
+
+def fields_of(r: SwitchRouting) -> dict[str, object]:
+    """The fields of `r` by name, the values themselves (dataclasses.asdict deep-copies them:
+    a chassis spine's port map, hundreds of times over, for templates that only read)."""
+    return {f.name: getattr(r, f.name) for f in fields(r)}
 
 
 def is_routed(sw: Switch) -> bool:
@@ -111,8 +125,11 @@ def switch_routing(d: Derived) -> dict[str, SwitchRouting]:
         return {}
     _check_numbered(d, routed)
     by_name = {s.name: s for s in routed}
-    neighbours, downlinks = _sessions(d, by_name)
-    return {sw.name: _routing(d, sw, neighbours[sw.name], downlinks[sw.name]) for sw in routed}
+    neighbours, downlinks, uses = _sessions(d, by_name)
+    return {
+        sw.name: _routing(d, sw, neighbours[sw.name], downlinks[sw.name], uses[sw.name])
+        for sw in routed
+    }
 
 
 def _check_numbered(d: Derived, routed: list[Switch]) -> None:
@@ -126,18 +143,27 @@ def _check_numbered(d: Derived, routed: list[Switch]) -> None:
             raise ValueError(f"routed switch {sw.name} has no loopback: set networks.loopbacks")
 
 
-def _sessions(
-    d: Derived, by_name: dict[str, Switch]
-) -> tuple[defaultdict[str, list[Json]], defaultdict[str, list[str]]]:
-    """Per routed switch: a BGP neighbour per switch-to-switch cable, and the interfaces of
-    its cables down to nodes."""
+_Sessions = tuple[
+    defaultdict[str, list[Json]], defaultdict[str, list[str]], defaultdict[str, dict[str, PortUse]]
+]
+
+
+def _sessions(d: Derived, by_name: dict[str, Switch]) -> _Sessions:
+    """Per routed switch: a BGP neighbour per switch-to-switch cable, the interfaces of its
+    cables down to nodes, and (SONiC switches) what each cabled interface is used for."""
     switch_names = {s.name for s in d.cluster.switches}
+    sonic = {name for name, s in by_name.items() if s.model.os == "sonic"}
     neighbours: defaultdict[str, list[Json]] = defaultdict(list)
     downlinks: defaultdict[str, list[str]] = defaultdict(list)
+    uses: defaultdict[str, dict[str, PortUse]] = defaultdict(dict)
     for cable in d.cabling.cables:
         if cable.a.device not in switch_names:
             if cable.b.device in by_name:
                 downlinks[cable.b.device].append(cable.b.ifname)
+                if cable.b.device in sonic:
+                    uses[cable.b.device][cable.b.ifname] = PortUse(
+                        "node", cable.length_m, cable.breakout
+                    )
             continue
         for me, peer in ((cable.a, cable.b), (cable.b, cable.a)):
             other = by_name.get(peer.device)
@@ -146,6 +172,8 @@ def _sessions(
                     f"cable {cable.id} joins {cable.a.device} and {cable.b.device}, "
                     "which are not both routed switches"
                 )
+            if me.device in sonic:
+                uses[me.device][me.ifname] = PortUse("fabric", cable.length_m, None)
             neighbours[me.device].append(
                 {
                     "ifname": me.ifname,
@@ -158,10 +186,16 @@ def _sessions(
                     "speed": cable.speed,
                 }
             )
-    return neighbours, downlinks
+    return neighbours, downlinks, uses
 
 
-def _routing(d: Derived, sw: Switch, neighbours: list[Json], downlinks: list[str]) -> SwitchRouting:
+def _routing(
+    d: Derived,
+    sw: Switch,
+    neighbours: list[Json],
+    downlinks: list[str],
+    uses: dict[str, PortUse],
+) -> SwitchRouting:
     plane = sw.plane
     fab = plane.fabric
     assert fab is not None and sw.asn is not None
@@ -190,6 +224,11 @@ def _routing(d: Derived, sw: Switch, neighbours: list[Json], downlinks: list[str
         bfd=True,
         mtu=plane.mtu,
         qos=_qos(plane),
+        os=sw.model.os,
+        platform=sw.model.platform,
+        hwsku=sw.model.hwsku,
+        downlinks=sorted(set(downlinks), key=port_key),
+        ports=port_map(sw.model, uses) if sw.model.os == "sonic" else [],
     )
 
 

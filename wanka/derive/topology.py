@@ -44,9 +44,13 @@ class Load:
         default_factory=dict
     )  # NIC speed -> count, if not lane speed
     below_links: int = 0  # links from the tier below
+    below_bw: int = 0  # Gb/s of the ports those links take on this switch
     uplinks: int = 0  # ports reserved for the tier above
+    up_bw: int = 0  # Gb/s of those ports (the last `uplinks` ports, of their port groups)
     up_targets: list[Switch] = field(default_factory=list)
     links_per_target: int = 0
+    # uplinks whose two ends differ in speed: (switch above, speed here, speed there)
+    speed_mismatches: list[tuple[Switch, int, int]] = field(default_factory=list)
 
     @property
     def ports_needed(self) -> int:
@@ -55,11 +59,7 @@ class Load:
 
     @property
     def down_bw(self) -> int:
-        return self.node_bw + self.below_links * self.switch.model.speed
-
-    @property
-    def up_bw(self) -> int:
-        return self.uplinks * self.switch.model.speed
+        return self.node_bw + self.below_bw
 
 
 @dataclass(slots=True)
@@ -146,7 +146,14 @@ def _loads(cluster: Cluster) -> dict[str, Load]:
         lanes, lane_speed = 1, sw.model.speed
         if tier is not None and tier.downlink_breakout:
             lanes, lane_speed = breakout_lanes(tier.downlink_breakout)
-        loads[sw.name] = Load(sw, lanes, lane_speed, uplinks=tier.uplinks if tier else 0)
+        uplinks = tier.uplinks if tier else 0
+        m = sw.model
+        up_bw = (
+            sum(m.port_speed(p) for p in range(m.ports - uplinks + 1, m.ports + 1))
+            if len(m.groups) > 1
+            else uplinks * m.speed
+        )
+        loads[sw.name] = Load(sw, lanes, lane_speed, uplinks=uplinks, up_bw=up_bw)
     return loads
 
 
@@ -172,13 +179,17 @@ def _attach_node_ports(cluster: Cluster, loads: dict[str, Load], findings: list[
                 continue
             load = loads[leaf.name]
             speed = node.model.bmc_speed if port < 0 else node.model.nic(plane.name).speed  # type: ignore[union-attr]
+            lane_speed = load.lane_speed
+            if len(leaf.model.groups) > 1:  # the port group the lane lands in
+                phys = load.node_lanes // load.lanes_per_port + 1
+                lane_speed = leaf.model.port_speed(phys) // load.lanes_per_port
             load.node_lanes += 1
             load.node_bw += speed
             load.addresses += addresses_per_port(node, plane) if port >= 0 else 1
             if load.last_node is not node:
                 load.nodes += 1
                 load.last_node = node
-            if speed != load.lane_speed:
+            if speed != lane_speed:
                 load.slow_ports[speed] = load.slow_ports.get(speed, 0) + 1
 
 
@@ -266,8 +277,7 @@ def _attach_uplinks(cluster: Cluster, loads: dict[str, Load], findings: list[Fin
             continue
         load.up_targets = targets
         load.links_per_target = load.uplinks // len(targets)
-        for t in targets:
-            loads[t.name].below_links += load.links_per_target
+        _link(sw, load, loads)
     if cluster.complete:
         findings.extend(_no_spine(sw, pods) for sw, pods in no_spine.values())
 
@@ -283,3 +293,23 @@ def _no_spine(sw: Switch, pods: list[str]) -> Finding:
         sw.at,
         f"add {up} switches to this phase, or depend on a phase that has them",
     )
+
+
+def _link(sw: Switch, load: Load, loads: dict[str, Load]) -> None:
+    """Take the ports of sw's uplinks on the switches above, in the order cabling numbers
+    them: sw's last `uplinks` ports, over its targets in turn, onto each target's ports from
+    port 1; add up the bandwidth and note ends of different speeds."""
+    m = sw.model
+    mixed = len(m.groups) > 1
+    port = m.ports - load.uplinks + 1
+    for t in load.up_targets:
+        tl = loads[t.name]
+        tm = t.model
+        for _ in range(load.links_per_target):
+            mine = m.port_speed(port) if mixed else m.speed
+            tl.below_links += 1
+            theirs = tm.port_speed(tl.below_links) if len(tm.groups) > 1 else tm.speed
+            tl.below_bw += theirs
+            if mine != theirs:
+                load.speed_mismatches.append((t, mine, theirs))
+            port += 1

@@ -5,7 +5,10 @@ notes say: `-d -N <ns> -f frr.conf -i <pid file> --vty_socket <dir> -z <dir>/zse
 -g frr`, with a state directory <lab>/frr/<ns> owned by frr:frr; frr.conf is
 render_frr(switch_routing(d)[name]) unchanged, its interface names being the veth names; beside
 it a copy of this machine's /etc/frr/daemons (Debian's: bgpd=no), which the fabric role edits
-as on a real switch (the lab starts zebra and bgpd itself, so nothing reads it).
+or replaces with the rendered one, as on a real switch (the lab starts zebra and bgpd itself,
+so nothing reads it). A SONiC switch runs FRR as its bgp container does in split routing mode:
+bgpd reads the rendered bgpd.conf, zebra its own zebra.conf, and the addresses SONiC sets from
+config_db (loopback, gateway) are the namespace's.
 `vtysh --vty_socket <dir>` talks to one instance.
 
 lldpd (1.0.16) runs in every namespace with its own control socket, pid file and startup
@@ -28,10 +31,11 @@ from pathlib import Path
 from typing import Any
 
 from wanka.derive.bundle import Derived
-from wanka.derive.routing import switch_routing
+from wanka.derive.routing import SwitchRouting, switch_routing
 from wanka.lab import proc
 from wanka.lab.state import Proc, State, proc_info
 from wanka.render.frr import render_frr
+from wanka.render.sonic import render_bgpd
 
 FRR_DAEMONS = Path("/usr/lib/frr")
 DEBIAN_DAEMONS = Path("/etc/frr/daemons")
@@ -111,8 +115,9 @@ def _start_all(state: State, jobs: list[tuple[Callable[..., list[Proc]], tuple[A
 
 def _start_frr_one(ns: str, where: Path) -> list[Proc]:
     out = []
-    conf = where / "frr.conf"
+    split = (where / "bgpd.conf").exists()  # a SONiC switch: a file per daemon
     for daemon in ("zebra", "bgpd"):
+        conf = where / (f"{daemon}.conf" if split else "frr.conf")
         binary = FRR_DAEMONS / daemon
         pidfile = where / f"{daemon}.pid"
         proc.run(
@@ -126,6 +131,15 @@ def _start_frr_one(ns: str, where: Path) -> list[Proc]:
         pid = _wait_pid(pidfile)
         out.append(_record(pid, ns, daemon, f"{binary} -d -N {ns} "))
     return out
+
+
+def frr_files(r: SwitchRouting) -> dict[str, str]:
+    """The FRR configuration a switch of this OS runs: Debian/FRR's frr.conf; SONiC's split
+    mode files, bgpd.conf as rendered and zebra.conf as SONiC leaves it (nothing of its own:
+    addresses come from config_db, here from the lab's namespaces)."""
+    if r.os == "sonic":
+        return {"bgpd.conf": render_bgpd(r), "zebra.conf": f"hostname {r.hostname}\n"}
+    return {"frr.conf": render_frr(r)}
 
 
 def start_frr(d: Derived, state: State, *, progress: Any = _quiet) -> None:
@@ -146,9 +160,10 @@ def start_frr(d: Derived, state: State, *, progress: Any = _quiet) -> None:
         ns = ns_of[name]
         where = base / ns
         _mkdir(state, where, "frr")
-        conf = where / "frr.conf"
-        conf.write_text(render_frr(r), encoding="utf-8")
-        shutil.chown(conf, "frr", "frr")
+        for name, text in frr_files(r).items():
+            conf = where / name
+            conf.write_text(text, encoding="utf-8")
+            shutil.chown(conf, "frr", "frr")
         if DEBIAN_DAEMONS.is_file():  # as the package ships it: the fabric role turns on bgpd
             shutil.copyfile(DEBIAN_DAEMONS, where / "daemons")
         state.frr[ns] = str(where)

@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from wanka.findings import Mark
 from wanka.language.loader import YMap
-from wanka.model.types import Accelerator, Cpu, Drive, Qos, RackType, SwitchModel, Tier, gbps
+from wanka.model.types import (
+    Accelerator,
+    Cpu,
+    Drive,
+    PortGroup,
+    Qos,
+    RackType,
+    SwitchModel,
+    Tier,
+    gbps,
+)
 
 
 def accelerator(key: str, a: YMap, at: Mark) -> Accelerator:
@@ -46,20 +56,50 @@ def drive(d: YMap) -> Drive:
 
 
 def switch_model(key: str, s: YMap, at: Mark) -> SwitchModel:
+    ports = s["ports"]
+    listed = isinstance(ports, list)
+    ports_at = s.key_at.get("ports", at) if isinstance(s, YMap) else at
+    groups: list[PortGroup] = []
+    first, lane = 1, 0
+    for i, g in enumerate(ports if listed else [ports]):
+        lanes = g.get("lanes")
+        breakouts = g.get("breakouts", []) if listed else s.get("breakouts", [])
+        groups.append(
+            PortGroup(
+                first=first,
+                count=g["count"],
+                speed=gbps(g["speed"]),
+                lanes=lanes,
+                first_lane=lane,
+                breakouts=tuple(breakouts),
+                at=_item_at(ports, i, ports_at) if listed else ports_at,
+            )
+        )
+        first += g["count"]
+        lane += g["count"] * (lanes or 1)
+    sonic = s.get("sonic", {})
     return SwitchModel(
         key=key,
-        ports=s["ports"]["count"],
-        speed=gbps(s["ports"]["speed"]),
-        breakouts=tuple(s.get("breakouts", [])),
+        ports=first - 1,
+        speed=groups[0].speed,
+        breakouts=groups[0].breakouts,
         port_name=s.get("port_name", "Ethernet{port}"),
         max_frame=s["max_frame"],
         rack_units=s["rack_units"],
         power_nominal_w=s["power_w"]["nominal"],
         power_max_w=s["power_w"]["max"],
         liquid_share=s.get("liquid_share", 0),
-        os=s.get("os", "sonic"),
+        os=s.get("os", "debian"),
         at=at,
+        groups=tuple(groups),
+        platform=sonic.get("platform"),
+        hwsku=sonic.get("hwsku"),
     )
+
+
+def _item_at(seq: object, i: int, default: Mark) -> Mark:
+    marks = getattr(seq, "item_at", None)
+    return marks[i] if marks and i < len(marks) else getattr(seq, "at", default)
 
 
 def rack_type(key: str, r: YMap, at: Mark) -> RackType:

@@ -110,20 +110,70 @@ class NodeModel:
         return None
 
 
+SwitchOs = Literal["sonic", "debian"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PortGroup:
+    """Ports `first`..`first + count - 1` (1-based, numbered across the model's groups) of one
+    speed. `first_lane` is the lane offset of the group's first port: SONiC names port p
+    `Ethernet<first_lane + (p - first) x lanes>`."""
+
+    first: int
+    count: int
+    speed: int  # Gb/s
+    lanes: int | None  # SerDes lanes per port; None: not given (Debian/FRR models need none)
+    first_lane: int
+    breakouts: tuple[str, ...]
+    at: Mark
+
+    @property
+    def last(self) -> int:
+        return self.first + self.count - 1
+
+    def first_lane_of(self, port: int) -> int:
+        return self.first_lane + (port - self.first) * (self.lanes or 1)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SwitchModel:
     key: str
-    ports: int
-    speed: int
-    breakouts: tuple[str, ...]
+    ports: int  # all groups
+    speed: int  # of the first group (the ports nodes take)
+    breakouts: tuple[str, ...]  # of the first group
     port_name: str
     max_frame: int
     rack_units: int
     power_nominal_w: float
     power_max_w: float
     liquid_share: float
-    os: str
+    os: SwitchOs
     at: Mark
+    groups: tuple[PortGroup, ...] = ()
+    platform: str | None = None  # SONiC DEVICE_METADATA platform / hwsku
+    hwsku: str | None = None
+
+    def group(self, port: int) -> PortGroup:
+        """The port group port `port` (1-based) is in; ports past the last count as the last
+        group's (PORT-CAPACITY reports them)."""
+        for g in self.groups:
+            if port <= g.last:
+                return g
+        return self.groups[-1]
+
+    def port_speed(self, port: int) -> int:
+        """Gb/s of port `port` (1-based)."""
+        if len(self.groups) == 1:
+            return self.speed
+        return self.group(port).speed
+
+    @property
+    def mixed(self) -> bool:
+        return len({g.speed for g in self.groups}) > 1
+
+    def describe_ports(self) -> str:
+        """'64x400G', or '48x25G+8x100G'."""
+        return "+".join(f"{g.count}x{g.speed}G" for g in self.groups)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -327,7 +327,7 @@ def _switch_configs(
                 "switch": sw.name,
                 "config": render_frr(r),
                 "transport": switch_transport(d, sw, access, s),
-                "os": "frr",
+                "os": "sonic" if sw.model.os == "sonic" else "frr",  # the applier of its OS
                 "password": password,
             },
             pulumi.ResourceOptions(parent=racks.of(sw), depends_on=peers),

@@ -5,7 +5,10 @@
     DIR/ansible/inventory.yml          static inventory (see inventory.py)
     DIR/ansible/group_vars/all/*.yml   cluster, network, software, credentials (references)
     DIR/ansible/group_vars/npu_sw_<set>/software.yml   an npu_sets entry's software
-    DIR/fabric/<switch>/frr.conf       FRR configuration of every routed switch
+    DIR/fabric/<switch>/frr.conf       Debian/FRR routed switch: FRR's configuration
+    DIR/fabric/<switch>/daemons        ... and /etc/frr/daemons (bgpd, bfdd on)
+    DIR/fabric/<switch>/config_db.json SONiC routed switch: ports, interfaces, QoS (CONFIG_DB)
+    DIR/fabric/<switch>/bgpd.conf      ... and bgpd's configuration (split routing mode)
     DIR/nodes/<host>/network.json      host network configuration (bonds, addresses)
     DIR/nodes/<server>/hccn.conf       NPU RoCE addressing (/etc/hccn.conf)
     DIR/hccl/<phase>/<pod>[-snNN].json HCCL rank tables
@@ -28,7 +31,7 @@ from wanka import jsonfmt
 from wanka.derive import hccn, routing
 from wanka.derive.bundle import Derived
 from wanka.outdir import write_tree
-from wanka.render import frr, inventory, ranktable
+from wanka.render import frr, inventory, ranktable, sonic
 from wanka.render import hccn as hccn_render
 from wanka.review import plan
 
@@ -78,8 +81,15 @@ def files(d: Derived, phase: str | None = None) -> Iterator[tuple[str, str]]:
 
     configs = routing.switch_routing(d)
     for sw in switches:
-        if sw.name in configs:
-            yield f"fabric/{sw.name}/frr.conf", frr.render_frr(configs[sw.name])
+        r = configs.get(sw.name)
+        if r is None:
+            continue
+        if r.os == "sonic":
+            yield f"fabric/{sw.name}/bgpd.conf", sonic.render_bgpd(r)
+            yield f"fabric/{sw.name}/config_db.json", sonic.dumps(sonic.config_db(r))
+        else:
+            yield f"fabric/{sw.name}/daemons", frr.render_daemons(r)
+            yield f"fabric/{sw.name}/frr.conf", frr.render_frr(r)
     for node in nodes:
         yield f"nodes/{node.name}/network.json", jsonfmt.dumps(inventory.node_network(d, node))
         if node.model.accelerator is not None:

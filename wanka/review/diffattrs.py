@@ -115,8 +115,10 @@ def _catalog_attrs(c: Cluster) -> dict[str, Json]:
         }
     for sw in c.switch_models.values():
         out[f"switch {sw.key}"] = {
-            "ports": f"{sw.ports}x{sw.speed}G",
-            "breakouts": list(sw.breakouts),
+            "os": sw.os,
+            "ports": sw.describe_ports(),
+            "lanes": [g.lanes for g in sw.groups],
+            "breakouts": sorted({b for g in sw.groups for b in g.breakouts}),
             "max_frame": sw.max_frame,
             "rack_units": sw.rack_units,
             "power_w": f"{sw.power_nominal_w:g}/{sw.power_max_w:g}",

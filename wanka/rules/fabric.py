@@ -6,8 +6,8 @@ from collections import defaultdict
 from collections.abc import Iterator
 
 from wanka.derive.topology import Load, Topology
-from wanka.findings import Finding, Mark, error, listed
-from wanka.model.types import Cluster, Pod, breakout_lanes
+from wanka.findings import Finding, Mark, Severity, error, listed, warning
+from wanka.model.types import Cluster, Pod, PortGroup, breakout_lanes
 from wanka.rules import rule
 
 
@@ -130,33 +130,32 @@ def breakout(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
 
 @rule(
     "LINK-SPEED",
-    "Switch-to-switch links join ports of the same speed.",
-    "c.yaml:105:11: error[LINK-SPEED]: leaf 'sz1-p1-pod01-param-leaf01' (400G) uplinks to spines 'sz1-p1-core-param-spine01', 'sz1-p1-core-param-spine02', 'sz1-p1-core-param-spine03' (and 5 more) (800G)",
+    "Switch-to-switch links join ports of the same speed: each uplink port (of its port "
+    "group, on a model with mixed ports) and the port it lands on above.",
+    "c.yaml:105:11: error[LINK-SPEED]: leaf 'sz1-p1-pod01-param-leaf01' uplinks from 400G ports to 800G ports of spines 'sz1-p1-core-param-spine01', 'sz1-p1-core-param-spine02', 'sz1-p1-core-param-spine03' (and 5 more)",
 )
 def link_speed(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
-    bad = [
-        ld
-        for ld in topo.loads.values()
-        if any(t.model.speed != ld.switch.model.speed for t in ld.up_targets)
-    ]
+    bad = [ld for ld in topo.loads.values() if ld.speed_mismatches]
     for group in _grouped(bad).values():
         ld = group[0]
         sw = ld.switch
-        ups = [t for t in ld.up_targets if t.model.speed != sw.model.speed]
-        t = ups[0]
-        speeds = "/".join(f"{x}G" for x in sorted({u.model.speed for u in ups}))
-        above = (
-            f"{t.tier} '{t.name}'"
-            if len(ups) == 1
-            else f"{t.tier}s {listed([u.name for u in ups])}"
-        )
+        pairs: dict[tuple[int, int], list[str]] = {}
+        tier_of = ""
+        for t, mine, theirs in ld.speed_mismatches:
+            names = pairs.setdefault((mine, theirs), [])
+            if t.name not in names:
+                names.append(t.name)
+            tier_of = t.tier
+        (mine, theirs), names = next(iter(pairs.items()))
+        above = f"{tier_of} '{names[0]}'" if len(names) == 1 else f"{tier_of}s {listed(names)}"
         tier = sw.plane.fabric.tier(sw.tier) if sw.plane.fabric else None
         yield error(
             "LINK-SPEED",
-            f"{sw.tier} '{sw.name}' ({sw.model.speed}G) uplinks to {above} "
-            f"({speeds}){_more(group, ld)}",
+            f"{sw.tier} '{sw.name}' uplinks from {mine}G ports to {theirs}G ports of "
+            f"{above}{_more(group, ld)}",
             tier.at if tier else sw.at,
-            "use models whose uplink and downlink ports match",
+            "use models whose uplink and downlink ports match (on a model with mixed ports, "
+            "list its port groups under ports: the uplinks take the last ports)",
         )
 
 
@@ -225,4 +224,78 @@ def rails(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
                     f"for {fab.rails} rails: one must be a multiple of the other",
                     pod_leaves[0].at,
                     "one leaf per rail (or per group of rails)",
+                )
+
+
+@rule(
+    "SWITCH-PORT-MAP",
+    "A switch model's port map works for its OS: on SONiC every port group gives its lanes "
+    "(ports are named Ethernet<first lane>) and each breakout gives every child whole lanes; "
+    "each group's breakouts split its speed.",
+    "c.yaml:48:16: error[SWITCH-PORT-MAP]: switch model 'sn-64x400g' runs SONiC, which names ports by their lanes: ports 1-64 (400G) give none",
+)
+def port_map(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
+    for sm in cluster.switch_models.values():
+        for g in sm.groups:
+            span = _span(g)
+            if sm.os == "sonic" and g.lanes is None:
+                yield error(
+                    "SWITCH-PORT-MAP",
+                    f"switch model '{sm.key}' runs SONiC, which names ports by their lanes: "
+                    f"{span} ({g.speed}G) give none",
+                    g.at,
+                    "set lanes: 8 on a QSFP-DD/OSFP cage, 4 on QSFP28/QSFP112, 1 on SFP",
+                )
+            for b in g.breakouts:
+                n, speed = breakout_lanes(b)
+                if n * speed != g.speed:
+                    yield error(
+                        "SWITCH-PORT-MAP",
+                        f"switch model '{sm.key}': breakout {b} does not split the {g.speed}G "
+                        f"of {span}",
+                        g.at,
+                    )
+                elif sm.os == "sonic" and g.lanes is not None and g.lanes % n:
+                    yield error(
+                        "SWITCH-PORT-MAP",
+                        f"switch model '{sm.key}': breakout {b} splits the {g.lanes} lanes of "
+                        f"{span} into {n}: SONiC gives each child whole lanes",
+                        g.at,
+                    )
+
+
+def _span(g: PortGroup) -> str:
+    return f"ports {g.first}-{g.last}" if g.count > 1 else f"port {g.first}"
+
+
+@rule(
+    "SWITCH-SETTING-UNUSED",
+    "A switch model setting its OS or its use makes meaningless: lanes on a Debian/FRR model "
+    "(its ports are swpN), SONiC's platform/hwsku on a model no routed switch uses (no "
+    "config_db.json carries them).",
+    "c.yaml:58:9: warning[SWITCH-SETTING-UNUSED]: switch model 'lab-48x25g' runs Debian/FRR, which names ports swpN: the lanes of ports 1-48 name nothing",
+    severity=Severity.WARNING,
+)
+def unused_setting(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
+    routed = {s.model.key for s in cluster.switches if s.plane.fabric and s.plane.fabric.tiers >= 2}
+    used = {s.model.key for s in cluster.switches}
+    for sm in cluster.switch_models.values():
+        if (sm.platform or sm.hwsku) and sm.key in used and sm.key not in routed:
+            yield warning(
+                "SWITCH-SETTING-UNUSED",
+                f"switch model '{sm.key}' gives SONiC's platform and hwsku, but none of its "
+                "switches is routed: no config_db.json is rendered for them",
+                sm.at,
+                "drop sonic:, or use the model in a 2- or 3-tier fabric",
+            )
+        if sm.os == "sonic":
+            continue
+        for g in sm.groups:
+            if g.lanes is not None:
+                yield warning(
+                    "SWITCH-SETTING-UNUSED",
+                    f"switch model '{sm.key}' runs Debian/FRR, which names ports swpN: the lanes "
+                    f"of {_span(g)} name nothing",
+                    g.at,
+                    "drop lanes, or set os: sonic",
                 )
