@@ -143,3 +143,57 @@ def test_lanes_of_one_breakout_cable_share_media_and_length() -> None:
         for c in d.cabling.cables:
             parts.setdefault(c.id, set()).add((c.media, c.length_m))
         assert all(len(v) == 1 for v in parts.values()), path.name
+
+
+def _addresses(d: Derived) -> dict[tuple[str, str], IPv4Address]:
+    """Every address of a node, by (node, manifest key)."""
+    a = d.addressing
+    out: dict[tuple[str, str], IPv4Address] = {(n, "bmc"): ip for n, ip in a.bmcs.items()}
+    out |= {(n, p): ip for (n, p), ip in a.bonds.items()}
+    out |= {(n, f"npu{i}" if p == "param" else f"{p}{i}"): ip for (n, p, i), ip in a.ports.items()}
+    return out
+
+
+def _pinned(text: str, node: str, key: str, ip: IPv4Address) -> str:
+    value = f"bmc: {{address: {ip}}}" if key == "bmc" else f"addresses: {{{key}: {ip}}}"
+    return text + f"  manifest:\n    nodes:\n      {node}: {{{value}}}\n"
+
+
+@settings(max_examples=25, deadline=None)
+@given(pods=st.integers(1, 3), pick=st.integers(0, 10_000), spare=st.integers(0, 10_000))
+def test_a_pin_moves_no_other_address(pods: int, pick: int, spare: int) -> None:
+    """Pin one address (a BMC, a bonded plane or an NPU port) of one node to a spare address of
+    its subnet, or to its own: every other address, every ASN and every cable stays."""
+    text = cluster_text([pods, 1])
+    before = derived(text)
+    addrs = _addresses(before)
+    (node, key), own = sorted(addrs.items())[pick % len(addrs)]
+    plane = {"bmc": "oob", "mgmt": "mgmt"}.get(key, "param")
+    sub = next(s for s in before.addressing.subnets if s.plane == plane and own in s.network)
+    used = set(all_addresses(before))
+    free = [ip for ip in sub.network.hosts() if ip not in used]
+    ip = free[spare % len(free)] if free and spare % 3 else own
+    after = derived(_pinned(text, node, key, ip))
+    moved = _addresses(after)
+    assert moved.pop((node, key)) == ip
+    del addrs[(node, key)]
+    assert moved == addrs
+    assert after.addressing.loopbacks == before.addressing.loopbacks
+    assert after.addressing.subnets == before.addressing.subnets
+    assert {s.name: s.asn for s in after.cluster.switches} == {
+        s.name: s.asn for s in before.cluster.switches
+    }
+    assert after.cabling.cables == before.cabling.cables
+
+
+def test_a_pin_on_another_hosts_place_is_refused() -> None:
+    """The pin that would have shifted everyone (the old scheme skipped it) is NET-PIN-TAKEN."""
+    text = cluster_text([1])
+    before = derived(text)
+    taken = before.addressing.bmcs["lab-p1-pod01-r01-s02"]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "cluster.yaml"
+        path.write_text(_pinned(text, "lab-p1-pod01-r02-s02", "bmc", taken), encoding="utf-8")
+        result = check(str(path))
+    assert [f.rule for f in result.errors] == ["NET-PIN-TAKEN"]
+    assert "lab-p1-pod01-r01-s02" in result.errors[0].message

@@ -202,6 +202,21 @@ def pin_subnet(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
 
 
 @rule(
+    "NET-PIN-TAKEN",
+    "A pin takes its address without moving anyone: every host (and switch loopback) keeps the "
+    "address of its place in cabling order, the pinned one's place stays free, and a pin on "
+    "the place of another, unpinned host is refused.",
+    "c.yaml:191:50: error[NET-PIN-TAKEN]: pinned address 10.99.0.3 of lab-p1-pod01-r02-s02 is the place of lab-p1-pod01-r01-s02 (bmc.address) in its subnet (pins move no one: every host keeps the address of its place)",
+)
+def pin_taken(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
+    from wanka.derive.addresses import loopback_pins_taken, pin_problems
+
+    if cluster.complete:
+        yield from pin_problems(cluster, topo, taken=True)
+        yield from loopback_pins_taken(cluster)
+
+
+@rule(
     "NET-PIN-DUPLICATE",
     "No address is pinned twice.",
     "c.yaml:215:50: error[NET-PIN-DUPLICATE]: address 10.99.0.200 is pinned twice: BMC of ...-s02 and BMC of ...-s01 (c.yaml:211:50)",
