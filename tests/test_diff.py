@@ -428,7 +428,12 @@ def test_git_revision_against_the_working_tree(tmp_path: Path) -> None:
     assert r.returncode == 1, r.stderr
     doc = json.loads(r.stdout)
     assert doc["old"]["file"] == "HEAD:cluster.yaml"
-    assert [c["name"] for c in doc["changes"] if c["kind"] == "pod"] == ["sz1-p2-pod39"]
+    pods = [c for c in doc["changes"] if c["kind"] == "pod"]
+    assert [c["name"] for c in pods if c["op"] == "removed"] == ["sz1-p2-pod39"]
+    # the pods declared after it have implicit slots: they move up one, and the diff says so
+    moved = [c for c in pods if c["op"] == "changed"]
+    assert moved and all(set(c["fields"]) == {"slot"} for c in moved)
+    assert all(c["fields"]["slot"]["old"] == c["fields"]["slot"]["new"] + 1 for c in moved)
     assert {"rule": "DIFF-LIVE-REMOVE", "subject": "pod sz1-p2-pod39"}.items() <= next(
         b for b in doc["blocking"] if b["rule"] == "DIFF-LIVE-REMOVE"
     ).items()

@@ -1,8 +1,9 @@
 """Derive: every address of the cluster.
 
 Subnets come from `ipam.plane_subnets` and `ipam.pack` (the plan validation
-already proved fits), in model order, so adding a phase or a pod at the end
-of the last phase never moves an existing subnet. Inside a subnet the gateway
+already proved fits), in slot order (`wanka.model.slots`), so a pod given the
+next free slot never moves an existing subnet, and a retired pod keeps its
+subnets, places and loopbacks reserved. Inside a subnet the gateway
 (the leaf, or the pod's leaf pair) takes the first address and every host has
 its place: the k-th host in cabling order gets the k-th host address, pinned
 or not. A pin takes its address without moving anyone: the pinned host's own
@@ -111,7 +112,7 @@ def allocate(cluster: Cluster, topo: Topology) -> Addressing:
     out = Addressing()
     pins = _pins(cluster)
     by_leaf: dict[str, list[tuple[Node, Plane, int]]] = defaultdict(list)
-    for pod in cluster.pods:
+    for pod in cluster.allocated_pods():
         for node, plane, port, leaf in node_attachments(cluster, pod):
             if leaf is not None:
                 by_leaf[leaf.name].append((node, plane, port))
@@ -130,7 +131,24 @@ def allocate(cluster: Cluster, topo: Topology) -> Addressing:
                 _fill_leaf(out, by_leaf[owner.name], plane, sub, hosts, pins)
     _loopbacks(cluster, out)
     out.findings.extend(_taken(cluster, pins, out))
+    if len(cluster.allocated_pods()) != len(cluster.pods):
+        _drop_retired(cluster, out)
     return out
+
+
+def _drop_retired(cluster: Cluster, out: Addressing) -> None:
+    """Retired pods' addresses stay reserved (their places in `out.places`), but are no
+    one's: they leave the plan."""
+    gone = {p.name for p in cluster.allocated_pods() if p.retired}
+    gone |= {x.name for p in cluster.allocated_pods() if p.retired for x in p.nodes}
+    gone |= {x.name for p in cluster.allocated_pods() if p.retired for x in p.switches}
+    out.subnets = [s for s in out.subnets if s.owner not in gone]
+    out.by_owner = {k: v for k, v in out.by_owner.items() if k[1] not in gone}
+    out.ports = {k: v for k, v in out.ports.items() if k[0] not in gone}
+    out.port_subnet = {k: v for k, v in out.port_subnet.items() if k[0] not in gone}
+    out.bonds = {k: v for k, v in out.bonds.items() if k[0] not in gone}
+    out.bmcs = {k: v for k, v in out.bmcs.items() if k not in gone}
+    out.loopbacks = {k: v for k, v in out.loopbacks.items() if k not in gone}
 
 
 def _loopbacks(cluster: Cluster, out: Addressing) -> None:
@@ -139,7 +157,7 @@ def _loopbacks(cluster: Cluster, out: Addressing) -> None:
         return
     hosts = _Hosts(cluster.loopbacks)
     hosts.next -= 1  # a /32 per switch: no gateway to keep free
-    for sw in cluster.switches:
+    for sw in cluster.allocated_switches():
         if sw.plane.fabric is None or sw.plane.fabric.tiers < 2:
             continue
         pin = sw.facts.loopback if sw.facts is not None else None

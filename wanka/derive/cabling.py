@@ -5,8 +5,10 @@ Ports are assigned so that growth never moves an existing cable:
   breakout, lane L of port P is `{port_name}:{L}`, e.g. `400GE1/0/12:2`);
 * a switch's uplinks take its *last* `uplinks` ports, spread over the
   switches above in order;
-* a switch's links from the tier below fill its ports from port 1 in model
-  order, so phase 2's leaves land after phase 1's on a shared spine.
+* a switch's links from the tier below fill its ports from port 1 in slot
+  order, so phase 2's leaves land after phase 1's on a shared spine, and a
+  pod given the next free slot lands after all of them; a retired pod's
+  ports stay taken (its cables leave the plan).
 
 Each end has the vendor's port name (for people and LLDP) and a Linux
 interface name (`swp12`, `swp12s2`; for FRR and the lab). The cable's media
@@ -110,7 +112,7 @@ def derive(cluster: Cluster, topo: Topology) -> Cabling:
     lanes_used: dict[str, int] = defaultdict(int)  # per leaf: node lanes so far
     below_used: dict[str, int] = defaultdict(int)  # per switch: ports taken by the tier below
 
-    for pod in cluster.pods:
+    for pod in cluster.allocated_pods():
         for node, plane, port, leaf in node_attachments(cluster, pod):
             if leaf is None:
                 continue
@@ -144,7 +146,7 @@ def derive(cluster: Cluster, topo: Topology) -> Cabling:
                 )
             )
 
-    for sw in cluster.switches:
+    for sw in cluster.allocated_switches():
         load = topo.loads[sw.name]
         if not load.up_targets:
             continue
@@ -170,7 +172,16 @@ def derive(cluster: Cluster, topo: Topology) -> Cabling:
                         None,
                     )
                 )
-    return Cabling(_one_length_per_breakout(cables))
+    return Cabling(_one_length_per_breakout(_without_retired(cluster, cables)))
+
+
+def _without_retired(cluster: Cluster, cables: list[Cable]) -> list[Cable]:
+    """A retired pod's ports stay taken, its cables leave the plan."""
+    if len(cluster.allocated_pods()) == len(cluster.pods):
+        return cables
+    gone = {x.name for p in cluster.allocated_pods() if p.retired for x in p.switches}
+    gone |= {x.name for p in cluster.allocated_pods() if p.retired for x in p.nodes}
+    return [c for c in cables if c.a.device not in gone and c.b.device not in gone]
 
 
 MEDIA_RANK = {"CAT6": 0, "DAC": 1, "AOC": 2, "MMF": 3, "SMF": 4}

@@ -2,7 +2,8 @@
 
 This is the connectivity the model implies, computed once and shared by the
 fabric rules (port budgets, speeds, oversubscription) and by cabling. It
-assigns no port numbers; cabling does that.
+assigns no port numbers; cabling does that. Retired pods are in it (their
+leaves keep their spine ports reserved), in slot order.
 
 Node ports: on a rail-optimised plane, port i goes to a leaf serving rail i
 (several leaves per rail share a rail's servers in turn); on other planes the
@@ -22,7 +23,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from wanka.findings import Finding, error
+from wanka.findings import Finding, error, listed
 from wanka.model.types import Cluster, Node, Plane, Pod, Switch, breakout_lanes
 
 UP = {"leaf": "spine", "spine": "core"}
@@ -141,7 +142,7 @@ def compute(cluster: Cluster) -> Topology:
 def _loads(cluster: Cluster) -> dict[str, Load]:
     """An empty load per switch: its downlink lanes (breakout) and the uplinks it reserves."""
     loads: dict[str, Load] = {}
-    for sw in cluster.switches:
+    for sw in cluster.allocated_switches():
         tier = sw.plane.fabric.tier(sw.tier) if sw.plane.fabric else None
         lanes, lane_speed = 1, sw.model.speed
         if tier is not None and tier.downlink_breakout:
@@ -153,7 +154,7 @@ def _loads(cluster: Cluster) -> dict[str, Load]:
 def _attach_node_ports(cluster: Cluster, loads: dict[str, Load], findings: list[Finding]) -> None:
     """Every node port (and BMC) onto its leaf; FABRIC-NO-LEAF where a pod has none."""
     missing: set[tuple[str, str]] = set()
-    for pod in cluster.pods:
+    for pod in cluster.allocated_pods():
         for node, plane, port, leaf in node_attachments(cluster, pod):
             if leaf is None:
                 # pods of one type miss the same leaf: report it once per type
@@ -188,7 +189,7 @@ class _Reach:
     def __init__(self, cluster: Cluster) -> None:
         self.by_phase_plane_tier: dict[tuple[str, str, str], list[Switch]] = defaultdict(list)
         self.leaf_planes_of_pod: dict[str, set[str]] = defaultdict(set)
-        for sw in cluster.switches:
+        for sw in cluster.allocated_switches():
             self.by_phase_plane_tier[(sw.pod.phase.name, sw.plane.name, sw.tier)].append(sw)
             if sw.tier == "leaf":
                 self.leaf_planes_of_pod[sw.pod.name].add(sw.plane.name)
@@ -218,7 +219,7 @@ def _attach_uplinks(cluster: Cluster, loads: dict[str, Load], findings: list[Fin
             reported.add(key)
             findings.append(finding)
 
-    for sw in cluster.switches:
+    for sw in cluster.allocated_switches():
         fab = sw.plane.fabric
         up = UP.get(sw.tier)
         if fab is None or up is None or fab.tier(up) is None:  # type: ignore[arg-type]
@@ -272,7 +273,22 @@ def _attach_uplinks(cluster: Cluster, loads: dict[str, Load], findings: list[Fin
                 ),
             )
             continue
+        if (gone := _retired_targets(sw, targets)) is not None:
+            report((key[0], sw.plane.name, "retired"), gone)
         load.up_targets = targets
         load.links_per_target = load.uplinks // len(targets)
         for t in targets:
             loads[t.name].below_links += load.links_per_target
+
+
+def _retired_targets(sw: Switch, targets: list[Switch]) -> Finding | None:
+    """POD-RETIRED: a switch that stays uplinks into a retired pod's switches."""
+    gone = [t.name for t in targets if t.pod.retired]
+    if not gone or sw.pod.retired:
+        return None
+    return error(
+        "POD-RETIRED",
+        f"pod '{sw.pod.name}' uplinks into switches of a retired pod: {listed(gone)}",
+        sw.pod.at,
+        "retire the pods that need them too, or keep their pod",
+    )

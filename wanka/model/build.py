@@ -21,7 +21,7 @@ from typing import Any
 from wanka.findings import Finding, Mark, error, listed
 from wanka.language.loader import YMap, YSeq
 from wanka.language.positions import choices_hint
-from wanka.model import parts
+from wanka.model import parts, slots
 from wanka.model.names import (
     NODE_PREFIX,
     check_names,
@@ -73,6 +73,17 @@ def _m(ymap: Any, key: str, *, value: bool = False) -> Mark:
 
 def _items(ymap: Any) -> list[tuple[str, Any]]:
     return list(ymap.items()) if isinstance(ymap, dict) else []
+
+
+@dataclass(slots=True)
+class _Where:
+    """What the pods of one placement are placed and numbered with."""
+
+    group: list[Row]
+    used_rows: dict[tuple[str, str], int]
+    pod_names: dict[str, Mark]
+    numbering: AsnNumbering
+    slot: int  # of its first pod
 
 
 @dataclass(slots=True)
@@ -391,42 +402,44 @@ class Builder:
         return out
 
     def expand(self, spec: YMap, cluster: Cluster) -> None:
+        """Every pod, built in slot order (`wanka.model.slots`)."""
         pod_types = spec.get("pod_types", {})
         used_rows: dict[tuple[str, str], int] = defaultdict(int)
         pod_names: dict[str, Mark] = {}
         numbering = AsnNumbering(self.bgp)
-        for phase, pdecl in self.phase_decls:
-            numbering.start_phase(pod_types, pdecl["pods"])
-            for placement in pdecl["pods"]:
-                ptype_name = placement["type"]
-                ptype = pod_types.get(ptype_name)
-                if ptype is None:
-                    self.cut_short(
-                        "pod type", ptype_name, pod_types, _m(placement, "type", value=True)
-                    )
-                    continue
-                if placement["hall"] not in self.halls:
-                    self.cut_short(
-                        "hall", placement["hall"], self.halls, _m(placement, "hall", value=True)
-                    )
-                    continue
-                group = self._row_group(placement)
-                if group is None:
-                    continue
-                self._placement(
-                    cluster, phase, placement, ptype, group, used_rows, pod_names, numbering
+        numbering.start(pod_types, [(ph.name, pd["pods"]) for ph, pd in self.phase_decls])
+        placements, problems = slots.ordered(self.phase_decls)
+        self.findings.extend(problems)
+        for slot, phase, placement in placements:
+            ptype_name = placement["type"]
+            ptype = pod_types.get(ptype_name)
+            if ptype is None:
+                self.cut_short("pod type", ptype_name, pod_types, _m(placement, "type", value=True))
+                continue
+            if placement["hall"] not in self.halls:
+                self.cut_short(
+                    "hall", placement["hall"], self.halls, _m(placement, "hall", value=True)
                 )
+                continue
+            group = self._row_group(placement)
+            if group is None:
+                continue
+            where = _Where(group, used_rows, pod_names, numbering, slot)
+            self._placement(cluster, phase, placement, ptype, where)
+        self._retire(cluster)
+
+    def _retire(self, cluster: Cluster) -> None:
+        """Retired pods keep what they were given (`cluster.slots`), and leave the rest."""
+        cluster.slots = cluster.pods
+        cluster.all_switches = cluster.switches
+        if any(p.retired for p in cluster.pods):
+            cluster.pods = [p for p in cluster.slots if not p.retired]
+            cluster.racks = [r for r in cluster.racks if not r.pod.retired]
+            cluster.nodes = [n for n in cluster.nodes if not n.pod.retired]
+            cluster.switches = [s for s in cluster.all_switches if not s.pod.retired]
 
     def _placement(
-        self,
-        cluster: Cluster,
-        phase: Phase,
-        placement: YMap,
-        ptype: YMap,
-        group: list[Row],
-        used_rows: dict[tuple[str, str], int],
-        pod_names: dict[str, Mark],
-        numbering: AsnNumbering,
+        self, cluster: Cluster, phase: Phase, placement: YMap, ptype: YMap, where: _Where
     ) -> None:
         """The pods of one placement, each in the first row of `group` with room for it. The
         pods that find no room, or whose names are taken, are one finding each for the
@@ -435,18 +448,23 @@ class Builder:
         homeless: list[str] = []
         taken: list[str] = []
         at = _m(placement, "name", value=True)
-        for short in pod_shorts(placement):
+        pod_names, used_rows = where.pod_names, where.used_rows
+        shorts = pod_shorts(placement)
+        retired = set(placement.get("retired", []))
+        self._check_retired(phase, placement, shorts, retired)
+        for i, short in enumerate(shorts):
             full = pod_name(cluster.name, phase.name, short)
             if full in pod_names:
                 taken.append(full)
                 continue
             pod_names[full] = at
-            row = self._place(group, rack_total, used_rows)
+            row = self._place(where.group, rack_total, used_rows)
             if row is None:
                 homeless.append(full)
             pod = self._pod(cluster, phase, placement, ptype, full, short, row)
+            pod.slot, pod.retired = where.slot + i, short in retired
             first_pos = (used_rows[(row.hall, row.name)] - rack_total + 1) if row else None
-            self._fill_pod(cluster, pod, ptype, first_pos, numbering)
+            self._fill_pod(cluster, pod, ptype, first_pos, where.numbering)
         if taken:
             who = f"pod {listed(taken)} is" if len(taken) == 1 else f"pods {listed(taken)} are"
             self.findings.append(
@@ -458,7 +476,22 @@ class Builder:
                 )
             )
         if homeless:
-            self._row_full(homeless, group, rack_total, used_rows, placement)
+            self._row_full(homeless, where.group, rack_total, used_rows, placement)
+
+    def _check_retired(
+        self, phase: Phase, placement: YMap, shorts: list[str], retired: set[str]
+    ) -> None:
+        unknown = sorted(retired - set(shorts))
+        if unknown:
+            self.findings.append(
+                error(
+                    "POD-RETIRED",
+                    f"placement '{placement['name']}' of phase {phase.name} makes no pod "
+                    f"{listed(unknown)} (it makes {listed(shorts)})",
+                    _m(placement, "retired", value=True),
+                    "name the retired pods as the placement numbers them",
+                )
+            )
 
     def _pod(
         self,

@@ -288,6 +288,8 @@ class Pod:
     hall: str
     row: str | None  # assigned row (None when it could not be placed)
     at: Mark
+    slot: int = 0  # allocation slot, cluster-wide (wanka.model.slots)
+    retired: bool = False  # gone, its slot and all it was given kept (not in Cluster.pods)
     supernode_servers: int | None = None
     supernode_cards: int | None = None
     supernode_at: Mark | None = None  # the pod type's `supernode:` declaration
@@ -376,11 +378,23 @@ class Cluster:
     racks: list[Rack] = field(default_factory=list)
     nodes: list[Node] = field(default_factory=list)
     switches: list[Switch] = field(default_factory=list)
+    # every pod in slot order, retired ones too, and every switch in that order: what
+    # allocation walks, so a retired pod keeps its subnets, loopbacks and spine ports
+    slots: list[Pod] = field(default_factory=list)
+    all_switches: list[Switch] = field(default_factory=list)
     node_facts: dict[str, NodeFacts] = field(default_factory=dict)
     switch_facts: dict[str, SwitchFacts] = field(default_factory=dict)
     # False when unresolved names left pods, racks or nodes unbuilt: checks of the
     # whole cluster (capacity, manifest names, missing leaves) would only echo that
     complete: bool = True
+
+    def allocated_pods(self) -> list[Pod]:
+        """Every pod allocation walks, in slot order: retired ones too."""
+        return self.slots or self.pods
+
+    def allocated_switches(self) -> list[Switch]:
+        """Every switch allocation walks, in slot order: those of retired pods too."""
+        return self.all_switches or self.switches
 
     def phase(self, name: str) -> Phase | None:
         for p in self.phases:
