@@ -197,3 +197,49 @@ def test_a_pin_on_another_hosts_place_is_refused() -> None:
         result = check(str(path))
     assert [f.rule for f in result.errors] == ["NET-PIN-TAKEN"]
     assert "lab-p1-pod01-r01-s02" in result.errors[0].message
+
+
+def _lengths(text: str) -> dict[tuple[str, str], tuple[str, int]]:
+    return {(c.a.device, c.a.port): (c.media, c.length_m) for c in derived(text).cabling.cables}
+
+
+def test_cable_lengths_follow_the_layout_distances() -> None:
+    """The documented defaults give today's lengths; a site, hall or row setting changes them,
+    the narrowest winning: a server two rack positions from its leaf is 2 x 0.6 + 4 = 5.2 m
+    (a 7 m AOC) by default, 2 x 5 + 4 = 14 m (15 m) at a 5 m pitch."""
+    text = cluster_text([1])
+    rows = "        rows:\n"
+    server = ("lab-p1-pod01-r01-s01", "param0")
+    default = _lengths(text)
+    assert default[server] == ("AOC", 7)
+    explicit = text.replace(
+        "    halls:\n",
+        "    distances: {rack_pitch_m: 0.6, row_pitch_m: 3.0, rack_slack_m: 4, cross_row_m: 20,"
+        " between_halls_m: 300}\n    halls:\n",
+    )
+    assert _lengths(explicit) == default
+    site = text.replace("    halls:\n", "    distances: {rack_pitch_m: 5}\n    halls:\n")
+    assert _lengths(site)[server] == ("AOC", 15)
+    hall = site.replace(rows, "        distances: {rack_pitch_m: 2, rack_slack_m: 1}\n" + rows)
+    assert _lengths(hall)[server] == ("AOC", 5)  # 2 x 2 + 1
+    row = hall.replace("positions: 10}", "positions: 10, rack_pitch_m: 9}")
+    assert _lengths(row)[server] == ("AOC", 20)  # 2 x 9 + 1
+    slack = site.replace(rows, "        distances: {rack_slack_m: 30}\n" + rows)
+    assert _lengths(slack)[server] == ("MMF", 50)  # 2 x 5 + 30 = 40 m: no AOC that long
+
+
+def test_a_cable_between_halls_is_as_long_as_the_layout_says() -> None:
+    text = cluster_text([1, 1]).replace(
+        "    halls:\n",
+        "    distances: {between_halls_m: 450}\n    halls:\n"
+        "      - name: far\n        rows:\n          - {name: A, positions: 10}\n",
+    )
+    text = text.replace(
+        "    - name: p2\n      status: planned\n      depends_on: [p1]\n      pods:\n"
+        "        - {name: pod, type: lab-pod, count: 1, hall: lab, row: A}",
+        "    - name: p2\n      status: planned\n      depends_on: [p1]\n      pods:\n"
+        "        - {name: pod, type: lab-pod, count: 1, hall: far, row: A}",
+    )
+    cables = derived(text).cabling.cables
+    far = [c for c in cables if c.a.device.startswith("lab-p2-") and "spine" in c.b.device]
+    assert far and {(c.media, c.length_m) for c in far} == {("SMF", 450)}

@@ -12,23 +12,27 @@ Ports are assigned so that growth never moves an existing cable:
 
 Each end has the vendor's port name (for people and LLDP) and a Linux
 interface name (`swp12`, `swp12s2`; for FRR and the lab). The cable's media
-and length come from where the two racks stand: same rack DAC (CAT6 for 1G),
-same row AOC, other rows multimode fibre, other halls single-mode fibre.
+and length come from where the two racks stand and the layout's distances
+(`layout.distances`, a hall's, a row's `rack_pitch_m`): same rack a 3 m DAC
+(CAT6 for 1G); same row `|positions apart| x rack_pitch_m + rack_slack_m`,
+an AOC of the next stock length up to 30 m (longer: multimode); other rows
+`cross_row_m + |rows apart| x row_pitch_m`, multimode fibre up to 100 m,
+single-mode beyond; other halls single-mode of `between_halls_m`.
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass, replace
 
 from wanka.derive.topology import Topology, node_attachments
-from wanka.model.types import Cluster, Rack, Switch
+from wanka.model.types import Cluster, Distances, Rack, Switch
 
-AOC_LENGTHS = (3, 5, 7, 10, 15, 20, 30)
+AOC_LENGTHS = (3, 5, 7, 10, 15, 20, 30)  # stock lengths of the parts, m
 MMF_LENGTHS = (30, 50, 70, 100)
-SMF_LENGTH = 300
-RACK_PITCH_M = 0.6
-ROW_PITCH_M = 3.0
+SAME_RACK_M = 3  # a DAC (or patch cord) inside one rack
+DEFAULT = Distances()
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,31 +82,34 @@ def _classes(length: float, classes: tuple[int, ...]) -> int | None:
 
 
 class _Floor:
-    """Where racks stand, for media and length."""
+    """Where racks stand, for media and length (`layout.distances`, docs/language.md)."""
 
     def __init__(self, cluster: Cluster) -> None:
-        self.row_index: dict[tuple[str, str], int] = {}
-        for i, (hall, row) in enumerate(cluster.rows):
-            self.row_index[(hall, row)] = i
+        self.rows = cluster.rows
+        self.between_halls_m = cluster.between_halls_m
 
     def media(self, a: Rack, b: Rack, speed: int) -> tuple[str, int]:
         if a is b:
-            return ("CAT6" if speed <= 1 else "DAC"), 3
+            return ("CAT6" if speed <= 1 else "DAC"), SAME_RACK_M
         pa, pb = a.pod, b.pod
         if pa.hall != pb.hall:
-            return "SMF", SMF_LENGTH
+            return "SMF", math.ceil(self.between_halls_m)
         copper = "CAT6" if speed <= 1 else None
+        ra = self.rows.get((pa.hall, pa.row or ""))
+        rb = self.rows.get((pb.hall, pb.row or ""))
+        known = ra or rb
+        d = known.distances if known is not None else DEFAULT
         if pa.row == pb.row and a.position is not None and b.position is not None:
-            run = abs(a.position - b.position) * RACK_PITCH_M + 4
+            run = abs(a.position - b.position) * d.rack_pitch_m + d.rack_slack_m
             length = _classes(run, AOC_LENGTHS)
             if length is not None:
                 return copper or "AOC", length
-        ra = self.row_index.get((pa.hall, pa.row or ""), 0)
-        rb = self.row_index.get((pb.hall, pb.row or ""), 0)
-        run = 20 + abs(ra - rb) * ROW_PITCH_M
+        else:
+            rows_apart = abs((ra.order if ra else 0) - (rb.order if rb else 0))
+            run = d.cross_row_m + rows_apart * d.row_pitch_m
         length = _classes(run, MMF_LENGTHS)
         if length is None:
-            return "SMF", SMF_LENGTH
+            return "SMF", math.ceil(run)
         return copper or "MMF", length
 
 

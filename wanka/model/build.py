@@ -14,7 +14,7 @@ rules can still check the rest.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
@@ -38,6 +38,7 @@ from wanka.model.types import (
     Bgp,
     Cluster,
     Credential,
+    Distances,
     Fabric,
     NicSet,
     Node,
@@ -321,7 +322,10 @@ class Builder:
         self.rows: dict[tuple[str, str], Row] = {}
         self.row_groups: dict[tuple[str, str], list[Row]] = {}
         self.halls: dict[str, Mark] = {}
-        halls = spec.get("layout", {}).get("halls", [])
+        layout = spec.get("layout", {})
+        site = Distances(**layout.get("distances", {}))
+        self.between_halls_m = site.between_halls_m
+        halls = layout.get("halls", [])
         for i, h in enumerate(halls):
             hat = halls.item_at[i] if isinstance(halls, YSeq) else Mark("<input>", 1, 1)
             if h["name"] in self.halls:
@@ -334,6 +338,7 @@ class Builder:
                 )
                 continue
             self.halls[h["name"]] = hat
+            hall = replace(site, **h.get("distances", {}))
             for j, r in enumerate(h["rows"]):
                 rat = h["rows"].item_at[j] if isinstance(h["rows"], YSeq) else hat
                 group = []
@@ -348,7 +353,15 @@ class Builder:
                         )
                         continue
                     row = Row(
-                        hall=h["name"], name=n, group=r["name"], positions=r["positions"], at=rat
+                        hall=h["name"],
+                        name=n,
+                        group=r["name"],
+                        positions=r["positions"],
+                        at=rat,
+                        order=sum(1 for k in self.rows if k[0] == h["name"]),
+                        distances=replace(
+                            hall, rack_pitch_m=r.get("rack_pitch_m", hall.rack_pitch_m)
+                        ),
                     )
                     self.rows[(h["name"], n)] = row
                     group.append(row)
@@ -839,6 +852,7 @@ def build(data: YMap, files: list[str]) -> tuple[Cluster, list[Finding]]:
         software=b.software(spec),
         credentials=b.credentials(spec),
         rows=b.rows,
+        between_halls_m=b.between_halls_m,
         phases=b.phases(spec),
         node_facts=b.node_facts,
         switch_facts=b.switch_facts,

@@ -227,12 +227,25 @@ class Software:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Distances:
+    """Cable-run distances (layout.distances, a hall's, a row's rack pitch), in metres."""
+
+    rack_pitch_m: float = 0.6  # between neighbouring rack positions of a row
+    row_pitch_m: float = 3.0  # between neighbouring rows
+    rack_slack_m: float = 4.0  # a run between two racks of a row adds this to their distance
+    cross_row_m: float = 20.0  # a run between rows takes this before the rows' distance
+    between_halls_m: float = 300.0  # a run between halls
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Row:
     hall: str
     name: str
     group: str  # the row-group name it was declared under (== name without count)
     positions: int
     at: Mark
+    order: int = 0  # among its hall's rows, in declaration order
+    distances: Distances = field(default_factory=Distances)  # its hall's, its own rack pitch
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -374,6 +387,7 @@ class Cluster:
     credentials: dict[str, Credential]
     rows: dict[tuple[str, str], Row]
     phases: list[Phase]
+    between_halls_m: float = 300.0  # layout.distances.between_halls_m
     pods: list[Pod] = field(default_factory=list)
     racks: list[Rack] = field(default_factory=list)
     nodes: list[Node] = field(default_factory=list)
