@@ -5,6 +5,8 @@ Ports are assigned so that growth never moves an existing cable:
   breakout, lane L of port P is `{port_name}:{L}`, e.g. `400GE1/0/12:2`);
 * a switch's uplinks take its *last* `uplinks` ports, spread over the
   switches above in order;
+* the two leaves of an active-backup pair are joined by a peer link on the
+  port below their uplinks;
 * a switch's links from the tier below fill its ports from port 1 in slot
   order, so phase 2's leaves land after phase 1's on a shared spine, and a
   pod given the next free slot lands after all of them; a retired pod's
@@ -52,6 +54,7 @@ class Cable:
     media: str  # CAT6 | DAC | AOC | MMF | SMF
     length_m: int
     breakout: str | None  # the b-end port's breakout mode, if any
+    peer: bool = False  # the peer link of an active-backup leaf pair (bridged, not routed)
 
 
 @dataclass(slots=True)
@@ -179,7 +182,38 @@ def derive(cluster: Cluster, topo: Topology) -> Cabling:
                         None,
                     )
                 )
+    cables.extend(_peer_links(topo, floor))
     return Cabling(_one_length_per_breakout(_without_retired(cluster, cables)))
+
+
+def peer_port(sw: Switch, topo: Topology) -> int:
+    """The port of a leaf's peer link: the last one below its uplinks."""
+    return sw.model.ports - topo.loads[sw.name].uplinks
+
+
+def _peer_links(topo: Topology, floor: _Floor) -> list[Cable]:
+    """One cable between the two leaves of each active-backup pair, on the port below their
+    uplinks (topology counts it in their port budget)."""
+    out = []
+    for a, b in topo.peer_pairs:
+        a_name, a_if = port_name(a, peer_port(a, topo), None)
+        b_name, b_if = port_name(b, peer_port(b, topo), None)
+        media, length = floor.media(a.rack, b.rack, a.model.speed)
+        speed = min(a.model.speed, b.model.speed)
+        out.append(
+            Cable(
+                f"{b.name}:{b_name}",
+                a.plane.name,
+                End(a.name, a_name, a_if),
+                End(b.name, b_name, b_if),
+                speed,
+                media,
+                length,
+                None,
+                peer=True,
+            )
+        )
+    return out
 
 
 def _without_retired(cluster: Cluster, cables: list[Cable]) -> list[Cable]:

@@ -10,6 +10,9 @@ Node ports: on a rail-optimised plane, port i goes to a leaf serving rail i
 k-th node's port i goes to leaf (k * ports + i) mod leaves, so a node's ports
 land on different leaves. BMCs go to the oob plane's leaves in turn.
 
+Leaf pairs of active-backup bonded planes are joined by a peer link
+(`peer_pairs`), which takes one port of each.
+
 Uplinks: a switch spreads its `uplinks` ports evenly over the switches of the
 tier above that it can reach: those in its own pod, else those in the same
 phase's network pods (pods without leaves of that plane), else those of the
@@ -45,6 +48,7 @@ class Load:
         default_factory=dict
     )  # NIC speed -> count, if not lane speed
     below_links: int = 0  # links from the tier below
+    peer_links: int = 0  # to the other leaf of an active-backup pair (see peer_pairs)
     uplinks: int = 0  # ports reserved for the tier above
     up_targets: list[Switch] = field(default_factory=list)
     links_per_target: int = 0
@@ -52,7 +56,7 @@ class Load:
     @property
     def ports_needed(self) -> int:
         node_ports = -(-self.node_lanes // self.lanes_per_port)
-        return node_ports + self.below_links + self.uplinks
+        return node_ports + self.below_links + self.peer_links + self.uplinks
 
     @property
     def down_bw(self) -> int:
@@ -67,6 +71,28 @@ class Load:
 class Topology:
     loads: dict[str, Load]
     findings: list[Finding]
+    # the leaf pairs of active-backup bonded planes, each bridged over one peer link
+    peer_pairs: list[tuple[Switch, Switch]] = field(default_factory=list)
+
+
+def peer_pairs(cluster: Cluster) -> list[tuple[Switch, Switch]]:
+    """The leaf pairs that carry active-backup bonds: a pod's two leaves of a bonded plane
+    whose nodes have a port on each. The pair bridges the plane over one peer link (a cable
+    between them) and both hold the pod's gateway address with one MAC, so a frame reaching
+    the leaf whose host link is the backup crosses to the other: no M-LAG needed."""
+    out: list[tuple[Switch, Switch]] = []
+    bonded = [p for p in cluster.planes.values() if p.bonded and p.bond_mode == "active-backup"]
+    if not bonded:
+        return out
+    for pod in cluster.allocated_pods():
+        for plane in bonded:
+            leaves = _leaves(pod, plane.name)
+            across = any(
+                (nic := n.model.nic(plane.name)) is not None and nic.count > 1 for n in pod.nodes
+            )
+            if len(leaves) == 2 and across:
+                out.append((leaves[0], leaves[1]))
+    return out
 
 
 def _leaves(pod: Pod, plane: str) -> list[Switch]:
@@ -136,7 +162,11 @@ def compute(cluster: Cluster) -> Topology:
     loads = _loads(cluster)
     _attach_node_ports(cluster, loads, findings)
     _attach_uplinks(cluster, loads, findings)
-    return Topology(loads, findings)
+    pairs = peer_pairs(cluster)
+    for a, b in pairs:
+        loads[a.name].peer_links += 1
+        loads[b.name].peer_links += 1
+    return Topology(loads, findings, pairs)
 
 
 def _loads(cluster: Cluster) -> dict[str, Load]:

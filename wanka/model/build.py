@@ -229,6 +229,7 @@ class Builder:
             mtu=p.get("mtu", 1500),
             vlan=p.get("vlan"),
             bonded=p.get("bonded", False),
+            bond_mode=p.get("bond_mode", "active-backup"),
             qos=qos,
             fabric=fab,
             at=at,

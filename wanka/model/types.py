@@ -144,6 +144,7 @@ class Tier:
     downlink_breakout: str | None
     max_oversubscription: float
     at: Mark
+    mlag: bool = False  # the pod's leaf pair runs M-LAG (refused: not rendered, BOND-MLAG)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -182,6 +183,7 @@ class Plane:
     fabric: Fabric | None
     at: Mark
     value_at: dict[str, Mark] = field(default_factory=dict, compare=False)  # cidr, mtu, ... marks
+    bond_mode: str = "active-backup"  # active-backup | 802.3ad (bonded planes)
 
     def mark(self, key: str) -> Mark:
         return self.value_at.get(key, self.at)
