@@ -230,6 +230,8 @@ def fabric_views(d: Derived, sc: capacity.Scope) -> list[svg.FabricView]:
     cable_ids: dict[tuple[str, str, str], set[str]] = defaultdict(set)
     nodes: dict[str, set[str]] = defaultdict(set)
     for cb in sc.cables:
+        if cb.peer:  # a leaf pair's peer link joins no two tiers (the BOM counts it)
+            continue
         lower = tier_of.get(cb.a.device, "nodes")
         if lower == "nodes":
             nodes[cb.plane].add(cb.a.device)
