@@ -144,7 +144,7 @@ def _summary_lines(plan: Plan) -> list[str]:
     slots = plan["slots"]
     retired = [s["pod"] for s in slots["pods"] if s["retired"]]
     lines.append(
-        f"Slots: {n(len(slots['pods']))} pods; next free slot {slots['next_free']} "
+        f"Slots: {n(len(slots['pods']))} taken; next free slot {slots['next_free']} "
         "(a new pod given it moves nothing)"
         + (f"; retired, slots kept: {', '.join(retired)}" if retired else "")
     )
