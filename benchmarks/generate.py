@@ -668,10 +668,12 @@ CATALOG = """\
         rack_units: 35
         power_w: {nominal: 18000, max: 26000}
       mgmt-48x25g:
-        description: 48 x 25GE access switch (management)
+        # 48 x 25GE access ports and 8 uplink ports, counted as 25GE (one port group per
+        # model): one of them is the active-backup leaf pair's peer link
+        description: 48 x 25GE access switch (management) with 8 uplink ports
         vendor: huawei
         os: debian
-        ports: {count: 48, speed: 25G}
+        ports: {count: 56, speed: 25G}
         port_name: "25GE1/0/{port}"
         max_frame: 9216
         rack_units: 1

@@ -143,3 +143,103 @@ def test_lanes_of_one_breakout_cable_share_media_and_length() -> None:
         for c in d.cabling.cables:
             parts.setdefault(c.id, set()).add((c.media, c.length_m))
         assert all(len(v) == 1 for v in parts.values()), path.name
+
+
+def _addresses(d: Derived) -> dict[tuple[str, str], IPv4Address]:
+    """Every address of a node, by (node, manifest key)."""
+    a = d.addressing
+    out: dict[tuple[str, str], IPv4Address] = {(n, "bmc"): ip for n, ip in a.bmcs.items()}
+    out |= {(n, p): ip for (n, p), ip in a.bonds.items()}
+    out |= {(n, f"npu{i}" if p == "param" else f"{p}{i}"): ip for (n, p, i), ip in a.ports.items()}
+    return out
+
+
+def _pinned(text: str, node: str, key: str, ip: IPv4Address) -> str:
+    value = f"bmc: {{address: {ip}}}" if key == "bmc" else f"addresses: {{{key}: {ip}}}"
+    return text + f"  manifest:\n    nodes:\n      {node}: {{{value}}}\n"
+
+
+@settings(max_examples=25, deadline=None)
+@given(pods=st.integers(1, 3), pick=st.integers(0, 10_000), spare=st.integers(0, 10_000))
+def test_a_pin_moves_no_other_address(pods: int, pick: int, spare: int) -> None:
+    """Pin one address (a BMC, a bonded plane or an NPU port) of one node to a spare address of
+    its subnet, or to its own: every other address, every ASN and every cable stays."""
+    text = cluster_text([pods, 1])
+    before = derived(text)
+    addrs = _addresses(before)
+    (node, key), own = sorted(addrs.items())[pick % len(addrs)]
+    plane = {"bmc": "oob", "mgmt": "mgmt"}.get(key, "param")
+    sub = next(s for s in before.addressing.subnets if s.plane == plane and own in s.network)
+    used = set(all_addresses(before))
+    free = [ip for ip in sub.network.hosts() if ip not in used]
+    ip = free[spare % len(free)] if free and spare % 3 else own
+    after = derived(_pinned(text, node, key, ip))
+    moved = _addresses(after)
+    assert moved.pop((node, key)) == ip
+    del addrs[(node, key)]
+    assert moved == addrs
+    assert after.addressing.loopbacks == before.addressing.loopbacks
+    assert after.addressing.subnets == before.addressing.subnets
+    assert {s.name: s.asn for s in after.cluster.switches} == {
+        s.name: s.asn for s in before.cluster.switches
+    }
+    assert after.cabling.cables == before.cabling.cables
+
+
+def test_a_pin_on_another_hosts_place_is_refused() -> None:
+    """The pin that would have shifted everyone (the old scheme skipped it) is NET-PIN-TAKEN."""
+    text = cluster_text([1])
+    before = derived(text)
+    taken = before.addressing.bmcs["lab-p1-pod01-r01-s02"]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "cluster.yaml"
+        path.write_text(_pinned(text, "lab-p1-pod01-r02-s02", "bmc", taken), encoding="utf-8")
+        result = check(str(path))
+    assert [f.rule for f in result.errors] == ["NET-PIN-TAKEN"]
+    assert "lab-p1-pod01-r01-s02" in result.errors[0].message
+
+
+def _lengths(text: str) -> dict[tuple[str, str], tuple[str, int]]:
+    return {(c.a.device, c.a.port): (c.media, c.length_m) for c in derived(text).cabling.cables}
+
+
+def test_cable_lengths_follow_the_layout_distances() -> None:
+    """The documented defaults give today's lengths; a site, hall or row setting changes them,
+    the narrowest winning: a server two rack positions from its leaf is 2 x 0.6 + 4 = 5.2 m
+    (a 7 m AOC) by default, 2 x 5 + 4 = 14 m (15 m) at a 5 m pitch."""
+    text = cluster_text([1])
+    rows = "        rows:\n"
+    server = ("lab-p1-pod01-r01-s01", "param0")
+    default = _lengths(text)
+    assert default[server] == ("AOC", 7)
+    explicit = text.replace(
+        "    halls:\n",
+        "    distances: {rack_pitch_m: 0.6, row_pitch_m: 3.0, rack_slack_m: 4, cross_row_m: 20,"
+        " between_halls_m: 300}\n    halls:\n",
+    )
+    assert _lengths(explicit) == default
+    site = text.replace("    halls:\n", "    distances: {rack_pitch_m: 5}\n    halls:\n")
+    assert _lengths(site)[server] == ("AOC", 15)
+    hall = site.replace(rows, "        distances: {rack_pitch_m: 2, rack_slack_m: 1}\n" + rows)
+    assert _lengths(hall)[server] == ("AOC", 5)  # 2 x 2 + 1
+    row = hall.replace("positions: 10}", "positions: 10, rack_pitch_m: 9}")
+    assert _lengths(row)[server] == ("AOC", 20)  # 2 x 9 + 1
+    slack = site.replace(rows, "        distances: {rack_slack_m: 30}\n" + rows)
+    assert _lengths(slack)[server] == ("MMF", 50)  # 2 x 5 + 30 = 40 m: no AOC that long
+
+
+def test_a_cable_between_halls_is_as_long_as_the_layout_says() -> None:
+    text = cluster_text([1, 1]).replace(
+        "    halls:\n",
+        "    distances: {between_halls_m: 450}\n    halls:\n"
+        "      - name: far\n        rows:\n          - {name: A, positions: 10}\n",
+    )
+    text = text.replace(
+        "    - name: p2\n      status: planned\n      depends_on: [p1]\n      pods:\n"
+        "        - {name: pod, type: lab-pod, count: 1, hall: lab, row: A}",
+        "    - name: p2\n      status: planned\n      depends_on: [p1]\n      pods:\n"
+        "        - {name: pod, type: lab-pod, count: 1, hall: far, row: A}",
+    )
+    cables = derived(text).cabling.cables
+    far = [c for c in cables if c.a.device.startswith("lab-p2-") and "spine" in c.b.device]
+    assert far and {(c.media, c.length_m) for c in far} == {("SMF", 450)}

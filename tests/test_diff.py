@@ -193,15 +193,11 @@ def test_cidr_change_renumbers_the_live_phase(tmp_path: Path) -> None:
 
 
 def test_status_live_then_renumber(tmp_path: Path) -> None:
-    """Pinning an address in p2 moves the addresses after it: blocking once p2 is live."""
+    """Pinning an address in p2 moves that one address and no other (every host keeps its
+    place; the old scheme shifted the three after it): blocking once p2 is live."""
     pin = "  manifest:\n    nodes:\n      lab-p2-pod01-r01-s01: {addresses: {mgmt: 10.90.0.14}}\n"
     live, planned = p2("live"), LAB
-    moved = [
-        ("lab-p2-pod01-r01-s01", "10.90.0.10", "10.90.0.14"),
-        ("lab-p2-pod01-r01-s02", "10.90.0.11", "10.90.0.10"),
-        ("lab-p2-pod01-r02-s01", "10.90.0.12", "10.90.0.11"),
-        ("lab-p2-pod01-r02-s02", "10.90.0.13", "10.90.0.12"),
-    ]
+    moved = [("lab-p2-pod01-r01-s01", "10.90.0.10", "10.90.0.14")]
     d = diff_of(tmp_path, live, edit(live, "  manifest:\n    nodes:\n", pin))
     assert [(b.rule, b.phase, b.status, b.subject, b.old, b.new) for b in d.blocking] == [
         ("DIFF-LIVE-RENUMBER", "p2", "live", n, o, w) for n, o, w in moved
@@ -211,7 +207,7 @@ def test_status_live_then_renumber(tmp_path: Path) -> None:
     ]
     # the status that counts is OLD's: planned hardware may still change freely
     d = diff_of(tmp_path, planned, edit(planned, "  manifest:\n    nodes:\n", pin))
-    assert len(d.addresses) == 4 and not d.blocking
+    assert len(d.addresses) == 1 and not d.blocking
     # ...and marking the phase live in the same change does not make it blocking either
     d = diff_of(tmp_path, planned, edit(live, "  manifest:\n    nodes:\n", pin))
     assert [(c.kind, c.fields) for c in d.things] == [("phase", {"status": ("planned", "live")})]
@@ -432,7 +428,12 @@ def test_git_revision_against_the_working_tree(tmp_path: Path) -> None:
     assert r.returncode == 1, r.stderr
     doc = json.loads(r.stdout)
     assert doc["old"]["file"] == "HEAD:cluster.yaml"
-    assert [c["name"] for c in doc["changes"] if c["kind"] == "pod"] == ["sz1-p2-pod39"]
+    pods = [c for c in doc["changes"] if c["kind"] == "pod"]
+    assert [c["name"] for c in pods if c["op"] == "removed"] == ["sz1-p2-pod39"]
+    # the pods declared after it have implicit slots: they move up one, and the diff says so
+    moved = [c for c in pods if c["op"] == "changed"]
+    assert moved and all(set(c["fields"]) == {"slot"} for c in moved)
+    assert all(c["fields"]["slot"]["old"] == c["fields"]["slot"]["new"] + 1 for c in moved)
     assert {"rule": "DIFF-LIVE-REMOVE", "subject": "pod sz1-p2-pod39"}.items() <= next(
         b for b in doc["blocking"] if b["rule"] == "DIFF-LIVE-REMOVE"
     ).items()

@@ -5,31 +5,39 @@ Ports are assigned so that growth never moves an existing cable:
   breakout, lane L of port P is `{port_name}:{L}`, e.g. `400GE1/0/12:2`);
 * a switch's uplinks take its *last* `uplinks` ports, spread over the
   switches above in order;
-* a switch's links from the tier below fill its ports from port 1 in model
-  order, so phase 2's leaves land after phase 1's on a shared spine.
+* the two leaves of an active-backup pair are joined by a peer link on the
+  port below their uplinks;
+* a switch's links from the tier below fill its ports from port 1 in slot
+  order, so phase 2's leaves land after phase 1's on a shared spine, and a
+  pod given the next free slot lands after all of them; a retired pod's
+  ports stay taken (its cables leave the plan).
 
 Each end has the vendor's port name (for people and LLDP) and the interface
 name its switch OS gives it (for FRR and the lab): `swp12`, `swp12s2` on
 Debian/FRR, `Ethernet<first lane>` from the model's port map on SONiC. An
 uplink runs at the speed of the lower switch's port (a port group of its own
 on a model with mixed ports); LINK-SPEED reports ends that differ. The cable's media
-and length come from where the two racks stand: same rack DAC (CAT6 for 1G),
-same row AOC, other rows multimode fibre, other halls single-mode fibre.
+and length come from where the two racks stand and the layout's distances
+(`layout.distances`, a hall's, a row's `rack_pitch_m`): same rack a 3 m DAC
+(CAT6 for 1G); same row `|positions apart| x rack_pitch_m + rack_slack_m`,
+an AOC of the next stock length up to 30 m (longer: multimode); other rows
+`cross_row_m + |rows apart| x row_pitch_m`, multimode fibre up to 100 m,
+single-mode beyond; other halls single-mode of `between_halls_m`.
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass, replace
 
 from wanka.derive.topology import Topology, node_attachments
-from wanka.model.types import Cluster, Rack, Switch
+from wanka.model.types import Cluster, Distances, Rack, Switch
 
-AOC_LENGTHS = (3, 5, 7, 10, 15, 20, 30)
+AOC_LENGTHS = (3, 5, 7, 10, 15, 20, 30)  # stock lengths of the parts, m
 MMF_LENGTHS = (30, 50, 70, 100)
-SMF_LENGTH = 300
-RACK_PITCH_M = 0.6
-ROW_PITCH_M = 3.0
+SAME_RACK_M = 3  # a DAC (or patch cord) inside one rack
+DEFAULT = Distances()
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +57,7 @@ class Cable:
     media: str  # CAT6 | DAC | AOC | MMF | SMF
     length_m: int
     breakout: str | None  # the b-end port's breakout mode, if any
+    peer: bool = False  # the peer link of an active-backup leaf pair (bridged, not routed)
 
 
 @dataclass(slots=True)
@@ -89,31 +98,34 @@ def _classes(length: float, classes: tuple[int, ...]) -> int | None:
 
 
 class _Floor:
-    """Where racks stand, for media and length."""
+    """Where racks stand, for media and length (`layout.distances`, docs/language.md)."""
 
     def __init__(self, cluster: Cluster) -> None:
-        self.row_index: dict[tuple[str, str], int] = {}
-        for i, (hall, row) in enumerate(cluster.rows):
-            self.row_index[(hall, row)] = i
+        self.rows = cluster.rows
+        self.between_halls_m = cluster.between_halls_m
 
     def media(self, a: Rack, b: Rack, speed: int) -> tuple[str, int]:
         if a is b:
-            return ("CAT6" if speed <= 1 else "DAC"), 3
+            return ("CAT6" if speed <= 1 else "DAC"), SAME_RACK_M
         pa, pb = a.pod, b.pod
         if pa.hall != pb.hall:
-            return "SMF", SMF_LENGTH
+            return "SMF", math.ceil(self.between_halls_m)
         copper = "CAT6" if speed <= 1 else None
+        ra = self.rows.get((pa.hall, pa.row or ""))
+        rb = self.rows.get((pb.hall, pb.row or ""))
+        known = ra or rb
+        d = known.distances if known is not None else DEFAULT
         if pa.row == pb.row and a.position is not None and b.position is not None:
-            run = abs(a.position - b.position) * RACK_PITCH_M + 4
+            run = abs(a.position - b.position) * d.rack_pitch_m + d.rack_slack_m
             length = _classes(run, AOC_LENGTHS)
             if length is not None:
                 return copper or "AOC", length
-        ra = self.row_index.get((pa.hall, pa.row or ""), 0)
-        rb = self.row_index.get((pb.hall, pb.row or ""), 0)
-        run = 20 + abs(ra - rb) * ROW_PITCH_M
+        else:
+            rows_apart = abs((ra.order if ra else 0) - (rb.order if rb else 0))
+            run = d.cross_row_m + rows_apart * d.row_pitch_m
         length = _classes(run, MMF_LENGTHS)
         if length is None:
-            return "SMF", SMF_LENGTH
+            return "SMF", math.ceil(run)
         return copper or "MMF", length
 
 
@@ -123,7 +135,7 @@ def derive(cluster: Cluster, topo: Topology) -> Cabling:
     lanes_used: dict[str, int] = defaultdict(int)  # per leaf: node lanes so far
     below_used: dict[str, int] = defaultdict(int)  # per switch: ports taken by the tier below
 
-    for pod in cluster.pods:
+    for pod in cluster.allocated_pods():
         for node, plane, port, leaf in node_attachments(cluster, pod):
             if leaf is None:
                 continue
@@ -157,7 +169,7 @@ def derive(cluster: Cluster, topo: Topology) -> Cabling:
                 )
             )
 
-    for sw in cluster.switches:
+    for sw in cluster.allocated_switches():
         load = topo.loads[sw.name]
         if not load.up_targets:
             continue
@@ -184,7 +196,47 @@ def derive(cluster: Cluster, topo: Topology) -> Cabling:
                         None,
                     )
                 )
-    return Cabling(_one_length_per_breakout(cables))
+    cables.extend(_peer_links(topo, floor))
+    return Cabling(_one_length_per_breakout(_without_retired(cluster, cables)))
+
+
+def peer_port(sw: Switch, topo: Topology) -> int:
+    """The port of a leaf's peer link: the last one below its uplinks."""
+    return sw.model.ports - topo.loads[sw.name].uplinks
+
+
+def _peer_links(topo: Topology, floor: _Floor) -> list[Cable]:
+    """One cable between the two leaves of each active-backup pair, on the port below their
+    uplinks (topology counts it in their port budget)."""
+    out = []
+    for a, b in topo.peer_pairs:
+        a_name, a_if = port_name(a, peer_port(a, topo), None)
+        b_name, b_if = port_name(b, peer_port(b, topo), None)
+        media, length = floor.media(a.rack, b.rack, a.model.speed)
+        speed = min(a.model.speed, b.model.speed)
+        out.append(
+            Cable(
+                f"{b.name}:{b_name}",
+                a.plane.name,
+                End(a.name, a_name, a_if),
+                End(b.name, b_name, b_if),
+                speed,
+                media,
+                length,
+                None,
+                peer=True,
+            )
+        )
+    return out
+
+
+def _without_retired(cluster: Cluster, cables: list[Cable]) -> list[Cable]:
+    """A retired pod's ports stay taken, its cables leave the plan."""
+    if len(cluster.allocated_pods()) == len(cluster.pods):
+        return cables
+    gone = {x.name for p in cluster.allocated_pods() if p.retired for x in p.switches}
+    gone |= {x.name for p in cluster.allocated_pods() if p.retired for x in p.nodes}
+    return [c for c in cables if c.a.device not in gone and c.b.device not in gone]
 
 
 MEDIA_RANK = {"CAT6": 0, "DAC": 1, "AOC": 2, "MMF": 3, "SMF": 4}

@@ -2,8 +2,8 @@
 
 Each leaf of a plane gets one subnet (or, on bonded and oob planes, each
 pod gets one for its leaf pair), sized for what is cabled to it plus the
-network, gateway and broadcast addresses, and subnets are packed in model
-order (phase, pod, switch), each aligned to its size.
+network, gateway and broadcast addresses, and subnets are packed in slot
+order (pod slot, switch), each aligned to its size; retired pods keep theirs.
 Validation uses `pack` to prove a plane is large enough; allocation uses the
 same function, so the two cannot disagree.
 """
@@ -53,7 +53,7 @@ def plane_subnets(cluster: Cluster, topo: Topology, plane: Plane) -> list[tuple[
     """
     out: list[tuple[Pod | Switch, int]] = []
     if per_pod(plane):
-        for pod in cluster.pods:
+        for pod in cluster.allocated_pods():
             if not any(s.plane is plane and s.tier == "leaf" for s in pod.switches):
                 continue
             if plane.role == "oob":
@@ -62,7 +62,7 @@ def plane_subnets(cluster: Cluster, topo: Topology, plane: Plane) -> list[tuple[
                 hosts = sum(1 for n in pod.nodes if n.model.nic(plane.name) is not None)
             out.append((pod, hosts))
         return out
-    for sw in cluster.switches:
+    for sw in cluster.allocated_switches():
         if sw.plane is plane and sw.tier == "leaf":
             out.append((sw, topo.loads[sw.name].addresses))
     return out

@@ -21,12 +21,14 @@ instead of carrying traffic.
 
 A leaf announces its loopback and the subnets it is the gateway of: its own
 subnet on per-leaf planes (NPU RoCE ports), the pod's subnet on bonded planes,
-where every leaf of the pod's pair holds the same gateway address and
-announces the same prefix (the spines spread traffic over the pair). Traffic
-that lands on the leaf whose link to the host is not the one in use reaches
-the host only if the pair forwards between themselves (M-LAG with a peer link
-and a shared gateway MAC, or EVPN multihoming), which the model does not
-describe yet.
+where both leaves of the pod's pair hold the same gateway address and
+announce the same prefix (the spines spread traffic over the pair). Hosts
+bond active-backup (docs/language.md, "Bonds"): a host uses one leaf at a
+time, so the pair's bridges are joined by a peer link (a cable, in both
+bridges, no BGP session) and traffic that lands on the other leaf is bridged
+across to the host. Each leaf answers ARP for the gateway with its own MAC;
+either routes. 802.3ad across a pair would need M-LAG, which is refused
+(BOND-MODE, BOND-MLAG).
 
 What FRR does not configure but the switch needs (the fabric MTU, the RoCE
 QoS of the plane, the members of the gateway interface, and on SONiC every
@@ -75,7 +77,8 @@ class SwitchRouting:
     interfaces: list[Json]
     networks: list[str]  # announced with `network`: the loopback /32 first, then the subnets
     # leaves: the subnets they are the gateway of, each on a bridge or VLAN interface:
-    # {ifname, address ("10.64.0.1/26"), network, vlan (int or None), members ([ifname])}
+    # {ifname, address ("10.64.0.1/26"), network, vlan (int or None), members ([ifname]),
+    #  node_facing (members but the peer link), peer_link (ifname or None), peer (leaf)}
     gateways: list[Json]
     transit: bool  # passes on learned routes (spines, cores); a leaf announces only its own
     accept: list[str]  # prefix-list entries of what is accepted from the fabric
@@ -126,10 +129,21 @@ def switch_routing(d: Derived) -> dict[str, SwitchRouting]:
     _check_numbered(d, routed)
     by_name = {s.name: s for s in routed}
     neighbours, downlinks, uses = _sessions(d, by_name)
+    peers = peer_links(d)
     return {
-        sw.name: _routing(d, sw, neighbours[sw.name], downlinks[sw.name], uses[sw.name])
+        sw.name: _routing(d, sw, neighbours[sw.name], downlinks[sw.name], uses[sw.name], peers)
         for sw in routed
     }
+
+
+def peer_links(d: Derived) -> dict[str, tuple[str, str]]:
+    """Leaf -> (its peer-link interface, the other leaf) of every active-backup pair."""
+    out: dict[str, tuple[str, str]] = {}
+    for c in d.cabling.cables:
+        if c.peer:
+            out[c.a.device] = (c.a.ifname, c.b.device)
+            out[c.b.device] = (c.b.ifname, c.a.device)
+    return out
 
 
 def _check_numbered(d: Derived, routed: list[Switch]) -> None:
@@ -165,6 +179,12 @@ def _sessions(d: Derived, by_name: dict[str, Switch]) -> _Sessions:
                         "node", cable.length_m, cable.breakout
                     )
             continue
+        if cable.peer:  # the pair's peer link: in both leaves' bridges, no BGP session
+            for end in (cable.a, cable.b):
+                downlinks[end.device].append(end.ifname)
+                if end.device in sonic:  # a member of the gateway VLAN, like a node's port
+                    uses[end.device][end.ifname] = PortUse("node", cable.length_m, None)
+            continue
         for me, peer in ((cable.a, cable.b), (cable.b, cable.a)):
             other = by_name.get(peer.device)
             if me.device not in by_name or other is None:
@@ -195,13 +215,14 @@ def _routing(
     neighbours: list[Json],
     downlinks: list[str],
     uses: dict[str, PortUse],
+    peers: dict[str, tuple[str, str]],
 ) -> SwitchRouting:
     plane = sw.plane
     fab = plane.fabric
     assert fab is not None and sw.asn is not None
     loopback = d.addressing.loopbacks[sw.name]
     interfaces = sorted(neighbours, key=lambda n: port_key(n["ifname"]))
-    gateways = _gateways(d, sw, downlinks) if sw.tier == "leaf" else []
+    gateways = _gateways(d, sw, downlinks, peers.get(sw.name)) if sw.tier == "leaf" else []
     accept = []
     if plane.cidr is not None:
         accept.append(f"{plane.cidr} le 32")
@@ -232,8 +253,12 @@ def _routing(
     )
 
 
-def _gateways(d: Derived, leaf: Switch, downlinks: list[str]) -> list[Json]:
-    """The leaf's gateways: one per subnet it owns or its pod owns on its plane."""
+def _gateways(
+    d: Derived, leaf: Switch, downlinks: list[str], peer: tuple[str, str] | None
+) -> list[Json]:
+    """The leaf's gateways: one per subnet it owns or its pod owns on its plane; on an
+    active-backup pair the bridge also holds the peer link (`peer`: its ifname, the other
+    leaf)."""
     plane = leaf.plane
     members = sorted(set(downlinks), key=port_key)
     gateways: list[Json] = []
@@ -248,6 +273,9 @@ def _gateways(d: Derived, leaf: Switch, downlinks: list[str]) -> list[Json]:
                 "network": str(sub.network),
                 "vlan": plane.vlan,
                 "members": members,
+                "node_facing": len(members) - (1 if peer else 0),
+                "peer_link": peer[0] if peer else None,
+                "peer": peer[1] if peer else None,
             }
         )
     return gateways

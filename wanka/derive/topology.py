@@ -2,12 +2,16 @@
 
 This is the connectivity the model implies, computed once and shared by the
 fabric rules (port budgets, speeds, oversubscription) and by cabling. It
-assigns no port numbers; cabling does that.
+assigns no port numbers; cabling does that. Retired pods are in it (their
+leaves keep their spine ports reserved), in slot order.
 
 Node ports: on a rail-optimised plane, port i goes to a leaf serving rail i
 (several leaves per rail share a rail's servers in turn); on other planes the
 k-th node's port i goes to leaf (k * ports + i) mod leaves, so a node's ports
 land on different leaves. BMCs go to the oob plane's leaves in turn.
+
+Leaf pairs of active-backup bonded planes are joined by a peer link
+(`peer_pairs`), which takes one port of each.
 
 Uplinks: a switch spreads its `uplinks` ports evenly over the switches of the
 tier above that it can reach: those in its own pod, else those in the same
@@ -45,6 +49,7 @@ class Load:
     )  # NIC speed -> count, if not lane speed
     below_links: int = 0  # links from the tier below
     below_bw: int = 0  # Gb/s of the ports those links take on this switch
+    peer_links: int = 0  # to the other leaf of an active-backup pair (see peer_pairs)
     uplinks: int = 0  # ports reserved for the tier above
     up_bw: int = 0  # Gb/s of those ports (the last `uplinks` ports, of their port groups)
     up_targets: list[Switch] = field(default_factory=list)
@@ -55,7 +60,7 @@ class Load:
     @property
     def ports_needed(self) -> int:
         node_ports = -(-self.node_lanes // self.lanes_per_port)
-        return node_ports + self.below_links + self.uplinks
+        return node_ports + self.below_links + self.peer_links + self.uplinks
 
     @property
     def down_bw(self) -> int:
@@ -66,6 +71,28 @@ class Load:
 class Topology:
     loads: dict[str, Load]
     findings: list[Finding]
+    # the leaf pairs of active-backup bonded planes, each bridged over one peer link
+    peer_pairs: list[tuple[Switch, Switch]] = field(default_factory=list)
+
+
+def peer_pairs(cluster: Cluster) -> list[tuple[Switch, Switch]]:
+    """The leaf pairs that carry active-backup bonds: a pod's two leaves of a bonded plane
+    whose nodes have a port on each. The pair bridges the plane over one peer link (a cable
+    between them) and both hold the pod's gateway address with one MAC, so a frame reaching
+    the leaf whose host link is the backup crosses to the other: no M-LAG needed."""
+    out: list[tuple[Switch, Switch]] = []
+    bonded = [p for p in cluster.planes.values() if p.bonded and p.bond_mode == "active-backup"]
+    if not bonded:
+        return out
+    for pod in cluster.allocated_pods():
+        for plane in bonded:
+            leaves = _leaves(pod, plane.name)
+            across = any(
+                (nic := n.model.nic(plane.name)) is not None and nic.count > 1 for n in pod.nodes
+            )
+            if len(leaves) == 2 and across:
+                out.append((leaves[0], leaves[1]))
+    return out
 
 
 def _leaves(pod: Pod, plane: str) -> list[Switch]:
@@ -135,13 +162,17 @@ def compute(cluster: Cluster) -> Topology:
     loads = _loads(cluster)
     _attach_node_ports(cluster, loads, findings)
     _attach_uplinks(cluster, loads, findings)
-    return Topology(loads, findings)
+    pairs = peer_pairs(cluster)
+    for a, b in pairs:
+        loads[a.name].peer_links += 1
+        loads[b.name].peer_links += 1
+    return Topology(loads, findings, pairs)
 
 
 def _loads(cluster: Cluster) -> dict[str, Load]:
     """An empty load per switch: its downlink lanes (breakout) and the uplinks it reserves."""
     loads: dict[str, Load] = {}
-    for sw in cluster.switches:
+    for sw in cluster.allocated_switches():
         tier = sw.plane.fabric.tier(sw.tier) if sw.plane.fabric else None
         lanes, lane_speed = 1, sw.model.speed
         if tier is not None and tier.downlink_breakout:
@@ -160,7 +191,7 @@ def _loads(cluster: Cluster) -> dict[str, Load]:
 def _attach_node_ports(cluster: Cluster, loads: dict[str, Load], findings: list[Finding]) -> None:
     """Every node port (and BMC) onto its leaf; FABRIC-NO-LEAF where a pod has none."""
     missing: set[tuple[str, str]] = set()
-    for pod in cluster.pods:
+    for pod in cluster.allocated_pods():
         for node, plane, port, leaf in node_attachments(cluster, pod):
             if leaf is None:
                 # pods of one type miss the same leaf: report it once per type
@@ -199,7 +230,7 @@ class _Reach:
     def __init__(self, cluster: Cluster) -> None:
         self.by_phase_plane_tier: dict[tuple[str, str, str], list[Switch]] = defaultdict(list)
         self.leaf_planes_of_pod: dict[str, set[str]] = defaultdict(set)
-        for sw in cluster.switches:
+        for sw in cluster.allocated_switches():
             self.by_phase_plane_tier[(sw.pod.phase.name, sw.plane.name, sw.tier)].append(sw)
             if sw.tier == "leaf":
                 self.leaf_planes_of_pod[sw.pod.name].add(sw.plane.name)
@@ -230,7 +261,7 @@ def _attach_uplinks(cluster: Cluster, loads: dict[str, Load], findings: list[Fin
             reported.add(key)
             findings.append(finding)
 
-    for sw in cluster.switches:
+    for sw in cluster.allocated_switches():
         fab = sw.plane.fabric
         up = UP.get(sw.tier)
         if fab is None or up is None or fab.tier(up) is None:  # type: ignore[arg-type]
@@ -275,6 +306,8 @@ def _attach_uplinks(cluster: Cluster, loads: dict[str, Load], findings: list[Fin
                 ),
             )
             continue
+        if (gone := _retired_targets(sw, targets)) is not None:
+            report((key[0], sw.plane.name, "retired"), gone)
         load.up_targets = targets
         load.links_per_target = load.uplinks // len(targets)
         _link(sw, load, loads)
@@ -313,3 +346,16 @@ def _link(sw: Switch, load: Load, loads: dict[str, Load]) -> None:
             if mine != theirs:
                 load.speed_mismatches.append((t, mine, theirs))
             port += 1
+
+
+def _retired_targets(sw: Switch, targets: list[Switch]) -> Finding | None:
+    """POD-RETIRED: a switch that stays uplinks into a retired pod's switches."""
+    gone = [t.name for t in targets if t.pod.retired]
+    if not gone or sw.pod.retired:
+        return None
+    return error(
+        "POD-RETIRED",
+        f"pod '{sw.pod.name}' uplinks into switches of a retired pod: {listed(gone)}",
+        sw.pod.at,
+        "retire the pods that need them too, or keep their pod",
+    )

@@ -12,9 +12,12 @@ says (name and address: `br-param` with 10.64.0.1/26). A leaf of a one-tier plan
 is a plain L2 switch: the bridge `br-<plane>` without an address, since no device of the model
 routes those planes.
 
+The two leaves of an active-backup pair have their peer link in their bridges too.
+
 Nodes: NPU ports (per-port planes, `param<i>`) stay without addresses, hccn_tool sets them
 later. Bonded planes (mgmt): the node's address goes on the plane's first port (`mgmt0`), the
-other ports stay up without an address. Not a bond: this kernel (and many CI VMs) has no bonding
+other ports stay up without an address: what an active-backup bond with its primary member
+active looks like from the switches. Not a bond: this kernel (and many CI VMs) has no bonding
 module (`ip link add type bond` answers `Unknown device type`); a later version can make it a
 bond where the module exists. The BMC port (`bmc`, oob plane) takes the BMC's address.
 
@@ -127,6 +130,9 @@ def plan(d: Derived, prefix: str) -> tuple[dict[str, str], list[list[str]], dict
         if c.a.device not in switches:
             downlinks[c.b.device].append(c.b.ifname)
             node_ports[(c.a.device, c.plane)].append(c.a.ifname)
+        elif c.peer:  # an active-backup pair's peer link: in both leaves' bridges
+            downlinks[c.a.device].append(c.a.ifname)
+            downlinks[c.b.device].append(c.b.ifname)
 
     routing = switch_routing(d)
     for sw in d.cluster.switches:

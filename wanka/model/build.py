@@ -14,14 +14,14 @@ rules can still check the rest.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
 from wanka.findings import Finding, Mark, error, listed
 from wanka.language.loader import YMap, YSeq
 from wanka.language.positions import choices_hint
-from wanka.model import parts
+from wanka.model import parts, slots
 from wanka.model.names import (
     NODE_PREFIX,
     check_names,
@@ -39,6 +39,7 @@ from wanka.model.types import (
     Bgp,
     Cluster,
     Credential,
+    Distances,
     Fabric,
     NicSet,
     Node,
@@ -75,6 +76,17 @@ def _m(ymap: Any, key: str, *, value: bool = False) -> Mark:
 
 def _items(ymap: Any) -> list[tuple[str, Any]]:
     return list(ymap.items()) if isinstance(ymap, dict) else []
+
+
+@dataclass(slots=True)
+class _Where:
+    """What the pods of one placement are placed and numbered with."""
+
+    group: list[Row]
+    used_rows: dict[tuple[str, str], int]
+    pod_names: dict[str, Mark]
+    numbering: AsnNumbering
+    slot: int  # of its first pod
 
 
 @dataclass(slots=True)
@@ -219,6 +231,7 @@ class Builder:
             mtu=p.get("mtu", 1500),
             vlan=p.get("vlan"),
             bonded=p.get("bonded", False),
+            bond_mode=p.get("bond_mode", "active-backup"),
             qos=qos,
             fabric=fab,
             at=at,
@@ -335,7 +348,10 @@ class Builder:
         self.rows: dict[tuple[str, str], Row] = {}
         self.row_groups: dict[tuple[str, str], list[Row]] = {}
         self.halls: dict[str, Mark] = {}
-        halls = spec.get("layout", {}).get("halls", [])
+        layout = spec.get("layout", {})
+        site = Distances(**layout.get("distances", {}))
+        self.between_halls_m = site.between_halls_m
+        halls = layout.get("halls", [])
         for i, h in enumerate(halls):
             hat = halls.item_at[i] if isinstance(halls, YSeq) else Mark("<input>", 1, 1)
             if h["name"] in self.halls:
@@ -348,6 +364,7 @@ class Builder:
                 )
                 continue
             self.halls[h["name"]] = hat
+            hall = replace(site, **h.get("distances", {}))
             for j, r in enumerate(h["rows"]):
                 rat = h["rows"].item_at[j] if isinstance(h["rows"], YSeq) else hat
                 group = []
@@ -362,7 +379,15 @@ class Builder:
                         )
                         continue
                     row = Row(
-                        hall=h["name"], name=n, group=r["name"], positions=r["positions"], at=rat
+                        hall=h["name"],
+                        name=n,
+                        group=r["name"],
+                        positions=r["positions"],
+                        at=rat,
+                        order=sum(1 for k in self.rows if k[0] == h["name"]),
+                        distances=replace(
+                            hall, rack_pitch_m=r.get("rack_pitch_m", hall.rack_pitch_m)
+                        ),
                     )
                     self.rows[(h["name"], n)] = row
                     group.append(row)
@@ -416,42 +441,44 @@ class Builder:
         return out
 
     def expand(self, spec: YMap, cluster: Cluster) -> None:
+        """Every pod, built in slot order (`wanka.model.slots`)."""
         pod_types = spec.get("pod_types", {})
         used_rows: dict[tuple[str, str], int] = defaultdict(int)
         pod_names: dict[str, Mark] = {}
         numbering = AsnNumbering(self.bgp)
-        for phase, pdecl in self.phase_decls:
-            numbering.start_phase(pod_types, pdecl["pods"])
-            for placement in pdecl["pods"]:
-                ptype_name = placement["type"]
-                ptype = pod_types.get(ptype_name)
-                if ptype is None:
-                    self.cut_short(
-                        "pod type", ptype_name, pod_types, _m(placement, "type", value=True)
-                    )
-                    continue
-                if placement["hall"] not in self.halls:
-                    self.cut_short(
-                        "hall", placement["hall"], self.halls, _m(placement, "hall", value=True)
-                    )
-                    continue
-                group = self._row_group(placement)
-                if group is None:
-                    continue
-                self._placement(
-                    cluster, phase, placement, ptype, group, used_rows, pod_names, numbering
+        numbering.start(pod_types, [(ph.name, pd["pods"]) for ph, pd in self.phase_decls])
+        placements, problems = slots.ordered(self.phase_decls)
+        self.findings.extend(problems)
+        for slot, phase, placement in placements:
+            ptype_name = placement["type"]
+            ptype = pod_types.get(ptype_name)
+            if ptype is None:
+                self.cut_short("pod type", ptype_name, pod_types, _m(placement, "type", value=True))
+                continue
+            if placement["hall"] not in self.halls:
+                self.cut_short(
+                    "hall", placement["hall"], self.halls, _m(placement, "hall", value=True)
                 )
+                continue
+            group = self._row_group(placement)
+            if group is None:
+                continue
+            where = _Where(group, used_rows, pod_names, numbering, slot)
+            self._placement(cluster, phase, placement, ptype, where)
+        self._retire(cluster)
+
+    def _retire(self, cluster: Cluster) -> None:
+        """Retired pods keep what they were given (`cluster.slots`), and leave the rest."""
+        cluster.slots = cluster.pods
+        cluster.all_switches = cluster.switches
+        if any(p.retired for p in cluster.pods):
+            cluster.pods = [p for p in cluster.slots if not p.retired]
+            cluster.racks = [r for r in cluster.racks if not r.pod.retired]
+            cluster.nodes = [n for n in cluster.nodes if not n.pod.retired]
+            cluster.switches = [s for s in cluster.all_switches if not s.pod.retired]
 
     def _placement(
-        self,
-        cluster: Cluster,
-        phase: Phase,
-        placement: YMap,
-        ptype: YMap,
-        group: list[Row],
-        used_rows: dict[tuple[str, str], int],
-        pod_names: dict[str, Mark],
-        numbering: AsnNumbering,
+        self, cluster: Cluster, phase: Phase, placement: YMap, ptype: YMap, where: _Where
     ) -> None:
         """The pods of one placement, each in the first row of `group` with room for it. The
         pods that find no room, or whose names are taken, are one finding each for the
@@ -460,18 +487,23 @@ class Builder:
         homeless: list[str] = []
         taken: list[str] = []
         at = _m(placement, "name", value=True)
-        for short in pod_shorts(placement):
+        pod_names, used_rows = where.pod_names, where.used_rows
+        shorts = pod_shorts(placement)
+        retired = set(placement.get("retired", []))
+        self._check_retired(phase, placement, shorts, retired)
+        for i, short in enumerate(shorts):
             full = pod_name(cluster.name, phase.name, short)
             if full in pod_names:
                 taken.append(full)
                 continue
             pod_names[full] = at
-            row = self._place(group, rack_total, used_rows)
+            row = self._place(where.group, rack_total, used_rows)
             if row is None:
                 homeless.append(full)
             pod = self._pod(cluster, phase, placement, ptype, full, short, row)
+            pod.slot, pod.retired = where.slot + i, short in retired
             first_pos = (used_rows[(row.hall, row.name)] - rack_total + 1) if row else None
-            self._fill_pod(cluster, pod, ptype, first_pos, numbering)
+            self._fill_pod(cluster, pod, ptype, first_pos, where.numbering)
         if taken:
             who = f"pod {listed(taken)} is" if len(taken) == 1 else f"pods {listed(taken)} are"
             self.findings.append(
@@ -483,7 +515,22 @@ class Builder:
                 )
             )
         if homeless:
-            self._row_full(homeless, group, rack_total, used_rows, placement)
+            self._row_full(homeless, where.group, rack_total, used_rows, placement)
+
+    def _check_retired(
+        self, phase: Phase, placement: YMap, shorts: list[str], retired: set[str]
+    ) -> None:
+        unknown = sorted(retired - set(shorts))
+        if unknown:
+            self.findings.append(
+                error(
+                    "POD-RETIRED",
+                    f"placement '{placement['name']}' of phase {phase.name} makes no pod "
+                    f"{listed(unknown)} (it makes {listed(shorts)})",
+                    _m(placement, "retired", value=True),
+                    "name the retired pods as the placement numbers them",
+                )
+            )
 
     def _pod(
         self,
@@ -845,6 +892,7 @@ def build(data: YMap, files: list[str]) -> tuple[Cluster, list[Finding]]:
         software=b.software(spec, phases),
         credentials=b.credentials(spec),
         rows=b.rows,
+        between_halls_m=b.between_halls_m,
         phases=phases,
         node_facts=b.node_facts,
         switch_facts=b.switch_facts,

@@ -3,7 +3,8 @@
 Every leaf has its own ASN; the spines of one group share one (all spines of the
 scope, or one rail's share of per-rail spines); the cores of a scope share one.
 ASNs are handed out per phase from `asn_base + phase * asns_per_phase`, in the
-order the switches are built, so a new phase or pod never renumbers an old one.
+order the switches are built (slot order), so a new phase, or a pod given the
+next free slot, never renumbers an old one; a retired pod keeps its ASNs.
 A pinned ASN (the manifest's `asn`) wins.
 """
 
@@ -67,24 +68,26 @@ class AsnNumbering:
         self.bgp = bgp
         self.next_in_phase: defaultdict[int, int] = defaultdict(int)
         self.shared: dict[tuple[Any, ...], int] = {}  # ASN of each group
-        # spines and cores of the current phase's network pods, counted across those pods
-        self.scope_total: Counter[PlaneTier] = Counter()
-        self.scope_ordinal: Counter[PlaneTier] = Counter()
+        # spines and cores of each phase's network pods, counted across those pods
+        self.scope_total: Counter[tuple[str, str, str]] = Counter()  # (phase, plane, tier)
+        self.scope_ordinal: Counter[tuple[str, str, str]] = Counter()
 
-    def start_phase(self, pod_types: Mapping[str, Any], placements: Iterable[Any]) -> None:
-        """Count the phase's spines and cores in network pods (pods without leaves of their
-        plane): the leaves of the phase reach them as one set, so their ASN groups are numbered
-        across those pods (`asn_group`), the way topology groups them."""
-        self.scope_total = Counter()
-        self.scope_ordinal = Counter()
-        for placement in placements:
-            ptype = pod_types.get(placement["type"])
-            if ptype is None:
-                continue
-            totals = type_totals(ptype)
-            for (plane, tier), n in totals.items():
-                if tier != "leaf" and not totals[(plane, "leaf")]:
-                    self.scope_total[(plane, tier)] += n * placement.get("count", 1)
+    def start(
+        self, pod_types: Mapping[str, Any], phases: Iterable[tuple[str, Iterable[Any]]]
+    ) -> None:
+        """Count every phase's spines and cores in network pods (pods without leaves of their
+        plane): the leaves of a phase reach them as one set, so their ASN groups are numbered
+        across those pods (`asn_group`), the way topology groups them. Counted up front, for
+        pods are built in slot order, which may interleave phases."""
+        for phase, placements in phases:
+            for placement in placements:
+                ptype = pod_types.get(placement["type"])
+                if ptype is None:
+                    continue
+                totals = type_totals(ptype)
+                for (plane, tier), n in totals.items():
+                    if tier != "leaf" and not totals[(plane, "leaf")]:
+                        self.scope_total[(phase, plane, tier)] += n * placement.get("count", 1)
 
     def group(
         self, pod: Pod, plane: Plane, tier: str, ordinal: int, totals: Counter[PlaneTier]
@@ -93,10 +96,11 @@ class AsnNumbering:
         key = (plane.name, tier)
         if tier != "leaf" and not totals[(plane.name, "leaf")]:
             # a network pod: numbered per phase
-            scope_ordinal = self.scope_ordinal[key]
-            self.scope_ordinal[key] += 1
+            scope = (pod.phase.name, plane.name, tier)
+            scope_ordinal = self.scope_ordinal[scope]
+            self.scope_ordinal[scope] += 1
             return asn_group(
-                f"{pod.phase.name}/", plane, tier, scope_ordinal, self.scope_total[key]
+                f"{pod.phase.name}/", plane, tier, scope_ordinal, self.scope_total[scope]
             )
         return asn_group(pod.name, plane, tier, ordinal, totals[key])
 

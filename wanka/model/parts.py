@@ -121,6 +121,7 @@ def tier(name: str, d: YMap, at: Mark) -> Tier:
         downlink_breakout=d.get("downlink_breakout"),
         max_oversubscription=d.get("max_oversubscription", 1),
         at=at,
+        mlag=d.get("mlag", False),
     )
 
 

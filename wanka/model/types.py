@@ -194,6 +194,7 @@ class Tier:
     downlink_breakout: str | None
     max_oversubscription: float
     at: Mark
+    mlag: bool = False  # the pod's leaf pair runs M-LAG (refused: not rendered, BOND-MLAG)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -232,6 +233,7 @@ class Plane:
     fabric: Fabric | None
     at: Mark
     value_at: dict[str, Mark] = field(default_factory=dict, compare=False)  # cidr, mtu, ... marks
+    bond_mode: str = "active-backup"  # active-backup | 802.3ad (bonded planes)
 
     def mark(self, key: str) -> Mark:
         return self.value_at.get(key, self.at)
@@ -332,12 +334,25 @@ class Software:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Distances:
+    """Cable-run distances (layout.distances, a hall's, a row's rack pitch), in metres."""
+
+    rack_pitch_m: float = 0.6  # between neighbouring rack positions of a row
+    row_pitch_m: float = 3.0  # between neighbouring rows
+    rack_slack_m: float = 4.0  # a run between two racks of a row adds this to their distance
+    cross_row_m: float = 20.0  # a run between rows takes this before the rows' distance
+    between_halls_m: float = 300.0  # a run between halls
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Row:
     hall: str
     name: str
     group: str  # the row-group name it was declared under (== name without count)
     positions: int
     at: Mark
+    order: int = 0  # among its hall's rows, in declaration order
+    distances: Distances = field(default_factory=Distances)  # its hall's, its own rack pitch
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -393,6 +408,8 @@ class Pod:
     hall: str
     row: str | None  # assigned row (None when it could not be placed)
     at: Mark
+    slot: int = 0  # allocation slot, cluster-wide (wanka.model.slots)
+    retired: bool = False  # gone, its slot and all it was given kept (not in Cluster.pods)
     supernode_servers: int | None = None
     supernode_cards: int | None = None
     supernode_at: Mark | None = None  # the pod type's `supernode:` declaration
@@ -477,16 +494,29 @@ class Cluster:
     credentials: dict[str, Credential]
     rows: dict[tuple[str, str], Row]
     phases: list[Phase]
+    between_halls_m: float = 300.0  # layout.distances.between_halls_m
     pods: list[Pod] = field(default_factory=list)
     racks: list[Rack] = field(default_factory=list)
     nodes: list[Node] = field(default_factory=list)
     switches: list[Switch] = field(default_factory=list)
+    # every pod in slot order, retired ones too, and every switch in that order: what
+    # allocation walks, so a retired pod keeps its subnets, loopbacks and spine ports
+    slots: list[Pod] = field(default_factory=list)
+    all_switches: list[Switch] = field(default_factory=list)
     node_facts: dict[str, NodeFacts] = field(default_factory=dict)
     switch_facts: dict[str, SwitchFacts] = field(default_factory=dict)
     # False when unresolved names left pods, racks or nodes unbuilt: checks of the
     # whole cluster (capacity, manifest names, missing leaves) would only echo that
     complete: bool = True
     labels: dict[str, str] = field(default_factory=dict)  # metadata.labels, for inventories
+
+    def allocated_pods(self) -> list[Pod]:
+        """Every pod allocation walks, in slot order: retired ones too."""
+        return self.slots or self.pods
+
+    def allocated_switches(self) -> list[Switch]:
+        """Every switch allocation walks, in slot order: those of retired pods too."""
+        return self.all_switches or self.switches
 
     def phase(self, name: str) -> Phase | None:
         for p in self.phases:

@@ -196,6 +196,24 @@ def group_vars(d: Derived) -> dict[str, Json]:
     }
 
 
+# Linux bonding options per mode (kernel Documentation/networking/bonding.rst): link
+# monitoring every 100 ms; active-backup prefers the first member (on the pair's first
+# leaf) and sends gratuitous ARPs on failover so the pair learns where the host moved;
+# 802.3ad (one switch, or M-LAG) asks for fast LACPDUs and hashes flows on L3+L4.
+BOND_OPTIONS = {
+    "active-backup": lambda members: {
+        "miimon": 100,
+        "primary": members[0] if members else None,
+        "num_grat_arp": 1,
+    },
+    "802.3ad": lambda members: {
+        "miimon": 100,
+        "lacp_rate": "fast",
+        "xmit_hash_policy": "layer3+4",
+    },
+}
+
+
 def node_network(d: Derived, node: Node) -> Json:
     """The host network configuration of a node: bonds and ports with addresses."""
     a = d.addressing
@@ -213,7 +231,8 @@ def node_network(d: Derived, node: Node) -> Json:
                 "name": f"bond-{plane.name}",  # at most 15 characters: NAME-IFNAME
                 "kind": "bond",
                 "members": members,
-                "mode": "802.3ad",
+                "mode": plane.bond_mode,
+                **BOND_OPTIONS[plane.bond_mode](members),
                 "mtu": plane.mtu,
             }
             if ip is not None and sub is not None:

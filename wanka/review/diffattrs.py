@@ -142,7 +142,13 @@ def _catalog_attrs(c: Cluster) -> dict[str, Json]:
 
 def _pod_attrs(c: Cluster) -> dict[str, Json]:
     return {
-        p.name: {"phase": p.phase.name, "type": p.type, "hall": p.hall, "row": p.row}
+        p.name: {
+            "phase": p.phase.name,
+            "type": p.type,
+            "hall": p.hall,
+            "row": p.row,
+            "slot": p.slot,
+        }
         for p in c.pods
     }
 

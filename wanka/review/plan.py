@@ -84,6 +84,7 @@ def build_plan(d: Derived, phase: str | None = None) -> Plan:
             "loopbacks": addressplan.loopbacks(d, sc),
         },
         "addresses": addressplan.addresses(d, sc),
+        "slots": _slots(d, phase),
         "racks": rack_rows,
         "findings": [f.as_dict() for f in sorted([*d.warnings, *d.findings], key=Finding.sort_key)],
     }
@@ -102,6 +103,20 @@ def _rich(t: tables.Table) -> Table:
             out.add_section()
         out.add_row(*(c.text if isinstance(c, tables.Link) else c for c in row))
     return out
+
+
+def _slots(d: Derived, phase: str | None) -> Plan:
+    """Every pod's allocation slot (retired ones too, which keep theirs) and the next free
+    slot of the cluster: the one a new pod, in any phase, takes to move nothing."""
+    pods = d.cluster.allocated_pods()
+    return {
+        "pods": [
+            {"pod": p.name, "phase": p.phase.name, "slot": p.slot, "retired": p.retired}
+            for p in pods
+            if phase is None or p.phase.name == phase
+        ],
+        "next_free": max((p.slot for p in pods), default=0) + 1,
+    }
 
 
 def _summary_lines(plan: Plan) -> list[str]:
@@ -126,6 +141,13 @@ def _summary_lines(plan: Plan) -> list[str]:
         f"{kw(power['total']['it_max_kw'])} kW max; PUE = facility kW / "
         f"{kw(power['pue_it_kw'])} kW",
     ]
+    slots = plan["slots"]
+    retired = [s["pod"] for s in slots["pods"] if s["retired"]]
+    lines.append(
+        f"Slots: {n(len(slots['pods']))} taken; next free slot {slots['next_free']} "
+        "(a new pod given it moves nothing)"
+        + (f"; retired, slots kept: {', '.join(retired)}" if retired else "")
+    )
     for p in plan["phases"]:
         ex = p["excluded"]
         if ex:

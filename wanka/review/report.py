@@ -229,7 +229,7 @@ def fabric_views(d: Derived, sc: capacity.Scope) -> list[svg.FabricView]:
     links: dict[tuple[str, str, str], svg.Links] = {}
     cable_ids: dict[tuple[str, str, str], set[str]] = defaultdict(set)
     nodes: dict[str, set[str]] = defaultdict(set)
-    for cb in sc.cables:
+    for cb in (x for x in sc.cables if not x.peer):  # a pair's peer link joins no two tiers
         lower = tier_of.get(cb.a.device, "nodes")
         if lower == "nodes":
             nodes[cb.plane].add(cb.a.device)

@@ -302,6 +302,19 @@ declare(
     "bond on plane 'mgmt': the address belongs to the bond, not to its member ports",
 )
 declare(
+    "POD-SLOT",
+    "build",
+    "Pods take distinct allocation slots, and once one placement has a `slot` every placement "
+    "has one (an implicit slot would move when a pod is declared before it).",
+    "c.yaml:181:73: error[POD-SLOT]: placement 'pod' of phase p2 takes slot 2, which placement 'pod' of phase p1 (c.yaml:174:73) takes too",
+)
+declare(
+    "POD-RETIRED",
+    "build",
+    "A retired pod is one the placement makes, and no pod that stays uplinks into its switches.",
+    "c.yaml:181:76: error[POD-RETIRED]: placement 'pod' of phase p2 makes no pod 'pod02' (it makes 'pod01')",
+)
+declare(
     "LAYOUT-ROW-FULL",
     "build",
     "A pod does not fit in the row (group) it is placed in.",

@@ -11,7 +11,7 @@ from ipaddress import IPv4Address, IPv4Network
 from wanka.derive.ipam import pack, per_pod, plane_subnets, subnet_size
 from wanka.derive.topology import Topology
 from wanka.findings import Finding, Mark, Severity, error, listed, warning
-from wanka.model.types import Cluster, Node, Switch
+from wanka.model.types import Cluster, Node, Pod, Switch
 from wanka.rules import rule
 
 ETHERNET_OVERHEAD = 18  # header 14 + FCS 4
@@ -218,6 +218,21 @@ def pin_subnet(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
 
     if cluster.complete:
         yield from pin_problems(cluster, topo)
+
+
+@rule(
+    "NET-PIN-TAKEN",
+    "A pin takes its address without moving anyone: every host (and switch loopback) keeps the "
+    "address of its place in cabling order, the pinned one's place stays free, and a pin on "
+    "the place of another, unpinned host is refused.",
+    "c.yaml:191:50: error[NET-PIN-TAKEN]: pinned address 10.99.0.3 of lab-p1-pod01-r02-s02 is the place of lab-p1-pod01-r01-s02 (bmc.address) in its subnet (pins move no one: every host keeps the address of its place)",
+)
+def pin_taken(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
+    from wanka.derive.addresses import loopback_pins_taken, pin_problems
+
+    if cluster.complete:
+        yield from pin_problems(cluster, topo, taken=True)
+        yield from loopback_pins_taken(cluster)
 
 
 @rule(
@@ -446,3 +461,65 @@ def asn_private(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
             at,
             "start asn_base at 4200000000 and keep the phases' blocks below 4294967295",
         )
+
+
+@rule(
+    "BOND-MODE",
+    "A bonded plane's bond mode works on its leaves: 802.3ad (LACP) aggregates only towards "
+    "one switch, or a pair running M-LAG; across two independent leaves bonds are "
+    "active-backup. `bond_mode` is for bonded planes only.",
+    "c.yaml:130:20: error[BOND-MODE]: plane 'mgmt' bonds with 802.3ad across two leaves in pods 'lab-p1-pod01', 'lab-p2-pod01', without M-LAG: LACP does not aggregate across two independent switches",
+)
+def bond_mode(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
+    for p in cluster.planes.values():
+        if not p.bonded:
+            if "bond_mode" in p.value_at:
+                yield error(
+                    "BOND-MODE",
+                    f"plane '{p.name}' sets bond_mode but is not bonded",
+                    p.mark("bond_mode"),
+                    "set `bonded: true`, or remove bond_mode",
+                )
+            continue
+        if p.bond_mode != "802.3ad" or p.fabric is None or p.fabric.leaf.mlag:
+            continue
+        across = [pod.name for pod in cluster.pods if _bonds_across(pod, p.name)]
+        if across:
+            yield error(
+                "BOND-MODE",
+                f"plane '{p.name}' bonds with 802.3ad across two leaves in "
+                f"{'pod' if len(across) == 1 else 'pods'} {listed(across)}, without M-LAG: LACP does not aggregate across two "
+                "independent switches",
+                p.mark("bond_mode"),
+                "use bond_mode: active-backup (the pair bridges over a peer link and shares the "
+                "gateway), or one leaf per pod",
+            )
+
+
+def _bonds_across(pod: Pod, plane: str) -> bool:
+    """Whether a node of the pod has its bond's members on two leaves."""
+    leaves = [s for s in pod.switches if s.plane.name == plane and s.tier == "leaf"]
+    if len(leaves) < 2:
+        return False
+    return any((nic := n.model.nic(plane)) is not None and nic.count > 1 for n in pod.nodes)
+
+
+@rule(
+    "BOND-MLAG",
+    "A fabric tier does not declare M-LAG: wanka does not render it (FRR has no M-LAG; SONiC "
+    "MCLAG is not rendered yet), so nothing would configure it.",
+    "c.yaml:131:11: error[BOND-MLAG]: plane 'mgmt' declares M-LAG on its leaf tier, which wanka does not render (FRR has no M-LAG, SONiC MCLAG is not rendered)",
+)
+def bond_mlag(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
+    for p in cluster.planes.values():
+        fab = p.fabric
+        tiers = [] if fab is None else [t for t in (fab.leaf, fab.spine, fab.core) if t]
+        for t in tiers:
+            if t.mlag:
+                yield error(
+                    "BOND-MLAG",
+                    f"plane '{p.name}' declares M-LAG on its {t.name} tier, which wanka does not "
+                    "render (FRR has no M-LAG, SONiC MCLAG is not rendered)",
+                    t.at,
+                    "remove mlag and use bond_mode: active-backup, which needs no M-LAG",
+                )
