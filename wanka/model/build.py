@@ -36,6 +36,7 @@ from wanka.model.numbering import AsnNumbering, PlaneTier, switch_rails, type_to
 from wanka.model.types import (
     Accelerator,
     Bgp,
+    BmcTls,
     Cluster,
     Credential,
     Fabric,
@@ -293,6 +294,8 @@ class Builder:
     def credentials(self, spec: YMap) -> dict[str, Credential]:
         out = {}
         for name, c in _items(spec.get("credentials")):
+            if name == "bmc_tls":  # not a login: see bmc_tls()
+                continue
             refs = {}
             for field_ in ("password", "private_key"):
                 if field_ in c:
@@ -304,6 +307,18 @@ class Builder:
                 private_key=refs.get("private_key"),
             )
         return out
+
+    def bmc_tls(self, spec: YMap) -> BmcTls | None:
+        tls = (spec.get("credentials") or {}).get("bmc_tls")
+        if not isinstance(tls, dict):
+            return None
+        names = tls.get("insecure") or []
+        at = getattr(names, "item_at", None) or [_m(tls, "insecure", value=True)] * len(names)
+        return BmcTls(
+            ca=tls.get("ca"),
+            insecure={str(n): at[i] for i, n in enumerate(names)},
+            at=_m(spec["credentials"], "bmc_tls"),
+        )
 
     # ---- layout ----------------------------------------------------------
     def layout(self, spec: YMap) -> None:
@@ -720,6 +735,7 @@ class Builder:
                 excluded=f["exclude"]["reason"] if "exclude" in f else None,
                 at=_m(nodes, name),
                 key_marks=marks,
+                bmc_ca=bmc.get("ca"),
             )
         self.switch_facts: dict[str, SwitchFacts] = {}
         switches = man.get("switches", {})
@@ -805,6 +821,7 @@ def build(data: YMap, files: list[str]) -> tuple[Cluster, list[Finding]]:
         bgp=b.bgp,
         software=b.software(spec),
         credentials=b.credentials(spec),
+        bmc_tls=b.bmc_tls(spec),
         rows=b.rows,
         phases=b.phases(spec),
         node_facts=b.node_facts,

@@ -210,6 +210,16 @@ class Credential:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class BmcTls:
+    """credentials.bmc_tls: the site's CA bundle for BMC certificates (path as written,
+    relative to the cluster file) and the nodes named as not checked."""
+
+    ca: str | None
+    insecure: dict[str, Mark]  # node name -> where it is named
+    at: Mark
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Software:
     os_name: str | None
     os_version: str | None
@@ -245,6 +255,7 @@ class NodeFacts:
     excluded: str | None  # reason
     at: Mark
     key_marks: dict[str, Mark] = field(default_factory=dict)  # 'serial', 'bmc.mac', 'macs.x', ...
+    bmc_ca: str | None = None  # CA bundle of this BMC's certificate (path as written)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -381,6 +392,7 @@ class Cluster:
     # False when unresolved names left pods, racks or nodes unbuilt: checks of the
     # whole cluster (capacity, manifest names, missing leaves) would only echo that
     complete: bool = True
+    bmc_tls: BmcTls | None = None
 
     def phase(self, name: str) -> Phase | None:
         for p in self.phases:
