@@ -265,3 +265,55 @@ def test_pulumi_node_boots_pxe_once_and_clears_with_disabled() -> None:
     finally:
         server.shutdown()
         thread.join(timeout=5)
+
+
+def _module(args: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
+    """Run the Ansible module as Ansible does on the controller: its args in a JSON file."""
+    import json
+    import os
+    import sys
+    import tempfile
+
+    root = Path(__file__).resolve().parents[1]
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump({"ANSIBLE_MODULE_ARGS": args}, f)
+    try:
+        out = subprocess.run(
+            [sys.executable, str(root / "playbooks/library/wanka_redfish.py"), f.name],
+            capture_output=True, text=True, timeout=60,
+            env={**os.environ, **env, "PYTHONPATH": str(root)},
+        )  # fmt: skip
+    finally:
+        os.unlink(f.name)
+    assert AUTH[1] not in out.stdout + out.stderr
+    result: dict[str, Any] = json.loads(out.stdout)
+    return result
+
+
+def test_ansible_module_tls_options_and_boot_once(tmp_path: Path) -> None:
+    cert, key = _self_signed(tmp_path, "bmc")
+    bmc = Bmc("ibmc", auth=AUTH, delay=0.2)
+    server, thread, url = vendorbmc.serve(bmc, tls=(cert, key))
+    env = {"WANKA_TEST_BMC_PASSWORD": AUTH[1]}
+    base = {"url": url, "username": AUTH[0], "credential": {"env": "WANKA_TEST_BMC_PASSWORD"}}
+    try:
+        refused = _module({**base, "boot": "Pxe"}, env)
+        assert refused.get("failed") and "certificate is not trusted" in refused["msg"]
+        assert refused["checks"][0]["check"] == "bmc"
+        done = _module({**base, "boot": "Pxe", "ca_bundle": cert}, env)
+        assert done["changed"] is True and done["actions"] == ["boot Pxe"]
+        assert bmc.res["/redfish/v1/Systems/1"]["Boot"]["BootSourceOverrideEnabled"] == "Once"
+        again = _module({**base, "boot": "Pxe", "insecure": True}, env)
+        assert again["changed"] is False  # idempotent; insecure only because it says so
+        bios = _module({**base, "bios": {"TurboMode": "Disabled"}, "ca_bundle": cert}, env)
+        assert bios["actions"] == ["bios TurboMode (next-boot)"]
+        pending = _module({**base, "bios": {"TurboMode": "Disabled"}, "ca_bundle": cert}, env)
+        assert pending["changed"] is False  # pending for the next boot: nothing sent again
+        wrong = _module({**base, "serial": "2102311TYBN0J3000999", "ca_bundle": cert}, env)
+        assert wrong.get("failed") and wrong["checks"][0]["check"] == "identity"
+        assert "reports serial 2102311TYBN0J3000293, the manifest says" in wrong["msg"]
+        right = _module({**base, "serial": "2102311TYBN0J3000293", "ca_bundle": cert}, env)
+        assert not right.get("failed") and right["changed"] is False
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
