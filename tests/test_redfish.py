@@ -99,3 +99,28 @@ def test_credentials_never_in_repr_or_errors(emulator: tuple[str, Path]) -> None
     with pytest.raises(RedfishError) as err:
         c.system()
     assert "s3cret" not in str(err.value)
+
+
+def test_discovery_on_sushy_tools(emulator: tuple[str, Path]) -> None:
+    url, _ = emulator
+    with pytest.raises(RedfishError, match="3 systems .*name the one meant"):
+        Client(url).system()  # several systems, none named: refused, not the first one
+    c = Client(url, "n1")
+    assert c.system_path == f"/redfish/v1/Systems/{bmc.system_uuid('c', 'n1')}"
+    assert c.bios_settings()["path"].endswith("/BIOS/Settings")  # its own route, by the link
+    inv = c.inventory()
+    assert inv["macs"] == ["02:00:00:00:00:00"] and inv["uuid"] == bmc.system_uuid("c", "n1")
+
+
+def test_boot_once_and_bios_idempotence_on_sushy_tools(emulator: tuple[str, Path]) -> None:
+    url, _ = emulator
+    c = Client(url, "n1")
+    c.set_boot("Hdd")  # Once is sent; sushy-tools' template always says Continuous
+    assert c.boot()["target"] == "Hdd"  # (Once vs Continuous: tests/test_redfish_profiles.py)
+    c.set_boot("None")
+    assert c.boot()["target"] == "None"
+    # sushy-tools applies BIOS changes at once: set, then a second run sends nothing
+    assert c.set_bios({"ProcTurboMode": "Disabled"}) == {"ProcTurboMode": "Disabled"}
+    assert c.bios()["ProcTurboMode"] == "Disabled" and c.bios_pending() == {}
+    assert c.set_bios({"ProcTurboMode": "Disabled"}) == {}
+    c.set_bios({"ProcTurboMode": "Enabled"})

@@ -513,12 +513,13 @@ class Client:
             raise ValueError(f"boot target {target!r}: one of {', '.join(BOOT_TARGETS)}")
         current = self.system().get("Boot") or {}
         allowed = current.get("BootSourceOverrideTarget@Redfish.AllowableValues")
-        if allowed and target not in allowed:
+        if allowed and target not in allowed and target != "None":
             raise RedfishError(
                 f"BMC {self.base_url}: boot target {target} is not offered "
                 f"(it offers {', '.join(allowed)})"
             )
         enabled = "Disabled" if target == "None" else ("Once" if once else "Continuous")
+        # None clears the override even where the allowable values omit it (sushy-tools)
         boot: dict[str, Any] = {
             "BootSourceOverrideTarget": target,
             "BootSourceOverrideEnabled": enabled,
