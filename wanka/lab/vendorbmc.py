@@ -116,6 +116,15 @@ class Bmc:
             collection["Members"].append({"@odata.id": nic["@odata.id"]})
         collection["Members@odata.count"] = len(macs)
 
+    def power_state(self) -> str:
+        with self._lock:
+            self.tick()
+            return str(self.res[self.system]["PowerState"])
+
+    def set_faults(self, faults: dict[str, Any]) -> None:
+        with self._lock:
+            self.faults = faults
+
     # -- state -------------------------------------------------------------------------
     def settings_path(self) -> str:
         bios = self.res[self.res[self.system]["Bios"]["@odata.id"]]

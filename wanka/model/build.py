@@ -169,6 +169,7 @@ class Builder:
                 for p, v in n["nics"].items()
             ),
             bmc_speed=gbps(n.get("bmc", {}).get("speed", "1G")),
+            bmc_firmware=str(n.get("bmc", {}).get("firmware", "generic")),
             drives=tuple(parts.drive(d) for d in n.get("drives", [])),
             rack_units=n["rack_units"],
             power_nominal_w=n["power_w"]["nominal"],

@@ -102,6 +102,7 @@ class NodeModel:
     liquid_share: float
     at: Mark
     description: str = ""
+    bmc_firmware: str = "generic"  # the lab's BMC profile (schema: bmc.firmware)
 
     def nic(self, plane: str) -> NicSet | None:
         for n in self.nics:

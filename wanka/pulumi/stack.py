@@ -170,8 +170,9 @@ def bmc_props(
     address = d.addressing.bmcs.get(node.name)
     fields = {"address": str(address) if address else node.name, "node": node.name}
     if access is not None:
-        url = str(access["bmc"]["url"])
-        system = str(access["nodes"].get(node.name, {}).get("system") or node.name)
+        entry = access["nodes"].get(node.name, {})
+        url = str(entry.get("bmc") or access["bmc"]["url"])  # a vendor-profile BMC: its own
+        system = str(entry.get("system", node.name))
     else:
         url, system = s.bmc_url.format(**fields), s.bmc_system.format(**fields)
     return {
