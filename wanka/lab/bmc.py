@@ -254,19 +254,23 @@ def _vendor_bmcs(app: Any, where: Path) -> dict[str, Any]:
     return out
 
 
-def _vendor_faults(where: Path, vendors: dict[str, Any], seen: list[float]) -> None:
-    """Hand faults.json's `vendor` faults to the vendor BMCs when the file changed."""
+def _vendor_faults(where: Path, vendors: dict[str, Any], seen: dict[str, Any]) -> None:
+    """Hand a vendor BMC its faults from faults.json's `vendor` entry when they changed (a
+    count, such as busy's, is armed again only then)."""
     try:
         mtime = (where / FAULTS).stat().st_mtime
-        if mtime == seen[0]:
+        if mtime == seen.get(""):
             return
         raw = json.loads((where / FAULTS).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return
-    seen[0] = mtime
+    seen[""] = mtime
     wanted = raw.get("vendor") or {}
     for name, (b, _) in vendors.items():
-        b.set_faults(dict(wanted.get(name) or {}))
+        mine = dict(wanted.get(name) or {})
+        if seen.get(name) != mine:
+            seen[name] = mine
+            b.set_faults(dict(mine))
 
 
 def _power_states(app: Any, systems: dict[str, str], vendors: dict[str, Any]) -> Iterable[Any]:
@@ -280,7 +284,7 @@ def _power_states(app: Any, systems: dict[str, str], vendors: dict[str, Any]) ->
 
 
 def _feed_faults(where: Path, vendors: dict[str, Any], stop: threading.Event) -> None:
-    seen = [-1.0]
+    seen: dict[str, Any] = {}
     while not stop.is_set():
         _vendor_faults(where, vendors, seen)
         stop.wait(POLL / 5)
