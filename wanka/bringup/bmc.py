@@ -162,7 +162,9 @@ def power(c: Client, state: str, timeout: float) -> Outcome:
         changed = c.set_power(state == "on")
     if not changed:
         return Outcome(node="", ok=True, detail=f"already {want}")
-    if timeout > 0 and not c.wait_power(want, timeout):
+    if timeout <= 0:
+        return Outcome(node="", ok=True, changed=True, detail=f"{state}: asked for {want}")
+    if not c.wait_power(want, timeout):
         late = f"still {c.power_state()} {timeout:g} s after asking for {want}"
         return Outcome(node="", ok=False, changed=True, detail=late)
     took = time.monotonic() - started
