@@ -435,8 +435,11 @@ def _bmc_systems(d: Derived, servers: dict[str, dict[str, Any]]) -> list[dict[st
     systems = []
     for name, info in servers.items():
         node = d.cluster.node(name)
+        # sushy-tools: the first MAC, with the management address; a vendor-profile BMC lists
+        # every NIC the manifest knows (`wanka bmc inspect` compares them all)
+        many = None if node.model.bmc_firmware != "generic" else 1
         nics = (
-            [(mac, info["address"]) for mac in list(node.facts.macs.values())[:1]]
+            [(mac, info["address"]) for mac in list(node.facts.macs.values())[:many]]
             if (node.facts)
             else []
         )
