@@ -181,6 +181,8 @@ def test_session_expiry_busy_and_tasks(served: tuple[Bmc, str]) -> None:
         started = time.monotonic()
         assert c.power_state() == "Off"  # two 503s, each after its Retry-After: 1
         assert time.monotonic() - started >= 2
+        bmc.faults["busy"] = 2  # a new client: the service root waits too
+        assert client(url).power_state() == "Off" and not bmc.faults["busy"]
         bmc.faults["task_seconds"] = 1.5
         started = time.monotonic()
         c.set_bios({name: after})

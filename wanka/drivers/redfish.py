@@ -282,7 +282,7 @@ class Client:
     # -- sessions ------------------------------------------------------------------------
     def root(self) -> dict[str, Any]:
         if self._root is None:
-            data = self._json(self._raw("GET", ROOT), "GET", ROOT)
+            data = self._json(self._send("GET", ROOT), "GET", ROOT)  # (503s waited for)
             if not isinstance(data, dict) or not data.get("@odata.id", "").startswith(
                 "/redfish/v1"
             ):
