@@ -354,6 +354,7 @@ def _unreachable_run(
                 extra_vars={
                     "wanka_bmc_url": f"http://127.0.0.1:{port}",
                     "wanka_bmc_system": "{{ inventory_hostname }}",
+                    "wanka_bmc_check_identity": False,  # sushy-tools reports no serial
                     "ansible_host": "127.0.0.1",
                     "ansible_port": 1,
                     "bmc_ssh_timeout": 2,

@@ -220,6 +220,7 @@ def test_every_command_is_registered_with_what_runs_it() -> None:
         "diff": [],
         "bringup": ["x.yaml"],
         "verify": ["x.yaml"],
+        "bmc": ["x.yaml", "inspect"],
         "ranktable": ["x.yaml", "--phase", "p1", "--verified", "o"],
         "rules": [],
         "schema": [],

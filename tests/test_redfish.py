@@ -5,6 +5,7 @@ No root needed: the emulator is started on a free loopback port and stopped by i
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -99,3 +100,81 @@ def test_credentials_never_in_repr_or_errors(emulator: tuple[str, Path]) -> None
     with pytest.raises(RedfishError) as err:
         c.system()
     assert "s3cret" not in str(err.value)
+
+
+def test_discovery_on_sushy_tools(emulator: tuple[str, Path]) -> None:
+    url, _ = emulator
+    with pytest.raises(RedfishError, match="3 systems .*name the one meant"):
+        Client(url).system()  # several systems, none named: refused, not the first one
+    c = Client(url, "n1")
+    assert c.system_path == f"/redfish/v1/Systems/{bmc.system_uuid('c', 'n1')}"
+    assert c.bios_settings()["path"].endswith("/BIOS/Settings")  # its own route, by the link
+    inv = c.inventory()
+    assert inv["macs"] == ["02:00:00:00:00:00"] and inv["uuid"] == bmc.system_uuid("c", "n1")
+
+
+def test_boot_once_and_bios_idempotence_on_sushy_tools(emulator: tuple[str, Path]) -> None:
+    url, _ = emulator
+    c = Client(url, "n1")
+    c.set_boot("Hdd")  # Once is sent; sushy-tools' template always says Continuous
+    assert c.boot()["target"] == "Hdd"  # (Once vs Continuous: tests/test_redfish_profiles.py)
+    c.set_boot("None")
+    assert c.boot()["target"] == "None"
+    # sushy-tools applies BIOS changes at once: set, then a second run sends nothing
+    assert c.set_bios({"ProcTurboMode": "Disabled"}) == {"ProcTurboMode": "Disabled"}
+    assert c.bios()["ProcTurboMode"] == "Disabled" and c.bios_pending() == {}
+    assert c.set_bios({"ProcTurboMode": "Disabled"}) == {}
+    c.set_bios({"ProcTurboMode": "Enabled"})
+
+
+def test_the_lab_emulator_serves_vendor_profiles_beside_sushy_tools(tmp_path: Path) -> None:
+    """A server whose BMC firmware is a vendor's gets a BMC of that profile of its own, with
+    the lab's faults: the generic ones (by node name) and the vendor quirks."""
+    systems = [
+        bmc.system("c", "g1", [("02:00:00:00:00:10", "10.0.0.10")]),
+        bmc.system("c", "h1", [("02:00:00:00:00:11", "10.0.0.11")], firmware="huawei-ibmc",
+                   serial="2102314LBK10P3000101"),
+    ]  # fmt: skip
+    bmc.write_config(tmp_path, systems, delay=(1, 1))
+    pid, port = bmc.start(tmp_path)
+    try:
+        vendor = json.loads((tmp_path / bmc.VENDOR_PORTS).read_text())
+        assert sorted(vendor) == ["h1"]
+        c = Client(f"http://127.0.0.1:{vendor['h1']}")
+        assert c.system_path == "/redfish/v1/Systems/1"  # iBMC's, not sushy-tools' UUID
+        inv = c.inventory()
+        assert inv["serial"] == "2102314LBK10P3000101" and inv["macs"] == ["02:00:00:00:00:11"]
+        assert inv["uuid"] == bmc.system_uuid("c", "h1")
+        with pytest.raises(RedfishError, match="no system 'h1'"):
+            Client(f"http://127.0.0.1:{port}", "h1").system()  # not on sushy-tools
+        bmc.write_faults(tmp_path, {"vendor": {"h1": {"busy": 2}}})
+        time.sleep(0.5)  # the fault file is read every 0.1 s
+        started = time.monotonic()
+        assert c.power_state() == "Off"  # two 503s, then the answer
+        assert time.monotonic() - started >= 2
+        bmc.write_faults(tmp_path, {"down": ["h1"]})
+        with pytest.raises(BmcUnreachable, match="no answer within 1 s"):
+            Client(f"http://127.0.0.1:{vendor['h1']}", timeout=1).power_state()
+        bmc.write_faults(tmp_path, {})
+    finally:
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while proc_info(pid) is not None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert proc_info(pid) is None
+
+
+def test_vendor_quirk_faults_need_a_vendor_bmc(tmp_path: Path) -> None:
+    from wanka.lab import faults
+
+    t = faults.Targets({"h1": 8, "g1": 8}, {}, {"h1"})
+    faults.check([faults.parse("bmc-busy:h1=2"), faults.parse("bmc-task:h1")], t)
+    with pytest.raises(faults.FaultError, match="g1's BMC is the generic one"):
+        faults.check([faults.parse("bmc-etag-stale:g1")], t)
+    with pytest.raises(faults.FaultError, match="whole number"):
+        faults.parse("bmc-busy:h1=x")
+    (tmp_path / "bmc").mkdir()
+    specs = ["bmc-busy:h1=2", "bmc-task:h1", "bmc-etag-stale:h1"]
+    faults._bmc_faults(tmp_path, [faults.parse(s) for s in specs])
+    written = json.loads((tmp_path / "bmc" / bmc.FAULTS).read_text())
+    assert written["vendor"] == {"h1": {"busy": 2, "task_seconds": 20.0, "stale_etag": 1}}

@@ -22,9 +22,10 @@ options:
     type: str
     required: true
   system:
-    description: Redfish system id.
+    description: Redfish system id, looked up in the BMC's Systems collection; empty takes the
+      BMC's only system (found from its service root).
     type: str
-    default: "1"
+    default: ""
   username:
     description: BMC user; omit for a BMC without authentication (the lab).
     type: str
@@ -38,7 +39,8 @@ options:
     type: str
     choices: ["on", "off", "restart"]
   boot:
-    description: One-time boot target for the next start (None clears the override).
+    description: One-time boot target for the next start (BootSourceOverrideEnabled Once: the
+      boot after it uses the normal order again); None clears the override (Disabled).
     type: str
     choices: [None, Pxe, Hdd, Cd, UefiHttp, BiosSetup]
   boot_mode:
@@ -46,8 +48,24 @@ options:
     type: str
     choices: [UEFI, Legacy]
   bios:
-    description: BIOS attributes (the BIOS profile); only differing ones are set.
+    description: BIOS attributes (the BIOS profile); only those that differ from what is in
+      effect or already pending are sent, to the BIOS settings object the BMC names.
     type: dict
+  bios_apply:
+    description: When the BIOS changes take effect - C(next-boot) (at the server's next reboot;
+      nothing else is done) or C(now) (a running server is restarted).
+    type: str
+    choices: [next-boot, now]
+    default: next-boot
+  ca_bundle:
+    description: CA bundle (a path on the controller) the BMC's TLS certificate is checked
+      against; without it, the controller's trusted CAs.
+    type: path
+  insecure:
+    description: Do not check the BMC's TLS certificate (only for BMCs the cluster file names
+      as insecure).
+    type: bool
+    default: false
   wait:
     description: Seconds to wait for the power state to be reached (0 does not wait).
     type: int
@@ -56,6 +74,16 @@ options:
     description: Seconds to wait for each answer of the BMC.
     type: int
     default: 10
+  serial:
+    description: The serial number the manifest gives this server; the BMC's (Redfish System
+      SerialNumber) must be it, else the check C(identity) fails (a server in the wrong rack
+      position). Only read, nothing changed.
+    type: str
+  macs:
+    description: MAC addresses the manifest gives this server; each must be one of its NICs
+      (Redfish EthernetInterfaces), else the check C(identity) fails.
+    type: list
+    elements: str
   check:
     description: Only read; fail (a failed check C(bmc)) when the BMC does not answer or the power is not C(power).
     type: bool
@@ -83,7 +111,7 @@ actions:
   returned: always
   type: list
 checks:
-  description: On failure, the failed check (bmc or power) as C({check, port, status, reason}).
+  description: On failure, the failed check (bmc, power or identity) as C({check, port, status, reason}).
   returned: failure
   type: list
   elements: dict
@@ -125,20 +153,42 @@ def resolve(module, credential):
     return (user, value)
 
 
+def identity(module, client):
+    """Fail the check `identity` unless the BMC's server is the one the manifest says."""
+    p = module.params
+    inv = client.inventory()
+    problems = []
+    if p["serial"] and inv.get("serial") != p["serial"]:
+        problems.append("the BMC reports serial %s, the manifest says %s"
+                        % (inv.get("serial") or "none", p["serial"]))
+    missing = [m for m in (p["macs"] or []) if m.lower() not in inv["macs"]]
+    if missing:
+        problems.append("MAC %s not on this server (it has %s)"
+                        % (", ".join(missing), ", ".join(inv["macs"]) or "none"))
+    if problems:
+        fail(module, "identity", "; ".join(problems) + " (a server in the wrong rack position?)",
+             inventory=inv)
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
             url=dict(type="str", required=True),
-            system=dict(type="str", default="1"),
+            system=dict(type="str", default=""),
             username=dict(type="str"),
             credential=dict(type="dict", no_log=False),
             power=dict(type="str", choices=["on", "off", "restart"]),
             boot=dict(type="str", choices=["None", "Pxe", "Hdd", "Cd", "UefiHttp", "BiosSetup"]),
             boot_mode=dict(type="str", choices=["UEFI", "Legacy"]),
             bios=dict(type="dict"),
+            bios_apply=dict(type="str", choices=["next-boot", "now"], default="next-boot"),
+            ca_bundle=dict(type="path"),
+            insecure=dict(type="bool", default=False),
             wait=dict(type="int", default=300),
             timeout=dict(type="int", default=10),
             check=dict(type="bool", default=False),
+            serial=dict(type="str"),
+            macs=dict(type="list", elements="str"),
         ),
         supports_check_mode=True,
     )
@@ -149,22 +199,27 @@ def main():
              "(run the playbook with wanka's virtualenv)")
     p = module.params
     auth = resolve(module, p["credential"])
-    client = Client(p["url"], p["system"], auth=auth, timeout=p["timeout"])
+    verify = False if p["insecure"] else (p["ca_bundle"] or True)
+    client = Client(p["url"], p["system"] or None, auth=auth, timeout=p["timeout"],
+                    verify=verify)
     want = {"on": "On", "off": "Off"}.get(p["power"] or "")
     actions = []
     try:
         state = client.power_state()
+        if p["serial"] or p["macs"]:
+            identity(module, client)
         if p["check"]:
             if want and state != want:
                 fail(module, "bmc", "power is %s, expected %s" % (state, want), power_state=state)
             module.exit_json(changed=False, power_state=state, actions=[])
         if p["bios"]:
-            current = client.bios()
-            diff = dict((k, v) for k, v in p["bios"].items() if current.get(k) != v)
+            settings = client.bios_settings()
+            effective = dict(settings["current"], **settings["pending"])
+            diff = dict((k, v) for k, v in p["bios"].items() if effective.get(k) != v)
             if diff:
-                actions.append("bios %s" % ", ".join(sorted(diff)))
+                actions.append("bios %s (%s)" % (", ".join(sorted(diff)), p["bios_apply"]))
                 if not module.check_mode:
-                    client.set_bios(diff)
+                    client.set_bios(diff, apply=p["bios_apply"])
         if p["boot"]:
             boot = client.boot()
             once = p["boot"] != "None"
@@ -174,7 +229,7 @@ def main():
             ):
                 actions.append("boot %s" % p["boot"])
                 if not module.check_mode:
-                    client.set_boot(p["boot"], mode=p["boot_mode"], once=True)
+                    client.set_boot(p["boot"], mode=p["boot_mode"], once=True)  # None: Disabled
         if p["power"] == "restart":
             actions.append("restart")
             if not module.check_mode:

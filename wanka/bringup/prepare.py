@@ -293,9 +293,13 @@ def lab_overlay(access: dict[str, Any], names: set[str]) -> dict[str, dict[str, 
             # the servers' /root is an overlay on this machine's live /root, where the
             # controller keeps its own temporary files: work in the server's private /tmp
             "ansible_remote_tmp": "/tmp/.ansible-wanka",
-            "wanka_bmc_url": access["bmc"]["url"],
-            "wanka_bmc_system": node.get("system") or name,
+            # the lab's one sushy-tools emulator, or the server's own vendor-profile BMC
+            "wanka_bmc_url": node.get("bmc") or access["bmc"]["url"],
+            "wanka_bmc_system": node.get("system", name),
             "wanka_bmc_auth": False,
+            # sushy-tools' systems report no serial number: the identity check needs a BMC
+            # that does (the vendor profiles, a real one)
+            "wanka_bmc_check_identity": False,
             # lab servers run no service manager or boot loader and share the host's kernel
             "os_baseline_hostname_use": "alpine",  # /etc/hostname + `hostname -F`
             "os_baseline_manage_services": False,

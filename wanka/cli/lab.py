@@ -235,7 +235,8 @@ def _lab_power(target: Path, args: argparse.Namespace) -> int:
     want = "On" if args.state == "on" else "Off"
 
     def one(name: str) -> str | None:
-        client = Client(access["bmc"]["url"], access["nodes"][name]["system"], timeout=10)
+        node = access["nodes"][name]
+        client = Client(node.get("bmc") or access["bmc"]["url"], node["system"], timeout=10)
         try:
             client.set_power(args.state == "on")
             if args.wait and not client.wait_power(want, args.timeout):

@@ -12,6 +12,10 @@ three additions, all in this module:
   request), one that never answers (`down`: the request hangs until the client gives up), a
   server that never powers on (`power_never`: a reset that would power it on is accepted,
   204, and nothing happens; power-off still works).
+- servers whose BMC firmware is a vendor's (the model's bmc.firmware) get a BMC of that
+  profile of their own (`wanka.lab.vendorbmc`, each on its own port, listed in
+  `vendor-ports.json`, behind the same FaultGate), with the vendor quirks of faults.json's
+  `vendor` entry (stale ETags, 503s, long tasks, expired sessions); their state is in memory.
 - a power watcher (with `--watch`): a thread that reads every system's power state each
   `POLL` seconds and calls `wanka.lab.nodes.power_changed` on each change, which starts the
   server's sshd on power-on and stops everything running on the server on power-off. The
@@ -69,9 +73,18 @@ def system_uuid(cluster: str, node: str) -> str:
     return str(uuid.uuid5(_NS, f"{cluster}/{node}"))
 
 
-def system(cluster: str, node: str, nics: Iterable[tuple[str, str]]) -> dict[str, Any]:
-    """The fake driver's record of one server: (mac, ip) per NIC."""
-    return {
+def system(
+    cluster: str,
+    node: str,
+    nics: Iterable[tuple[str, str]],
+    *,
+    firmware: str = "generic",
+    serial: str | None = None,
+) -> dict[str, Any]:
+    """The fake driver's record of one server: (mac, ip) per NIC. A server whose BMC
+    firmware is a vendor's (`firmware`, the model's bmc.firmware) is served by a BMC of that
+    profile instead (wanka.lab.vendorbmc), reporting `serial`."""
+    out: dict[str, Any] = {
         "uuid": system_uuid(cluster, node),
         "name": node,
         "power_state": "Off",
@@ -79,6 +92,9 @@ def system(cluster: str, node: str, nics: Iterable[tuple[str, str]]) -> dict[str
         "nics": [{"mac": mac, "ip": ip} for mac, ip in nics],
         "bios": dict(DEFAULT_BIOS),
     }
+    if firmware != "generic":
+        out["firmware"], out["serial"] = firmware, serial
+    return out
 
 
 def write_config(
@@ -89,12 +105,15 @@ def write_config(
 ) -> Path:
     """Write the emulator's configuration into `where` (created) and an empty fault file."""
     where.mkdir(parents=True, exist_ok=True)
+    vendor = [s for s in systems if s.get("firmware")]
+    systems = [s for s in systems if not s.get("firmware")]
     lines = [
         "# written by wanka lab: sushy-tools configuration (Python syntax)",
         "SUSHY_EMULATOR_FAKE_DRIVER = True",
         f"SUSHY_EMULATOR_STATE_DIR = {str(where / 'state')!r}",
         f"SUSHY_EMULATOR_FAKE_SYSTEMS = {systems!r}",
         f"WANKA_POWER_DELAY = {tuple(delay)!r}",
+        f"WANKA_VENDOR_SYSTEMS = {vendor!r}",
         "",
     ]
     path = where / CONFIG
@@ -105,7 +124,8 @@ def write_config(
 
 def write_faults(where: Path, faults: dict[str, Any]) -> None:
     """Atomically replace faults.json: {"slow": {system: seconds}, "down": [system],
-    "power_never": [system]} (system: UUID or name)."""
+    "power_never": [system], "vendor": {name: {vendorbmc fault: value}}} (system: UUID or
+    name; vendor faults act on the vendor-profile BMCs only)."""
     tmp = where / (FAULTS + ".tmp")
     tmp.write_text(json.dumps(faults, sort_keys=True) + "\n", encoding="utf-8")
     os.replace(tmp, where / FAULTS)
@@ -206,20 +226,86 @@ class FaultGate:
         return self.app(environ, start_response)
 
 
-def _watch(app: Any, systems: dict[str, str], lab_dir: Path, stop: threading.Event) -> None:
+PROFILE_OF = {"dmtf-reference": "dmtf", "huawei-ibmc": "ibmc", "ami-megarac": "ami"}
+VENDOR_PORTS = "vendor-ports.json"
+
+
+def _vendor_bmcs(app: Any, where: Path) -> dict[str, Any]:
+    """One BMC of its vendor's profile per WANKA_VENDOR_SYSTEMS entry, each on its own
+    loopback port behind a FaultGate; their ports go to vendor-ports.json {name: port}."""
+    from wanka.lab import vendorbmc
+
+    low, _ = app.config.get("WANKA_POWER_DELAY", DEFAULT_DELAY)
+    out: dict[str, Any] = {}
+    ports: dict[str, int] = {}
+    for v in app.config.get("WANKA_VENDOR_SYSTEMS") or []:
+        b = vendorbmc.Bmc(
+            PROFILE_OF[v["firmware"]], name=v["name"], serial=v.get("serial"),
+            uuid=v["uuid"], macs=[n["mac"] for n in v.get("nics") or []], delay=float(low),
+        )  # fmt: skip
+        ident = b.system.rsplit("/", 1)[-1]
+        gate = FaultGate(b, where / FAULTS, {v["name"]: v["uuid"], ident: v["uuid"]})
+        server, _thread, _url = vendorbmc.serve(gate)  # type: ignore[arg-type]
+        out[v["name"]] = (b, server)
+        ports[v["name"]] = int(server.server_port)
+    tmp = where / (VENDOR_PORTS + ".tmp")
+    tmp.write_text(json.dumps(ports, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(tmp, where / VENDOR_PORTS)
+    return out
+
+
+def _vendor_faults(where: Path, vendors: dict[str, Any], seen: dict[str, Any]) -> None:
+    """Hand a vendor BMC its faults from faults.json's `vendor` entry when they changed (a
+    count, such as busy's, is armed again only then)."""
+    try:
+        mtime = (where / FAULTS).stat().st_mtime
+        if mtime == seen.get(""):
+            return
+        raw = json.loads((where / FAULTS).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    seen[""] = mtime
+    wanted = raw.get("vendor") or {}
+    for name, (b, _) in vendors.items():
+        mine = dict(wanted.get(name) or {})
+        if seen.get(name) != mine:
+            seen[name] = mine
+            b.set_faults(dict(mine))
+
+
+def _power_states(app: Any, systems: dict[str, str], vendors: dict[str, Any]) -> Iterable[Any]:
+    for ident, name in systems.items():
+        try:
+            yield name, app.systems.get_power_state(ident)
+        except Exception:  # a driver hiccup (sqlite busy): next round
+            continue
+    for name, (b, _) in vendors.items():
+        yield name, b.power_state()
+
+
+def _feed_faults(where: Path, vendors: dict[str, Any], stop: threading.Event) -> None:
+    seen: dict[str, Any] = {}
+    while not stop.is_set():
+        _vendor_faults(where, vendors, seen)
+        stop.wait(POLL / 5)
+
+
+def _watch(
+    app: Any,
+    systems: dict[str, str],
+    lab_dir: Path,
+    stop: threading.Event,
+    vendors: dict[str, Any] | None = None,
+) -> None:
     from wanka.lab import nodes
 
     known: dict[str, str] = {}
     while not stop.is_set():
-        for ident, name in systems.items():
-            try:
-                state = app.systems.get_power_state(ident)
-            except Exception:  # a driver hiccup (sqlite busy): next round
-                continue
-            if known.get(ident) != state:
+        for name, state in _power_states(app, systems, vendors or {}):
+            if known.get(name) != state:
                 try:
                     nodes.power_changed(lab_dir, name, state == "On")
-                    known[ident] = state
+                    known[name] = state
                 except Exception as e:  # keep watching the others; say why in the log
                     print(f"wanka-bmc: {name} power {state}: {e}", file=sys.stderr, flush=True)
         stop.wait(POLL)
@@ -236,19 +322,27 @@ def serve(where: Path, watch: Path | None = None, port: int = 0) -> None:
     systems = {s["uuid"]: s["name"] for s in app.config["SUSHY_EMULATOR_FAKE_SYSTEMS"]}
     gate = FaultGate(app, where / FAULTS, {n: u for u, n in systems.items()})
     server = make_server("127.0.0.1", port, gate, threaded=True)
+    vendors = _vendor_bmcs(app, where)
     stop = threading.Event()
 
     def finish(*_: Any) -> None:
         stop.set()
         threading.Thread(target=server.shutdown, daemon=True).start()
+        for _b, vendor_server in vendors.values():
+            threading.Thread(target=vendor_server.shutdown, daemon=True).start()
 
     signal.signal(signal.SIGTERM, finish)
     signal.signal(signal.SIGINT, finish)
     app.systems  # noqa: B018  build the driver (and its state) before answering
     watcher = None
     if watch is not None:
-        watcher = threading.Thread(target=_watch, args=(app, systems, watch, stop), daemon=True)
+        watcher = threading.Thread(
+            target=_watch, args=(app, systems, watch, stop, vendors), daemon=True
+        )
         watcher.start()
+    if vendors:
+        threading.Thread(target=_feed_faults, args=(where, vendors, stop), daemon=True).start()
+
     tmp = where / (PORT_FILE + ".tmp")
     tmp.write_text(f"{os.getpid()} {server.server_port}\n")
     os.replace(tmp, where / PORT_FILE)

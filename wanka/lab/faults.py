@@ -19,6 +19,14 @@ on the command line, or listed (one string each) in a YAML file:
   firmware:NODE=VERSION     the cards report firmware VERSION whatever was installed
   bgp-down:SWITCH:IFNAME    the switch's BGP session on IFNAME is shut (`neighbor shutdown`)
 
+Quirks of a vendor-profile BMC (a server type with bmc.firmware other than generic):
+
+  bmc-etag-stale:NODE[=N]   the next N PATCHes (default 1) find the resource changed (412)
+  bmc-busy:NODE[=N]         the next N requests (default 3) answer 503 with Retry-After: 1
+  bmc-task:NODE[=SECONDS]   a BIOS change answers 202 and a task that runs SECONDS (default 20)
+
+(The lab's BMCs need no login, so session expiry is a fault of the tests' BMCs only.)
+
 `apply(state, specs)` makes the running lab have exactly those faults: what is no longer
 listed is mended, what is new is made. The applied specs are recorded in the lab state.
 """
@@ -31,7 +39,7 @@ import re
 import shutil
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +61,15 @@ KINDS = {
     "npu-health": (True, "opt"),
     "firmware": (False, "req"),
     "bgp-down": (True, None),
+    "bmc-etag-stale": (False, "opt"),
+    "bmc-busy": (False, "opt"),
+    "bmc-task": (False, "opt"),
+}
+# acted out by a vendor-profile BMC (wanka.lab.vendorbmc): kind -> (its fault, default)
+VENDOR_KINDS = {
+    "bmc-etag-stale": ("stale_etag", 1),
+    "bmc-busy": ("busy", 3),
+    "bmc-task": ("task_seconds", 20.0),
 }
 SWITCH_KINDS = ("bgp-down",)
 # acted out by the device tools
@@ -123,6 +140,10 @@ def parse(spec: str) -> Fault:
                 raise ValueError
         except ValueError:
             raise FaultError(f"fault '{spec}': seconds must be a positive number") from None
+    if kind in ("bmc-etag-stale", "bmc-busy") and value is not None and not value.isdigit():
+        raise FaultError(f"fault '{spec}': the count must be a whole number")
+    if kind == "bmc-task" and value is not None and not re.fullmatch(r"\d+(\.\d+)?", value):
+        raise FaultError(f"fault '{spec}': seconds must be a positive number")
     if kind == "nvme-missing" and value is not None and not value.isdigit():
         raise FaultError(f"fault '{spec}': the count must be a whole number")
     if kind == "link-speed" and value is not None and not (value.isdigit() and int(value) > 0):
@@ -180,6 +201,7 @@ class Targets:
 
     devices: dict[str, int]
     switch_ports: dict[str, set[str]]
+    vendor: set[str] = field(default_factory=set)  # servers with a vendor-profile BMC
 
     @classmethod
     def of_model(cls, d: Derived) -> Targets:
@@ -193,7 +215,8 @@ class Targets:
             for n in d.cluster.nodes
             if n.model.cards
         }
-        return cls(devices, ports)
+        vendor = {n.name for n in d.cluster.nodes if n.model.bmc_firmware != "generic"}
+        return cls(devices, ports, vendor)
 
     @classmethod
     def of_lab(cls, lab: Path) -> Targets:
@@ -202,7 +225,8 @@ class Targets:
         for name in access["nodes"]:
             base = json.loads((nodes.node_dir(lab, name) / "profile.base.json").read_text())
             devices[name] = len(base["devices"])
-        return cls(devices, {s: set() for s in access["switches"]})
+        vendor = {n for n, v in access["nodes"].items() if v.get("bmc")}
+        return cls(devices, {s: set() for s in access["switches"]}, vendor)
 
 
 def check(faults: Iterable[Fault], targets: Targets) -> None:
@@ -226,6 +250,12 @@ def check(faults: Iterable[Fault], targets: Targets) -> None:
                         f"fault '{f.spec}': {node} has NPU devices npu0 to "
                         f"npu{targets.devices[node] - 1}"
                     )
+        if f.kind in VENDOR_KINDS and f.target not in targets.vendor:
+            raise FaultError(
+                f"fault '{f.spec}': {f.target}'s BMC is the generic one (sushy-tools); "
+                "BMC quirks need a server type with bmc.firmware huawei-ibmc, ami-megarac "
+                "or dmtf-reference"
+            )
         key = (f.kind, f.target, f.port)
         if key in seen:
             raise FaultError(f"faults '{seen[key]}' and '{f.spec}' break the same thing")
@@ -266,6 +296,10 @@ def _bmc_faults(lab: Path, faults: list[Fault]) -> None:
             out["down"].append(f.target)
         elif f.kind == "power-never":
             out["power_never"].append(f.target)
+        elif f.kind in VENDOR_KINDS:
+            name, default = VENDOR_KINDS[f.kind]
+            value = type(default)(float(f.value)) if f.value is not None else default
+            out.setdefault("vendor", {}).setdefault(f.target, {})[name] = value
     bmc.write_faults(lab / "bmc", out)
 
 

@@ -29,6 +29,7 @@ first. down() removes exactly what the state file lists.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -383,9 +384,16 @@ def start_servers(
     state.procs.append(Proc(pid, info[0], match, info[1], "", "bmc"))
     state.save()
     access["bmc"]["url"] = f"http://127.0.0.1:{port}"
+    vendor = json.loads((bmc_dir / bmc.VENDOR_PORTS).read_text(encoding="utf-8"))
+    for name, vport in vendor.items():  # a vendor-profile BMC of its own: its only system
+        access["nodes"][name].update(bmc=f"http://127.0.0.1:{vport}", system="")
     write_access(where, access)
     state.times["servers"] = round(time.monotonic() - started, 2)
-    progress(f"BMCs on {access['bmc']['url']} ({len(systems)} systems, all powered off)")
+    progress(
+        f"BMCs on {access['bmc']['url']} ({len(systems) - len(vendor)} systems)"
+        + (f" and {len(vendor)} of their vendor's profile" if vendor else "")
+        + ", all powered off"
+    )
     if access["nodes"]:
         progress(
             f"power on: `wanka lab power {where} on --wait`; then "
@@ -439,15 +447,26 @@ def _bmc_systems(d: Derived, servers: dict[str, dict[str, Any]]) -> list[dict[st
     systems = []
     for name, info in servers.items():
         node = d.cluster.node(name)
+        # sushy-tools: the first MAC, with the management address; a vendor-profile BMC lists
+        # every NIC the manifest knows (`wanka bmc inspect` compares them all)
+        many = None if node.model.bmc_firmware != "generic" else 1
         nics = (
-            [(mac, info["address"]) for mac in list(node.facts.macs.values())[:1]]
+            [(mac, info["address"]) for mac in list(node.facts.macs.values())[:many]]
             if (node.facts)
             else []
         )
         bmc_addr = d.addressing.bmcs.get(name)
         if node.facts and node.facts.bmc_mac and bmc_addr is not None:
             nics.append((node.facts.bmc_mac, str(bmc_addr)))
-        systems.append(bmc.system(d.cluster.name, name, nics))
+        systems.append(
+            bmc.system(
+                d.cluster.name,
+                name,
+                nics,
+                firmware=node.model.bmc_firmware,
+                serial=node.facts.serial if node.facts else None,
+            )  # fmt: skip
+        )
     return systems
 
 

@@ -37,6 +37,7 @@ from wanka.model.types import (
     DEFAULT_SET,
     Accelerator,
     Bgp,
+    BmcTls,
     Cluster,
     Credential,
     Distances,
@@ -182,6 +183,7 @@ class Builder:
                 for p, v in n["nics"].items()
             ),
             bmc_speed=gbps(n.get("bmc", {}).get("speed", "1G")),
+            bmc_firmware=str(n.get("bmc", {}).get("firmware", "generic")),
             drives=tuple(parts.drive(d) for d in n.get("drives", [])),
             rack_units=n["rack_units"],
             power_nominal_w=n["power_w"]["nominal"],
@@ -331,6 +333,8 @@ class Builder:
     def credentials(self, spec: YMap) -> dict[str, Credential]:
         out = {}
         for name, c in _items(spec.get("credentials")):
+            if name == "bmc_tls":  # not a login: see bmc_tls()
+                continue
             refs = {}
             for field_ in ("password", "private_key"):
                 if field_ in c:
@@ -342,6 +346,18 @@ class Builder:
                 private_key=refs.get("private_key"),
             )
         return out
+
+    def bmc_tls(self, spec: YMap) -> BmcTls | None:
+        tls = (spec.get("credentials") or {}).get("bmc_tls")
+        if not isinstance(tls, dict):
+            return None
+        names = tls.get("insecure") or []
+        at = getattr(names, "item_at", None) or [_m(tls, "insecure", value=True)] * len(names)
+        return BmcTls(
+            ca=tls.get("ca"),
+            insecure={str(n): at[i] for i, n in enumerate(names)},
+            at=_m(spec["credentials"], "bmc_tls"),
+        )
 
     # ---- layout ----------------------------------------------------------
     def layout(self, spec: YMap) -> None:
@@ -792,6 +808,7 @@ class Builder:
                 excluded=f["exclude"]["reason"] if "exclude" in f else None,
                 at=_m(nodes, name),
                 key_marks=marks,
+                bmc_ca=bmc.get("ca"),
             )
         self.switch_facts: dict[str, SwitchFacts] = {}
         switches = man.get("switches", {})
@@ -891,6 +908,7 @@ def build(data: YMap, files: list[str]) -> tuple[Cluster, list[Finding]]:
         bgp=b.bgp,
         software=b.software(spec, phases),
         credentials=b.credentials(spec),
+        bmc_tls=b.bmc_tls(spec),
         rows=b.rows,
         between_halls_m=b.between_halls_m,
         phases=phases,

@@ -102,6 +102,7 @@ class NodeModel:
     liquid_share: float
     at: Mark
     description: str = ""
+    bmc_firmware: str = "generic"  # the lab's BMC profile (schema: bmc.firmware)
 
     def nic(self, plane: str) -> NicSet | None:
         for n in self.nics:
@@ -262,6 +263,16 @@ class Credential:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class BmcTls:
+    """credentials.bmc_tls: the site's CA bundle for BMC certificates (path as written,
+    relative to the cluster file) and the nodes named as not checked."""
+
+    ca: str | None
+    insecure: dict[str, Mark]  # node name -> where it is named
+    at: Mark
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class NpuSoftware:
     """One NPU software set: driver, firmware, CANN toolkit and kernels, and whom it serves.
 
@@ -365,6 +376,7 @@ class NodeFacts:
     excluded: str | None  # reason
     at: Mark
     key_marks: dict[str, Mark] = field(default_factory=dict)  # 'serial', 'bmc.mac', 'macs.x', ...
+    bmc_ca: str | None = None  # CA bundle of this BMC's certificate (path as written)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -509,6 +521,7 @@ class Cluster:
     # whole cluster (capacity, manifest names, missing leaves) would only echo that
     complete: bool = True
     labels: dict[str, str] = field(default_factory=dict)  # metadata.labels, for inventories
+    bmc_tls: BmcTls | None = None
 
     def allocated_pods(self) -> list[Pod]:
         """Every pod allocation walks, in slot order: retired ones too."""

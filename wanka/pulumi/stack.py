@@ -13,12 +13,14 @@ Configuration (namespace `wanka`):
     bmcPassword    the BMC password, a secret (or the key the cluster file's
                    `credentials.bmc.password: {pulumi: KEY}` names)
     bmcUrl         Redfish endpoint, `{address}` and `{node}` replaced (default https://{address})
-    bmcSystem      Redfish system id, same fields (default 1)
+    bmcSystem      Redfish system id, same fields (default: the BMC's only system, found
+                   from its service root)
     bmcTimeout     seconds a BMC has to answer one request (default 10)
     bmcVerify      check the BMC's TLS certificate (default true)
+    bmcCa          CA bundle (a path) the BMC's certificate is checked against
     powerTimeout   seconds a server has to reach its power state (default 300)
     power          On | Off (default On)
-    bootTarget     boot source override, continuous (default Hdd)
+    bootTarget     boot source override for the next boot (Once; None clears it) (default Hdd)
     bootMode       UEFI | Legacy (default UEFI)
     bios           BIOS attributes to hold (default DEFAULT_BIOS)
     lab            a lab directory (`wanka lab up`): its access.json gives the BMC endpoint,
@@ -73,9 +75,10 @@ class Settings:
     phase: str
     pod: str | None = None
     bmc_url: str = "https://{address}"
-    bmc_system: str = "1"
+    bmc_system: str = ""  # empty: the BMC's only system
     bmc_timeout: float = 10.0
     bmc_verify: bool = True  # check the BMC's TLS certificate
+    bmc_ca: str | None = None  # against this CA bundle
     power_timeout: float = 300.0
     power: str = "On"
     boot_target: str = "Hdd"
@@ -94,6 +97,7 @@ class Settings:
         s.bmc_timeout = config.get_float("bmcTimeout") or s.bmc_timeout
         verify = config.get_bool("bmcVerify")
         s.bmc_verify = s.bmc_verify if verify is None else verify
+        s.bmc_ca = config.get("bmcCa") or None
         s.power_timeout = config.get_float("powerTimeout") or s.power_timeout
         s.power = config.get("power") or s.power
         s.boot_target = config.get("bootTarget") or s.boot_target
@@ -177,8 +181,9 @@ def bmc_props(
     address = d.addressing.bmcs.get(node.name)
     fields = {"address": str(address) if address else node.name, "node": node.name}
     if access is not None:
-        url = str(access["bmc"]["url"])
-        system = str(access["nodes"].get(node.name, {}).get("system") or node.name)
+        entry = access["nodes"].get(node.name, {})
+        url = str(entry.get("bmc") or access["bmc"]["url"])  # a vendor-profile BMC: its own
+        system = str(entry.get("system", node.name))
     else:
         url, system = s.bmc_url.format(**fields), s.bmc_system.format(**fields)
     return {
@@ -189,7 +194,7 @@ def bmc_props(
         "password": password,
         "timeout": s.bmc_timeout,
         "powerTimeout": s.power_timeout,
-        "verify": s.bmc_verify,
+        "verify": (s.bmc_ca or True) if s.bmc_verify else False,
         "power": s.power,
         "bootTarget": s.boot_target,
         "bootMode": s.boot_mode,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from pathlib import Path
 
 from wanka.derive import hccn
 from wanka.derive.bundle import Derived
@@ -31,6 +32,20 @@ def _mgmt_plane(d: Derived, node: Node) -> str | None:
     return plane.name if plane is not None else None
 
 
+def bmc_verify(d: Derived, node: Node) -> bool | str:
+    """How the node's BMC certificate is checked: a CA bundle path (the node's own, else the
+    site's, relative to the cluster file), True (the controller's CAs), or False only for a
+    node `credentials.bmc_tls.insecure` names."""
+    tls = d.cluster.bmc_tls
+    if tls is not None and node.name in tls.insecure:
+        return False
+    ca = (node.facts.bmc_ca if node.facts is not None else None) or (tls.ca if tls else None)
+    if not ca:
+        return True
+    base = Path(d.cluster.files[0]).parent if d.cluster.files else Path(".")
+    return str((base / Path(ca).expanduser()).resolve())
+
+
 def node_vars(d: Derived, node: Node) -> Json:
     a = d.addressing
     out: Json = {}
@@ -39,6 +54,11 @@ def node_vars(d: Derived, node: Node) -> Json:
         out["ansible_host"] = str(host)
     if node.name in a.bmcs:
         out["wanka_bmc_address"] = str(a.bmcs[node.name])
+    verify = bmc_verify(d, node)
+    if verify is False:
+        out["wanka_bmc_insecure"] = True
+    elif isinstance(verify, str):
+        out["wanka_bmc_ca"] = verify
     out["wanka_model"] = node.model.key
     out["wanka_rack"] = node.rack.name
     out["wanka_unit"] = node.unit

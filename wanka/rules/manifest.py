@@ -45,3 +45,24 @@ def duplicates(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
             yield from check(serials, "serial", sf.serial, name, sf.key_marks["serial"])
         if sf.mac:
             yield from check(macs, "MAC", sf.mac, name, sf.key_marks["mac"])
+
+
+@rule(
+    "BMC-TLS-NAME",
+    "credentials.bmc_tls.insecure names nodes of the cluster.",
+    "c.yaml:104:20: error[BMC-TLS-NAME]: credentials.bmc_tls.insecure names lab-p1-pod01-r09-s01, which is no node of the cluster",
+)
+def bmc_tls_names(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
+    tls = cluster.bmc_tls
+    if tls is None or not tls.insecure or not cluster.complete:
+        return
+    nodes = {n.name for n in cluster.nodes}
+    for name, at in tls.insecure.items():
+        if name not in nodes:
+            yield error(
+                "BMC-TLS-NAME",
+                f"credentials.bmc_tls.insecure names {name}, which is no node of the cluster",
+                at,
+                "name each node whose BMC certificate is not checked by its full name "
+                "(`wanka plan` lists them)",
+            )

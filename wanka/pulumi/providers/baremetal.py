@@ -14,7 +14,9 @@ from wanka.pulumi.providers.common import ProviderError, changed
 # the properties that change the BMC (and the order create applies them in), and those that
 # only change how it is reached
 BMC_STATE = ("bios", "bootMode", "bootTarget", "power")
-BMC_ACCESS = ("url", "system", "username", "password", "timeout", "powerTimeout", "verify")
+BMC_ACCESS = (
+    "url", "system", "username", "password", "timeout", "powerTimeout", "verify", "biosApply",
+)  # fmt: skip
 
 
 @contextlib.contextmanager
@@ -40,26 +42,38 @@ def _bmc_error(node: str, action: str, e: Exception) -> ProviderError:
     return ProviderError(f"BareMetalNode {node}: {action}: {e}")
 
 
-def _observe(c: Any, want_bios: Mapping[str, Any]) -> dict[str, Any]:
-    """What the BMC reports, as BareMetalNode properties (BIOS: the managed attributes only)."""
+def _observe(c: Any, want_bios: Mapping[str, Any], used: str | None = None) -> dict[str, Any]:
+    """What the BMC reports, as BareMetalNode properties (BIOS: the managed attributes in
+    effect, or pending for the next boot: staged is not drift). The boot override is set
+    Once: when the BMC reports it cleared (Disabled), the boot it was for has used it, so
+    with `used` (the target applied before) that target counts as seen, not as drift."""
     system = c.system()
     boot = system.get("Boot") or {}
-    bios = c.bios() if want_bios else {}
+    bios: dict[str, Any] = {}
+    if want_bios:
+        s = c.bios_settings()
+        bios = {**s["current"], **s["pending"]}
+    target = boot.get("BootSourceOverrideTarget", "None")
+    if used and boot.get("BootSourceOverrideEnabled", "Disabled") == "Disabled":
+        target = used
     return {
         "power": str(system.get("PowerState", "Unknown")),
-        "bootTarget": boot.get("BootSourceOverrideTarget", "None"),
+        "bootTarget": target,
         "bootMode": boot.get("BootSourceOverrideMode", "UEFI"),
         "bios": {k: bios.get(k) for k in sorted(want_bios)},
     }
 
 
-def _apply_bmc(props: Mapping[str, Any]) -> dict[str, Any]:
+def _apply_bmc(props: Mapping[str, Any], olds: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Bring the BMC to `props` (only what differs from what it reports), wait for the power
-    state, and return the outputs: the inputs plus what was observed."""
+    state, and return the outputs: the inputs plus what was observed. On an update (`olds`)
+    a boot override the last boot used is set again only when the wanted one changed."""
     node = str(props["node"])
+    same_boot = olds is not None and not changed(olds, props, ("bootTarget", "bootMode"))
+    used = str(props["bootTarget"]) if same_boot else None
     with _client(props) as c:
         try:
-            seen = _observe(c, props.get("bios") or {})
+            seen = _observe(c, props.get("bios") or {}, used)
         except Exception as e:
             raise _bmc_error(node, "read the BMC", e) from None
         # what the BMC says decides, not what was recorded: drift is undone too
@@ -69,9 +83,11 @@ def _apply_bmc(props: Mapping[str, Any]) -> dict[str, Any]:
                 want = dict(props.get("bios") or {})
                 diff = {k: v for k, v in want.items() if seen["bios"].get(k) != v}
                 if diff:
-                    c.set_bios(diff)
+                    c.set_bios(diff, apply=str(props.get("biosApply") or "next-boot"))
             if "bootTarget" in todo or "bootMode" in todo:
-                c.set_boot(str(props["bootTarget"]), mode=str(props["bootMode"]), once=False)
+                # Once: the next boot PXE-boots, the ones after boot from disk (Disabled
+                # when the target is None)
+                c.set_boot(str(props["bootTarget"]), mode=str(props["bootMode"]), once=True)
             if "power" in todo:
                 on = props["power"] == "On"
                 c.set_power(on)
@@ -81,7 +97,7 @@ def _apply_bmc(props: Mapping[str, Any]) -> dict[str, Any]:
                         f"BareMetalNode {node}: power {props['power']} asked, the BMC still "
                         f"says {c.power_state()} after {timeout:g} s"
                     )
-            seen = _observe(c, props.get("bios") or {})
+            seen = _observe(c, props.get("bios") or {}, str(props["bootTarget"]))
         except ProviderError:
             raise
         except Exception as e:
@@ -109,12 +125,13 @@ class BareMetalNodeProvider(dynamic.ResourceProvider):
         )
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
-        return dynamic.UpdateResult(outs=_apply_bmc(news))
+        return dynamic.UpdateResult(outs=_apply_bmc(news, olds))
 
     def read(self, id_: str, props: dict[str, Any]) -> dynamic.ReadResult:
         with _client(props) as c:
             try:
-                seen = _observe(c, props.get("bios") or {})
+                used = str(props["bootTarget"]) if props.get("bootTarget") else None
+                seen = _observe(c, props.get("bios") or {}, used)
             except Exception as e:
                 raise _bmc_error(str(props.get("node", id_)), "read the BMC", e) from None
         outs = dict(props)
