@@ -111,6 +111,8 @@ def verdicts(r: dict[str, Any]) -> dict[str, Any]:
 
 def test_execution_nodes_are_listed_and_refused_when_too_many(lab: Lab) -> None:
     assert [x["name"] for x in lab.access["execution_nodes"]] == ["x1", "x2"]
+    status = run_wanka("lab", "status", str(lab.dir))
+    assert json.loads(status.stdout)["execution_nodes"] == ["x1", "x2"], status.stderr
     res = run_wanka(
         "verify", LAB, "--lab", str(lab.dir), "--execution-nodes", "3",
         "--out", str(lab.base / "refused"),

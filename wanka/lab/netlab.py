@@ -647,4 +647,6 @@ def status(lab_dir: Path | str) -> dict[str, Any]:
         out["bmc"] = access["bmc"].get("url")
         out["servers"] = {"count": len(names), "running": on}
         out["faults"] = list(state.faults)
+        if access.get("execution_nodes"):
+            out["execution_nodes"] = [x["name"] for x in access["execution_nodes"]]
     return out
