@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, run_wanka
 
 from wanka.bringup import mesh
 from wanka.bringup.options import BringupError
@@ -157,3 +158,17 @@ def test_a_worker_that_dies_mid_stream_leaves_its_hosts_not_run(tmp_path: Path) 
     assert b.status == "skipped" and [f.id for f in b.failed] == ["not-run"]
     assert "execution node n2 stopped mid-run" in b.failed[0].reason
     assert "--resume" in b.failed[0].reason
+
+
+def test_the_command_line_refuses_bad_execution_nodes_before_writing(tmp_path: Path) -> None:
+    lab = str(ROOT / "examples/lab-mini/cluster.yaml")
+    out = tmp_path / "run"
+    res = run_wanka("verify", lab, "--execution-nodes", "2", "--out", str(out))
+    assert res.returncode == 2, res.stdout + res.stderr
+    assert "a count names the lab's execution nodes and needs --lab" in res.stderr
+    bad = tmp_path / "nodes.yml"
+    bad.write_text("execution_nodes:\n  - {name: a}\n")
+    res = run_wanka("bringup", lab, "--execution-nodes", str(bad), "--out", str(out))
+    assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
+    assert f"{bad}: execution_nodes[0] (a): `command` must be a non-empty list" in res.stderr
+    assert not out.exists()
