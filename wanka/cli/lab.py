@@ -89,8 +89,8 @@ def _register_up(actions: argparse._SubParsersAction) -> None:  # type: ignore[t
         type=_count,
         default=0,
         metavar="N",
-        help="also N execution nodes (namespaces on the management network, 1 to 16) for "
-        "`wanka bringup|verify --execution-nodes N`",
+        help="also N execution nodes (1 to 16): namespaces that reach the servers through the "
+        "jump host and the BMCs through a relay, for `wanka bringup|verify --execution-nodes N`",
     )
     up.add_argument(
         "--network-only",
