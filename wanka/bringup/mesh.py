@@ -29,8 +29,9 @@ A file naming real execution nodes (YAML or JSON):
         command: [ssh, -T, root@exec-a, ansible-runner, worker]
 
 Each node needs ansible-core, ansible-runner and wanka (its roles and modules) at the same
-paths as the control node, and reaches the servers' SSH and the BMCs' Redfish (with a lab,
-through the lab's jump host, as the control node does).
+paths as the control node, sees the run's render directory and SSH key at the same paths
+(the stream carries only the share's inventory), and reaches the servers' SSH and the
+BMCs' Redfish (with a lab, through the lab's jump host, as the control node does).
 """
 
 from __future__ import annotations
