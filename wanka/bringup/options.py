@@ -37,6 +37,7 @@ class Options:
     serial: str | None = None
     max_fail_percentage: int | None = None
     forks: int | None = None
+    execution_nodes: str | None = None
     extra_vars: Mapping[str, Any] = field(default_factory=dict)
     progress: Callable[[Progress], None] | None = None
 

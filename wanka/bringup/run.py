@@ -50,8 +50,8 @@ from pathlib import Path
 from typing import Any
 
 from wanka import jsonfmt
+from wanka.bringup import mesh, runner
 from wanka.bringup import report as verifyreport
-from wanka.bringup import runner
 from wanka.bringup.options import PLAYBOOKS, BringupError, Options
 from wanka.bringup.prepare import (
     DEFAULT_MAX_FAIL,
@@ -103,6 +103,10 @@ def run(
     started = time.monotonic()
     out = Path(opts.out_dir).absolute()
     d = derived
+    execs = None  # refused before anything is written
+    if opts.execution_nodes is not None:
+        access = lab_access(opts.lab) if opts.lab is not None else None
+        execs = mesh.nodes(opts.execution_nodes, access)
     if prepared is None:
         d = d if d is not None else open_derived(opts.cluster_file, opts.phase)
         prepared = prepare(d, opts, out / "render", out / "runner" / "inventory")
@@ -115,7 +119,7 @@ def run(
     state = _State.read(out, opts)
     scope = _select(prepared, opts)
     ran = [h for h in scope if state.previous.get(h) != "ok"] if opts.resume else scope
-    results, status, artifacts = _play(opts, prepared, out, ran)
+    results, status, artifacts = _play(opts, prepared, out, ran, execs)
     result = RunResult(
         playbook=opts.playbook,
         phase=opts.phase,
@@ -205,10 +209,15 @@ def _scope(inventory: Path, pattern: str, limit: str | None) -> list[str]:
 
 
 def _play(
-    opts: Options, prepared: Prepared, out: Path, hosts: list[str]
+    opts: Options,
+    prepared: Prepared,
+    out: Path,
+    hosts: list[str],
+    execs: list[mesh.ExecNode] | None = None,
 ) -> tuple[dict[str, HostResult], str, Path]:
-    """Run the playbook on `hosts` (none: nothing to run); (results, ansible-runner's
-    status, the artifacts directory), the artifacts scrubbed of secrets."""
+    """Run the playbook on `hosts` (none: nothing to run), here or spread over the
+    execution nodes `execs`; (results, ansible-runner's status, the artifacts directory),
+    the artifacts scrubbed of secrets."""
     private = out / "runner"
     ident = time.strftime("%Y%m%dT%H%M%S") + f"-{opts.playbook}"
     if not hosts:
@@ -224,6 +233,8 @@ def _play(
         extravars["wanka_packages_dir"] = access["packages"]
     extravars.update(opts.extra_vars)
     private.mkdir(parents=True, exist_ok=True)  # a shared prepared run keeps its inventory apart
+    if execs:
+        return _play_mesh(opts, prepared, out, hosts, execs, extravars, ident)
     results, status, artifacts = runner.run(
         private,
         pb_dir / PLAYBOOKS[opts.playbook],
@@ -239,6 +250,60 @@ def _play(
     )
     _scrub(artifacts, prepared.secret_values())
     return results, status, artifacts
+
+
+def _play_mesh(
+    opts: Options,
+    prepared: Prepared,
+    out: Path,
+    hosts: list[str],
+    execs: list[mesh.ExecNode],
+    extravars: dict[str, Any],
+    ident: str,
+) -> tuple[dict[str, HostResult], str, Path]:
+    """`_play` over execution nodes: the hosts split by pod (or rack), one share per node.
+    A lab's nodes share this machine's cores, so they share its forks too; real ones have
+    their own."""
+    access = lab_access(opts.lab) if opts.lab is not None else None
+    shares = mesh.split(hosts, _groups(prepared.inventory, hosts), len(execs))
+    if opts.forks:
+        forks = opts.forks
+    elif access is not None:
+        forks = max(1, _forks(len(hosts), lab=True) // len(shares))
+    else:
+        forks = _forks(max(len(s) for s in shares), lab=False)
+    job = mesh.Job(
+        playbook=data_path("playbooks") / PLAYBOOKS[opts.playbook],
+        inventory=prepared.inventory,
+        extravars=extravars,
+        envvars=_environment(out, out / "runner", access),
+        forks=forks,
+        ident=ident,
+        private=out / "runner",
+    )
+    results, status, artifacts = mesh.run_shares(
+        job, list(zip(execs, shares, strict=False)), kinds=dict(prepared.kinds), show=opts.progress
+    )
+    for node_dir in artifacts.iterdir():
+        if node_dir.is_dir():
+            _scrub(node_dir, prepared.secret_values())
+    return results, status, artifacts
+
+
+def _groups(inventory: Path, hosts: list[str]) -> dict[str, tuple[str, str]]:
+    """Each host's pod and rack (its inventory groups pod_* and rack_*)."""
+    from ansible.inventory.manager import InventoryManager
+    from ansible.parsing.dataloader import DataLoader
+
+    im = InventoryManager(loader=DataLoader(), sources=[str(inventory / "hosts.yml")])
+    out: dict[str, tuple[str, str]] = {}
+    for name in hosts:
+        host = im.get_host(name)
+        groups = [g.name for g in host.get_groups()] if host is not None else []
+        pod = next((g for g in sorted(groups) if g.startswith("pod_")), "")
+        rack = next((g for g in sorted(groups) if g.startswith("rack_")), "")
+        out[name] = (pod, rack)
+    return out
 
 
 def _environment(out: Path, private: Path, access: dict[str, Any] | None) -> dict[str, str]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -142,10 +142,13 @@ class Collector:
             self.show(self.progress)
         return True
 
-    def results(self, stopped: str | None = None) -> dict[str, HostResult]:
+    def results(self, stopped: str | Mapping[str, str] | None = None) -> dict[str, HostResult]:
+        """Every host's result; a host that did not finish fails check `not-run` for the
+        reason `stopped` gives (one for all, or per host)."""
         for name, h in self.hosts.items():
             if h.status == "skipped" and name not in self.finished:
-                reason = stopped or "did not finish (an earlier batch failed)"
+                why = stopped.get(name) if isinstance(stopped, Mapping) else stopped
+                reason = why or "did not finish (an earlier batch failed)"
                 h.failed.append(Check(id="not-run", reason=reason))
         return {name: h.freeze() for name, h in self.hosts.items()}
 

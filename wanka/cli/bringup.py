@@ -51,6 +51,14 @@ def _common(p: argparse.ArgumentParser) -> None:
         "artifacts, reports, rank tables (default runs/CLUSTER-PHASE)",
     )
     p.add_argument(
+        "--execution-nodes",
+        metavar="N|FILE",
+        help="spread the run over execution nodes, split by pod (or rack): N of the lab's "
+        "(`wanka lab up --execution-nodes N`), or a YAML file naming real ones "
+        "(execution_nodes: [{name, command}], command running `ansible-runner worker` there); "
+        "each share goes as an ansible-runner transmit stream, events come back into one report",
+    )
+    p.add_argument(
         "--resume",
         action="store_true",
         help="re-run only the hosts that failed or did not finish in the run directory's last run",
@@ -128,6 +136,7 @@ def cmd(args: argparse.Namespace) -> int:
                     lab=lab,
                     progress=view,
                     resume=args.resume,
+                    execution_nodes=args.execution_nodes,
                     serial=getattr(args, "batch", None),
                     max_fail_percentage=getattr(args, "max_fail_percent", None),
                 ),

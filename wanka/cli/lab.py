@@ -50,6 +50,14 @@ def _delay(text: str) -> tuple[int, int]:
     return int(lo), int(hi)
 
 
+def _count(text: str) -> int:
+    from wanka.lab.execnodes import MAX
+
+    if not text.isdigit() or not 1 <= int(text) <= MAX:
+        raise argparse.ArgumentTypeError(f"a count from 1 to {MAX}, not {text!r}")
+    return int(text)
+
+
 def _register_up(actions: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     up = actions.add_parser(
         "up",
@@ -76,6 +84,14 @@ def _register_up(actions: argparse._SubParsersAction) -> None:  # type: ignore[t
         metavar="PATH",
         help="also authorise this private key's public half on the servers (default: the "
         "cluster's ssh credential when it is a file reference to an existing key)",
+    )
+    up.add_argument(
+        "--execution-nodes",
+        type=_count,
+        default=0,
+        metavar="N",
+        help="also N execution nodes (1 to 16): namespaces that reach the servers through the "
+        "jump host and the BMCs through a relay, for `wanka bringup|verify --execution-nodes N`",
     )
     up.add_argument(
         "--network-only",
@@ -185,6 +201,7 @@ def _lab_up(args: argparse.Namespace) -> int:
         servers=not args.network_only,
         power_delay=args.power_delay,
         ssh_key=Path(args.ssh_key) if args.ssh_key else None,
+        execution_nodes=args.execution_nodes,
         faults=specs,
     )
     return EXIT_OK

@@ -25,13 +25,18 @@ CLONE_NEWNET = 0x40000000
 BUFSIZE = 65536
 
 
+def setns(fd: int, what: str = "") -> None:
+    """Move this thread into the network namespace open as `fd`."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.setns(fd, CLONE_NEWNET) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"setns {what or fd}: {os.strerror(err)}")
+
+
 def enter(namespace: str) -> None:
     fd = os.open(f"/run/netns/{namespace}", os.O_RDONLY)
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.setns(fd, CLONE_NEWNET) != 0:
-            err = ctypes.get_errno()
-            raise OSError(err, f"setns {namespace}: {os.strerror(err)}")
+        setns(fd, namespace)
     finally:
         os.close(fd)
 

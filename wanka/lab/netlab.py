@@ -43,8 +43,8 @@ from typing import Any
 
 from wanka.derive.bundle import Derived
 from wanka.derive.routing import IFNAME_MAX, gateway_ifname, is_routed, port_key, switch_routing
+from wanka.lab import execnodes, proc
 from wanka.lab import faults as lab_faults
-from wanka.lab import proc
 from wanka.lab.provision import (
     JUMP,
     JUMP_DEVICE,
@@ -192,12 +192,14 @@ def up(
     power_delay: tuple[int, int] | None = None,
     ssh_key: Path | None = None,
     faults: list[str] | None = None,
+    execution_nodes: int = 0,
 ) -> State:
     """Bring the lab up (namespaces, veths, addresses; FRR and lldpd; the BMCs and servers)
     unless told not to. `prefix` replaces the namespace prefix derived from the cluster name
     (tests use it to run beside a lab of the same cluster). `faults`: specs of
     wanka.lab.faults, applied once everything runs; on a lab already up they replace the
-    faults in place."""
+    faults in place. `execution_nodes`: that many execution nodes on the management network
+    (wanka.lab.execnodes; needs the servers)."""
     if os.geteuid() != 0:
         raise LabError("wanka lab needs root (network namespaces)")
     name = d.cluster.name
@@ -205,7 +207,9 @@ def up(
     prefix = prefix or lab_prefix(name)
     old = State.load(where)
     if old is not None:
-        return _already_up(old, name, where, faults, progress)
+        return _already_up(old, name, where, faults, progress, execution_nodes)
+    if execution_nodes and not servers:
+        raise LabError("execution nodes run the servers' bring-up: not with --network-only")
     _preflight(d, where, prefix, faults, frr=frr)
     links = access_links(d) if servers else []
     started = time.monotonic()
@@ -224,8 +228,11 @@ def up(
         state.save()
         _run_lab(d, state, links, progress, frr=frr, lldp=lldp, servers=servers,
                  power_delay=power_delay, ssh_key=ssh_key, faults=faults)  # fmt: skip
+        if execution_nodes:
+            _start_execution_nodes(state, execution_nodes, progress)
     except (
         LabError,
+        execnodes.ExecNodeError,
         SwitchError,
         ProvisionError,
         lab_faults.FaultError,
@@ -244,11 +251,33 @@ def up(
     return state
 
 
+def _start_execution_nodes(state: State, count: int, progress: Progress) -> None:
+    """The execution nodes, listed in access.json for `--execution-nodes`."""
+    from wanka.lab.nodes import read_access
+
+    where = Path(state.lab_dir)
+    access = read_access(where)
+    port = int(access["bmc"]["url"].rsplit(":", 1)[1])
+    access["execution_nodes"] = execnodes.start(state, count, port, progress)
+    write_access(where, access)
+
+
 def _already_up(
-    old: State, name: str, where: Path, faults: list[str] | None, progress: Progress
+    old: State,
+    name: str,
+    where: Path,
+    faults: list[str] | None,
+    progress: Progress,
+    execution_nodes: int = 0,
 ) -> State:
     """`up` on a lab recorded in its directory: no change (or its faults replaced) when it
-    is fully up; an error when it is not."""
+    is fully up; an error when it is not, or has other execution nodes than asked for."""
+    have = sum(1 for dev in old.namespaces.values() if dev.startswith("exec-node-"))
+    if execution_nodes and execution_nodes != have:
+        raise LabError(
+            f"the lab in {where} is up with {have} execution node(s), not "
+            f"{execution_nodes}: `wanka lab down` first"
+        )
     ok, missing = is_up(old)
     if not ok:
         raise LabError(
@@ -649,4 +678,6 @@ def status(lab_dir: Path | str) -> dict[str, Any]:
         out["bmc"] = access["bmc"].get("url")
         out["servers"] = {"count": len(names), "running": on}
         out["faults"] = list(state.faults)
+        if access.get("execution_nodes"):
+            out["execution_nodes"] = [x["name"] for x in access["execution_nodes"]]
     return out
