@@ -220,6 +220,9 @@ def test_every_command_is_registered_with_what_runs_it() -> None:
         "diff": [],
         "bringup": ["x.yaml"],
         "verify": ["x.yaml"],
+        "preview": ["x.yaml", "--phase", "p1"],
+        "up": ["x.yaml", "--phase", "p1"],
+        "destroy": ["x.yaml", "--phase", "p1"],
         "rules": [],
         "schema": [],
     }
