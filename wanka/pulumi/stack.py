@@ -32,6 +32,7 @@ are in the same stack), and for the stacks it references (their `fabric` output)
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -315,7 +316,7 @@ def _batches(
     """A BringupBatch per rack: after its nodes' BMCs, its pod's leaves and the stacks it
     references (their `fabric`, kept short: a count per stack)."""
     after = {
-        name: r.get_output("fabric").apply(lambda v, n=name: _deployed(n, v))
+        name: r.get_output("fabric").apply(functools.partial(_deployed, name))
         for name, r in zip(shard.references, refs, strict=True)
     }
     by_rack: dict[str, list[Node]] = {}
