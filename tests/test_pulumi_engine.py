@@ -179,14 +179,20 @@ def _plain(x: Any) -> Any:
 
 
 def _steps(events: list[Any], *ops: OpType, changed: bool = False) -> set[str]:
-    """The names of the resources of the engine's steps of kind `ops` (`changed`: with diffs)."""
-    return {
-        e.resource_pre_event.metadata.urn.rsplit("::", 1)[-1]
-        for e in events
-        if e.resource_pre_event
-        and e.resource_pre_event.metadata.op in ops
-        and (e.resource_pre_event.metadata.diffs or not changed)
-    }
+    """The names of the resources of the engine's steps of kind `ops` (`changed`: with
+    diffs, which a refresh step carries when its outputs arrive)."""
+    out = set()
+    for e in events:
+        for ev in (e.resource_pre_event, e.res_outputs_event):
+            m = ev.metadata if ev is not None else None
+            if m is None or m.op not in ops:
+                continue
+            differs = bool(m.diffs) or (
+                m.old is not None and m.new is not None and m.old.outputs != m.new.outputs
+            )
+            if differs or not changed:
+                out.add(m.urn.rsplit("::", 1)[-1])
+    return out
 
 
 def _planned(stack: str) -> set[tuple[str, str, str]]:
