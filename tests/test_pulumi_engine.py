@@ -287,6 +287,8 @@ def test_drift_shows_in_refresh_and_the_next_up_repairs_it(run: Run) -> None:
     assert updated == {node, LEAF}, updated
     assert run.power(node) == "On"
     assert "tampered" not in run.vtysh(LEAF, "show running-config")
+    exported = json.dumps(run.engine.export(STACK))  # `pulumi stack export`: the deployed stack
+    assert '"ciphertext"' in exported and run.password not in exported
 
 
 def test_destroy_powers_off_and_leaves_the_lab_as_before(run: Run) -> None:
@@ -302,7 +304,7 @@ def test_destroy_powers_off_and_leaves_the_lab_as_before(run: Run) -> None:
 
 def test_the_bmc_password_is_never_in_plain_text(run: Run) -> None:
     st = run.stack()
-    exported = json.dumps(st.export_stack().deployment)
+    exported = json.dumps(run.engine.export(STACK))  # `pulumi stack export`, no --show-secrets
     assert run.password not in exported
     outputs = json.dumps({k: v.value for k, v in st.outputs().items()}, default=str)
     assert run.password not in outputs

@@ -100,6 +100,27 @@ class Engine:
             raise EngineError(f"stack {name}: {_short(e)}") from None
         return st
 
+    def export(self, name: str) -> dict[str, Any]:
+        """`pulumi stack export` of the stack, as a user runs it: secrets stay encrypted (the
+        Automation API's own export_stack shows them, `--show-secrets`)."""
+        import json
+        import subprocess
+
+        cli = str(self.root / "bin" / "pulumi")
+        r = subprocess.run(
+            [cli, "stack", "export", "--stack", name, "--non-interactive"],
+            cwd=self.work_dir,
+            env={**os.environ, **self.env_vars()},
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        if r.returncode != 0:
+            raise EngineError(f"stack {name}: export failed: {r.stderr.strip()}")
+        data: dict[str, Any] = json.loads(r.stdout)
+        return data
+
 
 def _short(e: BaseException) -> str:
     """The CLI's own error lines, without the command line and its environment."""
