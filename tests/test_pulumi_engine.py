@@ -19,6 +19,7 @@ tests fail, they do not skip.
 
 from __future__ import annotations
 
+import enum
 import json
 import os
 import re
@@ -169,6 +170,10 @@ def _resources(events: list[Any]) -> set[tuple[str, str, str]]:
 
 def _plain(x: Any) -> Any:
     """An engine event as plain data, every nested field included (to search it as text)."""
+    if x is None or isinstance(x, str | int | float | bool):
+        return x
+    if isinstance(x, enum.Enum):
+        return x.value
     if isinstance(x, dict):
         return {str(k): _plain(v) for k, v in x.items()}
     if isinstance(x, list | tuple):
