@@ -226,7 +226,9 @@ def test_a_failed_batch_leaves_the_stack_consistent_and_only_it_reruns(run: Run)
     try:
         with pytest.raises(auto.CommandError) as failed:
             run.op("up")
-        assert f"BringupBatch {FAULTY_BATCH}: bring-up failed" in str(failed.value)
+        errors = [x for x in str(failed.value).splitlines() if "error" in x.lower()]
+        print(failed.value)
+        assert f"BringupBatch {FAULTY_BATCH}: bring-up failed" in str(failed.value), errors
     finally:
         run.fault("clear", f"nvme-missing:{FAULTY}")
     deployment = run.stack().export_stack().deployment

@@ -58,11 +58,13 @@ class Engine:
     program: Callable[[], None] | None = None  # default: wanka.pulumi.stack.main
 
     def env_vars(self) -> dict[str, str]:
-        bin_dir = str(self.root / "bin")
+        # the CLI and the provider script; then this interpreter's scripts (ansible-playbook,
+        # which the bring-up runs inside the provider process)
+        dirs = [str(self.root / "bin"), str(Path(sys.executable).parent)]
         env = {
             "PULUMI_SKIP_UPDATE_CHECK": "true",
             "PULUMI_PYTHON_CMD": sys.executable,  # the provider process runs our interpreter
-            "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""),
+            "PATH": os.pathsep.join([*dirs, os.environ.get("PATH", "")]),
         }
         if self.backend is not None:
             env["PULUMI_BACKEND_URL"] = self.backend
