@@ -8,7 +8,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 LOCK   := requirements/constraints.txt
 
-.PHONY: example test setup deps lint lock bench docs
+.PHONY: example test setup deps lint lock bench docs tools tools-pulumi
 
 # exactly the versions in requirements/constraints.txt (pip too); redone when either file changes
 $(BIN)/wanka: pyproject.toml $(LOCK)
@@ -37,8 +37,9 @@ lint: setup
 	$(BIN)/mypy
 	$(BIN)/mypy scripts
 
-# deps first: it may install python3-venv, which setup needs (prerequisites run left to right)
-test: deps lint
+# deps first: it may install python3-venv, which setup needs (prerequisites run left to right);
+# tools: the engine tests run the Pulumi CLI built there
+test: deps tools lint
 	$(BIN)/python -m pytest -q
 
 bench: setup
@@ -51,3 +52,30 @@ bench: setup
 docs: setup
 	$(BIN)/wanka rules --format markdown > docs/rules.md
 	$(BIN)/python scripts/architecture.py
+
+# Go programs the tests run, built pinned into .tools/bin (git-ignored; kept while their pins
+# do not change). Needs Go >= the go line of tools/*/go.mod and the Go module proxy.
+TOOLS := $(abspath .tools/bin)
+GO    ?= go
+GOENV := GOTOOLCHAIN=local GOFLAGS=-mod=readonly
+tools: tools-pulumi
+
+# the Pulumi CLI (github.com/pulumi/pulumi/pkg/v3, cmd/pulumi) at the version of
+# tools/pulumi/go.mod, and the dynamic-provider script of the same release's SDK module
+# (sdk/python/dist: what the engine starts for pulumi.dynamic resources)
+tools-pulumi: $(TOOLS)/pulumi $(TOOLS)/pulumi-resource-pulumi-python
+
+$(TOOLS)/pulumi: tools/pulumi/go.mod tools/pulumi/go.sum
+	@command -v $(GO) >/dev/null || { echo "make tools: no Go toolchain (go 1.26 or later)" >&2; exit 1; }
+	mkdir -p $(TOOLS)
+	cd tools/pulumi && v=$$($(GOENV) $(GO) list -m -f '{{.Version}}' github.com/pulumi/pulumi/pkg/v3) \
+	  && $(GOENV) nice -n 10 $(GO) build -trimpath -o $@.tmp \
+	     -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$$v" \
+	     github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
+	mv $@.tmp $@
+
+$(TOOLS)/pulumi-resource-pulumi-python: tools/pulumi/go.mod tools/pulumi/go.sum
+	mkdir -p $(TOOLS)
+	cd tools/pulumi && $(GOENV) $(GO) mod download github.com/pulumi/pulumi/sdk/v3 \
+	  && d=$$($(GOENV) $(GO) list -m -f '{{.Dir}}' github.com/pulumi/pulumi/sdk/v3) \
+	  && test -n "$$d" && install -m 0755 "$$d/python/dist/pulumi-resource-pulumi-python" $@

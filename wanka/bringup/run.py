@@ -44,6 +44,7 @@ import json
 import os
 import shutil
 import sys
+import threading
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -195,17 +196,24 @@ def _select(prepared: Prepared, opts: Options) -> list[str]:
     return scope
 
 
+# Ansible's plugin loader imports inventory plugins lazily and is not thread-safe: two bring-ups
+# at once in one process (the batches of a stack, in Pulumi's provider process) saw a
+# half-imported `ansible.plugins.inventory.yaml` ("has no attribute 'InventoryModule'")
+_ANSIBLE_LOCK = threading.Lock()
+
+
 def _scope(inventory: Path, pattern: str, limit: str | None) -> list[str]:
     """The hosts a playbook's pattern and --limit select, with Ansible's own matching."""
-    from ansible.inventory.manager import InventoryManager
-    from ansible.parsing.dataloader import DataLoader
+    with _ANSIBLE_LOCK:
+        from ansible.inventory.manager import InventoryManager
+        from ansible.parsing.dataloader import DataLoader
 
-    im = InventoryManager(loader=DataLoader(), sources=[str(inventory / "hosts.yml")])
-    if limit:
-        im.subset(limit)
-    # leave out groups this inventory does not have (no `excluded` nodes): no warning
-    parts = [p for p in pattern.split(":") if p.lstrip("!&") in im.groups]
-    return sorted(h.name for h in im.get_hosts(":".join(parts))) if parts else []
+        im = InventoryManager(loader=DataLoader(), sources=[str(inventory / "hosts.yml")])
+        if limit:
+            im.subset(limit)
+        # leave out groups this inventory does not have (no `excluded` nodes): no warning
+        parts = [p for p in pattern.split(":") if p.lstrip("!&") in im.groups]
+        return sorted(h.name for h in im.get_hosts(":".join(parts))) if parts else []
 
 
 def _play(

@@ -1,6 +1,7 @@
 """The `wanka` command line: the top-level parser, assembled from the sub-parsers each command
-module registers (validate, plan and render, report, lab, diff, bringup and verify, bmc, rules
-and schema), and `main`, which runs the command chosen and turns what escapes it into an exit code.
+module registers (validate, plan and render, report, lab, diff, bringup and verify, preview,
+up and destroy, bmc, ranktable, rules and schema), and `main`, which runs the command chosen
+and turns what escapes it into an exit code.
 
 Exit codes (every command):
   0  success: the input is valid (with --strict: and has no warnings)
@@ -18,13 +19,13 @@ import sys
 from collections.abc import Sequence
 
 from wanka import __version__
-from wanka.cli import bmc, bringup, diff, lab, plan, ranktable, reference, report, validate
+from wanka.cli import bmc, bringup, diff, lab, plan, ranktable, reference, report, stacks, validate
 from wanka.cli.common import EXIT_INTERNAL, EXIT_INVALID, EXIT_OK, EXIT_UNREADABLE
 
 __all__ = ["EXIT_INTERNAL", "EXIT_INVALID", "EXIT_OK", "EXIT_UNREADABLE", "main", "parser"]
 
 # in the order `wanka --help` lists the commands
-MODULES = (validate, plan, report, lab, diff, bringup, bmc, ranktable, reference)
+MODULES = (validate, plan, report, lab, diff, bringup, stacks, bmc, ranktable, reference)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -39,6 +39,7 @@ are in the same stack), and for the stacks it references (their `fabric` output)
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -356,6 +357,15 @@ def _bare_metal(
     return bmcs
 
 
+def _deployed(stack: str, fabric: Any) -> int:
+    """The length of a referenced stack's `fabric` output; a stack without one is not deployed."""
+    if fabric is None:
+        raise pulumi.RunError(
+            f"stack {stack} has no 'fabric' output: it is not deployed yet (up it first)"
+        )
+    return len(fabric)
+
+
 def _batches(
     d: Derived,
     s: Settings,
@@ -368,7 +378,7 @@ def _batches(
     """A BringupBatch per rack: after its nodes' BMCs, its pod's leaves and the stacks it
     references (their `fabric`, kept short: a count per stack)."""
     after = {
-        name: r.require_output("fabric").apply(len)
+        name: r.get_output("fabric").apply(functools.partial(_deployed, name))
         for name, r in zip(shard.references, refs, strict=True)
     }
     by_rack: dict[str, list[Node]] = {}

@@ -139,12 +139,21 @@ class BareMetalNodeProvider(dynamic.ResourceProvider):
         return dynamic.ReadResult(id_=id_, outs=outs)
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
-        """Deleting the resource hands the server back powered off."""
+        """Deleting the resource hands the server back powered off (waits for it, as create
+        waits for its power state: a destroy that returns has the servers off)."""
+        node = str(props.get("node", _id))
+        timeout = float(props.get("powerTimeout") or 120)
         with _client(props) as c:
             try:
                 c.set_power(False)
+                off = c.wait_power("Off", timeout)
             except Exception as e:
-                raise _bmc_error(str(props.get("node", _id)), "power off", e) from None
+                raise _bmc_error(node, "power off", e) from None
+            if not off:
+                raise ProviderError(
+                    f"BareMetalNode {node}: power Off asked, the BMC still says "
+                    f"{c.power_state()} after {timeout:g} s"
+                )
 
 
 class BareMetalNode(dynamic.Resource, module="wanka", name="BareMetalNode"):
