@@ -174,3 +174,30 @@ def test_out_dir_that_cannot_be_written(tmp_path: Path) -> None:
     blocker.write_text("x")
     r = run_wanka("render", str(LAB), "--out", str(blocker / "out"))
     assert r.returncode == 2 and "cannot write" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_supernodes_are_counted_from_one_everywhere() -> None:
+    """A server's `wanka_supernode` host var is the NN of its `sn_<pod>_NN` group and of its
+    `<pod>-snNN.json` rank table (the host var was 0-based while the others counted from 1)."""
+    import yaml
+
+    from wanka.pipeline import open_cluster
+
+    d = open_cluster(str(ROOT / "tests/examples/positive/lab-a3-supernode.yaml"))
+    out = dict(render.files(d))
+    inv = yaml.safe_load(out["ansible/inventory.yml"])
+    hostvars = inv["all"]["hosts"]
+    checked = 0
+    for name, group in inv["all"]["children"].items():
+        if not name.startswith("sn_"):
+            continue
+        nn = int(name.rsplit("_", 1)[1])
+        for host in group["hosts"]:
+            assert hostvars[host]["wanka_supernode"] == nn, host
+            pod = (
+                hostvars[host].get("wanka_pod")
+                or next(p for p in d.cluster.pods if any(n.name == host for n in p.nodes)).name
+            )
+            assert any(k.endswith(f"{pod}-sn{nn:02d}.json") for k in out), (host, nn)
+            checked += 1
+    assert checked > 0

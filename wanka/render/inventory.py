@@ -62,8 +62,8 @@ def node_vars(d: Derived, node: Node) -> Json:
     out["wanka_model"] = node.model.key
     out["wanka_rack"] = node.rack.name
     out["wanka_unit"] = node.unit
-    if node.supernode is not None:
-        out["wanka_supernode"] = node.supernode
+    if node.supernode is not None:  # counted from 1, as sn_<pod>_NN and <pod>-snNN.json
+        out["wanka_supernode"] = node.supernode + 1
     chosen = d.cluster.software.for_node(node)
     if chosen is not None:
         out["wanka_npu_software"] = chosen.name

@@ -176,7 +176,7 @@ def _node_attrs(c: Cluster) -> dict[str, Json]:
             "model": n.model.key,
             "rack": n.rack.name,
             "unit": n.unit,
-            "supernode": n.supernode,
+            "supernode": n.supernode + 1 if n.supernode is not None else None,  # from 1
             "serial": f.serial if f else None,
             "bmc_mac": f.bmc_mac if f else None,
             "excluded": f.excluded if f else None,
