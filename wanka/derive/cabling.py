@@ -210,10 +210,11 @@ def _peer_links(topo: Topology, floor: _Floor) -> list[Cable]:
     uplinks (topology counts it in their port budget)."""
     out = []
     for a, b in topo.peer_pairs:
-        a_name, a_if = port_name(a, peer_port(a, topo), None)
-        b_name, b_if = port_name(b, peer_port(b, topo), None)
-        media, length = floor.media(a.rack, b.rack, a.model.speed)
-        speed = min(a.model.speed, b.model.speed)
+        pa, pb = peer_port(a, topo), peer_port(b, topo)
+        a_name, a_if = port_name(a, pa, None)
+        b_name, b_if = port_name(b, pb, None)
+        speed = min(a.model.port_speed(pa), b.model.port_speed(pb))  # its port group's speed
+        media, length = floor.media(a.rack, b.rack, speed)
         out.append(
             Cable(
                 f"{b.name}:{b_name}",
