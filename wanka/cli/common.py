@@ -9,6 +9,7 @@ import sys
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
+    from wanka.derive.bundle import Derived
     from wanka.pipeline import NotValid, UnknownPhase
 
 EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -51,3 +52,16 @@ def unknown_phase(e: UnknownPhase, command: str) -> int:
     """Print `wanka COMMAND: unknown phase 'p9' (phases: p1, p2)`; exit 2 (a usage error)."""
     print(f"wanka {command}: {e}", file=sys.stderr)
     return EXIT_UNREADABLE
+
+
+def open_checked(args: argparse.Namespace, command: str) -> Derived | int:
+    """The derived cluster of `args.file` (scoped to `args.phase`), or, when it cannot be had,
+    the exit code after telling why (not valid: `not_valid`; no such phase: `unknown_phase`)."""
+    from wanka.pipeline import NotValid, UnknownPhase, open_cluster
+
+    try:
+        return open_cluster(args.file, phase=args.phase)
+    except NotValid as e:
+        return not_valid(e)
+    except UnknownPhase as e:
+        return unknown_phase(e, command)

@@ -6,7 +6,7 @@ import argparse
 import sys
 import time
 
-from wanka.cli.common import EXIT_OK, EXIT_UNREADABLE, colour, not_valid, unknown_phase
+from wanka.cli.common import EXIT_OK, EXIT_UNREADABLE, colour, open_checked
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -50,15 +50,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from wanka.pipeline import NotValid, UnknownPhase, open_cluster
     from wanka.review import plan
 
-    try:
-        derived = open_cluster(args.file, phase=args.phase)
-    except NotValid as e:
-        return not_valid(e)
-    except UnknownPhase as e:
-        return unknown_phase(e, "plan")
+    derived = open_checked(args, "plan")
+    if isinstance(derived, int):
+        return derived
     if args.pulumi or args.stack_files:
         from wanka.pulumi.preview import plan_command
 
@@ -74,16 +70,12 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from wanka.pipeline import NotValid, UnknownPhase, open_cluster
     from wanka.render import files as render
 
     start = time.monotonic()
-    try:
-        derived = open_cluster(args.file, phase=args.phase)
-    except NotValid as e:
-        return not_valid(e)
-    except UnknownPhase as e:
-        return unknown_phase(e, "render")
+    derived = open_checked(args, "render")
+    if isinstance(derived, int):
+        return derived
     tty = sys.stderr.isatty()
 
     def progress(n: int) -> None:

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from wanka.cli.common import EXIT_OK, EXIT_UNREADABLE, not_valid, positive, unknown_phase
+from wanka.cli.common import EXIT_OK, EXIT_UNREADABLE, open_checked, positive
 
 if TYPE_CHECKING:
     from wanka.derive.bundle import Derived
@@ -97,15 +97,11 @@ def _servers(d: Derived, phase: str, passed: set[str]) -> list[Node]:
 
 
 def cmd_ranktable(args: argparse.Namespace) -> int:
-    from wanka.pipeline import NotValid, UnknownPhase, open_cluster
     from wanka.render import ranktable
 
-    try:
-        d = open_cluster(args.file, phase=args.phase)
-    except NotValid as e:
-        return not_valid(e)
-    except UnknownPhase as e:
-        return unknown_phase(e, "ranktable")
+    d = open_checked(args, "ranktable")
+    if isinstance(d, int):
+        return d
     report = Path(args.verified) / "verify-report.json"
     try:
         passed, hw = _verified(report)
