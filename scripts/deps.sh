@@ -11,6 +11,10 @@
 #   chromium              tests/test_report.py opens the HTML report in headless Chromium
 #   graphviz              `dot` draws docs/architecture
 #   git                   tests/test_diff.py compares revisions of a cluster file
+#   network-manager netplan.io   tests/test_hostnet.py reads the rendered host network files
+#                         with `nmcli --offline` (no daemon) and `netplan generate --root-dir`;
+#                         installed without recommends (no ModemManager, wpasupplicant, ...)
+#                         and no daemon is started (none runs without systemd as PID 1)
 set -euo pipefail
 PYTHON=${PYTHON:-python3}
 
@@ -42,7 +46,10 @@ check() {
   need chromium test -x /usr/bin/chromium
   need graphviz has dot
   need git has git
+  need network-manager has nmcli
+  need netplan.io has netplan
 }
+LEAN=" network-manager netplan.io "  # installed with --no-install-recommends
 
 check
 [ ${#missing[@]} -eq 0 ] && exit 0
@@ -54,7 +61,16 @@ if [ "$EUID" -ne 0 ] || ! command -v apt-get >/dev/null; then
 fi
 echo "make deps: installing ${missing[*]}"
 apt-get update -qq
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+full=() lean=()
+for pkg in "${missing[@]}"; do
+  case "$LEAN" in *" $pkg "*) lean+=("$pkg") ;; *) full+=("$pkg") ;; esac
+done
+if [ ${#full[@]} -ne 0 ]; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${full[@]}"
+fi
+if [ ${#lean[@]} -ne 0 ]; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${lean[@]}"
+fi
 check
 if [ ${#missing[@]} -ne 0 ]; then
   echo "make deps: still missing after apt-get install: ${missing[*]}" >&2

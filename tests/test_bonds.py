@@ -56,9 +56,11 @@ def test_the_peer_link_takes_a_port_of_the_budget() -> None:
 def test_hosts_bond_active_backup_across_a_pair_and_may_use_lacp_towards_one_leaf() -> None:
     d = derived(paired())
     bond = node_network(d, d.cluster.nodes[0])["interfaces"][0]
+    gateway = str(d.addressing.subnet_of("mgmt", d.cluster.nodes[0].pod.name).gateway)
     assert bond == {
         "name": "bond-mgmt",
         "kind": "bond",
+        "plane": "mgmt",
         "members": ["mgmt0", "mgmt1"],
         "mode": "active-backup",
         "miimon": 100,
@@ -66,7 +68,9 @@ def test_hosts_bond_active_backup_across_a_pair_and_may_use_lacp_towards_one_lea
         "num_grat_arp": 1,
         "mtu": 1500,
         "address": str(d.addressing.bonds[(d.cluster.nodes[0].name, "mgmt")]) + "/29",
-        "gateway": str(d.addressing.subnet_of("mgmt", d.cluster.nodes[0].pod.name).gateway),
+        "gateway": gateway,
+        "routes": [{"to": "default", "via": gateway}],  # the management plane's
+        "route_metric": 100,
     }
     one = cluster_text([1]).replace(
         "        bonded: true\n", "        bonded: true\n        bond_mode: 802.3ad\n"

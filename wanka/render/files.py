@@ -9,7 +9,10 @@
     DIR/fabric/<switch>/daemons        ... and /etc/frr/daemons (bgpd, bfdd on)
     DIR/fabric/<switch>/config_db.json SONiC routed switch: ports, interfaces, QoS (CONFIG_DB)
     DIR/fabric/<switch>/bgpd.conf      ... and bgpd's configuration (split routing mode)
-    DIR/nodes/<host>/network.json      host network configuration (bonds, addresses)
+    DIR/nodes/<host>/network.json      host network configuration (bonds, addresses, routes)
+    DIR/nodes/<host>/NetworkManager/wanka-<ifname>.nmconnection   ... as NetworkManager keyfiles
+                                       (openEuler, Kylin)
+    DIR/nodes/<host>/netplan/90-wanka.yaml                         ... as netplan (Ubuntu)
     DIR/nodes/<server>/hccn.conf       NPU RoCE addressing (/etc/hccn.conf)
     DIR/hccl/<phase>/<pod>[-snNN].json HCCL rank tables
 
@@ -31,7 +34,7 @@ from wanka import jsonfmt
 from wanka.derive import hccn, routing
 from wanka.derive.bundle import Derived
 from wanka.outdir import write_tree
-from wanka.render import frr, inventory, ranktable, sonic
+from wanka.render import frr, hostnet, inventory, ranktable, sonic
 from wanka.render import hccn as hccn_render
 from wanka.review import plan
 
@@ -91,7 +94,10 @@ def files(d: Derived, phase: str | None = None) -> Iterator[tuple[str, str]]:
             yield f"fabric/{sw.name}/daemons", frr.render_daemons(r)
             yield f"fabric/{sw.name}/frr.conf", frr.render_frr(r)
     for node in nodes:
-        yield f"nodes/{node.name}/network.json", jsonfmt.dumps(inventory.node_network(d, node))
+        net = inventory.node_network(d, node)
+        yield f"nodes/{node.name}/network.json", jsonfmt.dumps(net)
+        for rel, text in hostnet.host_files(net):
+            yield f"nodes/{node.name}/{rel}", text
         if node.model.accelerator is not None:
             devices = hccn.hccn_devices(d, node)
             if devices:

@@ -14,9 +14,12 @@ from collections import defaultdict
 from pathlib import Path
 
 from wanka.derive import hccn
+from wanka.derive.addresses import Subnet
 from wanka.derive.bundle import Derived
 from wanka.jsonfmt import Json
-from wanka.model.types import Node, NpuSoftware, Switch
+from wanka.model.types import Node, NpuSoftware, Plane, Switch
+from wanka.render.hostnet import NETWORK_TOOL, os_family
+from wanka.rules.ports import BOND_PREFIX
 
 ROLE_GROUP = {"server": "servers", "host": "hosts", "storage": "storage_nodes"}
 TIER_GROUP = {"leaf": "leaves", "spine": "spines", "core": "cores"}
@@ -234,44 +237,92 @@ BOND_OPTIONS = {
 }
 
 
+# Routes a host takes through a plane's gateway: the default route through the default
+# plane's (management), the plane's whole address space through a routed plane's (a 2- or
+# 3-tier fabric: the other pods' subnets are behind the leaf). Metric 100 on a bond or a
+# plane's first port, 100 + i on its port i: a second unbonded port takes over the routes
+# when the first one's link (and with it its routes) goes down.
+ROUTE_METRIC = 100
+
+
+def _routes(plane: Plane, gateway: str, default: bool) -> list[Json]:
+    routes: list[Json] = []
+    if default:
+        routes.append({"to": "default", "via": gateway})
+    fab = plane.fabric
+    if plane.cidr is not None and fab is not None and fab.tiers >= 2:
+        routes.append({"to": str(plane.cidr), "via": gateway})
+    return routes
+
+
+def _addressed(
+    entry: Json, plane: Plane, ip: object, sub: Subnet | None, default: bool, index: int
+) -> list[Json]:
+    """`entry` (a bond or a port) with the plane's address, gateway and routes; on a tagged
+    plane (`vlan`) the address moves to a VLAN interface `<entry>.<vlan>` on top of it."""
+    top = entry
+    out = [entry]
+    if plane.vlan is not None:
+        top = {
+            "name": f"{entry['name']}.{plane.vlan}",
+            "kind": "vlan",
+            "plane": plane.name,
+            "link": entry["name"],
+            "vlan_id": plane.vlan,
+            "mtu": plane.mtu,
+        }
+        out.append(top)
+    if ip is not None and sub is not None:
+        top["address"] = f"{ip}/{sub.network.prefixlen}"
+        top["gateway"] = str(sub.gateway)
+        top["routes"] = _routes(plane, str(sub.gateway), default)
+        top["route_metric"] = ROUTE_METRIC + index
+    return out
+
+
 def node_network(d: Derived, node: Node) -> Json:
-    """The host network configuration of a node: bonds and ports with addresses."""
+    """The host network configuration of a node: bonds, ports and VLAN interfaces with
+    addresses and routes, and the OS family whose network tool `render/hostnet.py` writes
+    them for (`os_family`, `tool`)."""
     a = d.addressing
+    default = _mgmt_plane(d, node)
+    macs = node.facts.macs if node.facts is not None else {}
     ifaces: list[Json] = []
     for nic in node.model.nics:
         plane = d.cluster.planes[nic.plane]
         if plane.role == "parameter" or plane.cidr is None:
             continue  # NPU RoCE ports are configured through hccn.conf
         members = node.port_names(plane.name)
-        macs = node.facts.macs if node.facts is not None else {}
+        is_default = plane.name == default
         if plane.bonded:
-            ip = a.bonds.get((node.name, plane.name))
-            sub = a.by_owner.get((plane.name, node.pod.name))
             entry: Json = {
-                "name": f"bond-{plane.name}",  # at most 15 characters: NAME-IFNAME
+                "name": f"{BOND_PREFIX}{plane.name}",  # at most 15 characters: NAME-IFNAME
                 "kind": "bond",
+                "plane": plane.name,
                 "members": members,
                 "mode": plane.bond_mode,
                 **BOND_OPTIONS[plane.bond_mode](members),
                 "mtu": plane.mtu,
             }
-            if ip is not None and sub is not None:
-                entry["address"] = f"{ip}/{sub.network.prefixlen}"
-                entry["gateway"] = str(sub.gateway)
             member_macs = {m: macs[m] for m in members if m in macs}
             if member_macs:  # the delivery manifest's: match the members by MAC
                 entry["member_macs"] = member_macs
-            ifaces.append(entry)
-        else:
-            for i, port in enumerate(members):
-                ip = a.ports.get((node.name, plane.name, i))
-                sub = a.port_subnet.get((node.name, plane.name, i))
-                entry = {"name": port, "kind": "ethernet", "mtu": plane.mtu}
-                if port in macs:
-                    entry["mac"] = macs[port]
-                if ip is not None and sub is not None:
-                    entry["address"] = f"{ip}/{sub.network.prefixlen}"
-                    entry["gateway"] = str(sub.gateway)
-                ifaces.append(entry)
-    default = _mgmt_plane(d, node)
-    return {"hostname": node.name, "default_route_plane": default, "interfaces": ifaces}
+            ip = a.bonds.get((node.name, plane.name))
+            sub = a.by_owner.get((plane.name, node.pod.name))
+            ifaces += _addressed(entry, plane, ip, sub, is_default, 0)
+            continue
+        for i, port in enumerate(members):
+            entry = {"name": port, "kind": "ethernet", "plane": plane.name, "mtu": plane.mtu}
+            if port in macs:
+                entry["mac"] = macs[port]
+            ip = a.ports.get((node.name, plane.name, i))
+            sub = a.port_subnet.get((node.name, plane.name, i))
+            ifaces += _addressed(entry, plane, ip, sub, is_default, i)
+    family = os_family(d, node)
+    return {
+        "hostname": node.name,
+        "os_family": family,
+        "tool": NETWORK_TOOL.get(family) if family is not None else None,
+        "default_route_plane": default,
+        "interfaces": ifaces,
+    }

@@ -113,8 +113,8 @@ def _longest_port(cluster: Cluster, plane: Plane) -> tuple[str, str] | None:
 @rule(
     "NAME-IFNAME",
     "The interface names a plane gives nodes (ports `<plane><i>`, the bond `bond-<plane>` of "
-    "a bonded plane) fit Linux's 15 characters; they are never cut, so two planes cannot end "
-    "up with one name.",
+    "a bonded plane, the VLAN interface `<bond or port>.<vlan>` of a tagged one) fit Linux's "
+    "15 characters; they are never cut, so two planes cannot end up with one name.",
     "c.yaml:120:7: error[NAME-IFNAME]: plane 'management-net' gives model 'a2-kunpeng' the "
     "interface names 'management-net1', 'bond-management-net': Linux takes at most 15 "
     "characters ('bond-management-net' has 19)",
@@ -126,6 +126,8 @@ def ifnames(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
             continue
         port, model = longest
         names = [port] + ([BOND_PREFIX + plane.name] if plane.bonded else [])
+        if plane.vlan is not None:  # a tagged plane's VLAN interface on the bond or each port
+            names.append(f"{names[-1]}.{plane.vlan}")
         over = [n for n in names if len(n) > IFNAME_MAX]
         if not over:
             continue
@@ -136,8 +138,7 @@ def ifnames(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
             f"name{'s' if len(names) > 1 else ''} {', '.join(repr(n) for n in names)}: Linux "
             f"takes at most {IFNAME_MAX} characters ('{worst}' has {len(worst)})",
             plane.at,
-            f"a plane name of at most "
-            f"{IFNAME_MAX - max(len(BOND_PREFIX) if plane.bonded else 0, len(port) - len(plane.name))}"
+            f"a plane name of at most {IFNAME_MAX - max(len(n) - len(plane.name) for n in names)}"
             " characters",
         )
 
