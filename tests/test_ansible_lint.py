@@ -10,7 +10,16 @@ from pathlib import Path
 
 from conftest import ROOT
 
-ROLES = ("bmc", "preflight", "os_baseline", "npu_driver", "npu_network", "storage", "fabric")
+ROLES = (
+    "bmc",
+    "preflight",
+    "os_baseline",
+    "host_network",
+    "npu_driver",
+    "npu_network",
+    "storage",
+    "fabric",
+)
 
 
 def test_ansible_lint_production_offline(tmp_path: Path) -> None:

@@ -305,6 +305,9 @@ def lab_overlay(access: dict[str, Any], names: set[str]) -> dict[str, dict[str, 
             "os_baseline_manage_services": False,
             "os_baseline_sysctl_apply": False,
             "os_baseline_bootloader_update": False,
+            # nor NetworkManager or networkd, and a kernel without bonding: each server's
+            # management address is on its primary port already (docs/outputs.md)
+            "host_network_enabled": False,
             # the driver's build prerequisites come with this machine's kernel; a reboot is
             # a restart through the server's BMC (the emulator powers the server off and on)
             "npu_driver_os_prerequisites": False,

@@ -324,5 +324,21 @@ def node_network(d: Derived, node: Node) -> Json:
         "os_family": family,
         "tool": NETWORK_TOOL.get(family) if family is not None else None,
         "default_route_plane": default,
+        "ports": _ports(ifaces),
         "interfaces": ifaces,
     }
+
+
+def _ports(ifaces: list[Json]) -> list[Json]:
+    """The physical ports the interfaces use (a bond's members, the unbonded ports), with
+    the manifest's MAC when it gives one: what the host_network role looks for first."""
+    out: list[Json] = []
+    for iface in ifaces:
+        if iface["kind"] == "bond":
+            macs = iface.get("member_macs", {})
+            out += [
+                {"name": m, **({"mac": macs[m]} if m in macs else {})} for m in iface["members"]
+            ]
+        elif iface["kind"] == "ethernet":
+            out.append({"name": iface["name"], **({"mac": iface["mac"]} if "mac" in iface else {})})
+    return out
