@@ -37,7 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
     rd = sub.add_parser(
         "render",
-        help="write inventories, switch configs, hccn.conf, rank tables, cabling and the plan",
+        help="write inventories, switch configs, host network files, hccn.conf, rank tables, "
+        "cabling and the plan",
         description="Validate, derive and write every generated file into DIR. Output is "
         "deterministic (a re-render is byte-identical) and atomic (written aside, then swapped "
         "in; on failure DIR keeps its previous content).",
