@@ -178,3 +178,32 @@ def test_mirror_rules(tmp_path: Path, os_line: str, repo_line: str, expected: st
     r = check(str(_variant(tmp_path, os_line, repo_line)))
     got = [f"{f.rule}: {f.message}" for f in r.findings]
     assert any(g.startswith(expected) for g in got), got
+
+
+@pytest.mark.parametrize(
+    ("host", "refused"),
+    [
+        ("10.90.0.6:8080", None),  # lab-mirror's: a free address of the servers' subnet
+        ("10.90.0.2:8080", "held by a device of the lab"),  # a server's management address
+        ("10.90.0.1:8080", "held by a device of the lab"),  # the subnet's gateway (jump host)
+        ("10.91.0.6:8080", "in no management subnet of the lab"),
+        ("mirror.example:8080", "not at the name 'mirror.example'"),
+    ],
+)
+def test_the_lab_serves_the_mirror_only_where_its_servers_reach_it(
+    tmp_path: Path, host: str, refused: str | None
+) -> None:
+    from wanka.lab import mirror as lab_mirror
+    from wanka.lab.provision import access_links
+
+    text = LAB.read_text(encoding="utf-8").replace("10.90.0.6:8080", host)
+    (tmp_path / "c.yaml").write_text(text, encoding="utf-8")
+    d = derive(check(str(tmp_path / "c.yaml")))
+    try:
+        addr, port = lab_mirror._where(d)
+        link = lab_mirror._link(d, access_links(d), addr)
+    except lab_mirror.MirrorError as e:
+        assert refused is not None and refused in str(e), str(e)
+    else:
+        assert refused is None and (str(addr), port) == ("10.90.0.6", 8080)
+        assert link["network"] == "10.90.0.0/29"
