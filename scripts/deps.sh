@@ -11,6 +11,8 @@
 #   chromium              tests/test_report.py opens the HTML report in headless Chromium
 #   graphviz              `dot` draws docs/architecture
 #   git                   tests/test_diff.py compares revisions of a cluster file
+#   dnf                   tests/test_mirror.py reads the rendered .repo with dnf's own parser
+#                         (python3-dnf); apt-get reads the .sources
 set -euo pipefail
 PYTHON=${PYTHON:-python3}
 
@@ -42,6 +44,8 @@ check() {
   need chromium test -x /usr/bin/chromium
   need graphviz has dot
   need git has git
+  need dnf test -x /usr/bin/dnf
+  need dnf /usr/bin/python3 -c 'import dnf'
 }
 
 check

@@ -17,6 +17,7 @@ from wanka.derive import hccn
 from wanka.derive.bundle import Derived
 from wanka.jsonfmt import Json
 from wanka.model.types import Node, NpuSoftware, Switch
+from wanka.render.mirror import mirror_vars
 
 ROLE_GROUP = {"server": "servers", "host": "hosts", "storage": "storage_nodes"}
 TIER_GROUP = {"leaf": "leaves", "spine": "spines", "core": "cores"}
@@ -211,6 +212,7 @@ def group_vars(d: Derived) -> dict[str, Json]:
         "software": {
             "wanka_os": {"name": sw.os_name, "version": sw.os_version},
             "wanka_software": npu_software(sw.npu),
+            "wanka_mirror": mirror_vars(c),
         },
         "credentials": {"wanka_credentials": creds},
     }
