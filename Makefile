@@ -10,11 +10,13 @@ LOCK   := requirements/constraints.txt
 
 .PHONY: example test setup deps lint lock bench docs tools tools-pulumi
 
-# exactly the versions in requirements/constraints.txt (pip too); redone when either file changes
+# exactly the versions in requirements/constraints.txt (pip too, and the build backend:
+# PIP_CONSTRAINT reaches pip's isolated build environment, where -c does not); redone when
+# either file changes
 $(BIN)/wanka: pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet -c $(LOCK) --upgrade pip
-	$(BIN)/pip install --quiet -c $(LOCK) -e '.[test]'
+	PIP_CONSTRAINT=$(abspath $(LOCK)) $(BIN)/pip install --quiet -e '.[test]'
 	touch $(BIN)/wanka
 
 setup: $(BIN)/wanka

@@ -15,6 +15,8 @@
 #                         with `nmcli --offline` (no daemon) and `netplan generate --root-dir`;
 #                         installed without recommends (no ModemManager, wpasupplicant, ...)
 #                         and no daemon is started (none runs without systemd as PID 1)
+#   dnf                   tests/test_mirror.py reads the rendered .repo with dnf's own parser
+#                         (python3-dnf); apt-get reads the .sources
 set -euo pipefail
 PYTHON=${PYTHON:-python3}
 
@@ -48,6 +50,8 @@ check() {
   need git has git
   need network-manager has nmcli
   need netplan.io has netplan
+  need dnf test -x /usr/bin/dnf
+  need dnf /usr/bin/python3 -c 'import dnf'
 }
 LEAN=" network-manager netplan.io "  # installed with --no-install-recommends
 

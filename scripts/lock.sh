@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make lock: pin every Python package of wanka's virtualenv (runtime, test and lint extras,
-# pip and setuptools too) into requirements/constraints.txt, which `make setup` installs with.
+# pip, setuptools and the build backend too) into requirements/constraints.txt, which
+# `make setup` installs with.
 # Resolves afresh: a new temporary virtualenv, newest pip, `pip install -e '.[test]'` with no
 # constraints, then `pip freeze --all --exclude-editable` (wanka itself is the editable one).
 # Usage: scripts/lock.sh [PYTHON [OUT]]
@@ -13,12 +14,17 @@ trap 'rm -rf "$tmp"' EXIT
 "$PYTHON" -m venv "$tmp/venv"
 "$tmp/venv/bin/pip" install --quiet --upgrade pip
 "$tmp/venv/bin/pip" install --quiet -e '.[test]'
+# the build backend pip builds wanka with (pyproject's build-system requires), pinned too
+backend=$("$PYTHON" -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"])')
+# shellcheck disable=SC2086 # one word per requirement
+"$tmp/venv/bin/pip" install --quiet $backend
 py=$("$tmp/venv/bin/python" -c 'import platform; print(platform.python_version(), platform.system(), platform.machine())')
 {
   cat <<HEADER
 # Exact versions of every Python package in wanka's virtualenv: runtime dependencies, the test
-# and lint extras (pyproject.toml), pip and setuptools. \`make setup\` installs with
-# \`pip install -c\` this file, so every checkout gets the same environment.
+# and lint extras (pyproject.toml), pip, setuptools and the build backend (hatchling).
+# \`make setup\` installs with this file as pip's constraints, so every checkout gets the same
+# environment.
 #
 # Made by \`make lock\` (scripts/lock.sh): a fresh temporary virtualenv, the newest pip,
 # \`pip install -e '.[test]'\` with no constraints, \`pip freeze --all --exclude-editable\`.

@@ -26,6 +26,7 @@ from conftest import LAB, ROOT
 from test_derive import derived
 
 from wanka.derive.bundle import Derived
+from wanka.model.types import os_family
 from wanka.render import hostnet
 from wanka.render.files import files
 from wanka.render.inventory import node_network
@@ -265,7 +266,7 @@ def test_render_writes_the_files_of_the_hosts_os_family() -> None:
     ],
 )
 def test_os_family_picks_the_network_tool(name: str | None, fam: str | None, tool_: str) -> None:
-    assert hostnet.family(name) == fam
+    assert os_family(name) == fam
     assert (hostnet.NETWORK_TOOL.get(fam) if fam else None) == tool_
 
 

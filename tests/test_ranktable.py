@@ -105,3 +105,23 @@ def test_refusals_name_the_reason(verified: Any, capsys: Any, tmp_path: Path) ->
     assert rc == 2 and "100000 cards" in err
     rc, err = table(capsys, "--verified", str(tmp_path))
     assert rc == 2 and "cannot read verify's report" in err and "Traceback" not in err
+
+
+def test_out_is_written_whole_or_not_at_all(verified: Any, capsys: Any, tmp_path: Path) -> None:
+    out, _ = verified
+    dest = tmp_path / "job.json"
+    dest.write_text("previous table\n")
+    rc = main(
+        ["ranktable", str(SHENZHEN), "--phase", "p1", "--verified", str(out)]
+        + ["--cards", "64", "--out", str(dest)]
+    )
+    assert rc == 0 and json.loads(dest.read_text())["server_count"] == "8"
+    assert [p.name for p in tmp_path.iterdir()] == ["job.json"]  # no temporary left behind
+    capsys.readouterr()
+    missing = tmp_path / "no-such-dir" / "job.json"
+    rc = main(
+        ["ranktable", str(SHENZHEN), "--phase", "p1", "--verified", str(out)]
+        + ["--cards", "64", "--out", str(missing)]
+    )
+    err = capsys.readouterr().err
+    assert rc == 2 and "cannot write the rank table" in err and "Traceback" not in err

@@ -49,3 +49,18 @@ def write_tree(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return count
+
+
+def write_file(text: str, out: str | os.PathLike[str]) -> None:
+    """Write one file atomically: into a temporary sibling that then replaces `out`, so a
+    reader never sees half a file and a failure leaves the previous one (`wanka ranktable`)."""
+    target = Path(out).absolute()
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chmod(name, 0o644)
+        os.replace(name, target)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise

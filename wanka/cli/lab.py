@@ -24,7 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "switch, veth pairs cabled as cabling.csv says, FRR with the rendered frr.conf and sshd "
         "on its loopback on every routed switch, lldpd everywhere, a Redfish BMC per server "
         "(sushy-tools, on loopback) and, while a server is powered on, its sshd on its "
-        "management address with the emulated npu-smi, hccn_tool and nvme. Everything "
+        "management address with the emulated npu-smi, hccn_tool and nvme; with "
+        "software.mirror, the local mirror over HTTP at its URL's management address. Everything "
         "created is recorded in the lab directory's state.json; `down` removes exactly that. "
         "docs/lab.md has the details.",
         epilog="Exit codes: 0 done, 1 invalid cluster or the lab failed, 2 unreadable input or "

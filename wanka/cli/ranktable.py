@@ -97,6 +97,7 @@ def _servers(d: Derived, phase: str, passed: set[str]) -> list[Node]:
 
 
 def cmd_ranktable(args: argparse.Namespace) -> int:
+    from wanka.outdir import write_file
     from wanka.render import ranktable
 
     d = open_checked(args, "ranktable")
@@ -116,7 +117,10 @@ def cmd_ranktable(args: argparse.Namespace) -> int:
         return _fail(str(e))
     text = ranktable.dumps(table)
     if args.out:
-        Path(args.out).write_text(text, encoding="utf-8")
+        try:
+            write_file(text, args.out)
+        except OSError as e:
+            return _fail(f"{args.out}: cannot write the rank table: {e.strerror or e}")
         cards = sum(n.model.cards for n in chosen)
         print(f"wanka ranktable: {len(chosen)} servers, {cards} cards -> {args.out}")
     else:

@@ -45,6 +45,7 @@ from wanka.derive.bundle import Derived
 from wanka.derive.routing import IFNAME_MAX, gateway_ifname, is_routed, port_key, switch_routing
 from wanka.lab import execnodes, proc
 from wanka.lab import faults as lab_faults
+from wanka.lab.mirror import MirrorError
 from wanka.lab.provision import (
     JUMP,
     JUMP_DEVICE,
@@ -236,6 +237,7 @@ def up(
         SwitchError,
         ProvisionError,
         lab_faults.FaultError,
+        MirrorError,
         RuntimeError,
         OSError,
         subprocess.SubprocessError,
@@ -396,6 +398,10 @@ def start_servers(
     jump = _start_jump(state, links, progress)  # also makes /run/sshd
     access = prepare(d, state, _ssh_key(d, ssh_key), jump)
     progress(f"{len(access['nodes'])} servers: keys, sshd configs, hardware profiles")
+    if d.cluster.software.mirror is not None:  # the local mirror, on the management network
+        from wanka.lab import mirror
+
+        access["mirror"] = mirror.start(d, state, links, Path(access["packages"]), progress)
     if state.frr:
         from wanka.lab import switchssh
 

@@ -42,6 +42,7 @@ from wanka.model.types import (
     Credential,
     Distances,
     Fabric,
+    Mirror,
     NicSet,
     Node,
     NodeFacts,
@@ -300,6 +301,28 @@ class Builder:
             os_version=os_.get("version"),
             npu=self._npu_set(DEFAULT_SET, npu, _m(sw, "npu")) if npu else None,
             sets=tuple(sets),
+            mirror=self._mirror(sw["mirror"], _m(sw, "mirror")) if sw.get("mirror") else None,
+        )
+
+    @staticmethod
+    def _mirror(mirror: YMap, at: Mark) -> Mirror:
+        repos = mirror.get("repositories") or {}
+        url_at = {
+            f"repositories.{fam}.{arch}": _m(arches, arch, value=True)
+            for fam, arches in repos.items()
+            for arch in arches
+        }
+        if "ascend" in mirror:
+            url_at["ascend"] = _m(mirror, "ascend", value=True)
+        sha = mirror.get("sha256") or {}
+        return Mirror(
+            repositories={fam: dict(arches) for fam, arches in repos.items()},
+            ascend=mirror.get("ascend"),
+            sha256={name: str(v).lower() for name, v in sha.items()},
+            at=at,
+            repositories_at=_m(mirror, "repositories") if repos else None,
+            url_at=url_at,
+            sha256_at={name: _m(sha, name) for name in sha},
         )
 
     @staticmethod

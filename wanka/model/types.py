@@ -8,6 +8,7 @@ Speeds are integers in Gb/s; power in W; cooling and feeds in kW.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 from typing import Literal
@@ -311,6 +312,60 @@ class NpuSoftware:
 
 DEFAULT_SET = "npu"
 
+# ---- OS families and the local mirror (software.mirror) ----------------------------------
+
+OS_FAMILIES = ("openeuler", "kylin", "ubuntu")
+# the package manager of each family: openEuler 22.03 and Kylin V10 use dnf, Ubuntu apt
+PACKAGE_MANAGER = {"openeuler": "dnf", "kylin": "dnf", "ubuntu": "apt"}
+
+
+def os_family(name: str | None) -> str | None:
+    """The OS family of a distribution as the cluster file names it (`openEuler`, `Kylin`,
+    `Kylin Linux Advanced Server`, `Ubuntu`): openeuler, kylin or ubuntu; None for another.
+    Every per-family table (the mirror's repositories, the repository file formats) is
+    keyed by what this returns."""
+    low = (name or "").strip().lower()
+    if low == "openeuler":
+        return "openeuler"
+    if low.startswith("kylin"):
+        return "kylin"
+    if low == "ubuntu":
+        return "ubuntu"
+    return None
+
+
+# Ubuntu's release codenames (its APT suites), by version; an LTS point release (22.04.4)
+# and "22.04 LTS" take their release's
+UBUNTU_CODENAMES = {"20.04": "focal", "22.04": "jammy", "24.04": "noble"}
+
+
+def ubuntu_codename(version: str | None) -> str | None:
+    words = (version or "").split()
+    head = ".".join(words[0].split(".")[:2]) if words else ""
+    return UBUNTU_CODENAMES.get(head)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Mirror:
+    """software.mirror: the OS repositories (family -> arch -> base URL), the directory of the
+    Ascend packages and their checksums, with where each was written."""
+
+    repositories: dict[str, dict[str, str]]
+    ascend: str | None
+    sha256: dict[str, str]  # package file name -> hex digest (lowercase)
+    at: Mark
+    repositories_at: Mark | None
+    url_at: dict[str, Mark]  # "repositories.openeuler.aarch64" | "ascend" -> its URL's place
+    sha256_at: dict[str, Mark]  # file name -> where its digest is written
+
+    def urls(self) -> Iterator[tuple[str, str]]:
+        """(where, URL) of every URL of the mirror: `repositories.F.A` and `ascend`."""
+        for fam, arches in self.repositories.items():
+            for arch, url in arches.items():
+                yield f"repositories.{fam}.{arch}", url
+        if self.ascend is not None:
+            yield "ascend", self.ascend
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Software:
@@ -320,6 +375,11 @@ class Software:
     os_version: str | None
     npu: NpuSoftware | None
     sets: tuple[NpuSoftware, ...] = ()
+    mirror: Mirror | None = None
+
+    @property
+    def os_family(self) -> str | None:
+        return os_family(self.os_name)
 
     @property
     def all_sets(self) -> tuple[NpuSoftware, ...]:

@@ -5,6 +5,7 @@
     DIR/ansible/inventory.yml          static inventory (see inventory.py)
     DIR/ansible/group_vars/all/*.yml   cluster, network, software, credentials (references)
     DIR/ansible/group_vars/npu_sw_<set>/software.yml   an npu_sets entry's software
+    DIR/mirror/<family>-<arch>.repo|.sources   the local mirror's OS repository (dnf, APT)
     DIR/fabric/<switch>/frr.conf       Debian/FRR routed switch: FRR's configuration
     DIR/fabric/<switch>/daemons        ... and /etc/frr/daemons (bgpd, bfdd on)
     DIR/fabric/<switch>/config_db.json SONiC routed switch: ports, interfaces, QoS (CONFIG_DB)
@@ -34,7 +35,7 @@ from wanka import jsonfmt
 from wanka.derive import hccn, routing
 from wanka.derive.bundle import Derived
 from wanka.outdir import write_tree
-from wanka.render import frr, hostnet, inventory, ranktable, sonic
+from wanka.render import frr, hostnet, inventory, mirror, ranktable, sonic
 from wanka.render import hccn as hccn_render
 from wanka.review import plan
 
@@ -81,6 +82,8 @@ def files(d: Derived, phase: str | None = None) -> Iterator[tuple[str, str]]:
         yield f"ansible/group_vars/all/{topic}.yml", dump_yaml(doc)
     for name, doc in inventory.set_group_vars(d).items():
         yield f"ansible/group_vars/{name}/software.yml", dump_yaml(doc)
+    for _arch, path, text in mirror.repo_files(c):  # the local mirror's OS repository
+        yield path, text
 
     configs = routing.switch_routing(d)
     for sw in switches:

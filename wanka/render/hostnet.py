@@ -7,8 +7,9 @@ MTU and routes) in the form its OS's own network tool reads.
     Ubuntu 22.04                 one netplan file (netplan/90-wanka.yaml, for /etc/netplan/),
                                  rendered by systemd-networkd as on Ubuntu Server
 
-Which one a host takes is keyed on its OS family (`os_family`: one small function, from
-`software.os.name`); an OS of no known family gets network.json only.
+Which one a host takes is keyed on its OS family (`os_family`, from `software.os.name`
+through `model.types.os_family`, as the mirror's files are); an OS of no known family gets
+network.json only.
 
 Keyfiles use the names NetworkManager has read since 1.20 and still reads (`master=` and
 `slave-type=` for a bond's ports; 1.46 writes them `controller=`/`port-type=`), and the
@@ -53,21 +54,10 @@ NETPLAN_BOND = {
 }
 
 
-def family(os_name: str | None) -> str | None:
-    """The OS family of a distribution name as `software.os.name` gives it (`openEuler`,
-    `Kylin`, `Ubuntu`), or None for one wanka renders no network files for."""
-    if not os_name:
-        return None
-    name = os_name.strip().lower()
-    for fam in NETWORK_TOOL:
-        if name.startswith(fam):
-            return fam
-    return None
-
-
 def os_family(d: Derived, node: Node) -> str | None:
-    """The OS family of a node: today the cluster's one `software.os.name`."""
-    return family(d.cluster.software.os_name)
+    """The OS family of a node (openeuler, kylin, ubuntu or None: `model.types.os_family`),
+    today the cluster's one `software.os.name`."""
+    return d.cluster.software.os_family
 
 
 def host_files(net: Json) -> Iterator[tuple[str, str]]:

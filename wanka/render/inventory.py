@@ -19,6 +19,7 @@ from wanka.derive.bundle import Derived
 from wanka.jsonfmt import Json
 from wanka.model.types import Node, NpuSoftware, Plane, Switch
 from wanka.render.hostnet import NETWORK_TOOL, os_family
+from wanka.render.mirror import mirror_vars
 from wanka.rules.ports import BOND_PREFIX
 
 ROLE_GROUP = {"server": "servers", "host": "hosts", "storage": "storage_nodes"}
@@ -214,6 +215,7 @@ def group_vars(d: Derived) -> dict[str, Json]:
         "software": {
             "wanka_os": {"name": sw.os_name, "version": sw.os_version},
             "wanka_software": npu_software(sw.npu),
+            "wanka_mirror": mirror_vars(c),
         },
         "credentials": {"wanka_credentials": creds},
     }
