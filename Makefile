@@ -38,9 +38,11 @@ lint: setup
 	$(BIN)/mypy scripts
 
 # deps first: it may install python3-venv, which setup needs (prerequisites run left to right);
-# tools: the engine tests run the Pulumi CLI built there
+# tools: the engine tests run the Pulumi CLI built there. pytest-xdist: TEST_WORKERS workers
+# (CI: 2 cores), the lab tests together on one of them (tests/conftest.py: xdist group "lab")
+TEST_WORKERS ?= 2
 test: deps tools lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
 bench: setup
 	$(BIN)/python benchmarks/bench_validate.py --cards 50000

@@ -71,3 +71,25 @@ def cluster_text(phase_pods: list[int], rows: int = 40) -> str:
                 f"        - {{name: pod, type: lab-pod, count: {pods}, hall: lab, row: A}}\n"
             )
     return "".join(out)
+
+
+# --- lab tests on one pytest-xdist worker -------------------------------------------------
+# `make test` runs the suite on two workers (`-n 2 --dist loadgroup`). A test module that
+# brings up a lab (it calls require_lab_servers or netlab.up) or an sshd of its own (it may make
+# and remove /run/sshd, which the lab's sshd need) goes whole into the xdist group "lab": one
+# worker runs the labs one after another, never two at once, while the other worker runs the
+# rest beside them. Without xdist (`pytest tests/test_x.py`) the mark does nothing.
+LAB_WORDS = ("require_lab_servers(", "netlab.up(", '"/run/sshd"')
+
+
+def _brings_up_a_lab(path: Path, seen: dict[Path, bool] = {}) -> bool:  # noqa: B006
+    if path not in seen:
+        text = path.read_text(encoding="utf-8")
+        seen[path] = path.name != "conftest.py" and any(w in text for w in LAB_WORDS)
+    return seen[path]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if _brings_up_a_lab(item.path):
+            item.add_marker(pytest.mark.xdist_group("lab"))
