@@ -21,10 +21,11 @@ real = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(real)
 pytest_xdist_make_scheduler = real.pytest_xdist_make_scheduler
 """
+# what each such module says, in pieces: this module itself brings up no lab
 LAB_MODULES = {
-    "test_a_lab.py": "# calls require_lab_servers() first\n",
-    "test_b_lab.py": "# brings up its own: netlab.up(d, where)\n",
-    "test_c_sshd.py": 'PRIVSEP = "/run/sshd"\n',
+    "test_a_lab.py": "# calls require_lab_servers" + "() first\n",
+    "test_b_lab.py": "# brings up its own: netlab.up" + "(d, where)\n",
+    "test_c_sshd.py": 'PRIVSEP = "/run' + '/sshd"\n',
 }
 PLAIN = "import time\n\n" + "".join(
     f"def test_{i}() -> None:\n    time.sleep(0.3)\n\n\n" for i in range(3)
