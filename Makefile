@@ -40,9 +40,11 @@ lint: setup
 	$(BIN)/mypy scripts
 
 # deps first: it may install python3-venv, which setup needs (prerequisites run left to right);
-# tools: the engine tests run the Pulumi CLI built there
+# tools: the engine tests run the Pulumi CLI built there. pytest-xdist: TEST_WORKERS workers
+# (CI: 2 cores), each module on one, the lab modules all on one (tests/conftest.py)
+TEST_WORKERS ?= 2
 test: deps tools lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 bench: setup
 	$(BIN)/python benchmarks/bench_validate.py --cards 50000

@@ -3,6 +3,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -71,3 +72,36 @@ def cluster_text(phase_pods: list[int], rows: int = 40) -> str:
                 f"        - {{name: pod, type: lab-pod, count: {pods}, hall: lab, row: A}}\n"
             )
     return "".join(out)
+
+
+# --- lab tests on one pytest-xdist worker -------------------------------------------------
+# `make test` runs the suite on two workers (`-n 2 --dist loadfile`). xdist's loadfile sends
+# each test module whole to one worker; here every module that brings up a lab (it calls
+# require_lab_servers or netlab.up) or an sshd of its own (it may make and remove /run/sshd,
+# which the lab's sshd need) goes into one unit, "lab": one worker runs the labs one after
+# another, never two at once, while the other worker runs the rest beside them. (Not
+# `--dist loadgroup` with xdist_group marks: with pytest 9.2 it silently stops grouping,
+# pytest-dev/pytest-xdist#1386.) Without xdist nothing changes.
+LAB_WORDS = ("require_lab_servers(", "netlab.up(", '"/run/sshd"')
+
+
+def brings_up_a_lab(path: Path, seen: dict[Path, bool] = {}) -> bool:  # noqa: B006
+    """Whether the test module at `path` brings up a lab or an sshd (read once)."""
+    if path not in seen:
+        text = path.read_text(encoding="utf-8") if path.is_file() else ""
+        seen[path] = path.name != "conftest.py" and any(w in text for w in LAB_WORDS)
+    return seen[path]
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)  # before xdist's own; only with xdist
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class LabsOnOneWorker(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = super()._split_scope(nodeid)
+            return "lab" if brings_up_a_lab(config.rootpath / module) else module
+
+    return LabsOnOneWorker(config, log)

@@ -1,7 +1,8 @@
 """End to end on the lab (examples/lab-mini, 8 servers): fabric, bring-up of every server,
-verify all green, a second bring-up that changes nothing; then each lab fault in turn:
-verify names exactly the faulty node, port and check while the other hosts pass, and after
-the fault is cleared `--resume` brings the failed hosts to green without touching the others.
+verify all green, a second bring-up that changes nothing; then the lab's faults, three at a
+time: verify names exactly each faulty node, port and check while the other hosts pass, and
+after the faults are cleared `--resume` brings the failed hosts to green without touching the
+others.
 
 Needs root, FRR, lldpd, sshd (CI runs as root; `make deps` installs them): without them these
 tests fail, they do not skip. The lab comes up once for the module under its own namespace
@@ -207,38 +208,34 @@ def _bgp_peer(d: Derived) -> tuple[str, str, str]:
     return entry["peer"], "bgp", entry["peer_ifname"]
 
 
-FAULTS = [
-    ("link-down:{A}:npu3", lambda lab: {(A, "link", "npu3")}),
-    ("npu-health:{B}:npu2", lambda lab: {(B, "npu-health", "npu2")}),
-    ("nvme-missing:{C}", lambda lab: {(C, "nvme", "nvme1n1")}),
-    ("link-speed:{B}:npu6", lambda lab: {(B, "speed", "npu6")}),
-    ("firmware:{B}=6.0.0.1.1", lambda lab: {(B, "firmware", f"npu{i}") for i in range(8)}),
-    ("bmc-down:{A}", lambda lab: {(A, "bmc", "")}),
+FAULTS = {
+    "link-down:{A}:npu3": lambda lab: {(A, "link", "npu3")},
+    "npu-health:{B}:npu2": lambda lab: {(B, "npu-health", "npu2")},
+    "nvme-missing:{C}": lambda lab: {(C, "nvme", "nvme1n1")},
+    "link-speed:{B}:npu6": lambda lab: {(B, "speed", "npu6")},
+    "firmware:{B}=6.0.0.1.1": lambda lab: {(B, "firmware", f"npu{i}") for i in range(8)},
+    "bmc-down:{A}": lambda lab: {(A, "bmc", "")},
     # slower than the verify role's 10 s Redfish timeout: that BMC fails, the others answer
-    ("bmc-slow:{C}=15", lambda lab: {(C, "bmc", "")}),
+    "bmc-slow:{C}=15": lambda lab: {(C, "bmc", "")},
     # both ends of the shut session are down: the leaf's swp29 and its spine's port
-    ("bgp-down:{LEAF}:swp29", lambda lab: {(LEAF, "bgp", "swp29"), _bgp_peer(lab.d)}),
-    ("cable-swap:{A}:npu1={B}:npu5", lambda lab: {(A, "lldp", "npu1"), (B, "lldp", "npu5")}),
+    "bgp-down:{LEAF}:swp29": lambda lab: {(LEAF, "bgp", "swp29"), _bgp_peer(lab.d)},
+    "cable-swap:{A}:npu1={B}:npu5": lambda lab: {(A, "lldp", "npu1"), (B, "lldp", "npu5")},
+}
+# Each verify run on the lab costs tens of seconds, so the faults go in three at a time, each
+# on its own host or check: the run must name exactly the union of what each fault alone names
+# (an extra or a missing failure of any one fault shows), and the hosts none of them touches
+# pass. Every fault of FAULTS is in one group.
+FAULT_GROUPS = [
+    ["link-down:{A}:npu3", "npu-health:{B}:npu2", "nvme-missing:{C}"],
+    ["firmware:{B}=6.0.0.1.1", "bmc-down:{A}", "bgp-down:{LEAF}:swp29"],
+    ["link-speed:{B}:npu6", "bmc-slow:{C}=15", "cable-swap:{A}:npu1={B}:npu5"],
 ]
+assert sorted(f for g in FAULT_GROUPS for f in g) == sorted(FAULTS)
 
 
-@pytest.mark.parametrize("spec,expected", FAULTS, ids=[f[0].split(":")[0] for f in FAULTS])
-def test_fault_is_named_exactly_and_resume_mends_it(lab: Lab, spec: str, expected: Any) -> None:
-    spec = spec.format(A=A, B=B, C=C, LEAF=LEAF)
-    want = expected(lab)
-    lab.fault("add", spec)
-    try:
-        r = lab.run("verify")
-        assert failures(r) == want, r["summary"]
-        bad = {n for n, _, _ in want}
-        assert {n for n, h in r["hosts"].items() if h["status"] != "ok"} == bad
-        assert all(h["status"] == "ok" for n, h in r["hosts"].items() if n not in bad)
-        assert not r["ok"]
-        nodes = lab.access["nodes"]  # rank tables list exactly the nodes that passed
-        assert ranked(r["rank_tables"]) == {v["address"] for n, v in nodes.items() if n not in bad}
-    finally:
-        lab.fault("clear", spec)
-    if spec.startswith("cable-swap"):  # wait until LLDP hears the planned leaf ports (seconds)
+def _wait_mended(lab: Lab, spec: str) -> None:
+    """After `spec` is cleared: wait (seconds) until what it broke is heard again."""
+    if spec.startswith("cable-swap"):  # until LLDP hears the planned leaf ports
         cabled = {(c.a.device, c.a.port): c.b.port for c in lab.d.cabling.cables}
         deadline = time.monotonic() + 60
         for node, npu in ((A, 1), (B, 5)):
@@ -247,7 +244,7 @@ def test_fault_is_named_exactly_and_resume_mends_it(lab: Lab, spec: str, expecte
             ):
                 assert time.monotonic() < deadline, f"LLDP of {node} npu{npu} did not recover"
                 time.sleep(1)
-    if spec.startswith("bgp-down"):  # wait until the session is back (seconds)
+    if spec.startswith("bgp-down"):  # until the session is back
         sw = lab.access["switches"][LEAF]
         cmd = ["ip", "netns", "exec", sw["namespace"], "vtysh", "--vty_socket", sw["vty"],
                "-c", "show bgp summary json"]  # fmt: skip
@@ -259,6 +256,28 @@ def test_fault_is_named_exactly_and_resume_mends_it(lab: Lab, spec: str, expecte
                 break
             assert time.monotonic() < deadline, "BGP did not re-establish on swp29"
             time.sleep(1)
+
+
+@pytest.mark.parametrize(
+    "group", FAULT_GROUPS, ids=["+".join(f.split(":")[0] for f in g) for g in FAULT_GROUPS]
+)
+def test_faults_are_named_exactly_and_resume_mends_them(lab: Lab, group: list[str]) -> None:
+    specs = [f.format(A=A, B=B, C=C, LEAF=LEAF) for f in group]
+    want = set().union(*(FAULTS[f](lab) for f in group))
+    lab.fault("add", *specs)
+    try:
+        r = lab.run("verify")
+        assert failures(r) == want, r["summary"]
+        bad = {n for n, _, _ in want}
+        assert {n for n, h in r["hosts"].items() if h["status"] != "ok"} == bad
+        assert all(h["status"] == "ok" for n, h in r["hosts"].items() if n not in bad)
+        assert not r["ok"]
+        nodes = lab.access["nodes"]  # rank tables list exactly the nodes that passed
+        assert ranked(r["rank_tables"]) == {v["address"] for n, v in nodes.items() if n not in bad}
+    finally:
+        lab.fault("clear", *specs)
+    for spec in specs:
+        _wait_mended(lab, spec)
     r = lab.run("verify", resume=True)
     assert sorted(r["ran"]) == sorted(bad)  # only the hosts that failed
     assert r["ok"], r["summary"]

@@ -8,10 +8,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from conftest import ROOT, run_wanka
+from conftest import ROOT, require_lab_servers, run_wanka
 
 
 def test_lab_up_status_down(tmp_path: Path) -> None:
+    require_lab_servers()
     # a renamed copy: its namespace prefix differs from a real `lab` cluster's
     text = (ROOT / "examples/lab-mini/cluster.yaml").read_text()
     text = text.replace("  name: lab\n", "  name: labcli\n").replace("lab-p", "labcli-p")
