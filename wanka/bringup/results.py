@@ -124,7 +124,8 @@ class RunResult:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RunResult:
-        """The run `to_dict` wrote (`ok` and `changed` follow from the hosts)."""
+        """The run `to_dict` wrote (`ok` and `changed` follow from the hosts; a host's
+        failures keep what the report lists of them: check, port, reason)."""
         rollout = data.get("rollout") or {}
         return cls(
             playbook=str(data["playbook"]),
