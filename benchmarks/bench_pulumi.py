@@ -1,14 +1,17 @@
 """Benchmark the Pulumi program under mocks on a generated cluster.
 
-    python benchmarks/bench_pulumi.py --cards 50000 [--repeat 3] [--json]
+    python benchmarks/bench_pulumi.py --cards 50000 [--repeat 3] [--json] [--engine]
 
 Generates a cluster with benchmarks/generate.py, validates and derives it once, splits it into
 stacks (wanka.pulumi.shards) and runs the program of the largest stack under the SDK's mocks
 (wanka.pulumi.preview.run_stack, what `wanka plan --pulumi` and the tests do) `--repeat` times,
 in this process. Prints the number of stacks, the largest stack and its resources, and the best
 and median run time with CPU time. The first run also pays the SDK's imports; the best run is
-the figure to compare. Never fails on timings (a benchmark, not a test); exits 1 if the program
-fails, 2 if the cluster cannot be generated.
+the figure to compare. `--engine` also runs `preview` of the largest stack once under the real
+engine (wanka.pulumi.engine: the built or installed CLI, a file backend and passphrase made for
+the run) and prints its wall time and the CPU time of this process and its children (the CLI,
+the dynamic-provider process). Never fails on timings (a benchmark, not a test); exits 1 if
+the program fails, 2 if the cluster cannot be generated.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ def main() -> int:
     ap.add_argument("--cards", type=int, default=50_000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
+    ap.add_argument("--engine", action="store_true", help="preview the largest stack for real")
     args = ap.parse_args()
 
     from wanka.pipeline import derive
@@ -76,6 +80,10 @@ def main() -> int:
             whole_run = preview.run_stack(d, str(cluster), whole)
         finally:
             shards.BUDGET = budget
+        engine: dict[str, Any] = {}
+        if args.engine:
+            config = preview.config_of(largest, str(cluster))
+            engine = _engine_preview(tmp, config, largest.stack)
     except Exception as e:  # a failing program is a result: say what failed
         print(f"bench_pulumi: {type(e).__name__}: {e}", file=sys.stderr)
         return 1
@@ -103,6 +111,7 @@ def main() -> int:
         "mocks_median_s": statistics.median(walls),
         "mocks_best_cpu_s": min(cpus),
         "ms_per_resource": 1000 * min(walls) / len(run.resources),
+        **engine,
     }
     if args.json:
         print(json.dumps(figures, indent=2, sort_keys=True))
@@ -124,7 +133,44 @@ def main() -> int:
         f"for comparison, phase {whole.phase} as one stack: {len(whole_run.resources):,} "
         f"resources, mocks run {whole_run.seconds:.2f} s"
     )
+    if engine:
+        print(
+            f"engine preview of the largest stack: {engine['engine_preview_s']:.1f} s wall, "
+            f"{engine['engine_preview_cpu_s']:.1f} s CPU (this process and its children), "
+            f"{engine['engine_preview_steps']} steps"
+        )
     return 0
+
+
+def _engine_preview(tmp: Path, config: dict[str, str], stack: str) -> dict[str, Any]:
+    """`preview` of `stack` under the real engine: wall and CPU seconds, the steps shown."""
+    import resource
+    import secrets
+
+    from wanka.pulumi.engine import Engine
+
+    (tmp / "state").mkdir()
+    (tmp / "project").mkdir()
+    engine = Engine(
+        work_dir=tmp / "project",
+        backend=(tmp / "state").as_uri(),
+        env={"PULUMI_CONFIG_PASSPHRASE": secrets.token_hex(16), "PULUMI_HOME": str(tmp / "home")},
+    )
+    st = engine.stack(stack, config, secret={"wanka:bmcPassword"})
+
+    def cpu() -> float:
+        me = resource.getrusage(resource.RUSAGE_SELF)
+        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+    c0, t0 = cpu(), time.perf_counter()
+    result = st.preview(on_output=lambda _line: None, color="never")
+    wall, used = time.perf_counter() - t0, cpu() - c0
+    return {
+        "engine_preview_s": wall,
+        "engine_preview_cpu_s": used,
+        "engine_preview_steps": sum(result.change_summary.values()),
+    }
 
 
 if __name__ == "__main__":

@@ -433,12 +433,12 @@ def test_provider_pickles_by_reference(cls: type) -> None:
 
 
 class _Bringups:
-    """wanka.bringup.run.run replaced by a recorder (the bring-up itself runs on lab nodes in
-    its own tests), the preparation (`shared`) kept real, its render calls counted."""
+    """wanka.bringup.apart.run (the bring-up in a process of its own) replaced by a recorder
+    (the bring-up itself runs on lab nodes in its own tests), the preparation (`shared`) kept
+    real, its render calls counted."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        from wanka.bringup import prepare
-        from wanka.bringup import run as bringup_run
+        from wanka.bringup import apart, prepare
 
         self.calls: list[tuple[Any, Any]] = []
         self.reports: list[RunResult] = []
@@ -453,9 +453,12 @@ class _Bringups:
             return real(d, out, phase, progress)
 
         monkeypatch.setattr(prepare.render, "write", write)
-        monkeypatch.setattr(bringup_run, "run", self.run)
+        monkeypatch.setattr(apart, "run", self.run)
 
-    def run(self, opts: Any, *, prepared: Any = None, derived: Any = None) -> RunResult:
+    def run(self, opts: Any, prepared_dir: Path) -> RunResult:
+        from wanka.bringup.prepare import Prepared
+
+        prepared = Prepared.load(prepared_dir)
         with self._lock:
             self.calls.append((opts, prepared))
             if self.reports:

@@ -169,6 +169,11 @@ def test_no_secret_outside_a_secret(path: str) -> None:
                 secrets_seen += 1
         for urn, outputs in run.outputs.items():
             assert PASSWORD not in json.dumps(outputs), urn
+        # the stack's exports are recorded (registered on the root Stack after the program)
+        (exports,) = [
+            o for u, o in run.outputs.items() if u.split("::")[-2] == "pulumi:pulumi:Stack"
+        ]
+        assert set(exports) == {"fabric", "nodes", "verification"}, exports
     assert secrets_seen == sum(len(by_type(r, "BareMetalNode")) for r in runs(path))
 
 

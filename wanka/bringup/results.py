@@ -122,6 +122,29 @@ class RunResult:
     def changed(self) -> int:
         return sum(h.changed for h in self.hosts.values())
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunResult:
+        """The run `to_dict` wrote (`ok` and `changed` follow from the hosts; a host's
+        failures keep what the report lists of them: check, port, reason)."""
+        rollout = data.get("rollout") or {}
+        return cls(
+            playbook=str(data["playbook"]),
+            phase=data.get("phase"),
+            hosts={str(n): HostResult.from_dict(h) for n, h in (data.get("hosts") or {}).items()},
+            cluster=str(data.get("cluster") or ""),
+            lab=data.get("lab"),
+            resumed=bool(data.get("resumed")),
+            batch=str(rollout.get("batch", "100%")),
+            max_fail_percent=int(rollout.get("max_fail_percent", 50)),
+            ran=tuple(data.get("ran") or ()),
+            runner_status=str(data.get("runner_status") or ""),
+            artifacts=str(data.get("artifacts") or ""),
+            duration_s=float(data.get("duration_s") or 0.0),
+            summary=str(data.get("summary") or ""),
+            rank_tables=tuple(data.get("rank_tables") or ()),
+            report=dict(data.get("report") or {}),
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON of the report (and, once written, where the report is)."""
         out: dict[str, Any] = {

@@ -6,6 +6,12 @@ keeps every registration: type, name, parent, dependencies and the serialised in
 still wrapped, so tests can check that no secret leaks), and each stack's exported outputs.
 Mocks answer a resource with its inputs as outputs and a StackReference with the outputs a
 deployed stack would export.
+
+Only the SDK's public API for programs under mocks is used: `reset_options` (a new root
+Stack resource per stack), `set_mocks` with a `MockMonitor` of our own (its `monitor`
+parameter), `test` (runs the program, waits for every output), and the root Stack's
+`register_outputs` for the exports (set_mocks registered the root before the program ran).
+The secret signature is the one constant the Python SDK keeps private (see SECRET_SIG).
 """
 
 from __future__ import annotations
@@ -23,7 +29,9 @@ from wanka.pulumi.shards import Shard, shards
 PROJECT = "wanka"
 ORGANIZATION = "organization"  # the DIY (file) backend's organisation
 PREVIEW_PASSWORD = "wanka-preview-not-a-password"
-SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"  # pulumi.runtime.rpc._special_secret_sig
+# a secret's signature in the engine's wire format: public in the Go SDK (sig.Secret,
+# sdk/go/common/resource/sig), private in Python's (pulumi.runtime.rpc._special_secret_sig)
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 SHORT_TYPES = {
     "pulumi-python:dynamic/wanka:BareMetalNode": "BareMetalNode",
     "pulumi-python:dynamic/wanka:SwitchConfig": "SwitchConfig",
@@ -145,9 +153,6 @@ def run_stack(
     """Run one stack's program under mocks; every registration recorded. `program`: what to
     run instead of `stack.main(d)` (the tests run stacks/__main__.py itself)."""
     import pulumi
-    from pulumi.runtime import settings
-    from pulumi.runtime.stack import run_pulumi_func
-    from pulumi.runtime.sync_await import _sync_await
 
     run = StackRun(shard)
     monitor = _recorder(_mocks(d), run)
@@ -157,7 +162,10 @@ def run_stack(
         key = cred.password.name  # `{pulumi: KEY}`: the switch password's config key
         config.setdefault(key if ":" in key else f"{PROJECT}:{key}", PREVIEW_PASSWORD)
     start = time.perf_counter()
-    settings.ROOT.set(None)  # a new root Stack resource for this stack
+    # no root Stack resource: set_mocks makes a new one for this stack
+    pulumi.runtime.reset_options(
+        project=PROJECT, stack=shard.stack, preview=True, organization=ORGANIZATION
+    )
     pulumi.runtime.set_mocks(
         monitor.mocks,
         project=PROJECT,
@@ -168,18 +176,18 @@ def run_stack(
     )
     secret = [k for k in config if k.endswith(("Password", "password"))]
     pulumi.runtime.set_all_config(config, secret)
-    try:
-        _sync_await(run_pulumi_func(lambda: _program(d, program)))
+    try:  # the SDK's runner for programs under mocks: runs it, waits for every output
+        pulumi.runtime.test(lambda: _program(d, program))()
     finally:
         pulumi.runtime.set_all_config({})
-        settings.ROOT.set(None)
+        pulumi.runtime.reset_options()
     run.resources.sort(key=lambda x: x.urn)
     run.seconds = time.perf_counter() - start
     return run
 
 
 def _program(d: Derived, program: Callable[[], None] | None) -> None:
-    from pulumi.runtime import settings
+    import pulumi
 
     from wanka.pulumi import stack
 
@@ -187,10 +195,11 @@ def _program(d: Derived, program: Callable[[], None] | None) -> None:
         stack.main(d)
     else:
         program()
-    root: Any = settings.get_root_resource()
-    if root is not None:  # register the exports, as the engine's run_in_stack does (set_mocks
-        root._outputs_registered = False  # finished the root stack before the program ran)
-        root._finish()
+    # the exports (pulumi.export) are kept on the root Stack resource, which set_mocks
+    # registered before the program ran: register them now, as the engine's run does
+    root = pulumi.runtime.get_root_resource()
+    if isinstance(root, pulumi.ComponentResource):
+        root.register_outputs(dict(getattr(root, "outputs", {})))
 
 
 def preview(

@@ -47,6 +47,7 @@ class BringupBatchProvider(dynamic.ResourceProvider):
         nodes = [str(n) for n in props["nodes"]]
         out_dir = Path(str(props["outDir"])) / name
         try:
+            from wanka.bringup import apart
             from wanka.bringup import run as bringup  # type: ignore[attr-defined,unused-ignore]
 
             opts = bringup.Options(
@@ -58,7 +59,9 @@ class BringupBatchProvider(dynamic.ResourceProvider):
             )
             # the stack's batches share one prepared run: rendered once, not once a rack
             prepared = bringup.shared(opts, Path(str(props["outDir"])) / PREPARED)
-            report = bringup.run(opts, prepared=prepared)
+            # Ansible runs in a process of its own: forked from this process's gRPC
+            # threads, ansible-playbook was aborted before it started (wanka.bringup.apart)
+            report = apart.run(opts, prepared.render.parent)
         except Exception as e:
             raise ProviderError(f"BringupBatch {name}: the bring-up did not run: {e}") from None
         summary = _summary(report)
