@@ -108,6 +108,31 @@ def test_failed_checks_come_from_the_task_result_not_its_message() -> None:
     )
 
 
+def test_a_refused_installer_is_told_by_its_own_error_line() -> None:
+    """A command that exits non-zero fails its role with what it printed (the driver's
+    refusal of a missing user, verbatim from Huawei's scripts, reference ascend_10; colour
+    codes dropped), not Ansible's "non-zero return code"."""
+    c = runner.Collector(["a"], {}, runner.Progress("bringup", total=1))
+    out = (
+        "Verifying archive integrity...  100%\n"
+        "[ERROR]ERR_NO:0x0091;ERR_DES:HwHiAiUser not exists! Please add HwHiAiUser\n"
+    )
+    ev = _ev("runner_on_failed", "a", "Upgrade the driver", msg="non-zero return code",
+             rc=1, stdout=out, stderr="")  # fmt: skip
+    ev["event_data"]["role"] = "npu_driver"
+    c.event(ev)
+    (failed,) = c.results()["a"].failed
+    assert failed.id == "npu_driver"
+    assert failed.reason == (
+        "Upgrade the driver: exit 1: "
+        "[ERROR]ERR_NO:0x0091;ERR_DES:HwHiAiUser not exists! Please add HwHiAiUser"
+    )
+    ev = _ev("runner_on_failed", "a", "t", msg="non-zero return code", rc=2, stdout="",
+             stderr="\x1b[31mno such file\x1b[0m\n")  # fmt: skip
+    c.event(ev)
+    assert c.results()["a"].failed[-1].reason == "t: exit 2: no such file"
+
+
 def _ev(kind: str, host: str, task: str = "t", **res: Any) -> dict[str, Any]:
     return {"event": kind, "event_data": {"host": host, "task": task, "res": res}}
 
