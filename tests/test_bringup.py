@@ -472,3 +472,19 @@ def test_a_batch_runs_ansible_on_a_shared_preparation_in_its_own_new_directory(
     r = _unreachable_run(emulator, tmp_path / "rack", prepared=prepared, limit=S01)
     assert r.ran == (S01,) and r.hosts[S01].status == "failed"
     assert Path(r.artifacts).is_dir() and (tmp_path / "rack" / "runner").is_dir()
+
+
+def test_wanka_node_takes_action_fail(capsys: Any) -> None:
+    """The roles' own failures (`action: fail`: an unhealthy NPU, no installer for the
+    architecture, versions not the model's) pass the module's argument check."""
+    from ansible.module_utils.testing import patch_module_args
+
+    mod = _wanka_node()
+    failure = {"check": "npu-driver", "port": "", "reason": "firmware not active"}
+    args = {"action": "fail", "failures": [failure], "note": "nothing was installed"}
+    with patch_module_args(args), pytest.raises(SystemExit) as stop:
+        mod.main()
+    sent = json.loads(capsys.readouterr().out)
+    assert stop.value.code == 1 and sent["failed"], sent
+    reason = "firmware not active (nothing was installed)"
+    assert sent["checks"] == [dict(failure, status="fail", reason=reason)]

@@ -615,7 +615,7 @@ def check_bgp(tools, expect, vty):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            action=dict(type="str", default="check", choices=["facts", "check"]),
+            action=dict(type="str", default="check", choices=["facts", "check", "fail"]),
             checks=dict(type="list", elements="str", default=[]),
             expect=dict(type="dict", default={}),
             command_prefix=dict(type="list", elements="str", default=[]),
