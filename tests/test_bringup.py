@@ -108,6 +108,31 @@ def test_failed_checks_come_from_the_task_result_not_its_message() -> None:
     )
 
 
+def test_a_refused_installer_is_told_by_its_own_error_line() -> None:
+    """A command that exits non-zero fails its role with what it printed (the driver's
+    refusal of a missing user, verbatim from Huawei's scripts, reference ascend_10; colour
+    codes dropped), not Ansible's "non-zero return code"."""
+    c = runner.Collector(["a"], {}, runner.Progress("bringup", total=1))
+    out = (
+        "Verifying archive integrity...  100%\n"
+        "[ERROR]ERR_NO:0x0091;ERR_DES:HwHiAiUser not exists! Please add HwHiAiUser\n"
+    )
+    ev = _ev("runner_on_failed", "a", "Upgrade the driver", msg="non-zero return code",
+             rc=1, stdout=out, stderr="")  # fmt: skip
+    ev["event_data"]["role"] = "npu_driver"
+    c.event(ev)
+    (failed,) = c.results()["a"].failed
+    assert failed.id == "npu_driver"
+    assert failed.reason == (
+        "Upgrade the driver: exit 1: "
+        "[ERROR]ERR_NO:0x0091;ERR_DES:HwHiAiUser not exists! Please add HwHiAiUser"
+    )
+    ev = _ev("runner_on_failed", "a", "t", msg="non-zero return code", rc=2, stdout="",
+             stderr="\x1b[31mno such file\x1b[0m\n")  # fmt: skip
+    c.event(ev)
+    assert c.results()["a"].failed[-1].reason == "t: exit 2: no such file"
+
+
 def _ev(kind: str, host: str, task: str = "t", **res: Any) -> dict[str, Any]:
     return {"event": kind, "event_data": {"host": host, "task": task, "res": res}}
 
@@ -447,3 +472,19 @@ def test_a_batch_runs_ansible_on_a_shared_preparation_in_its_own_new_directory(
     r = _unreachable_run(emulator, tmp_path / "rack", prepared=prepared, limit=S01)
     assert r.ran == (S01,) and r.hosts[S01].status == "failed"
     assert Path(r.artifacts).is_dir() and (tmp_path / "rack" / "runner").is_dir()
+
+
+def test_wanka_node_takes_action_fail(capsys: Any) -> None:
+    """The roles' own failures (`action: fail`: an unhealthy NPU, no installer for the
+    architecture, versions not the model's) pass the module's argument check."""
+    from ansible.module_utils.testing import patch_module_args
+
+    mod = _wanka_node()
+    failure = {"check": "npu-driver", "port": "", "reason": "firmware not active"}
+    args = {"action": "fail", "failures": [failure], "note": "nothing was installed"}
+    with patch_module_args(args), pytest.raises(SystemExit) as stop:
+        mod.main()
+    sent = json.loads(capsys.readouterr().out)
+    assert stop.value.code == 1 and sent["failed"], sent
+    reason = "firmware not active (nothing was installed)"
+    assert sent["checks"] == [dict(failure, status="fail", reason=reason)]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -506,6 +507,61 @@ def test_cann_installers_and_firmware_fault(
     assert board["Firmware Version"] == "6.4.0.1.100" and board["Compatibility"] == "NOK"
 
 
+def test_installers_log_in_order_with_their_boot(
+    a2_profile: dict[str, Any], lab_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    """What the lab's upgrade test reads back: each install that succeeded, in order, with
+    the boot it ran in; a refused one is not logged."""
+    use(a2_profile, lab_env, monkeypatch)
+    add_user(lab_env / "root")
+    monkeypatch.setenv("WANKA_LAB_BOOT", "b1")
+    assert tool(capsys, "install", "firmware", "--full")[0] == 1  # no driver yet: not logged
+    assert tool(capsys, "install", "driver", "--full", "--version", "24.1.rc3")[0] == 0
+    assert tool(capsys, "install", "firmware", "--full")[0] == 0
+    monkeypatch.setenv("WANKA_LAB_BOOT", "b2")
+    pkg = "Ascend-cann-toolkit_8.0.RC3_linux-aarch64.run"
+    assert tool(capsys, "install", "cann", "--install", "--package", pkg)[0] == 0
+    log = (lab_env / "state" / server.INSTALL_LOG).read_text(encoding="utf-8").splitlines()
+    assert log == [
+        "b1 driver --full 24.1.rc3",
+        "b1 firmware --full 7.5.0.1.129",
+        "b2 cann --install 8.0.RC3",
+    ]
+
+
+def test_driver_without_kernel_headers_refuses_as_the_real_one(
+    a2_profile: dict[str, Any], lab_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    """Fault kernel_headers_missing: the driver's environment check fails with the real
+    console line, and its install log holds the real reasons (capture from Huawei's driver
+    scripts); nothing is installed. Without the fault it installs."""
+    from wanka.lab.profile import apply_faults
+
+    capture = Path(__file__).parent / "captures/ascend/driver_install_no_kernel_headers.txt"
+    head, _, body = capture.read_text(encoding="utf-8").partition("\n")
+    assert head.startswith("# source:")
+    real = [line.split(": ", 1) for line in body.splitlines()]
+    logged = [text for where, text in real if where == "log"]
+    console = next(text for where, text in real if where == "console")
+    console = console.replace("\\033", "\033")
+    root = lab_env / "root"
+    add_user(root)
+    use(apply_faults(a2_profile, {"kernel_headers_missing": True}), lab_env, monkeypatch)
+    for mode in ("--full", "--upgrade"):
+        if mode == "--upgrade":  # a driver is there: an upgrade checks the kernel too
+            use(a2_profile, lab_env, monkeypatch)
+            assert tool(capsys, "install", "driver", "--full", "--version", "24.1.rc1")[0] == 0
+            use(apply_faults(a2_profile, {"kernel_headers_missing": True}), lab_env, monkeypatch)
+        rc, text = tool(capsys, "install", "driver", mode, "--version", "24.1.rc3")
+        assert rc == 1
+        stamp = r"\[Driver\] \[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\] "
+        assert re.fullmatch(stamp + re.escape(console), text.strip()), text
+        seclog = (root / "var/log/ascend_seclog/ascend_install.log").read_text(encoding="utf-8")
+        assert [re.sub("^" + stamp, "", x) for x in seclog.splitlines()[-4:]] == logged
+        want = {"--full": {}, "--upgrade": {"Version": "24.1.rc1"}}[mode]
+        assert {k: v for k, v in server.installed_driver().items() if k == "Version"} == want
+
+
 def test_lscpu_prints_util_linux_formats(
     a2_profile: dict[str, Any], lab_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:
@@ -819,3 +875,17 @@ def test_link_down_fault(netns_pair: dict[str, str], a2_derived: Any, tmp_path: 
         timeout=30,
     )
     assert res.stdout == "link status: DOWN\n"
+
+
+def test_a_driver_stand_in_carries_its_own_firmware_range(a2_derived: Any, tmp_path: Path) -> None:
+    """As a real driver package carries its compatible firmware range, the lab's stand-in
+    passes the range of the software set that names it (so an upgrade's new driver writes
+    the new range, whatever the server's profile said)."""
+    from wanka.lab import provision
+
+    pkgdir = provision.write_packages(a2_derived, tmp_path)
+    sw = a2_derived.cluster.software.all_sets[0]
+    driver = next(iter(sw.driver_packages.values()))
+    text = (pkgdir / driver).read_text(encoding="utf-8")
+    assert f"install driver --fw-range {sw.firmware_min},{sw.firmware_max} --package" in text
+    assert "install firmware --package" in (pkgdir / sw.firmware_package).read_text()

@@ -80,8 +80,10 @@ checks:
   elements: dict
 facts:
   description: >-
-    arch, driver, firmware, cann (toolkit_running_version of version.cfg), cann_kernels
-    (opp_kernel_running_version), npu_health, npu_count.
+    arch, driver, firmware (the installed one, firmware/version.info), firmware_active (the
+    versions the cards run, npu-smi -t board: a flashed firmware runs after a reboot), cann
+    (toolkit_running_version of version.cfg), cann_kernels (opp_kernel_running_version),
+    npu_health, npu_count.
   returned: action=facts
   type: dict
 """
@@ -227,11 +229,14 @@ def facts(tools, expect):
         health["npu%d" % dev["device"]] = status or ("unknown: " + err)
     rc_l, out_l, _ = tools.run(["npu-smi", "info", "-l"])
     count = kv(out_l).get("Total Count") if rc_l == 0 else None
+    cards = int(expect.get("npu", {}).get("cards", 0)) if driver else 0
+    active = {i.get("Firmware Version") for _, i, _ in boards(tools, range(cards)) if i}
     return {
         "arch": out.strip() if rc == 0 else None,
         "driver": driver,
         "driver_fw_range": list(fw_range) if fw_range else None,
         "firmware": firmware,
+        "firmware_active": sorted(v for v in active if v),
         "cann": cann.get("toolkit"),
         "cann_kernels": cann.get("opp_kernel"),
         "npu_count": int(count) if count and count.isdigit() else None,
@@ -610,7 +615,7 @@ def check_bgp(tools, expect, vty):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            action=dict(type="str", default="check", choices=["facts", "check"]),
+            action=dict(type="str", default="check", choices=["facts", "check", "fail"]),
             checks=dict(type="list", elements="str", default=[]),
             expect=dict(type="dict", default={}),
             command_prefix=dict(type="list", elements="str", default=[]),

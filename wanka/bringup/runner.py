@@ -5,7 +5,8 @@ and reason.
 Failures are read from the events' task results (event_data res), in this order:
   * a result with `checks` (the wanka_node and wanka_redfish modules, on success and on
     failure alike): its checks, and those with status `fail` as the host's failures;
-  * anything else: check = the role (or task) name, reason = the task and its message.
+  * anything else: check = the role (or task) name, reason = the task and its message (a
+    command's own error lines when it exited non-zero).
 An unreachable host fails check `ssh`. A host that never reached the playbooks' last task
 (`Wanka: host complete`) without failing did not finish: `skipped` (its batch was not run
 because an earlier batch failed, or the run stopped).
@@ -13,6 +14,7 @@ because an earlier batch failed, or the run stopped).
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -69,10 +71,29 @@ class _Host:
         )
 
 
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _command_output(res: Mapping[str, Any]) -> str:
+    """What a failed command said: its `[ERROR]` lines (as Huawei's installers print them,
+    colour codes dropped), else the last line of its stderr or stdout."""
+    lines = [
+        ANSI.sub("", line).strip()
+        for key in ("stderr", "stdout")
+        for line in str(res.get(key) or "").splitlines()
+    ]
+    lines = [line for line in lines if line]
+    errors = [line for line in lines if "[ERROR]" in line or "ERROR:" in line]
+    return " ".join(errors or lines[-1:])
+
+
 def _task_failures(data: dict[str, Any], res: dict[str, Any]) -> list[Check]:
     """The failure of a task that returned no checks: named after its role (or task); a
-    failed wait for the connection is check `ssh`."""
+    failed wait for the connection is check `ssh`; a command that exited non-zero is
+    told by what it printed (an installer's refusal), not by Ansible's generic message."""
     msg = str(res.get("msg") or res.get("stderr") or res.get("stdout") or "")
+    if "rc" in res and msg == "non-zero return code" and _command_output(res):
+        msg = f"exit {res['rc']}: {_command_output(res)}"
     action = str(data.get("task_action", ""))
     check = (
         "ssh"

@@ -140,7 +140,7 @@ def _register_fault(actions: argparse._SubParsersAction) -> None:  # type: ignor
         "cable-swap:NODE:npuA=NODE2:npuB, link-speed:NODE:npuN[=MBPS], "
         "nvme-missing:NODE[=COUNT], "
         "npu-health:NODE:npuN[=Warning|Alarm|Critical], firmware:NODE=VERSION, "
-        "bgp-down:SWITCH:IFNAME.",
+        "no-kernel-headers:NODE, bgp-down:SWITCH:IFNAME.",
     )
     fl.add_argument("target", metavar="FILE|DIR", help=TARGET_HELP)
     fl.add_argument("action", choices=("add", "clear", "list"))

@@ -17,6 +17,8 @@ on the command line, or listed (one string each) in a YAML file:
   nvme-missing:NODE[=COUNT] the last COUNT NVMe drives (default 1) vanish from `nvme list`
   npu-health:NODE:npuN[=H]  npu-smi shows health H (Warning, Alarm, Critical; default Alarm)
   firmware:NODE=VERSION     the cards report firmware VERSION whatever was installed
+  no-kernel-headers:NODE    the running kernel's headers are not installed: the driver
+                            installer refuses to build its modules (Drv_dkms_env_check)
   bgp-down:SWITCH:IFNAME    the switch's BGP session on IFNAME is shut (`neighbor shutdown`)
 
 Quirks of a vendor-profile BMC (a server type with bmc.firmware other than generic):
@@ -60,6 +62,7 @@ KINDS = {
     "nvme-missing": (False, "opt"),
     "npu-health": (True, "opt"),
     "firmware": (False, "req"),
+    "no-kernel-headers": (False, None),
     "bgp-down": (True, None),
     "bmc-etag-stale": (False, "opt"),
     "bmc-busy": (False, "opt"),
@@ -73,7 +76,7 @@ VENDOR_KINDS = {
 }
 SWITCH_KINDS = ("bgp-down",)
 # acted out by the device tools
-PROFILE_KINDS = ("nvme-missing", "npu-health", "firmware", "link-speed")
+PROFILE_KINDS = ("nvme-missing", "npu-health", "firmware", "link-speed", "no-kernel-headers")
 DEFAULT_SLOW = 5.0
 
 _SPEC = re.compile(
@@ -315,6 +318,8 @@ def _profiles(lab: Path, faults: list[Fault], touched: set[str]) -> None:
             agg.setdefault("npu_health", {})[str(f.npu())] = f.value or "Alarm"
         elif f.kind == "firmware":
             agg["firmware_version"] = f.value
+        elif f.kind == "no-kernel-headers":
+            agg["kernel_headers_missing"] = True
         elif f.kind == "link-speed":
             speed = f.value or (_device(lab, f.target, f.npu()).get("speed_mbps") or 0) // 2
             agg.setdefault("link_speed", {})[str(f.npu())] = int(speed)

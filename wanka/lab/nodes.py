@@ -12,8 +12,9 @@ python -m wanka.lab.nodes boot LAB NODE`, which (each step an exec, so one pid t
 - writes /etc/os-release of the OS the model says (`wanka.lab.osrelease`);
 - sets the hostname (UTS namespace) from the server's /etc/hostname, written once with the
   node name on first boot;
-- writes `/etc/wanka-lab/env` (this server's hardware profile and the Python that runs the
-  emulated tools) and the tools in /usr/local/bin: npu-smi, hccn_tool, nvme, lscpu, uname
+- writes `/etc/wanka-lab/env` (this server's hardware profile, the Python that runs the
+  emulated tools and a new boot id, recorded in its install log) and the tools in
+  /usr/local/bin: npu-smi, hccn_tool, nvme, lscpu, uname
   (`-m` prints the model's architecture);
 - execs sshd, listening on the server's management address only, with the lab's
   authorized_keys.
@@ -38,6 +39,8 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from wanka.lab.tools.server import INSTALL_LOG
 
 OVERLAY_DIRS = ("etc", "usr", "opt", "var", "root", "home", "srv")
 SERVER_FILE = "server.json"
@@ -291,6 +294,18 @@ def boot(lab_dir: str, node: str) -> None:
         hostname.write_text(node + "\n")
     socket.sethostname(hostname.read_text().strip() or node)
 
+    _write_env(lab, node, where, profile)
+    bindir = Path("/usr/local/bin")
+    bindir.mkdir(parents=True, exist_ok=True)
+    for tool in TOOLS:
+        _write_exec(bindir / tool, TOOL_WRAPPER.format(tool=tool))
+    _write_exec(bindir / "uname", UNAME_WRAPPER)
+    sys.stdout.flush()
+    os.execv(SSHD, [SSHD, "-D", "-e", "-f", str(where / "sshd_config")])
+
+
+def _write_env(lab: Path, node: str, where: Path, profile: dict[str, Any]) -> None:
+    """/etc/wanka-lab/env of this boot (a new boot id), recorded in the install log."""
     conf = Path("/etc/wanka-lab")
     conf.mkdir(exist_ok=True)
     env = {
@@ -310,13 +325,10 @@ def boot(lab_dir: str, node: str) -> None:
         "# wanka lab: this server's hardware profile and tools (read by /usr/local/bin/*)\n"
         + "".join(f"{k}='{v}'\nexport {k}\n" for k, v in env.items())
     )
-    bindir = Path("/usr/local/bin")
-    bindir.mkdir(parents=True, exist_ok=True)
-    for tool in TOOLS:
-        _write_exec(bindir / tool, TOOL_WRAPPER.format(tool=tool))
-    _write_exec(bindir / "uname", UNAME_WRAPPER)
-    sys.stdout.flush()
-    os.execv(SSHD, [SSHD, "-D", "-e", "-f", str(where / "sshd_config")])
+    state = Path(env["WANKA_LAB_STATE"])  # its install log records this power-on
+    state.mkdir(parents=True, exist_ok=True)
+    with (state / INSTALL_LOG).open("a", encoding="utf-8") as f:
+        f.write(f"{env['WANKA_LAB_BOOT']} boot\n")
 
 
 def _outermost(paths: list[Path]) -> list[Path]:

@@ -34,6 +34,8 @@ Faults (`faults=` argument, all optional):
   link_down: [device ids] - hccn_tool reports `link status: DOWN` whatever the veth says
   link_speed: {device id: Mb/s} - the port came up at that speed (`hccn_tool -speed -g`):
       a 200G optic in a 400G port, a link that trained down
+  kernel_headers_missing: true - the running kernel's headers are not installed (and the
+      driver's prebuilt modules were built for another kernel): the driver installer refuses
   server_index: N - (A3) the server's Server Index in its SuperPoD is N, whatever its place
       in the model (a board configured so): its SDIDs follow
 """
@@ -56,6 +58,7 @@ FAULTS = (
     "link_down",
     "link_speed",
     "server_index",
+    "kernel_headers_missing",
 )
 HEALTH = ("OK", "Warning", "Alarm", "Critical")
 

@@ -8,7 +8,10 @@
   management address only, keys only), the hardware profile (`profile.base.json` healthy,
   `profile.json` with the faults applied), the model's `meminfo` and `cpuinfo`.
 - `<lab>/packages/`: a stand-in for each installer package the cluster names (driver per
-  architecture, firmware, CANN), run on a server as `./NAME.run --full|--upgrade`.
+  architecture, firmware, CANN toolkit and kernels), run on a server as `./NAME.run
+  --full|--upgrade|--install`; a driver's stand-in carries the firmware range its software
+  set gives it, as a real driver package carries its own (`write_packages` adds those of a
+  changed model, as an operator adds the new .run files).
 - The jump host: a namespace `<prefix>-jump` with, per management subnet, a veth into the
   management switch's bridge holding the subnet's gateway address (no device of the model
   holds it), like an operator's bastion. SSH from this machine goes through it
@@ -171,15 +174,18 @@ Subsystem sftp internal-sftp
 PACKAGE = """#!/bin/sh
 # wanka lab: stand-in for the installer package {name} (wanka.lab.tools install {kind})
 . /etc/wanka-lab/env
-exec "$WANKA_LAB_PYTHON" -m wanka.lab.tools install {kind} --package "$(basename "$0")" "$@"
+exec "$WANKA_LAB_PYTHON" -m wanka.lab.tools install {kind}{args} --package "$(basename "$0")" "$@"
 """
 
 
 def packages(d: Derived) -> dict[str, str]:
-    """Package file name -> installer kind (driver, firmware, cann)."""
+    """Package file name -> installer kind and its own arguments ("driver --fw-range
+    MIN,MAX", "firmware", "cann", "kernels")."""
     out: dict[str, str] = {}
     for sw in d.cluster.software.all_sets:
-        out.update({name: "driver" for name in sw.driver_packages.values()})
+        fw = f" --fw-range {sw.firmware_min},{sw.firmware_max}"
+        driver = "driver" + (fw if sw.firmware_min and sw.firmware_max else "")
+        out.update({name: driver for name in sw.driver_packages.values()})
         out.update({name: "cann" for name in sw.cann_packages.values()})
         out.update({name: "kernels" for name in sw.kernels_packages.values()})
         if sw.firmware_package:
@@ -209,7 +215,7 @@ def prepare(d: Derived, state: State, ssh_key: Path | None, jump: str) -> dict[s
         "".join(f"{addresses[n]} {' '.join(k.split()[:2])}\n" for n, k in host_keys.items()),
         encoding="utf-8",
     )
-    return _access(d, state, ssh, jump, [n.name for n in servers], _packages(d, lab))
+    return _access(d, state, ssh, jump, [n.name for n in servers], write_packages(d, lab))
 
 
 def _lab_keys(d: Derived, lab: Path, ssh_key: Path | None) -> Path:
@@ -247,13 +253,16 @@ def _server_files(d: Derived, lab: Path, node: Any, address: str) -> tuple[str, 
     return node.name, pub
 
 
-def _packages(d: Derived, lab: Path) -> Path:
-    """`<lab>/packages`: a stand-in for every installer package the cluster names."""
+def write_packages(d: Derived, lab: Path) -> Path:
+    """`<lab>/packages`: a stand-in for every installer package the cluster names (those
+    already there stay: the packages of an earlier software set)."""
     pkgdir = lab / "packages"
     pkgdir.mkdir(exist_ok=True)
-    for name, kind in packages(d).items():
+    for name, spec in packages(d).items():
+        kind, _, args = spec.partition(" ")
         path = pkgdir / name
-        path.write_text(PACKAGE.format(name=name, kind=kind), encoding="utf-8")
+        text = PACKAGE.format(name=name, kind=kind, args=f" {args}" if args else "")
+        path.write_text(text, encoding="utf-8")
         path.chmod(0o755)
     return pkgdir
 

@@ -17,12 +17,20 @@
   `opp_kernel_*_version` lines to version.cfg and writes opp_kernel/version.info.
 
 A version comes from --version, else the package name, else the server's profile (its
-software set, from the model).
+software set, from the model). Every install that succeeds is appended to the server's
+install log (`server.INSTALL_LOG`, with the boot it ran in), which the lab's boots also
+write: the order in which a bring-up installed and rebooted.
+
+Fault `kernel_headers_missing` (the running kernel's headers are not installed and the
+driver's prebuilt modules do not match it): the driver refuses `--full` and `--upgrade` as
+the real one does (run_driver_install.sh: drv_dkms_env_check, then the vermagic check),
+its reason in /var/log/ascend_seclog/ascend_install.log.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +50,7 @@ from wanka.lab.tools.server import (
     load_profile,
     read_version_cfg,
     record_firmware_pending,
+    record_install,
 )
 
 USAGE = (
@@ -59,6 +68,7 @@ MODES = {
 # the CANN components a toolkit package lists in version.cfg (the real file, reference ascend_02)
 TOOLKIT_PARTS = ("runtime", "compiler", "hccl", "opp", "toolkit", "aoe", "ncs")
 USER = "HwHiAiUser"  # the packages' default user and group
+SECLOG = "var/log/ascend_seclog/ascend_install.log"  # the driver's install log
 NAME_VERSION = {
     "driver": r"npu-driver_([^_]+?)_linux",
     "firmware": r"npu-firmware_([^_]+?)\.run$",
@@ -142,6 +152,36 @@ def _write(rel: str, lines: list[str]) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+def _log(rel: str, lines: list[str]) -> None:
+    path = lab_root() / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+    with path.open("a", encoding="utf-8") as f:
+        f.writelines(f"[Driver] [{stamp}] {line}\n" for line in lines)
+
+
+def _kernel_modules(faults: dict[str, Any]) -> None:
+    """The driver's environment check (run_driver_install.sh, reference ascend_10 and the
+    capture driver_install_no_kernel_headers.txt): without the running kernel's headers no
+    DKMS build, and prebuilt modules for another kernel: refused, reason in the log."""
+    if not faults.get("kernel_headers_missing"):
+        return
+    _log(
+        SECLOG,
+        [
+            "[INFO]dkms environment check...",
+            "[WARNING]linux headers is currently not installed.",
+            "[INFO]not detect driver dkms dependence ",
+            "[ERROR]driver vermagic check failed.",
+        ],
+    )
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+    raise Failed(
+        f"[Driver] [{stamp}] [ERROR]\033[31mDrv_dkms_env_check failed, details in : "
+        f"/{SECLOG} \033[0m"
+    )
+
+
 def _driver(req: Request, version: str | None, sw: dict[str, Any]) -> str:
     version = version or sw["driver_version"]
     if not version:
@@ -150,6 +190,8 @@ def _driver(req: Request, version: str | None, sw: dict[str, Any]) -> str:
         raise Failed("[ERROR]Driver package is not installed, please use --full to install it")
     if req.mode == "--full":
         _check_user(req)
+    _kernel_modules(load_profile().get("faults") or {})
+    if req.mode == "--full":
         _write(
             INSTALL_INFO,
             [f"UserName={req.username}", f"UserGroup={req.usergroup}"]
@@ -245,5 +287,6 @@ KINDS = {"driver": _driver, "cann": _cann, "firmware": _firmware, "kernels": _ke
 def main(argv: list[str]) -> int:
     req = _parse(argv)
     sw = load_profile()["software"]
-    KINDS[req.kind](req, _package_version(req), sw)
+    version = KINDS[req.kind](req, _package_version(req), sw)
+    record_install(f"{req.kind} {req.mode} {version}")
     return 0

@@ -25,6 +25,9 @@ CANN_INFO = "usr/local/Ascend/ascend-toolkit/latest/version.cfg"  # toolkit_runn
 KERNELS_INFO = "usr/local/Ascend/ascend-toolkit/latest/opp_kernel/version.info"
 INSTALL_INFO = "etc/ascend_install.info"  # the driver's record of its user and group
 FIRMWARE_PENDING = "firmware-pending.json"  # in the state dir: flashed, not yet active
+# in the state dir: "<boot id> boot" at every power-on and "<boot id> <kind> <mode> <version>"
+# after every installer that succeeded, in order (what the lab's tests read back)
+INSTALL_LOG = "install.log"
 VERSION_CFG_LINE = re.compile(r"^(\w+_version)=((?:\[[^:\]]+:[^\]]+\])+)\s*$")
 
 
@@ -83,6 +86,12 @@ def driver_version(profile: Profile) -> str:
 def boot_id() -> str:
     """This boot of the server (env WANKA_LAB_BOOT, new at every power-on; '' outside one)."""
     return os.environ.get("WANKA_LAB_BOOT", "")
+
+
+def record_install(event: str) -> None:
+    """Append `event` to this server's install log, with the boot it happened in."""
+    with (state_dir() / INSTALL_LOG).open("a", encoding="utf-8") as f:
+        f.write(f"{boot_id()} {event}\n")
 
 
 def record_firmware_pending(active: str) -> None:
