@@ -125,6 +125,15 @@ USES: dict[str, tuple[str, str]] = {
     "spec.software.os.version": ("read", M),
     "spec.software.os.image": ("ignored", "no step installs or boots an image yet"),
     "spec.software.os.kernel": ("ignored", "nothing checks the running kernel yet"),
+    # ---- per server type OSes (issue 15, domestic OS families) ----
+    "spec.software.os.family": ("read", M),
+    "spec.software.oses.*.name": ("read", M),
+    "spec.software.oses.*.version": ("read", M),
+    "spec.software.oses.*.family": ("read", M),
+    "spec.software.oses.*.image": ("ignored", "no step installs or boots an image yet"),
+    "spec.software.oses.*.kernel": ("ignored", "nothing checks the running kernel yet"),
+    "node.os": ("read", M),
+    # ---- end per server type OSes ----
     "spec.software.npu.driver.version": ("read", M),
     "spec.software.npu.driver.firmware_range.min": ("read", M),
     "spec.software.npu.driver.firmware_range.max": ("read", M),

@@ -305,9 +305,9 @@ def lab_overlay(access: dict[str, Any], names: set[str]) -> dict[str, dict[str, 
             "os_baseline_manage_services": False,
             "os_baseline_sysctl_apply": False,
             "os_baseline_bootloader_update": False,
-            # the driver's build prerequisites come with this machine's kernel; a reboot is
-            # a restart through the server's BMC (the emulator powers the server off and on)
-            "npu_driver_os_prerequisites": False,
+            # the driver's build prerequisites install through the server's emulated package
+            # manager (its OS family's, wanka.lab.tools.packages), which records them; a
+            # reboot is a restart through the server's BMC (the emulator powers it off and on)
             "npu_driver_reboot": "bmc",
         }
     for name, sw in (access.get("switches") or {}).items():

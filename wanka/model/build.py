@@ -47,6 +47,7 @@ from wanka.model.types import (
     NodeFacts,
     NodeModel,
     NpuSoftware,
+    OsImage,
     Phase,
     Plane,
     Pod,
@@ -63,6 +64,7 @@ from wanka.model.types import (
     TierName,
     gbps,
     npu_key,
+    os_family,
 )
 
 NODE_SECTIONS = (("servers", "server"), ("hosts", "host"), ("storage_nodes", "storage"))
@@ -191,6 +193,8 @@ class Builder:
             liquid_share=n.get("liquid_share", 0),
             at=at,
             description=n.get("description", ""),
+            os_key=n.get("os"),
+            os_at=_m(n, "os", value=True) if "os" in n else None,
         )
 
     # ---- networks --------------------------------------------------------
@@ -295,11 +299,25 @@ class Builder:
                 if phase not in known:
                     self.unresolved("phase", phase, known, at, f"in npu_sets.{name}.phases")
             sets.append(one)
+        oses = sw.get("oses", {})
         return Software(
-            os_name=os_.get("name"),
-            os_version=os_.get("version"),
+            os=self._os(None, os_, _m(sw, "os")) if os_ else None,
+            oses={key: self._os(key, o, _m(oses, key)) for key, o in _items(oses)},
             npu=self._npu_set(DEFAULT_SET, npu, _m(sw, "npu")) if npu else None,
             sets=tuple(sets),
+        )
+
+    @staticmethod
+    def _os(key: str | None, o: YMap, at: Mark) -> OsImage:
+        name, version = str(o["name"]), str(o["version"])
+        stated = o.get("family")
+        return OsImage(
+            key=key,
+            name=name,
+            version=version,
+            family=stated or os_family(name),
+            stated_family=stated is not None,
+            at=at,
         )
 
     @staticmethod

@@ -103,6 +103,8 @@ class NodeModel:
     at: Mark
     description: str = ""
     bmc_firmware: str = "generic"  # the lab's BMC profile (schema: bmc.firmware)
+    os_key: str | None = None  # a key of software.oses; None: software.os
+    os_at: Mark | None = None
 
     def nic(self, plane: str) -> NicSet | None:
         for n in self.nics:
@@ -312,14 +314,50 @@ class NpuSoftware:
 DEFAULT_SET = "npu"
 
 
+# The package manager (OS family) of each distribution wanka knows, by its name in lower case
+# (reference os/os_01: ascend-deployer installs rpm packages on openEuler and Kylin, debs on
+# Ubuntu; openEuler 22.03 and Kylin V10 ship dnf, yum being its alias there).
+OS_FAMILIES = {"openeuler": "dnf", "kylin": "dnf", "ubuntu": "apt"}
+
+
+def os_family(name: str) -> str | None:
+    """The family of distribution `name` (`openEuler`, `Kylin`, `Ubuntu`), or None."""
+    low = name.lower()
+    return next((f for key, f in OS_FAMILIES.items() if low.startswith(key)), None)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OsImage:
+    """An operating system (software.os, or an entry of software.oses): `family` is the stated
+    one, else the name's (None: neither, SW-OS-FAMILY)."""
+
+    key: str | None  # None: software.os, the default
+    name: str
+    version: str
+    family: str | None
+    stated_family: bool
+    at: Mark
+
+    def as_var(self) -> dict[str, str | None]:
+        """The `wanka_os` host variable and `wanka_expect.os`: what the roles read."""
+        return {"name": self.name, "version": self.version, "family": self.family}
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Software:
-    """The OS and the NPU software sets: `npu` (the default, when declared) and `sets`."""
+    """The OSes (`os`, the default; `oses` by key) and the NPU software sets: `npu` (the
+    default, when declared) and `sets`."""
 
-    os_name: str | None
-    os_version: str | None
+    os: OsImage | None
     npu: NpuSoftware | None
     sets: tuple[NpuSoftware, ...] = ()
+    oses: dict[str, OsImage] = field(default_factory=dict)
+
+    def os_of(self, model: NodeModel) -> OsImage | None:
+        """The OS a node model runs: its `os` entry, else the default (None: neither)."""
+        if model.os_key is not None:
+            return self.oses.get(model.os_key)
+        return self.os
 
     @property
     def all_sets(self) -> tuple[NpuSoftware, ...]:
