@@ -188,3 +188,11 @@ def test_lab_package_managers_refuse_what_they_do_not_know(
     assert dispatch.run("dnf", ["remove", "-y", "gcc"]) == 2
     assert dispatch.run("dnf", ["install", "gcc"]) == 1  # no -y: no terminal to answer
     assert not (tmp_path / "state/packages.json").exists()
+
+
+def test_lab_kylin_names_the_codename_of_its_service_pack() -> None:
+    """Kylin V10 SP1 is Tercel, SP2 Sword, SP3 Lance (reference os/os_01's pastes)."""
+    for version, code in (("V10 SP1", "Tercel"), ("V10 SP2", "Sword"), ("V10 SP3", "Lance")):
+        text = os_release("Kylin", version) or ""
+        assert f'VERSION="V10 ({code})"' in text, (version, text)
+        assert NODE.os_problem(NODE.os_release(text), {"name": "Kylin", "version": version}) is None

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 
 KYLIN_CODENAMES = ("Tercel", "Sword", "Lance", "Halberd")
+# the service pack each codename is (reference os/os_01: SP1 Tercel, SP2 Sword, SP3 Lance)
+KYLIN_SERVICE_PACKS = {"sp1": "Tercel", "sp2": "Sword", "sp3": "Lance"}
 
 
 def _lines(fields: list[tuple[str, str]]) -> str:
@@ -53,7 +55,9 @@ def os_release(name: str | None, version: str | None) -> str | None:
     if name.lower() == "ubuntu" and words and words[0].startswith("22.04"):
         return _ubuntu(version)
     if name.lower().startswith("kylin") and words and words[0].upper() == "V10":
-        code = next((c for c in KYLIN_CODENAMES if c.lower() in version.lower()), "Tercel")
+        named = [c for c in KYLIN_CODENAMES if c.lower() in version.lower()]
+        packs = [KYLIN_SERVICE_PACKS[w.lower()] for w in words if w.lower() in KYLIN_SERVICE_PACKS]
+        code = (named or packs or ["Tercel"])[0]
         full = "Kylin Linux Advanced Server"
         return _lines(
             [("NAME", full), ("VERSION", f"V10 ({code})"), ("ID", "kylin")]
