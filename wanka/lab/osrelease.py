@@ -1,8 +1,9 @@
-"""The /etc/os-release a lab server presents: the OS its model says (software.os), in the
-form the real distributions write (reference os/os_01: openEuler 22.03 LTS GA and SP1-SP4,
-Kylin Linux Advanced Server V10 Tercel/Sword/Lance/Halberd; Ubuntu 22.04 as base-files
-writes it, tests/captures/os/os_release_ubuntu_22.04.txt). An OS with no captured form
-gets None: the server keeps this machine's file, and preflight's `os` check says so."""
+"""The /etc/os-release a lab server presents: the OS its type runs (its `os`, else
+software.os), in the form the real distributions write (reference os/os_01: openEuler 22.03
+LTS GA and SP1-SP4, Kylin Linux Advanced Server V10 Tercel/Sword/Lance/Halberd; Ubuntu 22.04
+as base-files writes it, tests/captures/os/os_release_ubuntu_22.04.txt). An OS with no
+captured form gets None: the server keeps this machine's file, and preflight's `os` check
+says so."""
 
 from __future__ import annotations
 
