@@ -323,4 +323,5 @@ def test_lab_servers_present_the_os_release_of_their_model(
     from wanka.lab.osrelease import os_release
 
     assert os_release(*model) == os_capture(name)  # the real file, line for line
-    assert os_release("Ubuntu", "22.04") is None  # no capture of it: the lab does not invent one
+    assert os_release("UOS", "20") is None  # no capture of it: the lab does not invent one
+    assert os_release("Ubuntu", "20.04") is None  # only 22.04's is captured (test_os_families)

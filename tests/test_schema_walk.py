@@ -133,6 +133,15 @@ USES: dict[str, tuple[str, str]] = {
     "spec.software.mirror.repositories.ubuntu.x86_64": ("read", "model/types.py"),
     "spec.software.mirror.ascend": ("read", M),
     "spec.software.mirror.sha256": ("read", M),
+    # ---- per server type OSes (issue 15, domestic OS families) ----
+    "spec.software.os.family": ("read", M),
+    "spec.software.oses.*.name": ("read", M),
+    "spec.software.oses.*.version": ("read", M),
+    "spec.software.oses.*.family": ("read", M),
+    "spec.software.oses.*.image": ("ignored", "no step installs or boots an image yet"),
+    "spec.software.oses.*.kernel": ("ignored", "nothing checks the running kernel yet"),
+    "node.os": ("read", M),
+    # ---- end per server type OSes ----
     "spec.software.npu.driver.version": ("read", M),
     "spec.software.npu.driver.firmware_range.min": ("read", M),
     "spec.software.npu.driver.firmware_range.max": ("read", M),

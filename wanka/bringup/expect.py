@@ -79,8 +79,15 @@ def node_expect(
         },
         "storage": {"mounts": mounts},
         "firmware_range": [sw.firmware_min, sw.firmware_max] if sw else [None, None],
-        "os": {"name": d.cluster.software.os_name, "version": d.cluster.software.os_version},
+        "os": _os(d, node),
     }
+
+
+def _os(d: Derived, node: Node) -> dict[str, str | None]:
+    """The OS the node's type runs (its `os`, else software.os): what preflight's `os`
+    check compares /etc/os-release with; empty when the model names none."""
+    image = d.cluster.software.os_of(node.model)
+    return image.as_var() if image is not None else {"name": None, "version": None}
 
 
 def _mounts(nvme: list[Drive]) -> list[dict[str, Any]]:

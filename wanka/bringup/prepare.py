@@ -308,9 +308,9 @@ def lab_overlay(access: dict[str, Any], names: set[str]) -> dict[str, dict[str, 
             # nor NetworkManager or networkd, and a kernel without bonding: each server's
             # management address is on its primary port already (docs/outputs.md)
             "host_network_enabled": False,
-            # the driver's build prerequisites come with this machine's kernel; a reboot is
-            # a restart through the server's BMC (the emulator powers the server off and on)
-            "npu_driver_os_prerequisites": False,
+            # the driver's build prerequisites install through the server's emulated package
+            # manager (its OS family's, wanka.lab.tools.packages), which records them; a
+            # reboot is a restart through the server's BMC (the emulator powers it off and on)
             "npu_driver_reboot": "bmc",
         }
     for name, sw in (access.get("switches") or {}).items():

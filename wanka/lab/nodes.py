@@ -15,7 +15,8 @@ python -m wanka.lab.nodes boot LAB NODE`, which (each step an exec, so one pid t
 - writes `/etc/wanka-lab/env` (this server's hardware profile, the Python that runs the
   emulated tools and a new boot id, recorded in its install log) and the tools in
   /usr/local/bin: npu-smi, hccn_tool, nvme, lscpu, uname
-  (`-m` prints the model's architecture);
+  (`-m` prints the model's architecture), and its OS family's package manager (dnf and yum,
+  or apt-get: `wanka.lab.tools.packages`);
 - execs sshd, listening on the server's management address only, with the lab's
   authorized_keys.
 
@@ -48,6 +49,7 @@ ACCESS_FILE = "access.json"
 SSHD = "/usr/sbin/sshd"
 BOOT_TIMEOUT = 15.0
 TOOLS = ("npu-smi", "hccn_tool", "nvme", "lscpu")
+PACKAGE_TOOLS = {"dnf": ("dnf", "yum"), "yum": ("dnf", "yum"), "apt": ("apt-get",)}
 
 MS_BIND = 4096
 MS_NOSUID = 2
@@ -297,7 +299,8 @@ def boot(lab_dir: str, node: str) -> None:
     _write_env(lab, node, where, profile)
     bindir = Path("/usr/local/bin")
     bindir.mkdir(parents=True, exist_ok=True)
-    for tool in TOOLS:
+    family = str((profile.get("os") or {}).get("family") or "")
+    for tool in TOOLS + PACKAGE_TOOLS.get(family, ()):  # and its OS family's package manager
         _write_exec(bindir / tool, TOOL_WRAPPER.format(tool=tool))
     _write_exec(bindir / "uname", UNAME_WRAPPER)
     sys.stdout.flush()

@@ -145,13 +145,19 @@ def node_profile(d: Derived, node: Node | str, faults: dict[str, Any] | None = N
             "cores_per_socket": model.cpu.cores_per_socket,
         },
         "memory_gb": model.memory_gb,
-        "os": {"name": d.cluster.software.os_name, "version": d.cluster.software.os_version},
+        "os": _os(d, server),
         "faults": {},
     }
     if acc.generation == "A3":
         profile["spod"] = _spod(d, server)
         set_sdids(profile)
     return apply_faults(profile, faults) if faults else profile
+
+
+def _os(d: Derived, server: Node) -> dict[str, str | None]:
+    """The OS the server's type runs: the os-release and package manager it presents."""
+    image = d.cluster.software.os_of(server.model)
+    return image.as_var() if image is not None else {"name": None, "version": None}
 
 
 def _spod(d: Derived, server: Node) -> dict[str, int]:

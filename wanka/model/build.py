@@ -48,6 +48,7 @@ from wanka.model.types import (
     NodeFacts,
     NodeModel,
     NpuSoftware,
+    OsImage,
     Phase,
     Plane,
     Pod,
@@ -64,6 +65,7 @@ from wanka.model.types import (
     TierName,
     gbps,
     npu_key,
+    package_family,
 )
 
 NODE_SECTIONS = (("servers", "server"), ("hosts", "host"), ("storage_nodes", "storage"))
@@ -192,6 +194,8 @@ class Builder:
             liquid_share=n.get("liquid_share", 0),
             at=at,
             description=n.get("description", ""),
+            os_key=n.get("os"),
+            os_at=_m(n, "os", value=True) if "os" in n else None,
         )
 
     # ---- networks --------------------------------------------------------
@@ -296,9 +300,10 @@ class Builder:
                 if phase not in known:
                     self.unresolved("phase", phase, known, at, f"in npu_sets.{name}.phases")
             sets.append(one)
+        oses = sw.get("oses", {})
         return Software(
-            os_name=os_.get("name"),
-            os_version=os_.get("version"),
+            os=self._os(None, os_, _m(sw, "os")) if os_ else None,
+            oses={key: self._os(key, o, _m(oses, key)) for key, o in _items(oses)},
             npu=self._npu_set(DEFAULT_SET, npu, _m(sw, "npu")) if npu else None,
             sets=tuple(sets),
             mirror=self._mirror(sw["mirror"], _m(sw, "mirror")) if sw.get("mirror") else None,
@@ -323,6 +328,19 @@ class Builder:
             repositories_at=_m(mirror, "repositories") if repos else None,
             url_at=url_at,
             sha256_at={name: _m(sha, name) for name in sha},
+        )
+
+    @staticmethod
+    def _os(key: str | None, o: YMap, at: Mark) -> OsImage:
+        name, version = str(o["name"]), str(o["version"])
+        stated = o.get("family")
+        return OsImage(
+            key=key,
+            name=name,
+            version=version,
+            family=stated or package_family(name),
+            stated_family=stated is not None,
+            at=at,
         )
 
     @staticmethod

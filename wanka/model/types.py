@@ -104,6 +104,8 @@ class NodeModel:
     at: Mark
     description: str = ""
     bmc_firmware: str = "generic"  # the lab's BMC profile (schema: bmc.firmware)
+    os_key: str | None = None  # a key of software.oses; None: software.os
+    os_at: Mark | None = None
 
     def nic(self, plane: str) -> NicSet | None:
         for n in self.nics:
@@ -367,18 +369,69 @@ class Mirror:
             yield "ascend", self.ascend
 
 
+# The package manager of each distribution wanka knows, by its name in lower case: the
+# `family` of an OS in the model (software.os.family / software.oses.*.family; reference
+# os/os_01: ascend-deployer installs rpm packages on openEuler and Kylin, debs on Ubuntu;
+# openEuler 22.03 and Kylin V10 ship dnf, yum being its alias there). Not to be confused with
+# `os_family` above (the distribution: openeuler, kylin, ubuntu), which keys the mirror's
+# repositories and the host network files.
+PACKAGE_FAMILIES = {"openeuler": "dnf", "kylin": "dnf", "ubuntu": "apt"}
+
+
+def package_family(name: str) -> str | None:
+    """The package manager family of distribution `name` (`openEuler`, `Kylin`, `Ubuntu`):
+    dnf or apt, or None."""
+    low = name.lower()
+    return next((f for key, f in PACKAGE_FAMILIES.items() if low.startswith(key)), None)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OsImage:
+    """An operating system (software.os, or an entry of software.oses): `family` is the stated
+    one, else the name's (None: neither, SW-OS-FAMILY)."""
+
+    key: str | None  # None: software.os, the default
+    name: str
+    version: str
+    family: str | None
+    stated_family: bool
+    at: Mark
+
+    def as_var(self) -> dict[str, str | None]:
+        """The `wanka_os` host variable and `wanka_expect.os`: what the roles read."""
+        return {"name": self.name, "version": self.version, "family": self.family}
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Software:
-    """The OS and the NPU software sets: `npu` (the default, when declared) and `sets`."""
+    """The OSes (`os`, the default; `oses` by key) and the NPU software sets: `npu` (the
+    default, when declared) and `sets`."""
 
-    os_name: str | None
-    os_version: str | None
+    os: OsImage | None
     npu: NpuSoftware | None
     sets: tuple[NpuSoftware, ...] = ()
     mirror: Mirror | None = None
+    oses: dict[str, OsImage] = field(default_factory=dict)
+
+    def os_of(self, model: NodeModel) -> OsImage | None:
+        """The OS a node model runs: its `os` entry, else the default (None: neither)."""
+        if model.os_key is not None:
+            return self.oses.get(model.os_key)
+        return self.os
+
+    @property
+    def os_name(self) -> str | None:
+        """The default OS's name (software.os)."""
+        return self.os.name if self.os is not None else None
+
+    @property
+    def os_version(self) -> str | None:
+        """The default OS's version (software.os)."""
+        return self.os.version if self.os is not None else None
 
     @property
     def os_family(self) -> str | None:
+        """The default OS's distribution family (openeuler, kylin, ubuntu: `os_family`)."""
         return os_family(self.os_name)
 
     @property

@@ -254,8 +254,9 @@ def _software(d: Derived, nodes: list[Node]) -> dict[str, Any]:
     sw = d.cluster.software
     chosen = {s.name: s for n in nodes if (s := sw.for_node(n)) is not None}
     one = next(iter(chosen.values())) if len(chosen) == 1 else None
+    oses = {f"{o.name} {o.version}" for n in nodes if (o := sw.os_of(n.model)) is not None}
     out: dict[str, Any] = {
-        "os": f"{sw.os_name} {sw.os_version}" if sw.os_name else None,
+        "os": ", ".join(sorted(oses)) or None,
         "driver": one.driver_version if one else None,
         "firmware": one.firmware_version if one else None,
         "cann": one.cann_version if one else None,

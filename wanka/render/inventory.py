@@ -71,6 +71,9 @@ def node_vars(d: Derived, node: Node) -> Json:
     chosen = d.cluster.software.for_node(node)
     if chosen is not None:
         out["wanka_npu_software"] = chosen.name
+    image = d.cluster.software.os_of(node.model)
+    if image is not None:  # its type's OS: the family picks the roles' packages and paths
+        out["wanka_os"] = image.as_var()
     if node.facts is not None and node.facts.serial:
         out["wanka_serial"] = node.facts.serial
     if node.excluded:
@@ -213,7 +216,8 @@ def group_vars(d: Derived) -> dict[str, Json]:
         },
         "network": {"wanka_planes": planes},
         "software": {
-            "wanka_os": {"name": sw.os_name, "version": sw.os_version},
+            # the default OS (software.os); a host's own wanka_os (its type's) overrides it
+            "wanka_os": sw.os.as_var() if sw.os else {"name": None, "version": None},
             "wanka_software": npu_software(sw.npu),
             "wanka_mirror": mirror_vars(c),
         },

@@ -66,9 +66,9 @@ def _plane_attrs(c: Cluster) -> dict[str, Json]:
 
 def _software_attrs(c: Cluster) -> dict[str, Json]:
     sw = c.software
-    out: dict[str, Json] = {
-        "versions": {"os": " ".join(x for x in (sw.os_name, sw.os_version) if x) or None}
-    }
+    out: dict[str, Json] = {"versions": {"os": f"{sw.os.name} {sw.os.version}" if sw.os else None}}
+    for key, image in sorted(sw.oses.items()):  # the named OSes, by key
+        out[f"os {key}"] = {"os": f"{image.name} {image.version}", "family": image.family}
     for s in sw.all_sets:
         # the default set keeps the key it always had ("versions"); npu_sets by name
         entry = out["versions"] if s.specificity == 0 else out.setdefault(f"npu_set {s.name}", {})

@@ -9,19 +9,41 @@ from urllib.parse import urlsplit
 
 from wanka.derive.topology import Topology
 from wanka.findings import Finding, Severity, error, listed, warning
-from wanka.model.types import OS_FAMILIES, UBUNTU_CODENAMES, Cluster, ubuntu_codename
+from wanka.model.types import (
+    OS_FAMILIES,
+    UBUNTU_CODENAMES,
+    Cluster,
+    os_family,
+    ubuntu_codename,
+)
 from wanka.rules import rule
 
 
 def needs(cluster: Cluster) -> dict[tuple[str, str], list[str]]:
-    """(OS family, CPU architecture) -> the node models that run it: every node runs the
-    cluster's OS (software.os) on its model's CPU. Empty when the OS is of no known family."""
-    family = cluster.software.os_family
+    """(OS family, CPU architecture) -> the node models that run it: every node runs its
+    model's OS (software.oses by its `os`, else software.os) on its model's CPU. Nodes whose
+    OS is of no known family are left out (SW-MIRROR-OS names them)."""
+    sw = cluster.software
     out: dict[tuple[str, str], list[str]] = {}
-    if family is None:
-        return out
     for n in cluster.nodes:
+        image = sw.os_of(n.model)
+        family = os_family(image.name) if image is not None else None
+        if family is None:
+            continue
         models = out.setdefault((family, n.model.cpu.arch), [])
+        if n.model.key not in models:
+            models.append(n.model.key)
+    return out
+
+
+def _oses(cluster: Cluster) -> dict[tuple[str, str], list[str]]:
+    """(OS name, version) -> the node models that run it."""
+    out: dict[tuple[str, str], list[str]] = {}
+    for n in cluster.nodes:
+        image = cluster.software.os_of(n.model)
+        if image is None:
+            continue
+        models = out.setdefault((image.name, image.version), [])
         if n.model.key not in models:
             models.append(n.model.key)
     return out
@@ -86,6 +108,32 @@ def os_known(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
             m.repositories_at,
             "write the release as 22.04 (or 22.04 LTS)",
         )
+
+
+@rule(
+    "SW-MIRROR-ONE-OS",
+    "The mirror's repository files are rendered for one OS, the default `software.os`: a "
+    "cluster whose server types run other OSes (`software.oses`) has no mirror repositories "
+    "yet (the Ascend packages' `ascend` directory is fine).",
+    "c.yaml:89:9: error[SW-MIRROR-ONE-OS]: software.mirror.repositories serve openEuler "
+    "22.03 LTS SP4 only, but 'ubuntu-a2' nodes run Ubuntu 22.04",
+)
+def one_os(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
+    sw = cluster.software
+    m = sw.mirror
+    if m is None or not m.repositories:
+        return
+    default = (sw.os.name, sw.os.version) if sw.os is not None else None
+    for (name, version), models in sorted(_oses(cluster).items()):
+        if (name, version) != default:
+            yield error(
+                "SW-MIRROR-ONE-OS",
+                f"software.mirror.repositories serve {sw.os_name} {sw.os_version} only, but "
+                f"{listed(models)} nodes run {name} {version}",
+                m.repositories_at,
+                "one OS per cluster with a mirror's repositories for now; or drop "
+                "`repositories` and keep the hosts' own package sources",
+            )
 
 
 @rule(

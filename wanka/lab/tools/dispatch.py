@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from wanka.lab.tools import hccn_tool, installers, lscpu, npu_smi, nvme
+from wanka.lab.tools import hccn_tool, installers, lscpu, npu_smi, nvme, packages
 from wanka.lab.tools.server import Failed, UsageError
 
 TOOLS: dict[str, Callable[[list[str]], int]] = {
@@ -16,6 +16,9 @@ TOOLS: dict[str, Callable[[list[str]], int]] = {
     "nvme": nvme.main,
     "install": installers.main,
     "lscpu": lscpu.main,
+    "dnf": packages.dnf,
+    "yum": packages.yum,
+    "apt-get": packages.apt_get,
 }
 
 

@@ -1,0 +1,135 @@
+"""One lab whose servers run three OSes (tests/examples/positive/lab-mixed-os.yaml, 3
+servers): openEuler 22.03 LTS SP4 on Kunpeng (aarch64), Kylin V10 SP3 on Hygon (x86_64),
+Ubuntu 22.04 on Kunpeng. Each server presents its type's /etc/os-release and package manager;
+bring-up and verify are green, the roles installed their packages with that family's manager
+(dnf or apt-get, recorded by the lab), chrony's file went to the family's path, a second run
+changes nothing, and preflight refuses a server whose os-release is not its type's OS.
+
+Needs root, FRR, lldpd, sshd, like the other lab tests (never skipped); one lab for the module,
+under its own namespace prefix, always torn down. Run it under /tmp/wanka-lab.lock.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import ROOT, require_lab_servers, run_wanka
+
+from wanka.bringup import run as bringup
+from wanka.lab import netlab, nodes
+from wanka.pipeline import derive
+from wanka.rules.check import check
+
+LAB = str(ROOT / "tests/examples/positive/lab-mixed-os.yaml")
+EULER = "lab-p1-pod01-r01-s01"  # a2-kunpeng: software.os, openEuler
+KYLIN = "lab-p1-pod01-r01-s02"  # a2-hygon: os kylin
+UBUNTU = "lab-p1-pod01-r01-s03"  # a2-kunpeng-ubuntu: os ubuntu
+SWITCH_PASSWORD = "WANKA_SWITCH_PASSWORD"
+
+
+@dataclass
+class Lab:
+    dir: Path
+    out: Path
+    access: dict[str, Any]
+    times: dict[str, float]
+
+    def run(self, playbook: str) -> dict[str, Any]:
+        started = time.monotonic()
+        opts = bringup.Options(cluster_file=LAB, out_dir=self.out, playbook=playbook, lab=self.dir)
+        r = bringup.run(opts).to_dict()
+        self.times[f"{playbook}-{len(self.times)}"] = round(time.monotonic() - started, 1)
+        return r
+
+    def ssh(self, node: str, command: str) -> str:
+        a = self.access["ssh"]
+        return subprocess.run(
+            ["ssh", *a["options"], "-o", "BatchMode=yes", "-o", "ConnectTimeout=5",
+             f"{a['user']}@{self.access['nodes'][node]['address']}", command],
+            capture_output=True, text=True, timeout=60, check=True,
+        ).stdout  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[Lab]:
+    require_lab_servers()
+    d = derive(check(LAB))
+    base = Path(tempfile.mkdtemp(prefix="wklab-os-", dir="/tmp"))
+    base.chmod(0o755)
+    times: dict[str, float] = {}
+    os.environ[SWITCH_PASSWORD] = os.urandom(12).hex()
+    try:
+        netlab.up(d, base / "lab", prefix=f"wko{os.urandom(2).hex()}", power_delay=(1, 2))
+        yield Lab(base / "lab", base / "run", nodes.read_access(base / "lab"), times)
+    finally:
+        netlab.down(base / "lab")
+        print(f"\nbring-up/verify wall times on lab-mixed-os (3 servers): {json.dumps(times)}")
+        shutil.rmtree(base, ignore_errors=True)
+        os.environ.pop(SWITCH_PASSWORD, None)
+
+
+def test_bringup_installs_with_each_family_and_verify_is_green(lab: Lab) -> None:
+    r = lab.run("bringup")
+    assert r["ok"], r["summary"]
+    assert sorted(r["hosts"]) == sorted([EULER, KYLIN, UBUNTU])
+    for node, conf in ((EULER, "/etc/chrony.conf"), (KYLIN, "/etc/chrony.conf"),
+                       (UBUNTU, "/etc/chrony/chrony.conf")):  # fmt: skip
+        installed = json.loads(lab.ssh(node, "cat /var/lib/wanka-lab/packages.json"))
+        assert {"chrony", "dkms", "gcc", "make"} <= set(installed), (node, installed)
+        headers = [p for p in installed if p.startswith(("kernel-headers-", "linux-headers-"))]
+        assert headers and headers[0].startswith(
+            "linux-headers-" if node == UBUNTU else "kernel-headers-"
+        ), (node, installed)
+        drift = lab.ssh(node, f"grep ^driftfile {conf}").strip()
+        assert drift == ("driftfile /var/lib/chrony/chrony.drift" if node == UBUNTU
+                         else "driftfile /var/lib/chrony/drift"), (node, drift)  # fmt: skip
+    assert installed["chrony"] == "1.0-1"  # Ubuntu's: a deb version, no rpm release tag
+    euler = json.loads(lab.ssh(EULER, "cat /var/lib/wanka-lab/packages.json"))
+    assert euler["chrony"] == "1.0-1.oe2203sp4.aarch64"
+    res = run_wanka("verify", LAB, "--lab", str(lab.dir), "--out", str(lab.out), timeout=600)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "3 of 3 nodes ok" in res.stdout, res.stdout
+
+
+def test_each_server_presents_its_types_os(lab: Lab) -> None:
+    """(after bring-up: it powered the servers on)"""
+    release = {n: lab.ssh(n, "cat /etc/os-release; uname -m") for n in (EULER, KYLIN, UBUNTU)}
+    assert 'PRETTY_NAME="openEuler 22.03 (LTS-SP4)"' in release[EULER]
+    assert release[EULER].rstrip().endswith("aarch64")
+    assert 'NAME="Kylin Linux Advanced Server"' in release[KYLIN]
+    assert release[KYLIN].rstrip().endswith("x86_64")
+    assert "ID=ubuntu" in release[UBUNTU] and 'VERSION_ID="22.04"' in release[UBUNTU]
+    managers = {n: lab.ssh(n, "command -v dnf yum apt-get || true").split() for n in release}
+    for node in (EULER, KYLIN):  # (the lab host's own apt-get stays visible beside them)
+        assert managers[node][:2] == ["/usr/local/bin/dnf", "/usr/local/bin/yum"], managers
+    assert managers[UBUNTU] == ["/usr/local/bin/apt-get"], managers
+
+
+def test_second_bringup_changes_nothing(lab: Lab) -> None:
+    r = lab.run("bringup")
+    assert r["ok"] and r["changed"] == 0, r["summary"]
+
+
+def test_preflight_refuses_a_server_whose_os_is_not_its_types(lab: Lab) -> None:
+    ubuntu = lab.ssh(UBUNTU, "cat /etc/os-release")
+    saved = lab.ssh(KYLIN, "cat /etc/os-release")
+    lab.ssh(KYLIN, f"printf '%s' '{ubuntu}' > /etc/os-release")
+    try:
+        r = lab.run("bringup")
+        assert not r["ok"]
+        failed = {n: h["failed"] for n, h in r["hosts"].items() if h["failed"]}
+        assert set(failed) == {KYLIN}, failed
+        reasons = [f["reason"] for f in failed[KYLIN] if f["check"] == "os"]
+        assert reasons == ["OS Ubuntu 22.04 LTS (Jammy Jellyfish), the model says Kylin V10 SP3"]
+    finally:
+        lab.ssh(KYLIN, f"printf '%s' '{saved}' > /etc/os-release")
