@@ -7,7 +7,16 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from wanka.lab.tools import hccn_tool, installers, lscpu, npu_smi, nvme
+from wanka.lab.tools import (
+    hccn_tool,
+    installers,
+    lscpu,
+    npu_smi,
+    nvme,
+    sonic_cfggen,
+    sonic_config,
+    sonic_show,
+)
 from wanka.lab.tools.server import Failed, UsageError
 
 TOOLS: dict[str, Callable[[list[str]], int]] = {
@@ -16,6 +25,10 @@ TOOLS: dict[str, Callable[[list[str]], int]] = {
     "nvme": nvme.main,
     "install": installers.main,
     "lscpu": lscpu.main,
+    # a lab SONiC switch (its sshd's /usr/local/bin)
+    "sonic-cfggen": sonic_cfggen.main,
+    "config": sonic_config.main,
+    "show": sonic_show.main,
 }
 
 
