@@ -7,6 +7,7 @@ behaves. The Debian/FRR side: `dcb pfc show` as iproute2 documents it."""
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import ansible_module
@@ -153,3 +154,40 @@ def test_show_interfaces_status_of_a_rendered_switch(
         "Interface", "Lanes", "Speed", "MTU", "FEC", "Alias", "Vlan", "Oper", "Admin", "Type",
         "Asym", "PFC",
     ]  # fmt: skip
+
+
+def test_the_applier_leaves_config_db_as_it_was_when_config_load_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Sonic applier against the lab's CLI on this machine (no FRR needed: it stops before
+    bgpd.conf): a file `config load` could not merge is refused, CONFIG_DB as before; the lab's
+    sonic-cfggen refuses the same file itself (exit 1), as mod_config fails on it."""
+    import sys
+
+    from wanka.drivers import switch as driver
+
+    state, bindir = tmp_path / "sonic", tmp_path / "bin"
+    state.mkdir()
+    bindir.mkdir()
+    for tool in ("config", "sonic-cfggen"):
+        (bindir / tool).write_text(
+            f"#!/bin/sh\nWANKA_SONIC_DIR={state} exec {sys.executable} -m wanka.lab.tools"
+            f' {tool} "$@"\n'
+        )
+        (bindir / tool).chmod(0o755)
+    boot = {"PORT": {"Ethernet0": {"speed": "400000", "admin_status": "down"}}}
+    (state / "config_db.running.json").write_text(json.dumps(boot))
+    a = driver.Sonic(driver.Local(where="sw"), cli=str(bindir), container=())
+    bad = json.dumps({"PORT": {"Ethernet0": {"admin_status": "up"}}, "VLAN": ["Vlan1000"]})
+    with pytest.raises(driver.Refused) as e:
+        a.apply("hostname sw\n", config_db=bad)
+    assert "table VLAN is not an object of entries" in str(e.value)
+    assert "nothing changed" in str(e.value)
+    assert a.db() == boot
+    (tmp_path / "bad.json").write_text(bad)
+    r = subprocess.run([str(bindir / "config"), "load", "-y", str(tmp_path / "bad.json")],
+                       capture_output=True, text=True, check=False)  # fmt: skip
+    assert r.returncode == 1 and "table VLAN is not an object of entries" in r.stdout
+    assert a.db() == boot
+    with pytest.raises(driver.Refused, match="config_db.json is not JSON"):
+        a.apply("hostname sw\n", config_db="{")

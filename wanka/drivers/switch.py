@@ -588,6 +588,12 @@ def _want(t: Transport, config_db: str) -> dict[str, Any]:
         raise Refused(f"{t.where}: config_db.json is not JSON ({e}); nothing changed") from None
     if not isinstance(want, dict):
         raise Refused(f"{t.where}: config_db.json is not an object of tables; nothing changed")
+    for table, entries in want.items():  # what `config load` can merge: {TABLE: {key: {..}}}
+        if not isinstance(entries, dict) or not all(isinstance(f, dict) for f in entries.values()):
+            raise Refused(
+                f"{t.where}: config_db.json: table {table} is not an object of entries, each "
+                "an object of fields; nothing changed"
+            )
     return want
 
 

@@ -84,6 +84,12 @@ def read_file(path: str) -> Db:
         raise Failed(f"sonic-cfggen: cannot read {path}: {e}") from None
     if not isinstance(data, dict):
         raise Failed(f"sonic-cfggen: {path}: not a JSON object of tables")
+    for table, entries in data.items():  # mod_config indexes each table by its keys
+        if entries is not None and not isinstance(entries, dict):
+            raise Failed(f"sonic-cfggen: {path}: table {table} is not an object of entries")
+        for key, fields in (entries or {}).items():
+            if fields is not None and not isinstance(fields, dict):
+                raise Failed(f"sonic-cfggen: {path}: {table}|{key} is not an object of fields")
     return data
 
 
