@@ -190,7 +190,20 @@ def test_verify_all_green(lab: Lab, tmp_path: Path) -> None:
     checks = {c["check"] for h in report["hosts"].values() for c in h["checks"]}
     assert checks >= {"npu-count", "npu-health", "firmware", "nvme", "link", "speed", "lldp",
                       "address", "gateway", "pfc", "gateway-ping", "roce-ping", "bgp"}  # fmt: skip
-    assert all(c["status"] == "pass" for h in report["hosts"].values() for c in h["checks"])
+    assert checks >= {"qos"}  # the switches' (verify's switch-qos)
+    # everything passes but what a Debian/FRR leaf's kernel cannot say of its veths: their
+    # speed and PFC are "not checked", never passed
+    debian = {sw.name for sw in lab.d.cluster.switches if sw.model.os == "debian"}
+    not_checked = [
+        (n, c["check"]) for n, h in report["hosts"].items() for c in h["checks"]
+        if c["status"] != "pass"
+    ]  # fmt: skip
+    assert not_checked and {k for _, k in not_checked} == {"speed", "qos"}
+    assert {n for n, _ in not_checked} <= debian
+    assert all(
+        c["status"] == "pass" or (c["status"] == "skip" and c["reason"].startswith("not checked"))
+        for h in report["hosts"].values() for c in h["checks"]
+    )  # fmt: skip
     tables = [str(t) for t in (lab.out / "hccl").rglob("*.json")]
     addresses = {n["address"] for n in lab.access["nodes"].values()}
     assert ranked(tables) == addresses  # every node passed: every node is ranked
