@@ -452,7 +452,8 @@ def _logs(instances: list[Instance]) -> str:
 
 
 def test_bgp_session_in_namespaces(namespaces: tuple[str, list[Instance]]) -> None:
-    """Debian/FRR: zebra and bgpd read the integrated frr.conf."""
+    """lab-mini: a Debian/FRR leaf (zebra and bgpd read the integrated frr.conf) and a SONiC
+    spine (split mode) peer."""
     _session(namespaces, LAB)
 
 
@@ -470,7 +471,7 @@ def _session(namespaces: tuple[str, list[Instance]], cluster: Path) -> None:
     leaf = next(x for x in r.routing.values() if x.tier == "leaf")
     link = leaf.interfaces[0]  # its first fabric interface, to a spine
     spine = r.routing[link["peer"]]
-    assert leaf.os == spine.os == ("sonic" if cluster == MIXED else "debian")
+    assert (leaf.os, spine.os) == (("sonic", "sonic") if cluster == MIXED else ("debian", "sonic"))
     back = next(n for n in spine.interfaces if n["ifname"] == link["peer_ifname"])
     assert back["peer"] == leaf.hostname and back["peer_ifname"] == link["ifname"]
     veth = {leaf_ns.ns: f"{token}l", spine_ns.ns: f"{token}s"}
@@ -495,8 +496,8 @@ def _session(namespaces: tuple[str, list[Instance]], cluster: Path) -> None:
     for g in leaf.gateways:  # the node-facing bridge, so that the leaf's subnet is announced
         _run("ip", "-n", leaf_ns.ns, "link", "add", g["ifname"], "type", "bridge")
         _run("ip", "-n", leaf_ns.ns, "link", "set", g["ifname"], "up")
-    if leaf.os == "sonic":  # what SONiC sets from config_db.json: loopback and gateway
-        for inst in (leaf_ns, spine_ns):
+    for inst in (leaf_ns, spine_ns):  # what SONiC sets from config_db.json: loopback, gateway
+        if configs[inst.ns].os == "sonic":
             db = config_db(configs[inst.ns])
             for key in db["LOOPBACK_INTERFACE"]:
                 if "|" in key:
@@ -509,7 +510,8 @@ def _session(namespaces: tuple[str, list[Instance]], cluster: Path) -> None:
     started = time.monotonic()
     for inst in (leaf_ns, spine_ns):
         files = frr_files(configs[inst.ns])
-        assert set(files) == ({"bgpd.conf", "zebra.conf"} if leaf.os == "sonic" else {"frr.conf"})
+        sonic = configs[inst.ns].os == "sonic"
+        assert set(files) == ({"bgpd.conf", "zebra.conf"} if sonic else {"frr.conf"})
         for name, text in files.items():
             conf = inst.state / name
             conf.write_text(text, encoding="utf-8")

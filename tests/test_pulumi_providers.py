@@ -231,14 +231,16 @@ def _running(pid: int, ns: str) -> bool:
 @pytest.fixture
 def frr_switch() -> Iterator[Frr]:
     """zebra + bgpd in a namespace of our own, started with an almost empty frr.conf; the
-    switch is lab-mini's first spine (its rendered frr.conf is what the provider applies)."""
+    switch is lab-mini's first Debian/FRR one, a leaf (its rendered frr.conf is what the
+    provider applies)."""
     if shutil.which("vtysh") is None or not (FRR_DAEMONS / "bgpd").exists():
         pytest.fail("FRR not found: install it (apt-get install frr; CI does)", pytrace=False)
     if os.geteuid() != 0:
         pytest.fail("the SwitchConfig test needs root (CI runs as root)", pytrace=False)
     d = derive(check(str(ROOT / "examples/lab-mini/cluster.yaml")))
     routing = switch_routing(d)
-    name = next(n for n, r in routing.items() if r.tier == "spine")
+    # lab-mini's Debian/FRR switches are its leaves (its spines run SONiC)
+    name = next(n for n, r in routing.items() if r.os == "debian")
     ns = f"wkpu{os.getpid()}{os.urandom(2).hex()}"
     state = Path(tempfile.mkdtemp(prefix=f"{ns}-", dir="/tmp"))
     state.chmod(0o755)
@@ -286,7 +288,7 @@ def test_switch_config_lifecycle(frr_switch: Frr) -> None:
     created = p.create(dict(want))
     assert created.id == f.name
     running = f.vtysh("show running-config")
-    assert f"router bgp {f.asn}" in running and "neighbor swp1 interface peer-group" in running
+    assert f"router bgp {f.asn}" in running and "neighbor swp29 interface peer-group" in running
     outs = created.outs
     assert outs["drift"] == [] and outs["config"] == f.config
     assert p.read(f.name, outs).outs == outs  # in sync: refresh changes nothing
@@ -311,10 +313,10 @@ def test_switch_config_lifecycle(frr_switch: Frr) -> None:
 
     # drift: a BGP neighbour's description changed on the switch by hand; read reports the
     # running configuration and the lines that differ
-    f.vtysh("configure terminal", f"router bgp {f.asn}", "neighbor swp1 description tampered")
+    f.vtysh("configure terminal", f"router bgp {f.asn}", "neighbor swp29 description tampered")
     read = p.read(f.name, updated).outs
     assert read is not None
-    assert "neighbor swp1 description tampered" in read["config"]
+    assert "neighbor swp29 description tampered" in read["config"]
     assert any("description tampered" in x and x.startswith("-") for x in read["drift"])
     assert p.diff(f.name, read, news).changes is True
     again = p.update(f.name, read, news).outs

@@ -42,10 +42,12 @@ def test_lab_file_set(lab: Derived, tmp_path: Path) -> None:
         assert f"nodes/{node.name}/network.json" in files
         assert f"nodes/{node.name}/hccn.conf" in files  # every lab node is an NPU server
     routed = [s for s in c.switches if s.plane.fabric and s.plane.fabric.tiers >= 2]
-    # the lab's switches run Debian/FRR: frr.conf and the daemons file that turns bgpd on
-    assert {s.model.os for s in routed} == {"debian"}
+    # the lab's leaves run Debian/FRR: frr.conf and the daemons file that turns bgpd on; its
+    # spines SONiC: config_db.json and bgpd.conf
+    assert {s.model.os: s.tier for s in routed} == {"debian": "leaf", "sonic": "spine"}
+    files_of = {"debian": ("frr.conf", "daemons"), "sonic": ("config_db.json", "bgpd.conf")}
     assert {f for f in files if f.startswith("fabric/")} == {
-        f"fabric/{s.name}/{f}" for s in routed for f in ("frr.conf", "daemons")
+        f"fabric/{s.name}/{f}" for s in routed for f in files_of[s.model.os]
     }
     assert {f for f in files if f.startswith("hccl/")} == {
         "hccl/p1/lab-p1-pod01.json",

@@ -4,12 +4,13 @@ routed switch (wanka.lab.switchssh: listening on the switch's loopback, reached 
 `wanka.lab.jump` into the namespace, the switch user's password only as a crypt hash).
 
 What it shows, all over SSH with the credential reference `{env: NAME}`: lab-mini's first
-spine configured from nothing with the diff shown, a second push that changes nothing, the
-Pulumi provider doing the same; a file vtysh cannot parse refused with its line and nothing
-touched; a command the daemon refuses (a peer group that does not exist) and a configuration
-that does not hold once applied (a `bfd` section while bfdd is off, as Debian ships it) both
-put back to the previous configuration, checked; FRR's daemons file edited (bgpd=yes); an
-unknown host key and a wrong password refused without the password in any message.
+Debian/FRR switch (a leaf) configured from nothing with the diff shown, a second push that
+changes nothing, the Pulumi provider doing the same; a file vtysh cannot parse refused with
+its line and nothing touched; a command the daemon refuses (a peer group that does not
+exist) and a configuration that does not hold once applied (a `bfd` section while bfdd is
+off, as Debian ships it) both put back to the previous configuration, checked; FRR's
+daemons file edited (bgpd=yes); an unknown host key and a wrong password refused without the
+password in any message.
 
 Needs root, FRR and sshd (CI runs as root; `make deps` installs them): without them these
 tests fail, they do not skip.
@@ -113,7 +114,8 @@ def sw() -> Iterator[Switch]:
         pytest.fail("the switch SSH tests need root (CI runs as root)", pytrace=False)
     d = derive(check(str(ROOT / "examples/lab-mini/cluster.yaml")))
     routing = switch_routing(d)
-    name = next(n for n, r in routing.items() if r.tier == "spine")
+    # lab-mini's Debian/FRR switches are its leaves (its spines run SONiC)
+    name = next(n for n, r in routing.items() if r.os == "debian")
     address = str(d.addressing.loopbacks[name])
     ns = f"wkss{os.getpid()}{os.urandom(2).hex()}"
     base = Path(tempfile.mkdtemp(prefix=f"{ns}-", dir="/tmp"))
@@ -179,7 +181,7 @@ def test_the_provider_over_ssh(sw: Switch) -> None:
     props = {"switch": sw.name, "config": sw.config, "transport": transport, "os": "frr"}
     outs = p.create(dict(props)).outs
     assert outs["drift"] == [] and outs["applied"] == []  # the previous test configured it
-    sw.vtysh(f"configure terminal\nrouter bgp {sw.asn}\nneighbor swp1 description by-hand")
+    sw.vtysh(f"configure terminal\nrouter bgp {sw.asn}\nneighbor swp29 description by-hand")
     read = p.read(sw.name, outs).outs
     assert read is not None and any("by-hand" in x for x in read["drift"])
     again = p.update(sw.name, read, dict(props)).outs
@@ -191,7 +193,7 @@ def test_a_file_vtysh_cannot_parse_is_refused_with_its_line(sw: Switch) -> None:
     frr = sw.frr()
     frr.apply(sw.config)
     before = sw.vtysh("show running-config")
-    bad = sw.config.replace(" neighbor swp1 interface", " neighbour swp1 interface")
+    bad = sw.config.replace(" neighbor swp29 interface", " neighbour swp29 interface")
     line = bad.splitlines().index(next(x for x in bad.splitlines() if "neighbour" in x)) + 1
     with pytest.raises(driver.Refused, match=rf"nothing changed: line {line}: % Unknown command"):
         frr.apply(bad)
@@ -203,13 +205,13 @@ def test_a_command_the_daemon_refuses_puts_the_previous_configuration_back(sw: S
     frr = sw.frr()
     frr.apply(sw.config)
     before = sw.vtysh("show running-config")
-    anchor = " neighbor swp1 interface peer-group FABRIC\n"
+    anchor = " neighbor swp29 interface peer-group FABRIC\n"
     assert anchor in sw.config
-    bad = sw.config.replace(anchor, anchor + " neighbor swp9 interface peer-group NOPE\n")
-    line = bad.splitlines().index(" neighbor swp9 interface peer-group NOPE") + 1
+    bad = sw.config.replace(anchor, anchor + " neighbor swp99 interface peer-group NOPE\n")
+    line = bad.splitlines().index(" neighbor swp99 interface peer-group NOPE") + 1
     with pytest.raises(driver.Refused) as e:
         frr.apply(bad)
-    assert f"line {line}: neighbor swp9 interface peer-group NOPE" in str(e.value)
+    assert f"line {line}: neighbor swp99 interface peer-group NOPE" in str(e.value)
     assert "% Configure the peer-group first" in str(e.value)
     assert "the previous configuration runs again" in str(e.value)
     assert sw.vtysh("show running-config") == before

@@ -42,7 +42,12 @@ options:
       npu-count, npu-model, npu-health, firmware, spod-info (A3: each die's SDID, Super Pod
       ID, Server Index, as C(value)), nvme, link, speed, lldp, address, gateway, netdetect,
       pfc, gateway-ping, roce-ping.
-      Switch: bgp.
+      Switch: bgp, switch-ports (per cabled port: oper and admin state and speed - SONiC
+      from C(show interfaces status); Debian/FRR from the kernel's sysfs, the speed "not
+      checked" on an interface without a device, such as a veth), switch-qos (per port of a
+      RoCE plane: SONiC from CONFIG_DB, C(sonic-cfggen -d --print-data) - PFC on the
+      priority, the DSCP mapped to it, ECN on its queue; Debian/FRR C(dcb pfc show), "not
+      checked" where the kernel cannot say).
     type: list
     elements: str
     default: []
@@ -57,6 +62,10 @@ options:
     default: []
   vty_socket:
     description: vtysh socket directory of the switch's FRR instance (empty for the default).
+    type: str
+    default: ""
+  sonic_cli:
+    description: SONiC - the directory of C(show) and C(sonic-cfggen) (empty - on PATH).
     type: str
     default: ""
 author: wanka
@@ -612,6 +621,128 @@ def check_bgp(tools, expect, vty):
     return out
 
 
+def columns(text):
+    """The rows of a table as tabulate's "simple" format prints it (SONiC's show commands):
+    the dashed line under the header gives each column's span. [{header: cell}]."""
+    lines = text.splitlines()
+    at = next((i for i, x in enumerate(lines) if x.strip() and set(x) <= set("- ")), None)
+    if at is None or at == 0:
+        return []
+    spans, pos = [], 0
+    for dashes in lines[at].split("  "):
+        if dashes:
+            start = lines[at].index(dashes, pos)
+            spans.append((start, start + len(dashes)))
+            pos = start + len(dashes)
+    def cut(line):
+        return [line[a:b].strip() for a, b in spans]
+    head = cut(lines[at - 1])
+    return [dict(zip(head, cut(x))) for x in lines[at + 1:] if x.strip()]
+
+
+def _gbps(text):
+    """'400G' -> 400, '100M' -> 0.1, '2.5G' -> 2.5; None when not a speed."""
+    m = re.match(r"^(\d+(?:\.\d+)?)([GM])$", text or "")
+    if m is None:
+        return None
+    return float(m.group(1)) / (1000 if m.group(2) == "M" else 1)
+
+
+def _sonic(cli, tool):
+    return (cli.rstrip("/") + "/" + tool) if cli else tool
+
+
+def check_switch_ports(tools, expect, cli):
+    ports = expect.get("ports") or []
+    if expect.get("os") == "sonic":
+        rc, text, err = tools.run([_sonic(cli, "show"), "interfaces", "status"])
+        if rc != 0:
+            return [result("link", "", False, (text + err).strip()[:200] or "show failed")]
+        rows = dict((r.get("Interface"), r) for r in columns(text))
+        out = []
+        for want in ports:
+            name, row = want["name"], rows.get(want["name"])
+            if row is None:
+                out.append(result("link", name, False, "%s is not a port of the switch" % name))
+                continue
+            up = row.get("Oper") == "up" and row.get("Admin") == "up"
+            out.append(result("link", name, up, "" if up else "%s is oper %s, admin %s"
+                              % (name, row.get("Oper"), row.get("Admin"))))
+            speed = _gbps(row.get("Speed"))
+            ok = speed == float(want["speed"])
+            out.append(result("speed", name, ok, "" if ok else "%s runs at %s, the model says %sG"
+                              % (name, row.get("Speed"), want["speed"])))
+        return out
+    out = []
+    for want in ports:
+        name = want["name"]
+        base = "/sys/class/net/%s/" % name
+        rc, state, _ = tools.run(["cat", base + "operstate"])
+        up = rc == 0 and state.strip() == "up"
+        out.append(result("link", name, up, "" if up else "%s is %s" % (
+            name, state.strip() if rc == 0 else "missing")))
+        if tools.run(["test", "-e", base + "device"])[0] != 0:
+            out.append(skipped("speed", name, "not checked: %s is a virtual interface, the "
+                               "kernel knows no line rate of it" % name))
+            continue
+        rc, text, _ = tools.run(["cat", base + "speed"])
+        mbps = int(text.strip()) if rc == 0 and text.strip().lstrip("-").isdigit() else None
+        ok = mbps == int(want["speed"]) * 1000
+        out.append(result("speed", name, ok, "" if ok else "%s runs at %s Mb/s, the model says "
+                          "%sG" % (name, mbps if mbps is not None else "no speed", want["speed"])))
+    return out
+
+
+def check_switch_qos(tools, expect, cli):
+    qos = expect.get("qos")
+    if not qos:
+        return []
+    prio, ports = str(qos["pfc_priority"]), qos.get("ports") or []
+    if expect.get("os") != "sonic":
+        return [_dcb_pfc(tools, name, prio) for name in ports]
+    rc, text, err = tools.run([_sonic(cli, "sonic-cfggen"), "-d", "--print-data"])
+    if rc != 0:
+        return [result("qos", "", False, (text + err).strip()[:200] or "sonic-cfggen failed")]
+    db = json.loads(text or "{}")
+    out = []
+    for name in ports:
+        bad = qos_faults(db, name, prio, str(qos["dscp"]), bool(qos.get("ecn")))
+        out.append(result("qos", name, not bad, "; ".join(bad)))
+    return out
+
+
+def qos_faults(db, port, prio, dscp, ecn):
+    """What CONFIG_DB lacks of the lossless class on one port: PFC on the priority, the DSCP
+    mapped to its traffic class, ECN (a WRED profile with ecn) on its queue."""
+    bad = []
+    qmap = (db.get("PORT_QOS_MAP") or {}).get(port) or {}
+    if prio not in (qmap.get("pfc_enable") or "").split(","):
+        bad.append("%s: PFC is not on priority %s (pfc_enable %r)"
+                   % (port, prio, qmap.get("pfc_enable", "")))
+    dmap = (db.get("DSCP_TO_TC_MAP") or {}).get(qmap.get("dscp_to_tc_map", "")) or {}
+    if dmap.get(dscp) != prio:
+        bad.append("%s: DSCP %s maps to traffic class %s, not %s"
+                   % (port, dscp, dmap.get(dscp, "none"), prio))
+    if ecn:
+        queue = (db.get("QUEUE") or {}).get("%s|%s" % (port, prio)) or {}
+        wred = (db.get("WRED_PROFILE") or {}).get(queue.get("wred_profile", "")) or {}
+        if wred.get("ecn", "ecn_none") == "ecn_none":
+            bad.append("%s: no ECN marking on queue %s" % (port, prio))
+    return bad
+
+
+def _dcb_pfc(tools, name, prio):
+    """PFC of one Debian switch port as the kernel's DCB says (`dcb pfc show dev`)."""
+    rc, text, err = tools.run(["dcb", "pfc", "show", "dev", name])
+    if rc != 0:
+        return skipped("qos", name, "not checked: dcb pfc show dev %s: %s"
+                       % (name, (err or text).strip()[:120] or "exit %d" % rc))
+    on = dict(re.findall(r"(\d+):(on|off)", text.split("prio-pfc", 1)[-1]))
+    ok = on.get(prio) == "on"
+    return result("qos", name, ok, "" if ok else "%s: PFC is %s on priority %s"
+                  % (name, on.get(prio, "unknown"), prio))
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -620,6 +751,7 @@ def main():
             expect=dict(type="dict", default={}),
             command_prefix=dict(type="list", elements="str", default=[]),
             vty_socket=dict(type="str", default=""),
+            sonic_cli=dict(type="str", default=""),
             failures=dict(type="list", elements="dict", default=[]),
             note=dict(type="str", default=""),
         ),
@@ -644,6 +776,10 @@ def main():
         checks += check_nvme(tools, expect)
     if "bgp" in wanted:
         checks += check_bgp(tools, expect, p["vty_socket"])
+    if "switch-ports" in wanted:
+        checks += check_switch_ports(tools, expect, p["sonic_cli"])
+    if "switch-qos" in wanted:
+        checks += check_switch_qos(tools, expect, p["sonic_cli"])
     if any(c["status"] == "fail" for c in checks):
         fail(module, checks)
     module.exit_json(changed=False, checks=checks, failed_checks=0)

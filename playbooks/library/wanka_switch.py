@@ -29,9 +29,25 @@ options:
     type: str
     required: true
   src:
-    description: The rendered configuration on the controller (fabric/<switch>/frr.conf).
+    description: The rendered FRR configuration on the controller (fabric/<switch>/frr.conf;
+      on SONiC fabric/<switch>/bgpd.conf).
     type: path
     required: true
+  config_db_src:
+    description: SONiC only - the rendered config_db.json on the controller, merged into
+      CONFIG_DB with C(config load) before bgpd.conf is applied (required with os=sonic).
+    type: path
+  sonic_cli:
+    description: SONiC only - the directory of C(config) and C(sonic-cfggen) on the switch
+      (empty - the switch user's PATH).
+    type: str
+    default: ""
+  bgp_container:
+    description: SONiC only - the command prefix that reaches FRR's vtysh and frr-reload.py
+      in the bgp container (the lab runs FRR in the switch's namespace - []).
+    type: list
+    elements: str
+    default: [docker, exec, -i, bgp]
   os:
     description: The switch's OS, which picks the applier.
     type: str
@@ -116,6 +132,10 @@ def main():
         argument_spec=dict(
             switch=dict(type="str", required=True),
             src=dict(type="path", required=True),
+            config_db_src=dict(type="path"),
+            sonic_cli=dict(type="str", default=""),
+            bgp_container=dict(type="list", elements="str",
+                               default=["docker", "exec", "-i", "bgp"]),
             os=dict(type="str", default="frr", choices=["frr", "sonic"]),
             transport=dict(type="dict", required=True, no_log=False),
             vty_socket=dict(type="str", default=""),
@@ -138,6 +158,14 @@ def main():
     except (IOError, OSError) as e:
         fail(module, "%s: cannot read the rendered configuration %s: %s"
              % (p["switch"], p["src"], e.strerror))
+    config_db = None
+    if p["os"] == "sonic":
+        try:
+            with open(p["config_db_src"] or "") as f:
+                config_db = f.read()
+        except (IOError, OSError) as e:
+            fail(module, "%s: cannot read the rendered config_db.json %s: %s"
+                 % (p["switch"], p["config_db_src"], e.strerror))
     rendered = None
     if p["daemons_src"] and os.path.isfile(p["daemons_src"]):
         with open(p["daemons_src"]) as f:
@@ -146,11 +174,16 @@ def main():
     changed, delta, daemons, before = False, [], [], ""
     try:
         t = driver.transport(p["switch"], transport)
-        a = driver.applier(p["os"], t, vty=p["vty_socket"] or None)
+        if p["os"] == "sonic":
+            a = driver.applier("sonic", t, vty=p["vty_socket"] or None,
+                               cli=p["sonic_cli"] or None, container=p["bgp_container"])
+        else:
+            a = driver.applier(p["os"], t, vty=p["vty_socket"] or None)
         try:
             if p["daemons"] and not module.check_mode and p["os"] == "frr":
                 daemons = a.ensure_daemons(p["daemons"], config, p["restart"], rendered)
-            done = a.apply(config, dry_run=module.check_mode, keep=p["keep"] or None)
+            extra = dict(config_db=config_db) if p["os"] == "sonic" else {}
+            done = a.apply(config, dry_run=module.check_mode, keep=p["keep"] or None, **extra)
             changed, delta, before = done.changed or bool(daemons), done.delta, done.before
         finally:
             t.close()

@@ -16,11 +16,13 @@ Everything is computed here; the roles compare and report.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from typing import Any
 
 from wanka.derive import hccn, routing
 from wanka.derive.bundle import Derived
+from wanka.derive.cabling import Cable
 from wanka.model.types import Drive, Node, Switch
 
 
@@ -150,15 +152,42 @@ def _add_ping_targets(by_pod: dict[str, list[tuple[str, list[dict[str, Any]]]]])
 
 
 def switch_expect(
-    d: Derived, sw: Switch, configs: dict[str, routing.SwitchRouting], upto: int
+    d: Derived,
+    sw: Switch,
+    configs: dict[str, routing.SwitchRouting],
+    upto: int,
+    cables: dict[str, list[Cable]] | None = None,
 ) -> dict[str, Any]:
-    """A switch's BGP sessions to switches of phases up to index `upto` (those cabled in)."""
+    """A switch's BGP sessions to switches of phases up to index `upto` (those cabled in), its
+    OS, its cabled ports to devices of those phases with their speed (Gb/s), and on a RoCE
+    plane the lossless class those ports must hold (PFC priority, DSCP, ECN)."""
     config = configs.get(sw.name)
     if config is None:
         return {"kind": "switch", "routed": False, "bgp_peers": []}
     phase_of = {s.name: s.pod.phase.index for s in d.cluster.switches}
+    phase_of.update((n.name, n.pod.phase.index) for n in d.cluster.nodes)
     peers = [i["ifname"] for i in config.interfaces if phase_of.get(i["peer"], upto + 1) <= upto]
-    return {"kind": "switch", "routed": True, "bgp_peers": peers}
+    ports: list[dict[str, Any]] = []
+    for c in (cables if cables is not None else d.cabling.by_device()).get(sw.name, []):
+        mine, other = (c.a, c.b) if c.a.device == sw.name else (c.b, c.a)
+        if phase_of.get(other.device, upto + 1) <= upto:
+            ports.append({"name": mine.ifname, "speed": c.speed})
+    ports.sort(key=lambda p: _port_order(str(p["name"])))
+    out: dict[str, Any] = {
+        "kind": "switch", "routed": True, "bgp_peers": peers, "os": config.os, "ports": ports,
+    }  # fmt: skip
+    if config.qos is not None:
+        q = config.qos
+        out["qos"] = {
+            "pfc_priority": q["pfc_priority"], "dscp": q["dscp"], "ecn": bool(q["ecn"]),
+            "ports": [p["name"] for p in ports],
+        }  # fmt: skip
+    return out
+
+
+def _port_order(name: str) -> tuple[str, int, str]:
+    m = re.match(r"^(\D*)(\d+)(.*)$", name)
+    return (m.group(1), int(m.group(2)), m.group(3)) if m else (name, 0, "")
 
 
 def expectations(
@@ -181,6 +210,7 @@ def expectations(
     upto = (
         chosen.index if chosen is not None else max((p.index for p in d.cluster.phases), default=0)
     )
+    cables = d.cabling.by_device() if switches else {}
     for sw in switches:
-        out[sw.name] = switch_expect(d, sw, configs, upto)
+        out[sw.name] = switch_expect(d, sw, configs, upto, cables)
     return out

@@ -329,6 +329,12 @@ def lab_overlay(access: dict[str, Any], names: set[str]) -> dict[str, dict[str, 
             daemons = Path(sw["vty"]) / "daemons"
             entry["wanka_frr_daemons"] = str(daemons) if daemons.is_file() else ""
             entry["wanka_frr_restart"] = []
+        cli = (sw.get("ssh") or {}).get("sonic_cli")
+        if cli:  # a SONiC switch: its CLI's wrappers, FRR in the namespace (no bgp container)
+            entry["wanka_sonic_cli"] = cli
+            entry["wanka_sonic_bgp_container"] = []
+            if sw.get("vty"):
+                entry["wanka_frr_conf"] = str(Path(sw["vty"]) / "bgpd.conf")
         entry["wanka_switch_transport"] = _switch_transport(ssh, sw)
         out[name] = entry
     return out

@@ -16,9 +16,11 @@ One client for the Ansible fabric role (module `wanka_switch`, on the controller
   what would change (the diff), applies with `frr-reload.py --reload`, and checks with
   `--test` again that the running configuration is the rendered one. When the reload fails or
   the check finds a difference, the previous configuration is put back the same way (and
-  checked); the error says what happened. `sonic` is the seam for SONiC (config_db.json and
-  FRR in the bgp container): FRR's part is the same applier behind `docker exec -i bgp`; the
-  config_db part is refused until it is built.
+  checked); the error says what happened. `sonic` (split routing mode): config_db.json merged
+  into CONFIG_DB with `config load` (the diff: the fields CONFIG_DB lacks, read with
+  `sonic-cfggen -d --print-data`), checked field by field, then bgpd.conf by the same FRR
+  applier for bgpd alone behind `docker exec -i bgp`; CONFIG_DB put back with `config reload`
+  of the one read before when a step is refused or does not hold.
 
 Credentials: only references reach this module (`{env: NAME}`, `{file: PATH}`) or a value
 handed over by Pulumi as a secret; a value is read when connecting and never printed, logged
@@ -28,6 +30,7 @@ or returned.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shlex
@@ -299,6 +302,25 @@ def transport(switch: str, spec: Mapping[str, Any], password: str | None = None)
 # -- appliers ------------------------------------------------------------------------------------
 
 
+@contextmanager
+def staged(t: Transport, text: str, name: str, prefix: Sequence[str] = ()) -> Iterator[str]:
+    """A temporary directory on the switch holding `text` as `name`; yields the file's path.
+    The directory is removed afterwards."""
+    r = t.run([*prefix, "mktemp", "-d", "/tmp/wanka-switch.XXXXXX"])
+    if r.rc != 0:
+        raise SwitchError(f"{t.where}: mktemp: {_last(r)}")
+    tmp = r.out.strip()
+    try:
+        r = t.run(
+            [*prefix, "sh", "-c", 'umask 077 && cat > "$1"', "sh", f"{tmp}/{name}"], stdin=text
+        )
+        if r.rc != 0:
+            raise SwitchError(f"{t.where}: staging the configuration: {_last(r)}")
+        yield f"{tmp}/{name}"
+    finally:
+        t.run([*prefix, "rm", "-rf", tmp])
+
+
 @dataclass
 class Result:
     changed: bool
@@ -320,8 +342,12 @@ class Frr:
         reload: str = FRR_RELOAD,
         python: str = FRR_PYTHON,
         vtysh: str = VTYSH,
+        daemon: str | None = None,
     ) -> None:
         self.t, self.vty, self.prefix = t, vty, list(prefix)
+        self.daemon = (
+            daemon  # frr-reload.py --daemon: one daemon's configuration (SONiC's split mode)
+        )
         self.reload_cmd, self.python, self.vtysh = reload, python, vtysh
 
     def _vtysh(self) -> list[str]:
@@ -333,21 +359,9 @@ class Frr:
             raise SwitchError(f"{self.t.where}: {what}: {_last(r)}")
         return r.out
 
-    @contextmanager
-    def staged(self, config: str) -> Iterator[str]:
-        """A temporary directory on the switch holding `config` as frr.conf; yields the
-        file's path. The directory is removed afterwards."""
-        tmp = self._run([*self.prefix, "mktemp", "-d", "/tmp/wanka-switch.XXXXXX"], "mktemp")
-        tmp = tmp.strip()
-        try:
-            self._run(
-                [*self.prefix, "sh", "-c", 'umask 077 && cat > "$1"', "sh", f"{tmp}/frr.conf"],
-                "staging the configuration",
-                stdin=config,
-            )
-            yield f"{tmp}/frr.conf"
-        finally:
-            self.t.run([*self.prefix, "rm", "-rf", tmp])
+    def staged(self, config: str) -> Any:
+        """A temporary directory on the switch holding `config` as frr.conf (see `staged`)."""
+        return staged(self.t, config, "frr.conf", self.prefix)
 
     def parse(self, path: str) -> None:
         """Refuse a file vtysh cannot parse, naming the line (`vtysh -C -f`: a dry run)."""
@@ -374,6 +388,7 @@ class Frr:
         return self.t.run(
             [*self.prefix, self.python, self.reload_cmd, mode, "--stdout",
              *(["--vty_socket", self.vty] if self.vty else []),
+             *(["--daemon", self.daemon] if self.daemon else []),
              "--bindir", str(Path(self.vtysh).parent), "--rundir", rundir, path],
         )  # fmt: skip
 
@@ -455,34 +470,153 @@ class Frr:
 
 
 class Sonic:
-    """SONiC: config_db.json (`config load`/`config reload`) and, in split routing mode, the
-    FRR configuration of the bgp container. The FRR part is `Frr` behind `docker exec -i bgp`
-    (frr-reload.py and vtysh are in that container); the config_db part is not built yet and
-    refuses, so nothing half-configures a SONiC switch."""
+    """SONiC in split routing mode: config_db.json merged into CONFIG_DB with `config load`,
+    and bgpd's configuration (bgpd.conf) applied in the bgp container by `Frr` for bgpd alone
+    (`frr-reload.py --daemon bgpd`: split mode's vtysh.conf says `no service
+    integrated-vtysh-config`). The diff: every field of the rendered file CONFIG_DB does not
+    hold yet (`sonic-cfggen -d --print-data`), then FRR's. After `config load` every rendered
+    field must be in CONFIG_DB; when it is not, or FRR refuses or does not hold bgpd.conf, the
+    previous CONFIG_DB is put back with `config reload -y -f` of the one read before (and
+    checked equal). Once both hold, `config save -y` writes /etc/sonic/config_db.json."""
 
     os = "sonic"
 
     def __init__(
-        self, t: Transport, *, container: Sequence[str] = ("docker", "exec", "-i", "bgp"), **kw: Any
+        self,
+        t: Transport,
+        *,
+        container: Sequence[str] = ("docker", "exec", "-i", "bgp"),
+        cli: str | None = None,
+        **kw: Any,
     ) -> None:
         self.t = t
-        self.frr = Frr(t, prefix=container, **kw)  # the lab, without containers: ()
+        self.cli = cli  # the directory of config / sonic-cfggen (None: the switch's PATH)
+        self.frr = Frr(t, prefix=container, daemon="bgpd", **kw)  # the lab, no containers: ()
 
-    def _refuse(self) -> None:
-        raise SwitchError(
-            f"{self.t.where}: applying config_db.json to SONiC (config load / config reload) "
-            "is not built yet; only the FRR part (bgp container) is"
-        )
+    def _cmd(self, tool: str) -> str:
+        return f"{self.cli}/{tool}" if self.cli else tool
+
+    def db(self) -> dict[str, Any]:
+        """CONFIG_DB as `sonic-cfggen -d --print-data` prints it."""
+        r = self.t.run([self._cmd("sonic-cfggen"), "-d", "--print-data"])
+        if r.rc != 0:
+            raise SwitchError(f"{self.t.where}: sonic-cfggen -d --print-data: {_last(r)}")
+        try:
+            data = json.loads(r.out)
+        except json.JSONDecodeError as e:
+            raise SwitchError(f"{self.t.where}: sonic-cfggen printed no JSON: {e}") from None
+        return data if isinstance(data, dict) else {}
 
     def running(self) -> str:
         return self.frr.running()
 
-    def delta(self, config: str) -> list[str]:
-        return self.frr.delta(config)
+    def delta(self, config: str, config_db: str | None = None) -> list[str]:
+        out = db_delta(_want(self.t, config_db), self.db()) if config_db is not None else []
+        return out + self.frr.delta(config)
 
-    def apply(self, config: str, *, dry_run: bool = False, keep: str | None = None) -> Result:
-        self._refuse()
-        raise AssertionError  # not reached
+    def _load(self, path: str, mode: str) -> Done:
+        flags = ["-y", "-f"] if mode == "reload" else ["-y"]
+        r = self.t.run([self._cmd("config"), mode, *flags, path])
+        if "doesn't exist" in r.out:  # config load/reload of a missing file exits 0
+            return Done(1, r.out, r.err)
+        return r
+
+    def apply(
+        self,
+        config: str,
+        *,
+        dry_run: bool = False,
+        keep: str | None = None,
+        config_db: str | None = None,
+    ) -> Result:
+        if config_db is None:
+            raise SwitchError(f"{self.t.where}: a SONiC switch needs its config_db.json")
+        want = _want(self.t, config_db)
+        before = self.db()
+        delta = db_delta(want, before)
+        if dry_run:
+            fd = self.frr.delta(config)
+            return Result(bool(delta or fd), delta + fd, "")
+        if delta:
+            with staged(self.t, config_db, "config_db.json") as path:
+                r = self._load(path, "load")
+            left = db_delta(want, self.db()) if r.rc == 0 else []
+            if r.rc != 0 or left:
+                restored = self._restore(before)
+                if r.rc != 0:
+                    raise Refused(
+                        f"{self.t.where}: config load refused config_db.json ({_last(r)}); "
+                        + restored
+                    )
+                raise Mismatch(
+                    f"{self.t.where}: config_db.json loaded, but CONFIG_DB differs from it in "
+                    f"{len(left)} field(s) ({'; '.join(left[:5])}); " + restored
+                )
+        try:
+            done = self.frr.apply(config, keep=keep)
+        except SwitchError as e:
+            if delta:
+                raise type(e)(f"{e}; CONFIG_DB: " + self._restore(before)) from None
+            raise
+        if delta:
+            r = self.t.run([self._cmd("config"), "save", "-y"])
+            if r.rc != 0:
+                raise SwitchError(f"{self.t.where}: config save: {_last(r)}")
+        return Result(bool(delta) or done.changed, delta + done.delta, done.before)
+
+    def _restore(self, before: dict[str, Any]) -> str:
+        """CONFIG_DB back to `before` (config reload of it); say how that went."""
+        try:
+            with staged(self.t, json.dumps(before, indent=4), "config_db.json") as path:
+                r = self._load(path, "reload")
+            now = self.db() if r.rc == 0 else {}
+        except SwitchError as e:
+            return f"and the previous CONFIG_DB could not be put back: {e}"
+        if r.rc != 0 or now != before:
+            left = db_delta(before, now) + db_delta(now, before)
+            return (
+                "and the previous CONFIG_DB could not be put back entirely "
+                f"({'; '.join(left[:5]) or _last(r)})"
+            )
+        return "the previous CONFIG_DB is back"
+
+
+def _want(t: Transport, config_db: str) -> dict[str, Any]:
+    try:
+        want = json.loads(config_db)
+    except json.JSONDecodeError as e:
+        raise Refused(f"{t.where}: config_db.json is not JSON ({e}); nothing changed") from None
+    if not isinstance(want, dict):
+        raise Refused(f"{t.where}: config_db.json is not an object of tables; nothing changed")
+    for table, entries in want.items():  # what `config load` can merge: {TABLE: {key: {..}}}
+        if not isinstance(entries, dict) or not all(isinstance(f, dict) for f in entries.values()):
+            raise Refused(
+                f"{t.where}: config_db.json: table {table} is not an object of entries, each "
+                "an object of fields; nothing changed"
+            )
+    return want
+
+
+def db_delta(want: Mapping[str, Any], have: Mapping[str, Any]) -> list[str]:
+    """What CONFIG_DB (`have`) lacks of `want`, as `config load` merges it: `+ TABLE|key
+    field=value` for a field missing or different (`- TABLE|key field=old` before it when it
+    differs), `+ TABLE|key` for an empty entry missing. Entries and fields `want` does not
+    name are left to the switch and not listed."""
+    out: list[str] = []
+    for table, entries in want.items():
+        held = have.get(table) or {}
+        for key, fields in (entries or {}).items():
+            cur = held.get(key)
+            if cur is None and not fields:
+                out.append(f"+ {table}|{key}")
+            for f, v in (fields or {}).items():
+                old = (cur or {}).get(f)
+                if old == str(v):
+                    continue
+                if old is not None:
+                    out.append(f"- {table}|{key} {f}={old}")
+                out.append(f"+ {table}|{key} {f}={v}")
+    return out
 
 
 APPLIERS: dict[str, type[Frr] | type[Sonic]] = {"frr": Frr, "sonic": Sonic}

@@ -13,20 +13,31 @@ stored as a SHA-512 crypt hash (`openssl passwd -6`, the password on its stdin) 
 switch's private shadow file, never in clear. Files per switch in `<lab>/switches/<switch>/`;
 host keys join `<lab>/ssh/known_hosts`. A client reaches a switch through
 `python -m wanka.lab.jump <switch ns> <loopback> 22` (access.json's `switches.<name>.ssh`).
+
+A switch of an `os: sonic` model also presents SONiC's CLI as far as its applier and the
+verify role use it (wanka.lab.tools.sonic: `config load|reload|save`, `sonic-cfggen`,
+`show interfaces status`): wrappers in `<lab>/switches/<switch>/bin`, bind-mounted on
+/usr/local/bin in the sshd's mount namespace (where SONiC has them), CONFIG_DB in
+`<lab>/switches/<switch>/sonic/`, as the switch boots: DEVICE_METADATA and the platform's
+PORT table with every port down (access.json's `switches.<name>.sonic_cli`: the wrappers).
 """
 
 from __future__ import annotations
 
+import json
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from wanka.derive.bundle import Derived
-from wanka.derive.routing import switch_routing
+from wanka.derive.routing import SwitchRouting, switch_routing
 from wanka.lab import proc
 from wanka.lab.provision import keygen, proxy_command
 from wanka.lab.state import Proc, State, proc_info
+from wanka.lab.tools import sonic
+from wanka.render.sonic import config_db
 
 SSHD = "/usr/sbin/sshd"
 
@@ -47,8 +58,39 @@ Subsystem sftp internal-sftp
 """
 
 
+SONIC_TOOLS = ("config", "show", "sonic-cfggen")
+SONIC_WRAPPER = """#!/bin/sh
+# wanka lab: SONiC's {tool} on switch {switch} (wanka.lab.tools.sonic)
+WANKA_SONIC_DIR={where} exec {python} -m wanka.lab.tools {tool} "$@"
+"""
+
+
 class SwitchSshError(Exception):
     pass
+
+
+def write_sonic(where: Path, switch: str, r: SwitchRouting) -> Path:
+    """A SONiC switch's CLI wrappers and CONFIG_DB as it boots; returns the wrappers' dir."""
+    bindir, state = where / "bin", where / "sonic"
+    bindir.mkdir(parents=True, exist_ok=True)
+    state.mkdir(parents=True, exist_ok=True)
+    for tool in SONIC_TOOLS:
+        path = bindir / tool
+        path.write_text(
+            SONIC_WRAPPER.format(tool=tool, switch=switch, where=state, python=sys.executable),
+            encoding="utf-8",
+        )
+        path.chmod(0o755)
+    platform = {
+        name: {k: v for k, v in p.items() if k in ("alias", "description", "index", "lanes",
+                                                   "speed", "subport")}
+        for name, p in config_db(r)["PORT"].items()
+    }  # fmt: skip
+    meta = {k: v for k, v in (("platform", r.platform), ("hwsku", r.hwsku)) if v}
+    db = sonic.initial_db("sonic", platform, meta)
+    for name in ("config_db.running.json", "config_db.json"):
+        (state / name).write_text(json.dumps(db, indent=4, sort_keys=True) + "\n", encoding="utf-8")
+    return bindir
 
 
 def password_hash(password: str) -> str:
@@ -87,13 +129,15 @@ def write_files(
     return pub
 
 
-def start(ns: str, where: Path, timeout: float = 10.0) -> Proc:
-    """sshd in the switch's namespace, with its private /etc/passwd and /etc/shadow."""
+def start(ns: str, where: Path, timeout: float = 10.0, sonic_cli: Path | None = None) -> Proc:
+    """sshd in the switch's namespace, with its private /etc/passwd and /etc/shadow (and on a
+    SONiC switch its CLI on /usr/local/bin)."""
     pidfile = where / "sshd.pid"
     pidfile.unlink(missing_ok=True)
+    cli = f" && mount --bind {sonic_cli} /usr/local/bin" if sonic_cli else ""
     script = (
         f"mount --bind {where}/passwd /etc/passwd && mount --bind {where}/shadow /etc/shadow"
-        f" && exec {SSHD} -f {where}/sshd_config"
+        f"{cli} && exec {SSHD} -f {where}/sshd_config"
     )
     cmd = ["ip", "netns", "exec", ns, "unshare", "--mount", "--propagation", "private",
            "sh", "-c", script]  # fmt: skip
@@ -140,7 +184,8 @@ def start_all(d: Derived, state: State) -> dict[str, dict[str, Any]]:
     ns_of = state.device_ns()
     out: dict[str, dict[str, Any]] = {}
     known = []
-    for name in sorted(switch_routing(d)):
+    routing = switch_routing(d)
+    for name in sorted(routing):
         address = str(d.addressing.loopbacks[name])
         where = lab / "switches" / name
         if str(where.parent) not in state.dirs:
@@ -148,7 +193,8 @@ def start_all(d: Derived, state: State) -> dict[str, dict[str, Any]]:
             state.save()
         pub = write_files(where, lab, name, address, user, hashed)
         known.append(f"{address} {' '.join(pub.split()[:2])}\n")
-        p = start(ns_of[name], where)
+        cli = write_sonic(where, name, routing[name]) if routing[name].os == "sonic" else None
+        p = start(ns_of[name], where, sonic_cli=cli)
         state.procs.append(p)
         state.save()
         out[name] = {
@@ -158,6 +204,8 @@ def start_all(d: Derived, state: State) -> dict[str, dict[str, Any]]:
             "password": hashed is not None,
             "proxy_command": proxy_command(ns_of[name]),
         }
+        if cli is not None:
+            out[name]["sonic_cli"] = str(cli)
     with open(lab / "ssh" / "known_hosts", "a", encoding="utf-8") as f:
         f.write("".join(known))
     return out

@@ -53,6 +53,7 @@ from wanka.derive.routing import switch_routing
 from wanka.model.types import Node, Switch, UnknownPhase
 from wanka.pulumi.providers import BareMetalNode, BringupBatch, SwitchConfig
 from wanka.pulumi.shards import Shard, shards
+from wanka.render import sonic
 from wanka.render.frr import render_frr
 
 POD_TYPE = "wanka:cluster:Pod"
@@ -214,13 +215,18 @@ def switch_transport(
     if access is not None:
         entry = access.get("switches", {}).get(sw.name) or {}
         ssh = entry.get("ssh")
+        # a lab SONiC switch: its CLI's wrappers (FRR runs in its namespace)
+        cli = {"sonic_cli": ssh["sonic_cli"]} if ssh and ssh.get("sonic_cli") else {}
         if s is None or s.switch_transport != "ssh" or not ssh:
-            return {"kind": "netns", "namespace": entry.get("namespace"), "vty": entry.get("vty")}
+            return {
+                "kind": "netns", "namespace": entry.get("namespace"), "vty": entry.get("vty"),
+                **cli,
+            }  # fmt: skip
         lab = access["ssh"]
         return {
             "kind": "ssh", "host": ssh["address"], "port": ssh["port"], "username": ssh["user"],
             "private_key": {"file": lab["private_key"]}, "known_hosts": lab["known_hosts"],
-            "proxy_command": ssh["proxy_command"], "vty": entry.get("vty"),
+            "proxy_command": ssh["proxy_command"], "vty": entry.get("vty"), **cli,
         }  # fmt: skip
     out: dict[str, Any] = {
         "kind": "ssh",
@@ -332,7 +338,7 @@ def _switch_configs(
             sw.name,
             {
                 "switch": sw.name,
-                "config": render_frr(r),
+                **_switch_files(r),
                 "transport": switch_transport(d, sw, access, s),
                 "os": "sonic" if sw.model.os == "sonic" else "frr",  # the applier of its OS
                 "password": password,
@@ -340,6 +346,13 @@ def _switch_configs(
             pulumi.ResourceOptions(parent=racks.of(sw), depends_on=peers),
         )
     return configs
+
+
+def _switch_files(r: Any) -> dict[str, str]:
+    """What a SwitchConfig applies: frr.conf, or SONiC's bgpd.conf and config_db.json."""
+    if r.os == "sonic":
+        return {"config": sonic.render_bgpd(r), "config_db": sonic.dumps(sonic.config_db(r))}
+    return {"config": render_frr(r)}
 
 
 def _bare_metal(

@@ -7,7 +7,17 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from wanka.lab.tools import hccn_tool, installers, lscpu, npu_smi, nvme, packages
+from wanka.lab.tools import (
+    hccn_tool,
+    installers,
+    lscpu,
+    npu_smi,
+    nvme,
+    packages,
+    sonic_cfggen,
+    sonic_config,
+    sonic_show,
+)
 from wanka.lab.tools.server import Failed, UsageError
 
 TOOLS: dict[str, Callable[[list[str]], int]] = {
@@ -19,6 +29,10 @@ TOOLS: dict[str, Callable[[list[str]], int]] = {
     "dnf": packages.dnf,
     "yum": packages.yum,
     "apt-get": packages.apt_get,
+    # a lab SONiC switch (its sshd's /usr/local/bin)
+    "sonic-cfggen": sonic_cfggen.main,
+    "config": sonic_config.main,
+    "show": sonic_show.main,
 }
 
 
