@@ -249,7 +249,7 @@ def test_render_writes_the_files_of_the_hosts_os_family() -> None:
     assert tree(LAB.replace(OPENEULER, UBUNTU)) == {
         base + p for p in ("network.json", "hccn.conf", "netplan/90-wanka.yaml")
     }
-    assert tree(LAB.replace(OPENEULER, 'os: {name: UOS, version: "20"}')) == {
+    assert tree(LAB.replace(OPENEULER, 'os: {name: UOS, version: "20", family: dnf}')) == {
         base + p for p in ("network.json", "hccn.conf")
     }
 

@@ -98,7 +98,9 @@ def test_reference_cluster_names_read_like_the_data_hall() -> None:
 
 
 LAB_32X400G = LAB[
-    LAB.index("      lab-32x400g:\n") + len("      lab-32x400g:\n") : LAB.index("      lab-48x25g:")
+    LAB.index("      lab-32x400g:\n") + len("      lab-32x400g:\n") : LAB.index(
+        "      lab-32x400g-sonic:"
+    )
 ]
 
 
@@ -169,7 +171,7 @@ def test_pods_with_no_room_are_named_as_instances_once_per_placement(tmp_path: P
 
 def test_an_unknown_switch_model_is_one_finding_not_one_per_pod(tmp_path: Path) -> None:
     text = cluster_text([40, 40]).replace(
-        "spine: {model: lab-32x400g}", "spine: {model: lab-32x400x}"
+        "spine: {model: lab-32x400g-sonic}", "spine: {model: lab-32x400x}"
     )
     found = findings(text, tmp_path)
     assert [(f.rule, f.message) for f in found] == [
@@ -229,7 +231,7 @@ def test_net_mtu_names_the_tightest_switch_model(tmp_path: Path) -> None:
     text = cluster_text([1]).replace(
         "    switches:\n      lab-32x400g:\n", "    switches:\n" + small + "      lab-32x400g:\n", 1
     )
-    text = text.replace("spine: {model: lab-32x400g}", "spine: {model: lab-32x400s}")
+    text = text.replace("spine: {model: lab-32x400g-sonic}", "spine: {model: lab-32x400s}")
     text = text.replace("mtu: 9000", "mtu: 9200")
     (mtu,) = of(findings(text, tmp_path), "NET-MTU")
     assert mtu.message == (
