@@ -83,7 +83,8 @@ def test_the_kylin_repo_takes_the_key_kylin_installs(tmp_path: Path) -> None:
     assert set(mine) == set(real["ks10-adv-os"])
     assert mine["baseurl"] == "http://10.90.0.6:8080/kylin/V10SP3/aarch64/"  # a directory
     gv = yaml.safe_load(out["ansible/group_vars/all/software.yml"])["wanka_mirror"]
-    assert (gv["manager"], gv["dest"]) == ("dnf", "/etc/yum.repos.d/wanka-mirror.repo")
+    kylin = gv["families"]["kylin"]
+    assert (kylin["manager"], kylin["dest"]) == ("dnf", "/etc/yum.repos.d/wanka-mirror.repo")
 
 
 DNF_READ = """
@@ -148,8 +149,9 @@ def test_apt_reads_the_rendered_sources(tmp_path: Path) -> None:
         assert f"http://10.90.0.6:8080/ubuntu-ports {suite} Release" in text, text
     assert "Network is unreachable" in text  # it tried, and nothing left the namespace
     gv = yaml.safe_load(out["ansible/group_vars/all/software.yml"])["wanka_mirror"]
-    assert gv["repositories"] == {"aarch64": "mirror/ubuntu-aarch64.sources"}
-    assert gv["dest"] == "/etc/apt/sources.list.d/wanka-mirror.sources"
+    ubuntu = gv["families"]["ubuntu"]
+    assert ubuntu["repositories"] == {"aarch64": "mirror/ubuntu-aarch64.sources"}
+    assert ubuntu["dest"] == "/etc/apt/sources.list.d/wanka-mirror.sources"
 
 
 def test_the_roles_read_the_mirror_or_none() -> None:
@@ -207,3 +209,44 @@ def test_the_lab_serves_the_mirror_only_where_its_servers_reach_it(
     else:
         assert refused is None and (str(addr), port) == ("10.90.0.6", 8080)
         assert link["network"] == "10.90.0.0/29"
+
+
+def test_a_mixed_os_cluster_gets_each_os_familys_repository(tmp_path: Path) -> None:
+    # lab-mixed-os's three types run openEuler (aarch64), Kylin (x86_64) and Ubuntu (aarch64)
+    text = (ROOT / "tests/examples/positive/lab-mixed-os.yaml").read_text()
+    mirror_yaml = (
+        '      ubuntu: {name: Ubuntu, version: "22.04"}\n'
+        "    mirror:\n"
+        "      repositories:\n"
+        "        openeuler: {aarch64: http://10.90.0.250/openeuler/aarch64/}\n"
+        "        kylin: {x86_64: http://10.90.0.250/kylin/x86_64/}\n"
+        "        ubuntu: {aarch64: http://10.90.0.250/ubuntu-ports/}\n"
+    )
+    text = text.replace('      ubuntu: {name: Ubuntu, version: "22.04"}\n', mirror_yaml, 1)
+    path = tmp_path / "cluster.yaml"
+    path.write_text(text)
+    out = _rendered(path)
+    files = sorted(p for p in out if p.startswith("mirror/"))
+    assert files == [
+        "mirror/kylin-x86_64.repo",
+        "mirror/openeuler-aarch64.repo",
+        "mirror/ubuntu-aarch64.sources",
+    ]
+    assert "Kylin V10 SP3" in out["mirror/kylin-x86_64.repo"]
+    assert "Suites: jammy jammy-updates jammy-security" in out["mirror/ubuntu-aarch64.sources"]
+    gv = yaml.safe_load(out["ansible/group_vars/all/software.yml"])["wanka_mirror"]
+    assert {f: (e["manager"], e["repositories"]) for f, e in gv["families"].items()} == {
+        "kylin": ("dnf", {"x86_64": "mirror/kylin-x86_64.repo"}),
+        "openeuler": ("dnf", {"aarch64": "mirror/openeuler-aarch64.repo"}),
+        "ubuntu": ("apt", {"aarch64": "mirror/ubuntu-aarch64.sources"}),
+    }
+
+    # each host finds its own family's entry through its wanka_os.distribution
+    def host_oses(doc: object) -> list[dict[str, str]]:
+        if isinstance(doc, dict):
+            own = [doc["wanka_os"]] if isinstance(doc.get("wanka_os"), dict) else []
+            return own + [o for v in doc.values() for o in host_oses(v)]
+        return [o for v in doc for o in host_oses(v)] if isinstance(doc, list) else []
+
+    inv = yaml.safe_load(out["ansible/inventory.yml"])
+    assert {o["distribution"] for o in host_oses(inv)} == {"openeuler", "kylin", "ubuntu"}

@@ -398,8 +398,14 @@ class OsImage:
     at: Mark
 
     def as_var(self) -> dict[str, str | None]:
-        """The `wanka_os` host variable and `wanka_expect.os`: what the roles read."""
-        return {"name": self.name, "version": self.version, "family": self.family}
+        """The `wanka_os` host variable and `wanka_expect.os`: what the roles read (`family`
+        the package manager's, `distribution` the mirror's key: `os_family`)."""
+        return {
+            "name": self.name,
+            "version": self.version,
+            "family": self.family,
+            "distribution": os_family(self.name),
+        }
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

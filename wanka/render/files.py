@@ -82,7 +82,7 @@ def files(d: Derived, phase: str | None = None) -> Iterator[tuple[str, str]]:
         yield f"ansible/group_vars/all/{topic}.yml", dump_yaml(doc)
     for name, doc in inventory.set_group_vars(d).items():
         yield f"ansible/group_vars/{name}/software.yml", dump_yaml(doc)
-    for _arch, path, text in mirror.repo_files(c):  # the local mirror's OS repository
+    for _family, _arch, path, text in mirror.repo_files(c):  # the local mirror's OS repository
         yield path, text
 
     configs = routing.switch_routing(d)

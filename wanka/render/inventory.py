@@ -217,7 +217,9 @@ def group_vars(d: Derived) -> dict[str, Json]:
         "network": {"wanka_planes": planes},
         "software": {
             # the default OS (software.os); a host's own wanka_os (its type's) overrides it
-            "wanka_os": sw.os.as_var() if sw.os else {"name": None, "version": None},
+            "wanka_os": sw.os.as_var()
+            if sw.os
+            else {"name": None, "version": None, "distribution": None},
             "wanka_software": npu_software(sw.npu),
             "wanka_mirror": mirror_vars(c),
         },

@@ -1,5 +1,6 @@
 """Render: the OS repository configuration that points a server's package manager at the
-local mirror alone (software.mirror), per CPU architecture of the cluster's OS family: a dnf
+local mirror alone (software.mirror), per OS family the nodes run (each node's OS:
+software.oses by its model's `os`, else software.os) and CPU architecture: a dnf
 `.repo` file for openEuler and Kylin (dnf.conf(5): an INI section per repository, read from
 /etc/yum.repos.d/*.repo), an APT deb822 `.sources` file for Ubuntu (sources.list(5), read
 from /etc/apt/sources.list.d/*.sources); and `wanka_mirror`, what the roles read of it."""
@@ -9,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from wanka.model.types import PACKAGE_MANAGER, Cluster, Mirror, ubuntu_codename
+from wanka.model.types import PACKAGE_MANAGER, Cluster, Mirror, OsImage, os_family, ubuntu_codename
 from wanka.templates import render
 
 REPO_ID = "wanka-mirror"  # the repository id (dnf) and the file's name on the server
@@ -36,13 +37,27 @@ def _dir_url(url: str) -> str:
     return url if url.endswith("/") else url + "/"
 
 
-def repo_file(cluster: Cluster, family: str, arch: str, url: str) -> tuple[str, str]:
-    """(path in the render directory, text) of the mirror's repository for `arch`."""
+def images(cluster: Cluster) -> dict[str, OsImage]:
+    """OS family -> the OS of that family the nodes run (one per family: SW-MIRROR-ONE-OS
+    refuses two); the default OS's alone when there are no nodes."""
     sw = cluster.software
-    os_ = " ".join(x for x in (sw.os_name, sw.os_version) if x)
+    out: dict[str, OsImage] = {}
+    for n in cluster.nodes:
+        image = sw.os_of(n.model)
+        family = os_family(image.name) if image is not None else None
+        if family is not None and family not in out:
+            out[family] = image  # type: ignore[assignment]
+    if not out and sw.os is not None and (family := os_family(sw.os.name)) is not None:
+        out[family] = sw.os
+    return out
+
+
+def repo_file(image: OsImage, family: str, arch: str, url: str) -> tuple[str, str]:
+    """(path in the render directory, text) of the mirror's repository for `arch`."""
+    os_ = f"{image.name} {image.version}"
     url = _dir_url(url)
     if PACKAGE_MANAGER[family] == "apt":
-        code = ubuntu_codename(sw.os_version) or ""
+        code = ubuntu_codename(image.version) or ""
         text = render(
             "mirror.sources.j2",
             os=os_,
@@ -65,31 +80,34 @@ def repo_file(cluster: Cluster, family: str, arch: str, url: str) -> tuple[str, 
     return f"mirror/{family}-{arch}.repo", text
 
 
-def repo_files(cluster: Cluster) -> Iterator[tuple[str, str, str]]:
-    """(architecture, path, text) of every repository file of the cluster's OS family on the
-    mirror (none without one)."""
-    m, family = cluster.software.mirror, cluster.software.os_family
-    if m is None or family is None:
+def repo_files(cluster: Cluster) -> Iterator[tuple[str, str, str, str]]:
+    """(family, architecture, path, text) of every repository file of the OS families the
+    nodes run, on the mirror (none without one)."""
+    m = cluster.software.mirror
+    if m is None:
         return
-    for arch, url in sorted(m.repositories.get(family, {}).items()):
-        yield (arch, *repo_file(cluster, family, arch, url))
+    for family, image in sorted(images(cluster).items()):
+        for arch, url in sorted(m.repositories.get(family, {}).items()):
+            yield (family, arch, *repo_file(image, family, arch, url))
 
 
 def mirror_vars(cluster: Cluster) -> dict[str, Any] | None:
-    """`wanka_mirror` (group_vars/all/software.yml): the package manager, the repository
-    file per architecture (in the render directory) and where it goes; the Ascend packages'
-    directory URL and their checksums. None: no mirror, the controller copies the packages."""
+    """`wanka_mirror` (group_vars/all/software.yml): per OS family the nodes run (the key a
+    host finds in its `wanka_os.distribution`), the package manager, the repository file per
+    architecture (in the render directory) and where it goes; the Ascend packages' directory
+    URL and their checksums. None: no mirror, the controller copies the packages."""
     m: Mirror | None = cluster.software.mirror
     if m is None:
         return None
-    family = cluster.software.os_family
-    manager = PACKAGE_MANAGER.get(family or "")
-    repos = {arch: path for arch, path, _text in repo_files(cluster)}
+    families: dict[str, dict[str, Any]] = {}
+    for family, arch, path, _text in repo_files(cluster):
+        manager = PACKAGE_MANAGER[family]
+        entry = families.setdefault(
+            family, {"manager": manager, "dest": DEST[manager], "repositories": {}}
+        )
+        entry["repositories"][arch] = path
     return {
-        "family": family,
-        "manager": manager if repos else None,
-        "repositories": repos,
-        "dest": DEST[manager] if repos and manager else None,
+        "families": families,
         "ascend": _dir_url(m.ascend) if m.ascend is not None else None,
         "sha256": dict(sorted(m.sha256.items())),
     }

@@ -13,6 +13,7 @@ from wanka.model.types import (
     OS_FAMILIES,
     UBUNTU_CODENAMES,
     Cluster,
+    OsImage,
     os_family,
     ubuntu_codename,
 )
@@ -36,17 +37,22 @@ def needs(cluster: Cluster) -> dict[tuple[str, str], list[str]]:
     return out
 
 
-def _oses(cluster: Cluster) -> dict[tuple[str, str], list[str]]:
-    """(OS name, version) -> the node models that run it."""
-    out: dict[tuple[str, str], list[str]] = {}
+def _run(cluster: Cluster) -> list[tuple[OsImage, list[str]]]:
+    """Each OS the nodes run (their model's: software.oses by `os`, else software.os), with
+    the node models that run it, in the order first met; the default OS alone when there
+    are no nodes."""
+    sw = cluster.software
+    out: dict[tuple[str | None, str, str], tuple[OsImage, list[str]]] = {}
     for n in cluster.nodes:
-        image = cluster.software.os_of(n.model)
+        image = sw.os_of(n.model)
         if image is None:
             continue
-        models = out.setdefault((image.name, image.version), [])
+        _, models = out.setdefault((image.key, image.name, image.version), (image, []))
         if n.model.key not in models:
             models.append(n.model.key)
-    return out
+    if not out and sw.os is not None:
+        return [(sw.os, [])]
+    return list(out.values())
 
 
 def _is_http(url: str) -> bool:
@@ -82,8 +88,9 @@ def urls(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
 
 @rule(
     "SW-MIRROR-OS",
-    "The mirror's repositories are per OS family: `software.os` names one of openEuler, Kylin "
-    "or Ubuntu (an Ubuntu release whose APT suite is known).",
+    "The mirror's repositories are per OS family: every OS the nodes run (software.os, "
+    "software.oses) is one of openEuler, Kylin or Ubuntu (an Ubuntu release whose APT suite "
+    "is known).",
     "c.yaml:88:7: error[SW-MIRROR-OS]: software.os 'UOS' is of no OS family the mirror's "
     "repositories serve (openeuler, kylin, ubuntu)",
 )
@@ -92,47 +99,61 @@ def os_known(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
     m = sw.mirror
     if m is None or not m.repositories:
         return
-    if sw.os_family is None:
-        what = f"software.os '{sw.os_name}'" if sw.os_name else "no software.os: the OS"
+    run = _run(cluster)
+    if not run:
         yield error(
             "SW-MIRROR-OS",
-            f"{what} is of no OS family the mirror's repositories serve ({', '.join(OS_FAMILIES)})",
+            "no software.os: the OS is of no OS family the mirror's repositories serve "
+            f"({', '.join(OS_FAMILIES)})",
             m.repositories_at,
             "name the OS in software.os: {name: openEuler, version: 22.03 LTS SP4}",
         )
-    elif sw.os_family == "ubuntu" and ubuntu_codename(sw.os_version) is None:
-        yield error(
-            "SW-MIRROR-OS",
-            f"Ubuntu '{sw.os_version}': no APT suite is known for this release "
-            f"({', '.join(UBUNTU_CODENAMES)})",
-            m.repositories_at,
-            "write the release as 22.04 (or 22.04 LTS)",
-        )
+    for image, _models in run:
+        what = "software.os" if image.key is None else f"software.oses.{image.key}"
+        family = os_family(image.name)
+        if family is None:
+            yield error(
+                "SW-MIRROR-OS",
+                f"{what} '{image.name}' is of no OS family the mirror's repositories serve "
+                f"({', '.join(OS_FAMILIES)})",
+                m.repositories_at,
+                "name the OS as openEuler, Kylin or Ubuntu, or drop `repositories`",
+            )
+        elif family == "ubuntu" and ubuntu_codename(image.version) is None:
+            yield error(
+                "SW-MIRROR-OS",
+                f"Ubuntu '{image.version}': no APT suite is known for this release "
+                f"({', '.join(UBUNTU_CODENAMES)})",
+                m.repositories_at,
+                "write the release as 22.04 (or 22.04 LTS)",
+            )
 
 
 @rule(
     "SW-MIRROR-ONE-OS",
-    "The mirror's repository files are rendered for one OS, the default `software.os`: a "
-    "cluster whose server types run other OSes (`software.oses`) has no mirror repositories "
-    "yet (the Ascend packages' `ascend` directory is fine).",
-    "c.yaml:89:9: error[SW-MIRROR-ONE-OS]: software.mirror.repositories serve openEuler "
-    "22.03 LTS SP4 only, but 'ubuntu-a2' nodes run Ubuntu 22.04",
+    "The mirror's repositories are per OS family and architecture: the nodes run one OS "
+    "(name and version) of each family, whose repository file is rendered for it.",
+    "c.yaml:89:9: error[SW-MIRROR-ONE-OS]: software.mirror.repositories.kylin serves one "
+    "Kylin OS, but the nodes run Kylin V10 SP1 ('a2-old') and Kylin V10 SP3 ('a2-hygon')",
 )
 def one_os(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
-    sw = cluster.software
-    m = sw.mirror
+    m = cluster.software.mirror
     if m is None or not m.repositories:
         return
-    default = (sw.os.name, sw.os.version) if sw.os is not None else None
-    for (name, version), models in sorted(_oses(cluster).items()):
-        if (name, version) != default:
+    by_family: dict[str, list[tuple[OsImage, list[str]]]] = {}
+    for image, models in _run(cluster):
+        family = os_family(image.name)
+        if family is not None:
+            by_family.setdefault(family, []).append((image, models))
+    for family, seen in sorted(by_family.items()):
+        if len(seen) > 1:
+            oses = " and ".join(f"{i.name} {i.version} ({listed(ms)})" for i, ms in seen)
             yield error(
                 "SW-MIRROR-ONE-OS",
-                f"software.mirror.repositories serve {sw.os_name} {sw.os_version} only, but "
-                f"{listed(models)} nodes run {name} {version}",
+                f"software.mirror.repositories.{family} serves one {seen[0][0].name} OS, but "
+                f"the nodes run {oses}",
                 m.repositories_at,
-                "one OS per cluster with a mirror's repositories for now; or drop "
-                "`repositories` and keep the hosts' own package sources",
+                "run one release of each OS family on the nodes of a cluster with a mirror",
             )
 
 
@@ -152,10 +173,23 @@ def cover(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
             yield error(
                 "SW-MIRROR-COVER",
                 f"no {family} {arch} repository in software.mirror, but {listed(models)} "
-                f"nodes run {cluster.software.os_name} on {arch}",
+                f"nodes run {_name_of(cluster, family)} on {arch}",
                 m.repositories_at,
                 f"add repositories.{family}.{arch}: the base URL of the mirror's {arch} repository",
             )
+
+
+def _name_of(cluster: Cluster, family: str) -> str:
+    """The name of the OS of `family` the nodes run (as the cluster file writes it)."""
+    return next((i.name for i, _ in _run(cluster) if os_family(i.name) == family), family)
+
+
+def _running(need: dict[tuple[str, str], list[str]]) -> str:
+    """`openeuler on aarch64, ubuntu on aarch64 and x86_64`: what the nodes run."""
+    arches: dict[str, list[str]] = {}
+    for family, arch in sorted(need):
+        arches.setdefault(family, []).append(arch)
+    return ", ".join(f"{f} on {' and '.join(a)}" for f, a in arches.items())
 
 
 def package_files(cluster: Cluster) -> set[str]:
@@ -176,7 +210,7 @@ def package_files(cluster: Cluster) -> set[str]:
     "directory while no NPU software set names a package, is a mistake in the mirror or the "
     "OS.",
     "c.yaml:91:17: warning[SW-MIRROR-UNUSED]: software.mirror.repositories.kylin.x86_64 "
-    "serves no node: the nodes run openEuler (openeuler) on aarch64",
+    "serves no node: the nodes run openeuler on aarch64",
     severity=Severity.WARNING,
 )
 def unused(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
@@ -184,7 +218,6 @@ def unused(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
     if m is None or not cluster.complete:
         return
     need = needs(cluster)
-    run = sorted({arch for _, arch in need})
     for where, _url in m.urls():
         if where == "ascend":
             if not package_files(cluster):
@@ -199,10 +232,9 @@ def unused(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
         if need and (family, arch) not in need:
             yield warning(
                 "SW-MIRROR-UNUSED",
-                f"software.mirror.{where} serves no node: the nodes run "
-                f"{cluster.software.os_name} ({cluster.software.os_family}) on {' and '.join(run)}",
+                f"software.mirror.{where} serves no node: the nodes run {_running(need)}",
                 m.url_at[where],
-                "remove it, or fix software.os",
+                "remove it, or fix the nodes' OS (software.os, software.oses)",
             )
 
 
