@@ -109,9 +109,16 @@ def test_each_server_presents_its_types_os(lab: Lab) -> None:
     assert 'NAME="Kylin Linux Advanced Server"' in release[KYLIN]
     assert release[KYLIN].rstrip().endswith("x86_64")
     assert "ID=ubuntu" in release[UBUNTU] and 'VERSION_ID="22.04"' in release[UBUNTU]
-    managers = {n: lab.ssh(n, "command -v dnf yum apt-get || true").split() for n in release}
-    for node in (EULER, KYLIN):  # (the lab host's own apt-get stays visible beside them)
-        assert managers[node][:2] == ["/usr/local/bin/dnf", "/usr/local/bin/yum"], managers
+    # sh (dash) names only what it can run: this machine's own apt-get and dnf are /dev/null
+    # on the servers of the other family (bash's `command -v` still names the path)
+    managers = {
+        n: lab.ssh(n, "sh -c 'command -v dnf yum apt-get || true'").split() for n in release
+    }
+    assert "apt-get: not executable" in lab.ssh(
+        EULER, "test -x /usr/bin/apt-get || echo 'apt-get: not executable'"
+    )
+    for node in (EULER, KYLIN):
+        assert managers[node] == ["/usr/local/bin/dnf", "/usr/local/bin/yum"], managers
     assert managers[UBUNTU] == ["/usr/local/bin/apt-get"], managers
 
 

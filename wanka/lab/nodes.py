@@ -303,8 +303,25 @@ def boot(lab_dir: str, node: str) -> None:
     for tool in TOOLS + PACKAGE_TOOLS.get(family, ()):  # and its OS family's package manager
         _write_exec(bindir / tool, TOOL_WRAPPER.format(tool=tool))
     _write_exec(bindir / "uname", UNAME_WRAPPER)
+    _hide_other_managers(family)
     sys.stdout.flush()
     os.execv(SSHD, [SSHD, "-D", "-e", "-f", str(where / "sshd_config")])
+
+
+def _hide_other_managers(family: str) -> None:
+    """The package managers of the other OS families that this machine has (its own apt-get,
+    the dnf the tests' parser check installs) are not on the server: /dev/null is bound over
+    each, inside the server's mount namespace only, so no shell finds one to run."""
+    if family not in PACKAGE_TOOLS:
+        return
+    own = set(PACKAGE_TOOLS[family])
+    for tool in sorted({t for ts in PACKAGE_TOOLS.values() for t in ts} - own):
+        for d in ("/usr/bin", "/usr/sbin"):
+            path = Path(d) / tool
+            if path.exists() and not path.is_symlink():
+                _libc_mount("/dev/null", str(path), None, MS_BIND, "")
+            elif path.is_symlink() and path.resolve().exists():
+                _libc_mount("/dev/null", str(path.resolve()), None, MS_BIND, "")
 
 
 def _write_env(lab: Path, node: str, where: Path, profile: dict[str, Any]) -> None:

@@ -142,6 +142,17 @@ def frr_files(r: SwitchRouting) -> dict[str, str]:
     return {"frr.conf": render_frr(r)}
 
 
+def _forward(ns: str) -> None:
+    """A SONiC switch forwards in its ASIC, not by FRR's `ip forwarding` (its split-mode
+    zebra.conf has none, where Debian/FRR's frr.conf turns the kernel's on): in the lab the
+    namespace's kernel is the data plane, so it forwards as the ASIC would."""
+    proc.run(
+        ["ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv4.ip_forward=1"]
+        + ["net.ipv6.conf.all.forwarding=1"],
+        error=SwitchError,
+    )
+
+
 def start_frr(d: Derived, state: State, *, progress: Any = _quiet) -> None:
     """zebra + bgpd in every routed switch's namespace."""
     routing = switch_routing(d)
@@ -168,6 +179,8 @@ def start_frr(d: Derived, state: State, *, progress: Any = _quiet) -> None:
             shutil.copyfile(DEBIAN_DAEMONS, where / "daemons")
         state.frr[ns] = str(where)
         jobs[ns] = where
+        if r.os == "sonic":
+            _forward(ns)
     state.save()
     progress(f"starting FRR (zebra, bgpd) on {len(jobs)} routed switches")
     started = time.monotonic()
