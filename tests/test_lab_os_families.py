@@ -112,7 +112,8 @@ def test_each_server_presents_its_types_os(lab: Lab) -> None:
     # sh (dash) names only what it can run: this machine's own apt-get and dnf are /dev/null
     # on the servers of the other family (bash's `command -v` still names the path)
     managers = {
-        n: lab.ssh(n, "sh -c 'command -v dnf yum apt-get || true'").split() for n in release
+        n: lab.ssh(n, "sh -c 'for t in dnf yum apt-get; do command -v $t; done; true'").split()
+        for n in release
     }
     assert "apt-get: not executable" in lab.ssh(
         EULER, "test -x /usr/bin/apt-get || echo 'apt-get: not executable'"

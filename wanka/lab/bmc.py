@@ -54,6 +54,9 @@ FAULTS = "faults.json"
 PORT_FILE = "port"
 LOG = "emulator.log"
 POLL = 0.5
+# a restart keeps the server off at least this long: the watcher, reading every POLL s, sees
+# the off (a shorter one, int(now) + 1 - now, could fall between two reads: no restart)
+RESTART_OFF = 3 * POLL
 HANG = 900.0  # seconds a `down` BMC holds a request: longer than any client's timeout
 DEFAULT_DELAY = (1, 11)
 
@@ -155,7 +158,9 @@ def _lab_driver(base: type) -> type:
 
                 raise error.NotSupportedError(f"Power state {state} is not supported")
             if system["power_state"] != pending or "Restart" in state:
-                when = int(time.time()) + random.randint(low, high)
+                when: float = int(time.time()) + random.randint(low, high)
+                if "Restart" in state:  # off long enough for the power watcher to see it
+                    when = max(when, time.time() + RESTART_OFF)
                 self._update(system, pending_power={"power_state": pending, "apply_time": when})
 
         def get_bios(self, identity: str) -> dict[str, Any]:
