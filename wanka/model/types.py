@@ -650,6 +650,23 @@ class Cluster:
         """Every switch allocation walks, in slot order: those of retired pods too."""
         return self.all_switches or self.switches
 
+    def oses_run(self) -> list[tuple[OsImage, list[str]]]:
+        """Each OS the nodes run (their model's: software.oses by `os`, else software.os),
+        with the keys of the node models that run it, in the order first met; the default OS
+        alone when there are no nodes (the mirror's rules and files)."""
+        sw = self.software
+        out: dict[tuple[str | None, str, str], tuple[OsImage, list[str]]] = {}
+        for n in self.nodes:
+            image = sw.os_of(n.model)
+            if image is None:
+                continue
+            _, models = out.setdefault((image.key, image.name, image.version), (image, []))
+            if n.model.key not in models:
+                models.append(n.model.key)
+        if not out and sw.os is not None:
+            return [(sw.os, [])]
+        return list(out.values())
+
     def phase(self, name: str) -> Phase | None:
         for p in self.phases:
             if p.name == name:

@@ -40,15 +40,11 @@ def _dir_url(url: str) -> str:
 def images(cluster: Cluster) -> dict[str, OsImage]:
     """OS family -> the OS of that family the nodes run (one per family: SW-MIRROR-ONE-OS
     refuses two); the default OS's alone when there are no nodes."""
-    sw = cluster.software
     out: dict[str, OsImage] = {}
-    for n in cluster.nodes:
-        image = sw.os_of(n.model)
-        family = os_family(image.name) if image is not None else None
+    for image, _models in cluster.oses_run():
+        family = os_family(image.name)
         if family is not None and family not in out:
-            out[family] = image  # type: ignore[assignment]
-    if not out and sw.os is not None and (family := os_family(sw.os.name)) is not None:
-        out[family] = sw.os
+            out[family] = image
     return out
 
 

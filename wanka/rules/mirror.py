@@ -37,24 +37,6 @@ def needs(cluster: Cluster) -> dict[tuple[str, str], list[str]]:
     return out
 
 
-def _run(cluster: Cluster) -> list[tuple[OsImage, list[str]]]:
-    """Each OS the nodes run (their model's: software.oses by `os`, else software.os), with
-    the node models that run it, in the order first met; the default OS alone when there
-    are no nodes."""
-    sw = cluster.software
-    out: dict[tuple[str | None, str, str], tuple[OsImage, list[str]]] = {}
-    for n in cluster.nodes:
-        image = sw.os_of(n.model)
-        if image is None:
-            continue
-        _, models = out.setdefault((image.key, image.name, image.version), (image, []))
-        if n.model.key not in models:
-            models.append(n.model.key)
-    if not out and sw.os is not None:
-        return [(sw.os, [])]
-    return list(out.values())
-
-
 def _is_http(url: str) -> bool:
     try:
         u = urlsplit(url)
@@ -99,7 +81,7 @@ def os_known(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
     m = sw.mirror
     if m is None or not m.repositories:
         return
-    run = _run(cluster)
+    run = cluster.oses_run()
     if not run:
         yield error(
             "SW-MIRROR-OS",
@@ -141,7 +123,7 @@ def one_os(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
     if m is None or not m.repositories:
         return
     by_family: dict[str, list[tuple[OsImage, list[str]]]] = {}
-    for image, models in _run(cluster):
+    for image, models in cluster.oses_run():
         family = os_family(image.name)
         if family is not None:
             by_family.setdefault(family, []).append((image, models))
@@ -181,7 +163,7 @@ def cover(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
 
 def _name_of(cluster: Cluster, family: str) -> str:
     """The name of the OS of `family` the nodes run (as the cluster file writes it)."""
-    return next((i.name for i, _ in _run(cluster) if os_family(i.name) == family), family)
+    return next((i.name for i, _ in cluster.oses_run() if os_family(i.name) == family), family)
 
 
 def _running(need: dict[tuple[str, str], list[str]]) -> str:
