@@ -22,6 +22,7 @@ from wanka.findings import Finding, Mark, error, listed
 from wanka.language.loader import YMap, YSeq
 from wanka.language.positions import choices_hint
 from wanka.model import parts, slots
+from wanka.model.facility import build_facility
 from wanka.model.names import (
     NODE_PREFIX,
     check_names,
@@ -955,6 +956,7 @@ def build(data: YMap, files: list[str]) -> tuple[Cluster, list[Finding]]:
         phases=phases,
         node_facts=b.node_facts,
         switch_facts=b.switch_facts,
+        facility=build_facility(spec, b.halls, b.findings),
     )
     b.expand(spec, cluster)
     cluster.complete = not b.incomplete

@@ -14,6 +14,7 @@ from ipaddress import IPv4Address, IPv4Network
 from typing import Literal
 
 from wanka.findings import Mark
+from wanka.model.facility import Facility
 
 Role = Literal["server", "host", "storage"]
 PlaneRole = Literal["parameter", "storage", "management", "oob", "bus"]
@@ -641,6 +642,7 @@ class Cluster:
     complete: bool = True
     labels: dict[str, str] = field(default_factory=dict)  # metadata.labels, for inventories
     bmc_tls: BmcTls | None = None
+    facility: Facility | None = None  # spec.facility (wanka.model.facility)
 
     def allocated_pods(self) -> list[Pod]:
         """Every pod allocation walks, in slot order: retired ones too."""

@@ -24,7 +24,8 @@ from rich.text import Text
 from wanka import console
 from wanka.derive.bundle import Derived
 from wanka.findings import Finding
-from wanka.review import addressplan, bom, capacity, fabricuse, power, tables
+from wanka.review import addressplan, bom, capacity, fabricuse, facilitytables, power, tables
+from wanka.review import facility as facility_plan
 from wanka.review.tables import Plan, kw, n
 
 
@@ -76,6 +77,7 @@ def build_plan(d: Derived, phase: str | None = None) -> Plan:
             "racks": power.rack_summary(rack_rows),
             "storage": store,
             "ports": fabricuse.port_use(d, sc),
+            "facility": facility_plan.facility(d, sc),
         },
         "bom": bill,
         "fabric": {
@@ -138,8 +140,11 @@ def _summary_lines(plan: Plan) -> list[str]:
         f"{n(tot['racks'])} racks",
         f"{storage}; node-local data drives {n(store['node_local_data_tb'])} TB",
         f"IT power {kw(power['total']['it_nominal_kw'])} kW nominal, "
-        f"{kw(power['total']['it_max_kw'])} kW max; PUE = facility kW / "
-        f"{kw(power['pue_it_kw'])} kW",
+        f"{kw(power['total']['it_max_kw'])} kW max; "
+        + (
+            facilitytables.summary_line(plan)
+            or f"PUE = facility kW / {kw(power['pue_it_kw'])} kW (no spec.facility)"
+        ),
     ]
     slots = plan["slots"]
     retired = [s["pod"] for s in slots["pods"] if s["retired"]]
@@ -210,10 +215,12 @@ def _renderables(plan: Plan) -> list[RenderableType]:
     c = plan["cluster"]
     scope = f"phase {plan['phase']}" if plan["phase"] else "all phases"
     head = Text(f"wanka plan: {c['name']} ({', '.join(c['files'])}), {scope}", style="bold")
+    facility: list[list[RenderableType]] = [[_rich(t)] for t in facilitytables.tables(plan)]
     sections: list[list[RenderableType]] = [
         [head],
         [_rich(tables.phases(plan)), *(Text(line) for line in _summary_lines(plan))],
         [_rich(tables.power(plan))],
+        *facility,
         [_rich(_bom_table(plan))],
         [_rich(tables.fabric(plan)), *(Text(line) for line in tables.fabric_notes(plan))],
         [_rich(tables.ports(plan))],

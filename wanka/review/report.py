@@ -34,7 +34,8 @@ from wanka.findings import Finding
 from wanka.jsonfmt import Json
 from wanka.model.types import TIERS, Pod, Switch
 from wanka.outdir import write_tree
-from wanka.review import capacity, svg, tables
+from wanka.review import capacity, facilitytables, svg, tables
+from wanka.review.facilitypage import facility_page
 from wanka.review.plan import build_plan
 from wanka.review.tables import Link, Table, kw, n, pct, plural, signed, table
 from wanka.rules.check import Result
@@ -89,8 +90,11 @@ def _summary(plan: Json) -> list[tuple[str, str]]:
         (
             "IT power",
             f"{kw(power['total']['it_nominal_kw'])} kW nominal, "
-            f"{kw(power['total']['it_max_kw'])} kW max (PUE = facility kW / "
-            f"{kw(power['pue_it_kw'])} kW)",
+            f"{kw(power['total']['it_max_kw'])} kW max; "
+            + (
+                facilitytables.summary_line(plan)
+                or f"PUE = facility kW / {kw(power['pue_it_kw'])} kW (no spec.facility)"
+            ),
         ),
         (
             "storage",
@@ -379,6 +383,7 @@ def pages(
     pods: list[Json] = []  # every pod's summary, for the index
     inline: list[Json] = []  # the pods drawn on the index (when not split)
     yield from _pod_pages(d, plan, sc, split, pods, inline)
+    yield from facility_page(d, plan)
     yield "index.html", _index_page(d, plan, sc, phase, split, inline_racks, pods, inline)
 
 
@@ -443,6 +448,7 @@ def _index_page(
         cluster=d.cluster.name,
         valid=True,
         summary=_summary(plan),
+        facility=plan["capacity"]["facility"]["declared"],
         capacity_svg=Markup(svg.capacity(plan["phases"], plan["cluster"]["precision"])),
         phase_table=tables.phases(plan),
         power_tables=_power_tables(plan),

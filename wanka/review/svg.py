@@ -390,3 +390,129 @@ def pod_map(pods: Sequence[Json]) -> str:
             )
         out.append("</g></a>")
     return _svg(4 + per_row * (TILE_W + 8), height, out, chart="pods")
+
+
+# ---- facility --------------------------------------------------------------------------------
+
+FACILITY_COLOURS = {
+    "it": "#4e79a7",
+    "liquid-overhead": "#76b7b2",
+    "air-overhead": "#f28e2b",
+    "overhead": "#bab0ac",  # a measured PUE's overhead, not split by path
+    "liquid": "#76b7b2",
+    "air": "#f28e2b",
+}
+
+
+_FAC_LABEL_W, _FAC_SPAN = 64, 680
+
+
+@dataclass(frozen=True, slots=True)
+class _Scale:
+    top: float  # kW at the right end of the bars
+
+    def x(self, kw: float) -> float:
+        return _FAC_LABEL_W + _FAC_SPAN * kw / self.top
+
+
+def _hall_power(h: Json, s: _Scale, y: float) -> list[str]:
+    """The stacked power bar of a hall and its IT capacity line."""
+    if h["pue_basis"] == "measured":
+        parts = [("it", h["it_kw"]), ("overhead", float(h["facility_kw"]) - float(h["it_kw"]))]
+    else:
+        parts = [
+            ("it", h["it_kw"]),
+            ("liquid-overhead", h["liquid_overhead_kw"] or 0),
+            ("air-overhead", h["air_overhead_kw"] or 0),
+        ]
+    out: list[str] = []
+    at = 0.0
+    for seg, value in parts:
+        kw = float(value)
+        out.append(
+            f'<rect x="{s.x(at):.1f}" y="{y}" width="{s.x(at + kw) - s.x(at):.1f}" height="18" '
+            f'fill="{FACILITY_COLOURS[seg]}" data-segment="{seg}" data-kw="{kw:.2f}">'
+            f"<title>{seg.replace('-', ' ')}: {tables.kw(kw)} kW</title></rect>"
+        )
+        at += kw
+    cap = float(h["it_capacity_kw"])
+    pue = f"PUE {float(h['pue']):.3f}" + (" measured" if h["pue_basis"] == "measured" else "")
+    out.append(
+        f'<line x1="{s.x(cap):.1f}" y1="{y - 3}" x2="{s.x(cap):.1f}" y2="{y + 21}" '
+        f'class="target" data-capacity="it"><title>IT capacity {tables.kw(cap)} kW</title></line>'
+        f'<text x="{_FAC_LABEL_W + _FAC_SPAN + 10}" y="{y + 13}" class="label">power '
+        f"{tables.kw(h['facility_kw'])} kW ({tables.kw(h['it_kw'])} IT of "
+        f"{tables.kw(cap)}), {pue}</text>"
+    )
+    return out
+
+
+def _hall_heat(h: Json, path: str, s: _Scale, y: float) -> str:
+    """A hall's heat into `path` (liquid, air) against its usable and installed capacity."""
+    plant, heat = h[path], float(h[f"{path}_kw"])
+    usable = float(plant["usable_kw"]) if plant else 0.0
+    installed = float(plant["installed_kw"]) if plant else 0.0
+    over = heat > usable + 1e-9
+    lw = _FAC_LABEL_W
+    return (
+        f'<text x="{lw - 6}" y="{y + 10}" class="small" text-anchor="end">{path}</text>'
+        f'<rect x="{lw}" y="{y + 2}" width="{s.x(installed) - lw:.1f}" height="10" '
+        f'class="track"/>'
+        f'<rect x="{lw}" y="{y + 2}" width="{s.x(heat) - lw:.1f}" height="10" '
+        f'fill="{OVER if over else FACILITY_COLOURS[path]}" data-heat="{path}">'
+        f"<title>{path} heat {tables.kw(heat)} kW</title></rect>"
+        f'<line x1="{s.x(usable):.1f}" y1="{y}" x2="{s.x(usable):.1f}" y2="{y + 14}" '
+        f'class="peak" data-capacity="{path}"><title>usable {path} capacity '
+        f"{tables.kw(usable)} kW</title></line>"
+        f'<text x="{lw + _FAC_SPAN + 10}" y="{y + 11}" class="label">{path} heat '
+        f"{tables.kw(heat)} of {tables.kw(usable)} kW usable "
+        f"({tables.kw(usable - heat)} free; {tables.kw(installed)} installed)</text>"
+    )
+
+
+def _facility_legend(y: float) -> list[str]:
+    out: list[str] = []
+    segs = (("it", "IT"), ("liquid-overhead", "liquid overhead"), ("air-overhead", "air overhead"))
+    for i, (seg, label) in enumerate(segs):
+        lx = _FAC_LABEL_W + i * 150
+        out.append(
+            f'<rect x="{lx}" y="{y}" width="12" height="12" fill="{FACILITY_COLOURS[seg]}"/>'
+            f'<text x="{lx + 16}" y="{y + 10}" class="small">{label}</text>'
+        )
+    lx = _FAC_LABEL_W + 460
+    out.append(
+        f'<line x1="{lx}" y1="{y - 1}" x2="{lx}" y2="{y + 13}" class="target"/>'
+        f'<text x="{lx + 6}" y="{y + 10}" class="small">capacity (IT; usable cooling with '
+        "redundant units held back)</text>"
+    )
+    return out
+
+
+def facility(halls: Sequence[Json]) -> str:
+    """Per hall: a stacked bar of its facility power (IT, liquid overhead, air overhead; one
+    overhead for a measured PUE) against its IT capacity (a line), and its liquid and air heat
+    against the usable capacity of its CDUs and air units (a line; the installed capacity,
+    redundant units included, as the track). One scale for all bars, in kW."""
+    top = max(
+        [float(h["facility_kw"]) for h in halls]
+        + [float(h["it_capacity_kw"]) for h in halls]
+        + [float((h[p] or {}).get("installed_kw", 0)) for h in halls for p in ("liquid", "air")]
+        + [1e-9]
+    )
+    s = _Scale(top)
+    out: list[str] = []
+    y = 8.0
+    for h in halls:
+        out.append(
+            f'<g data-hall="{_a(h["hall"])}"><text x="4" y="{y + 14}" class="tier">'
+            f"{escape(h['hall'])}</text>"
+        )
+        out += _hall_power(h, s, y)
+        y += 30
+        for path in ("liquid", "air"):
+            out.append(_hall_heat(h, path, s, y))
+            y += 18
+        out.append("</g>")
+        y += 14
+    out += _facility_legend(y)
+    return _svg(1100, y + 20, out, chart="facility")
