@@ -55,6 +55,9 @@ HINTS = {
     "ref-unresolved.yaml": ("REF-UNRESOLVED", "did you mean 'lc-60'"),
     "ref-unresolved-node-model.yaml": ("REF-UNRESOLVED", "did you mean 'a2-kunpeng'"),
     "ref-unresolved-switch-model.yaml": ("REF-UNRESOLVED", "did you mean 'lab-32x400g'"),
+    # a cluster-wide PUE is refused with the place a hall's PUE goes
+    "schema-not-allowed-pue.yaml": ("SCHEMA-NOT-ALLOWED", "facility.halls.<hall>.measured_pue"),
+    "ref-unresolved-facility-hall.yaml": ("REF-UNRESOLVED", "did you mean 'lab'"),
 }
 
 # Messages that must say what the finding stands for: (rule, text the message must contain).
@@ -95,6 +98,9 @@ MESSAGES = {
     ),
     # the pod instance, with its type; not the placement's short name
     "layout-row-full.yaml": ("LAYOUT-ROW-FULL", "pod 'lab-p2-pod01' (type lab-pod) needs 3"),
+    # redundancy is counted: 2 CDUs of 20 kW, 1 held back, carry 20 kW of the 25.2
+    "fac-hall-cooling.yaml": ("FAC-HALL-COOLING", "25.2 kW into liquid at nominal load, its 2 CDUs"),
+    "fac-hall-power.yaml": ("FAC-HALL-POWER", "39.0 kW of nominal IT load (p1 20.2, p2 18.9)"),
 }
 
 # Rules that make a file unreadable input: nothing to check, exit 2 (README, `wanka validate`).

@@ -50,7 +50,7 @@ class HallPlant:
     air: CoolingPlant | None  # None: no air plant
     measured_pue: float | None
     at: Mark
-    site_at: Mark | None = None
+    it_power_at: Mark | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -178,7 +178,7 @@ def build_facility(spec: YMap, halls: dict[str, Mark], findings: list[Finding]) 
             air=_plant("air", h["air"], _mark(h, "air")) if "air" in h else None,
             measured_pue=float(h["measured_pue"]) if "measured_pue" in h else None,
             at=at,
-            site_at=_mark(h, "site", value=True) if "site" in h else None,
+            it_power_at=_mark(h, "it_power_kw"),
         )
     util = fac.get("utilisation")
     return Facility(

@@ -33,7 +33,7 @@ from wanka.derive.addresses import Addressing
 from wanka.derive.bundle import Derived
 from wanka.jsonfmt import Json
 from wanka.model.types import Cluster, npu_key
-from wanka.review import bom, capacity, power
+from wanka.review import bom, capacity, facilitydiff, power
 from wanka.review.diffattrs import attributes, rack_place, unit_place
 
 FROZEN = ("building", "live")  # phase statuses whose hardware must not be renumbered, ...
@@ -114,11 +114,19 @@ class Diff:
     racks: list[Json] = field(default_factory=list)  # racks whose power or cooling changes
     bom: list[Json] = field(default_factory=list)  # bill-of-materials lines that change
     totals: Json = field(default_factory=dict)
+    facility: Json = field(default_factory=dict)  # per hall, before and after (facilitydiff)
     allow_live_changes: bool = False
 
     @property
     def empty(self) -> bool:
-        return not (self.things or self.addresses or self.subnets or self.cables or self.bom)
+        return not (
+            self.things
+            or self.addresses
+            or self.subnets
+            or self.cables
+            or self.bom
+            or self.facility.get("changed")
+        )
 
     @property
     def blocked(self) -> bool:
@@ -159,6 +167,7 @@ class Diff:
             "phases": self.phases,
             "racks": cap(self.racks),
             "bom": self.bom,
+            "facility": self.facility,
         }
 
 
@@ -609,6 +618,7 @@ def _figures(old: Derived, new: Derived, rn: Mapping[str, str], diff: Diff) -> N
         o, n = op.get(name), np_.get(name)
         diff.phases.append({"name": name, **_before_after(o, n, _PHASE_FIGURES)})
     _rack_figures(old, new, rn, diff)
+    diff.facility = facilitydiff.compare(old, new)
     ob, nb = bom.bom(old), bom.bom(new)
     _bom_lines(ob, nb, diff)
     ot, nt = ob["totals"], nb["totals"]

@@ -17,6 +17,7 @@ from rich.text import Text
 
 from wanka import console
 from wanka.jsonfmt import Json
+from wanka.review import facilitydiff
 from wanka.review.diff import HINT, Diff
 
 SIGN = {"added": "+", "removed": "-", "changed": "~", "renamed": ">"}
@@ -230,7 +231,7 @@ def _renderables(doc: Json) -> list[RenderableType]:
         out.append(Text(f"  {_more(doc['sizes']['blocking'], len(blocking))}"))
     if doc["blocked"]:
         out.append(Text(f"  hint: {HINT}"))
-    if not doc["counts"] and not doc["bom"]:
+    if not doc["counts"] and not doc["bom"] and not doc["facility"].get("changed"):
         out += ["", Text("No changes.")]
         return out
     out += [
@@ -241,6 +242,9 @@ def _renderables(doc: Json) -> list[RenderableType]:
         "",
         _table("Capacity per phase", ("Phase", *(c for _, c in _PHASE_COLS)), _phase_rows(doc)),
     ]
+    if doc["facility"].get("changed"):
+        rows = facilitydiff.rows(doc["facility"])
+        out += ["", _table("Facility per hall", facilitydiff.COLUMNS, rows)]
     for key, title in SECTIONS:
         items = doc[key]
         if not items:
@@ -315,7 +319,7 @@ def markdown(diff: Diff, limit: int = 40) -> str:
         out.append("")
     else:
         out += [f"**{_headline(doc)}**", ""]
-    if not doc["counts"] and not doc["bom"]:
+    if not doc["counts"] and not doc["bom"] and not doc["facility"].get("changed"):
         out.append("No changes.")
         return "\n".join(out) + "\n"
     out += _md_table(("What", "Added", "Removed", "Changed", "Renamed"), _summary_rows(doc))
@@ -323,6 +327,9 @@ def markdown(diff: Diff, limit: int = 40) -> str:
     out += _md_table(("", "Before", "After", "Change"), _totals_rows(doc))
     out += ["", "#### Capacity per phase", ""]
     out += _md_table(("Phase", *(c for _, c in _PHASE_COLS)), _phase_rows(doc), 2)
+    if doc["facility"].get("changed"):
+        out += ["", "#### Facility per hall", ""]
+        out += _md_table(facilitydiff.COLUMNS, facilitydiff.rows(doc["facility"]))
     if doc["bom"]:
         out += ["", "#### Bill of materials: what changes", ""]
         out += _md_table(("Part", "Item", "Before", "After", "Order / freed"), _bom_rows(doc), 2)

@@ -110,7 +110,7 @@ def hall_power(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
                 "FAC-HALL-POWER",
                 f"hall '{hall}' carries {it:,.1f} kW of nominal IT load ({_phases(per)}), "
                 f"its it_power_kw is {plant.it_power_kw:,g}",
-                plant.at,
+                plant.it_power_at or plant.at,
                 "more IT power in the hall (UPS/HVDC), or fewer racks in it",
             )
 
