@@ -843,6 +843,52 @@ def _layout(plan: Plan) -> list[str]:
     return out
 
 
+# the rack types of CATALOG: (feed kW, liquid cooling kW, air cooling kW)
+RACK_RATINGS = {
+    "lc-60": (60, 48, 15),
+    "net-20": (20, 0, 20),
+    "core-36": (36, 0, 36),
+    "air-15": (15, 0, 15),
+}
+CDU_KW, CRAH_KW = 1200, 250
+
+
+def _facility(plan: Plan) -> list[str]:
+    """Every hall's plant, sized to its racks' ratings (feeds, liquid and air cooling) with
+    N+1 CDUs and N+2 CRAHs; the Shenzhen example's overheads (liquid 0.05, air 0.20) and
+    tariff (Guangdong's periods), for the benchmark's figures."""
+    rated: dict[str, list[int]] = {}
+    for ph in plan.phases:
+        for pl in ph.placements:
+            acc = rated.setdefault(pl.hall, [0, 0, 0])
+            for g in pl.type.groups:
+                for i, v in enumerate(RACK_RATINGS[g.rack]):
+                    acc[i] += (pl.count or 1) * g.count * v
+    out = [
+        "  facility:",
+        "    utilisation: 0.92",
+        "    sites:",
+        "      campus:",
+        "        currency: CNY",
+        "        bands:",
+        '          peak: {price_per_kwh: 1.105, hours: ["10:00-12:00", "14:00-19:00"]}',
+        "          flat: {price_per_kwh: 0.65, hours: "
+        '["08:00-10:00", "12:00-14:00", "19:00-24:00"]}',
+        '          valley: {price_per_kwh: 0.247, hours: ["00:00-08:00"]}',
+        "    halls:",
+    ]
+    for hall, (feed, liquid, air) in rated.items():
+        out += [f"      {hall}:", f"        it_power_kw: {feed}"]
+        if liquid:
+            cdus = math.ceil(liquid / CDU_KW) + 1
+            loop = {"cdus": cdus, "cdu_kw": CDU_KW, "redundant": 1, "overhead": 0.05}
+            out.append(f"        liquid: {flow(loop)}")
+        crahs = math.ceil(air / CRAH_KW) + 2
+        plant = {"units": crahs, "unit_kw": CRAH_KW, "redundant": 2, "overhead": 0.2}
+        out.append(f"        air: {flow(plant)}")
+    return out
+
+
 def _phases(plan: Plan) -> list[str]:
     out = ["  phases:"]
     for ph in plan.phases:
@@ -928,6 +974,8 @@ def render(plan: Plan, argv: Sequence[str]) -> str:
         _pod_types(plan),
         [""],
         _layout(plan),
+        [""],
+        _facility(plan),
         [""],
         _phases(plan),
         [""],

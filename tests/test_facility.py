@@ -169,7 +169,7 @@ def test_plan_text_and_json_say_it(tmp_path: Path) -> None:
     assert doc["capacity"]["facility"]["total"]["pue"] == 1.242
     r = run_wanka("plan", str(path))
     assert r.returncode == 0, r.stderr
-    assert "Facility power 48.5 kW for 39.0 kW IT, PUE 1.242" in r.stdout
+    assert "facility power 48.5 kW for 39.0 kW IT, PUE 1.242" in r.stdout
     assert "training in the cheapest hours: 148,548 CNY (-22.2%)" in r.stdout
     assert "Halls: power and cooling plant" in r.stdout
     assert "25.2 / 30.0 (4.8 free, 84.0%) [3 x 15, N+1]" in r.stdout

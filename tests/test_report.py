@@ -231,7 +231,7 @@ def lab_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def sz_report(tmp_path_factory: pytest.TempPathFactory, sz: Derived) -> Path:
     out = tmp_path_factory.mktemp("sz") / "report"
-    assert htmlreport.write(sz, out) == len(sz.cluster.pods) + 1
+    assert htmlreport.write(sz, out) == len(sz.cluster.pods) + 2  # and index, facility
     return out
 
 
@@ -340,6 +340,23 @@ def test_pages_open_in_chromium_without_errors(
         # the browser parsed the inline SVG into the same elements
         assert browser.count("svg[data-rack]") == racks
         assert browser.count('[data-device][data-kind="switch"]') == switches
+    # the facility page: per hall a stacked bar (IT, liquid and air overhead) against its IT
+    # capacity, and its liquid and air heat against its usable cooling
+    page = sz_report / "facility.html"
+    url = page.as_uri()
+    problems, requests = browser.load(url)
+    assert problems == [] and requests == [url], (problems, requests)
+    halls = sz.cluster.facility.halls if sz.cluster.facility else {}
+    assert browser.count('svg[data-chart="facility"]') == 1
+    assert browser.count("svg [data-hall]") == len(halls) == 2
+    for seg in ("it", "liquid-overhead", "air-overhead"):
+        assert browser.count(f'[data-hall] rect[data-segment="{seg}"]') == 2
+    for cap in ("it", "liquid", "air"):
+        assert browser.count(f'[data-hall] line[data-capacity="{cap}"]') == 2
+    assert browser.count("caption") == 3  # halls, per phase and hall, tariffs
+    # the index links to it
+    browser.load((sz_report / "index.html").as_uri())
+    assert browser.count('nav a[href="facility.html"]') == 1
 
 
 def test_the_browser_check_catches_errors(browser: Browser, tmp_path: Path) -> None:
@@ -444,3 +461,31 @@ def test_rack_elevation_geometry_and_headroom_colours(lab: Derived) -> None:
     assert fill(svg.rack(rack, over), "power") == svg.OVER
     tight = dict(rows[rack.name], liquid_kw=rows[rack.name]["liquid_capacity_kw"] * 0.9)
     assert fill(svg.rack(rack, tight), "liquid") == svg.TIGHT
+
+
+def test_facility_bars_stack_to_the_facility_power(sz: Derived) -> None:
+    """Each hall's segments (IT, liquid and air overhead) add up to its facility power, drawn
+    on one kW scale with its IT capacity; heat over the usable cooling is drawn red."""
+    halls = build_plan(sz)["capacity"]["facility"]["halls"]
+    p = Elements()
+    p.feed(svg.facility(halls))
+    hall, widths, kws, caps = "", dict[str, float](), dict[str, float](), dict[str, float]()
+    for tag, a in p.tags:
+        if tag == "g" and "data-hall" in a:
+            hall = a["data-hall"]
+        elif tag == "rect" and "data-segment" in a:
+            widths[hall] = widths.get(hall, 0.0) + float(a["width"])
+            kws[hall] = kws.get(hall, 0.0) + float(a["data-kw"])
+        elif tag == "line" and a.get("data-capacity") == "it":
+            caps[hall] = float(a["x1"])
+    top = max(max(float(h["facility_kw"]), float(h["it_capacity_kw"])) for h in halls)
+    top = max([top] + [float(h[k]["installed_kw"]) for h in halls for k in ("liquid", "air")])
+    for h in halls:
+        name = h["hall"]
+        assert kws[name] == pytest.approx(h["facility_kw"], abs=0.05)
+        assert widths[name] == pytest.approx(680 * h["facility_kw"] / top, abs=0.3)
+        assert caps[name] == pytest.approx(64 + 680 * h["it_capacity_kw"] / top, abs=0.1)
+    over = dict(halls[0], liquid_kw=float(halls[0]["liquid"]["usable_kw"]) + 1)
+    drawn_over = svg.facility([over])
+    assert f'fill="{svg.OVER}" data-heat="liquid"' in drawn_over
+    assert f'fill="{svg.OVER}" data-heat="air"' not in drawn_over

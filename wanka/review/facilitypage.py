@@ -42,7 +42,6 @@ def _summary(fac: Json) -> list[tuple[str, str]]:
                 f"{pct(t['shift_change_pct'], '+')})",
             )
         )
-    rows.append(("how", fac["basis"]))
     return rows
 
 

@@ -38,7 +38,7 @@ def summary_line(plan: Plan) -> str | None:
     if not fac["declared"]:
         return None
     t = fac["total"]
-    line = f"Facility power {kw(t['facility_kw'])} kW for {kw(t['it_kw'])} kW IT, PUE "
+    line = f"facility power {kw(t['facility_kw'])} kW for {kw(t['it_kw'])} kW IT, PUE "
     line += f"{float(t['pue']):.3f}" if t["pue"] is not None else "-"
     if "facility_mwh_year" in t:
         line += (

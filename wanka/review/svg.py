@@ -515,4 +515,4 @@ def facility(halls: Sequence[Json]) -> str:
         out.append("</g>")
         y += 14
     out += _facility_legend(y)
-    return _svg(1100, y + 20, out, chart="facility")
+    return _svg(_FAC_LABEL_W + _FAC_SPAN + 430, y + 20, out, chart="facility")
