@@ -99,8 +99,9 @@ MESSAGES = {
     # the pod instance, with its type; not the placement's short name
     "layout-row-full.yaml": ("LAYOUT-ROW-FULL", "pod 'lab-p2-pod01' (type lab-pod) needs 3"),
     # redundancy is counted: 2 CDUs of 20 kW, 1 held back, carry 20 kW of the 25.2
-    "fac-hall-cooling.yaml": ("FAC-HALL-COOLING", "25.2 kW into liquid at nominal load, its 2 CDUs"),
-    "fac-hall-power.yaml": ("FAC-HALL-POWER", "39.0 kW of nominal IT load (p1 20.2, p2 18.9)"),
+    "fac-hall-cooling.yaml": ("FAC-HALL-COOLING", "25.2 kW into liquid at nominal load, its 2 CDU"),
+    "fac-hall-cooling-air.yaml": ("FAC-HALL-COOLING", "3 CRAC units of 10 kW with 2 redundant"),
+    "fac-hall-power.yaml": ("FAC-HALL-POWER", "39.0 kW of nominal IT load (p1 20.2, p2 18.9"),
 }
 
 # Rules that make a file unreadable input: nothing to check, exit 2 (README, `wanka validate`).

@@ -47,6 +47,8 @@ from wanka.findings import Mark
 from wanka.model.facility import Band, Site
 from wanka.pipeline import derive
 from wanka.review import facility as fac
+from wanka.review import svg
+from wanka.review.capacity import scope as build_plan_scope
 from wanka.review.plan import build_plan, write_text
 from wanka.rules.check import check
 from wanka.rules.facility import coverage
@@ -217,3 +219,48 @@ def test_shenzhen_reaches_pue_1_08_from_its_plant() -> None:
     # p1: 5,728.2 kW IT, 4,308.48 liquid x 0.05 + 1,419.72 air x 0.20
     assert h1["facility_kw"] == round(5728.2 + 4308.48 * 0.05 + 1419.72 * 0.2, 2)
     assert h2["liquid_headroom_kw"] > 0 and h2["air_headroom_kw"] > 0
+
+
+def test_an_empty_hall_and_a_facility_without_tariff_or_utilisation(tmp_path: Path) -> None:
+    """A hall with a plant and no racks yet is shown (all headroom) in the cluster's plan, not
+    in a phase's; without utilisation and sites there is no energy or cost, and the plan says
+    '-' for them rather than failing."""
+    bare = """  facility:
+    halls:
+      lab:
+        it_power_kw: 45
+        liquid: {cdus: 3, cdu_kw: 15, redundant: 1, overhead: 0.1}
+        air: {units: 2, unit_kw: 20, redundant: 1, overhead: 0.5}
+      spare:
+        it_power_kw: 100
+        air: {units: 2, unit_kw: 20, redundant: 0, overhead: 0.4}
+
+"""
+    path = small(tmp_path, bare)
+    text = path.read_text(encoding="utf-8").replace(
+        "          - {name: A, positions: 10}\n",
+        "          - {name: A, positions: 10}\n      - name: spare\n        rows:\n"
+        "          - {name: A, positions: 10}\n",
+        1,
+    )
+    path.write_text(text, encoding="utf-8")
+    d = _derive(path)
+    f = fac.facility(d)
+    lab, spare = f["halls"]
+    assert spare["hall"] == "spare" and spare["racks"] == 0 and spare["pue"] is None
+    assert (spare["it_headroom_kw"], spare["air_headroom_kw"]) == (100.0, 40.0)
+    assert lab["facility_kw"] == 48.45 and "cost_year" not in lab and "it_mwh_year" not in lab
+    assert [h["hall"] for h in fac.facility(d, build_plan_scope(d, "p1"))["halls"]] == ["lab"]
+    assert 'data-hall="spare"' in svg.facility(f["halls"])
+    out = io.StringIO()
+    write_text(build_plan(d), out, color=False)
+    assert "facility power 48.5 kW for 39.0 kW IT, PUE 1.242\n" in out.getvalue().replace(
+        " \n", "\n"
+    )
+
+
+def test_measured_pue_draws_one_overhead() -> None:
+    halls = fac.facility(_derive(MEASURED))["halls"]
+    drawn = svg.facility(halls)
+    assert 'data-segment="overhead"' in drawn and 'data-segment="air-overhead"' not in drawn
+    assert "PUE 1.120 measured" in drawn

@@ -168,9 +168,11 @@ def facility(d: Derived, sc: Scope | None = None) -> Json:
     loads = hall_loads(d.cluster)
     halls: list[Json] = []
     phase_rows: list[Json] = []
-    for hall, per in loads.items():
-        plant = fac.halls.get(hall)
-        if plant is None or not names & set(per):
+    # every hall with a plant (one with racks has one, FAC-HALL-PLANT): a plan of the whole
+    # cluster shows the empty ones too, a phase's only those it stands in
+    for hall, plant in fac.halls.items():
+        per = loads.get(hall, {})
+        if not names & set(per) and (sc.phase is not None or per):
             continue
         total = hall_total(per)
         figures = power(plant, total)

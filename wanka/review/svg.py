@@ -436,7 +436,8 @@ def _hall_power(h: Json, s: _Scale, y: float) -> list[str]:
         )
         at += kw
     cap = float(h["it_capacity_kw"])
-    pue = f"PUE {float(h['pue']):.3f}" + (" measured" if h["pue_basis"] == "measured" else "")
+    pue = "no IT load" if h["pue"] is None else f"PUE {float(h['pue']):.3f}"
+    pue += " measured" if h["pue_basis"] == "measured" else ""
     out.append(
         f'<line x1="{s.x(cap):.1f}" y1="{y - 3}" x2="{s.x(cap):.1f}" y2="{y + 21}" '
         f'class="target" data-capacity="it"><title>IT capacity {tables.kw(cap)} kW</title></line>'
