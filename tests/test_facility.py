@@ -202,10 +202,14 @@ def test_diff_shows_facility_power_and_cost(tmp_path: Path) -> None:
     assert h["cost_year"]["old"] == 190989.9
     assert h["cost_year"]["new"] == pytest.approx(45.69 * 8760 * 0.75 * 0.6, abs=0.01)
     r = run_wanka("diff", str(old), str(new))
-    assert "Facility per hall" in r.stdout
+    assert "Facility per hall and phase" in r.stdout and "p2 in lab" in r.stdout
+    (p1, p2) = f["phases"]
+    assert (p1["phase"], p2["phase"]) == ("p1", "p2")
+    # p1: 7.56 kW of air heat x 0.2 = 1.512 kW less: 25.20 -> 23.69
+    assert p1["facility_kw"] == {"old": 25.2, "new": 23.69}
     assert "48.5 -> 45.7 (-3)" in r.stdout and "1.242 -> 1.171 (-0.071)" in r.stdout
     md = run_wanka("diff", str(old), str(new), "--format", "markdown").stdout
-    assert "#### Facility per hall" in md and "190,990 CNY -> 180,110 CNY (-10,880)" in md
+    assert "#### Facility per hall and phase" in md and "190,990 CNY -> 180,110 CNY (-10,880)" in md
     same = run_wanka("diff", str(old), str(old))
     assert "No changes." in same.stdout
 

@@ -244,7 +244,7 @@ def _renderables(doc: Json) -> list[RenderableType]:
     ]
     if doc["facility"].get("changed"):
         rows = facilitydiff.rows(doc["facility"])
-        out += ["", _table("Facility per hall", facilitydiff.COLUMNS, rows)]
+        out += ["", _table("Facility per hall and phase", facilitydiff.COLUMNS, rows)]
     for key, title in SECTIONS:
         items = doc[key]
         if not items:
@@ -328,7 +328,7 @@ def markdown(diff: Diff, limit: int = 40) -> str:
     out += ["", "#### Capacity per phase", ""]
     out += _md_table(("Phase", *(c for _, c in _PHASE_COLS)), _phase_rows(doc), 2)
     if doc["facility"].get("changed"):
-        out += ["", "#### Facility per hall", ""]
+        out += ["", "#### Facility per hall and phase", ""]
         out += _md_table(facilitydiff.COLUMNS, facilitydiff.rows(doc["facility"]))
     if doc["bom"]:
         out += ["", "#### Bill of materials: what changes", ""]

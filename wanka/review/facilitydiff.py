@@ -1,6 +1,6 @@
-"""What a change does to the facility, for `wanka diff`: per hall and in total, IT and
-facility power, PUE, liquid and air headroom and the yearly cost (spread and shifted to the
-cheapest hours), before and after (the figures of `review.facility`, which `wanka plan`
+"""What a change does to the facility, for `wanka diff`: per hall, per phase in a hall and in
+total, IT and facility power, PUE, liquid and air headroom (halls) and the yearly cost (spread
+and shifted to the cheapest hours), before and after (the figures of `review.facility`, which `wanka plan`
 prints), and the rows the text and Markdown reports show of them."""
 
 from __future__ import annotations
@@ -43,13 +43,22 @@ def compare(old: Derived, new: Derived) -> Json:
     for name in [*oh, *(h for h in nh if h not in oh)]:
         o, n = oh.get(name), nh.get(name)
         halls.append({"hall": name, **_before_after(o, n, FIGURES)})
+    op = {(r["phase"], r["hall"]): r for r in of.get("phases", [])}
+    np_ = {(r["phase"], r["hall"]): r for r in nf.get("phases", [])}
+    phases = [
+        {"phase": k[0], "hall": k[1], **_before_after(op.get(k), np_.get(k), _TOTAL_FIGURES)}
+        for k in [*op, *(k for k in np_ if k not in op)]
+    ]
     total = _before_after(of.get("total"), nf.get("total"), _TOTAL_FIGURES)
-    changed = any(v["old"] != v["new"] for h in halls for k, v in h.items() if k != "hall")
+    changed = any(
+        v["old"] != v["new"] for h in [*halls, *phases] for k, v in h.items() if isinstance(v, dict)
+    )
     currency = (nf.get("total") or {}).get("currency") or (of.get("total") or {}).get("currency")
     return {
         "declared": {"old": of["declared"], "new": nf["declared"]},
         "currency": currency,
         "halls": halls,
+        "phases": phases,
         "total": total,
         "changed": changed or of["declared"] != nf["declared"],
     }
@@ -59,7 +68,16 @@ def _before_after(old: Json | None, new: Json | None, keys: tuple[str, ...]) -> 
     return {k: {"old": (old or {}).get(k), "new": (new or {}).get(k)} for k in keys}
 
 
-COLUMNS = ("Hall", "IT kW", "Facility kW", "PUE", "Liquid headroom", "Air headroom", "Cost/year")
+COLUMNS = (
+    "Hall, phase",
+    "IT kW",
+    "Facility kW",
+    "PUE",
+    "Liquid headroom",
+    "Air headroom",
+    "Cost/year",
+    "In cheapest hours",
+)
 
 
 def _arrow(v: Json, fmt: Any) -> str:
@@ -88,9 +106,12 @@ def rows(doc: Json) -> list[list[str]]:
         return money(x, cur)
 
     out: list[list[str]] = []
-    items = [(h["hall"], h) for h in doc["halls"]] + [("total", doc["total"])]
+    items = [(h["hall"], h) for h in doc["halls"]]
+    items += [(f"{r['phase']} in {r['hall']}", r) for r in doc["phases"]]
+    items.append(("total", doc["total"]))
     for name, h in items:
-        if name != "total" and all(v["old"] == v["new"] for k, v in h.items() if k != "hall"):
+        same = all(v["old"] == v["new"] for v in h.values() if isinstance(v, dict))
+        if name != "total" and same:
             continue
         out.append(
             [
@@ -101,6 +122,7 @@ def rows(doc: Json) -> list[list[str]]:
                 _arrow(h["liquid_headroom_kw"], kw) if "liquid_headroom_kw" in h else "",
                 _arrow(h["air_headroom_kw"], kw) if "air_headroom_kw" in h else "",
                 _arrow(h["cost_year"], cost) + _delta(h["cost_year"]),
+                _arrow(h["cost_year_shifted"], cost) + _delta(h["cost_year_shifted"]),
             ]
         )
     return out
