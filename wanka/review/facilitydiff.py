@@ -1,7 +1,8 @@
 """What a change does to the facility, for `wanka diff`: per hall, per phase in a hall and in
-total, IT and facility power, PUE, liquid and air headroom (halls) and the yearly cost (spread
-and shifted to the cheapest hours), before and after (the figures of `review.facility`, which `wanka plan`
-prints), and the rows the text and Markdown reports show of them."""
+total, IT and facility power, PUE, liquid and air headroom (halls) and the yearly cost
+(spread, and shifted to the cheapest hours), before and after (the figures of
+`review.facility`, which `wanka plan` prints), and the rows the text and Markdown reports
+show of them."""
 
 from __future__ import annotations
 
