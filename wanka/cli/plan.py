@@ -15,7 +15,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="summarise what the cluster file derives: capacity, bill of materials, fabric, power",
         description="Validate, derive and summarise: capacity per phase against its target, the "
         "bill of materials (servers, switches, cables, optics), oversubscription, rack power and "
-        "cooling, the address plan. --format json gives the same content for CI and reviews.",
+        "cooling, with spec.facility the facility (per phase and hall: facility power, PUE, heat "
+        "against the plant, yearly energy and cost), the address plan. --format json gives the "
+        "same content for CI and reviews.",
         epilog="Exit codes: 0 done, 1 the cluster is invalid, 2 unreadable input or usage error.",
     )
     pl.add_argument("file", metavar="FILE", help="cluster file")

@@ -18,7 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "report",
         help="write a static HTML report: rack elevations, fabric, capacity, BOM, findings",
         description="Validate, derive and write a self-contained HTML report into DIR "
-        "(index.html, and a pod-<pod>.html per pod when there are more than 40 racks): rack "
+        "(index.html, a pod-<pod>.html per pod when there are more than 40 racks, and with "
+        "spec.facility a facility.html of the halls' power, cooling, PUE and cost): rack "
         "elevations with power and cooling headroom, the fabric per plane, capacity per phase "
         "against its target, the bill of materials and the findings. SVG drawings, inline CSS, "
         "no script, nothing loaded from elsewhere. Written atomically, like render. A cluster "
