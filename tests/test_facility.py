@@ -255,7 +255,9 @@ def test_an_empty_hall_and_a_facility_without_tariff_or_utilisation(tmp_path: Pa
     assert (spare["it_headroom_kw"], spare["air_headroom_kw"]) == (100.0, 40.0)
     assert lab["facility_kw"] == 48.45 and "cost_year" not in lab and "it_mwh_year" not in lab
     assert [h["hall"] for h in fac.facility(d, build_plan_scope(d, "p1"))["halls"]] == ["lab"]
-    assert 'data-hall="spare"' in svg.facility(f["halls"])
+    drawn = svg.facility(f["halls"])
+    assert 'data-hall="spare"' in drawn
+    assert drawn.count('data-no-plant="liquid"') == 1  # spare has no liquid loop, lab has one
     out = io.StringIO()
     write_text(build_plan(d), out, color=False)
     assert "facility power 48.5 kW for 39.0 kW IT, PUE 1.242\n" in out.getvalue().replace(

@@ -455,6 +455,13 @@ def _hall_heat(h: Json, path: str, s: _Scale, y: float) -> str:
     installed = float(plant["installed_kw"]) if plant else 0.0
     over = heat > usable + 1e-9
     lw = _FAC_LABEL_W
+    if plant is None and not heat:
+        what = "no liquid loop" if path == "liquid" else "no air plant"
+        return (
+            f'<text x="{lw - 6}" y="{y + 10}" class="small" text-anchor="end">{path}</text>'
+            f'<text x="{lw + _FAC_SPAN + 10}" y="{y + 11}" class="label" data-no-plant="{path}">'
+            f"{what}</text>"
+        )
     return (
         f'<text x="{lw - 6}" y="{y + 10}" class="small" text-anchor="end">{path}</text>'
         f'<rect x="{lw}" y="{y + 2}" width="{s.x(installed) - lw:.1f}" height="10" '
