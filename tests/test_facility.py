@@ -37,6 +37,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -270,3 +272,23 @@ def test_measured_pue_draws_one_overhead() -> None:
     drawn = svg.facility(halls)
     assert 'data-segment="overhead"' in drawn and 'data-segment="air-overhead"' not in drawn
     assert "PUE 1.120 measured" in drawn
+
+
+def test_the_benchmark_cluster_has_a_plant_per_hall(tmp_path: Path) -> None:
+    out = tmp_path / "bench.yaml"
+    gen = ROOT / "benchmarks/generate.py"
+    r = subprocess.run(
+        [sys.executable, str(gen), "--cards", "3000", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stderr
+    d = _derive(out)
+    f = fac.facility(d)
+    assert d.cluster.facility is not None
+    assert {h["hall"] for h in f["halls"]} == {p.hall for p in d.cluster.pods}
+    for h in f["halls"]:  # sized to the racks' ratings: headroom everywhere
+        assert h["it_headroom_kw"] > 0 and h["air_headroom_kw"] > 0
+        assert h["liquid"] is None or h["liquid_headroom_kw"] > 0
+    assert 1.05 < f["total"]["pue"] < 1.2 and f["total"]["currency"] == "CNY"
