@@ -271,7 +271,7 @@ def test_measured_pue_draws_one_overhead() -> None:
     halls = fac.facility(_derive(MEASURED))["halls"]
     drawn = svg.facility(halls)
     assert 'data-segment="overhead"' in drawn and 'data-segment="air-overhead"' not in drawn
-    assert "PUE 1.120 measured" in drawn
+    assert "PUE 1.120 measured" in drawn and "overhead (measured PUE)" in drawn
 
 
 def test_the_benchmark_cluster_has_a_plant_per_hall(tmp_path: Path) -> None:

@@ -478,16 +478,18 @@ def _hall_heat(h: Json, path: str, s: _Scale, y: float) -> str:
     )
 
 
-def _facility_legend(y: float) -> list[str]:
+def _facility_legend(y: float, measured: bool) -> list[str]:
     out: list[str] = []
     segs = (("it", "IT"), ("liquid-overhead", "liquid overhead"), ("air-overhead", "air overhead"))
+    if measured:
+        segs += (("overhead", "overhead (measured PUE)"),)
     for i, (seg, label) in enumerate(segs):
         lx = _FAC_LABEL_W + i * 150
         out.append(
             f'<rect x="{lx}" y="{y}" width="12" height="12" fill="{FACILITY_COLOURS[seg]}"/>'
             f'<text x="{lx + 16}" y="{y + 10}" class="small">{label}</text>'
         )
-    lx = _FAC_LABEL_W + 460
+    lx = _FAC_LABEL_W + 150 * len(segs) + 10
     out.append(
         f'<line x1="{lx}" y1="{y - 1}" x2="{lx}" y2="{y + 13}" class="target"/>'
         f'<text x="{lx + 6}" y="{y + 10}" class="small">capacity (IT; usable cooling with '
@@ -522,5 +524,5 @@ def facility(halls: Sequence[Json]) -> str:
             y += 18
         out.append("</g>")
         y += 14
-    out += _facility_legend(y)
+    out += _facility_legend(y, any(h["pue_basis"] == "measured" for h in halls))
     return _svg(_FAC_LABEL_W + _FAC_SPAN + 430, y + 20, out, chart="facility")
