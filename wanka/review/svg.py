@@ -480,9 +480,9 @@ def _hall_heat(h: Json, path: str, s: _Scale, y: float) -> str:
 
 def _facility_legend(y: float, measured: bool) -> list[str]:
     out: list[str] = []
-    segs = (("it", "IT"), ("liquid-overhead", "liquid overhead"), ("air-overhead", "air overhead"))
+    segs = [("it", "IT"), ("liquid-overhead", "liquid overhead"), ("air-overhead", "air overhead")]
     if measured:
-        segs += (("overhead", "overhead (measured PUE)"),)
+        segs.append(("overhead", "overhead (measured PUE)"))
     for i, (seg, label) in enumerate(segs):
         lx = _FAC_LABEL_W + i * 150
         out.append(
