@@ -219,8 +219,8 @@ def check_nvme(tools, expect):
     if rc != 0:
         return [result(NVME, "", False, (text + err).strip() or "nvme list failed")]
     found = {}
-    for dev in json.loads(text or "{}").get("Devices", []):
-        found[dev.get("DevicePath", "").rsplit("/", 1)[-1]] = int(dev.get("PhysicalSize", 0))
+    for drive in json.loads(text or "{}").get("Devices", []):
+        found[drive.get("DevicePath", "").rsplit("/", 1)[-1]] = int(drive.get("PhysicalSize", 0))
     out = []
     min_bytes = float(want.get("capacity_gb", 0)) * 1e9 * 0.98
     for i in range(count):
