@@ -238,3 +238,36 @@ def test_a_real_ansible_run_refuses_an_unknown_check(tmp_path: Path) -> None:
     out = p.stdout + p.stderr
     assert "localhost | FAILED! =>" in out, out
     assert "unknown check 'npu-cout'" in out and "Traceback" not in out, out
+
+
+class _Module:
+    """What a module's failure sends to Ansible (AnsibleModule.fail_json exits: here it
+    raises, so nothing runs after it)."""
+
+    def __init__(self) -> None:
+        self.sent: dict[str, Any] = {}
+
+    def fail_json(self, **kw: Any) -> None:
+        self.sent = kw
+        raise SystemExit(1)
+
+
+def test_the_modules_import_guard_fails_one_check() -> None:
+    import ansible_module
+
+    shared = ansible_module.util("wanka_module")
+    m = _Module()
+    assert shared.import_wanka(m, "bmc", "wanka.drivers.redfish").Client  # wanka importable
+    with pytest.raises(SystemExit):
+        shared.import_wanka(m, "bmc", "wanka.drivers.nothere")
+    assert m.sent["checks"] == [
+        {"check": "bmc", "port": "", "status": "fail", "reason": m.sent["checks"][0]["reason"]}
+    ]
+    assert m.sent["msg"].startswith("bmc: the wanka package is not importable")
+    assert "wanka.drivers.nothere" in m.sent["msg"] and m.sent["failed_checks"] == 1
+    with pytest.raises(SystemExit):
+        shared.refuse_unknown(m, checks.UnknownCheck("unknown check 'x' (known: os)"))
+    assert m.sent == {
+        "msg": "unknown check 'x' (known: os): fix the role or playbook that names it "
+        "(wanka/checks.py lists the checks)"
+    }
