@@ -271,3 +271,18 @@ def test_the_modules_import_guard_fails_one_check() -> None:
         "msg": "unknown check 'x' (known: os): fix the role or playbook that names it "
         "(wanka/checks.py lists the checks)"
     }
+
+
+def test_a_role_failure_naming_an_unknown_check_is_refused(capsys: Any) -> None:
+    """wanka_node action=fail with a misspelt check: the task fails saying which, instead of
+    a failure the report would file under a check nobody knows."""
+    import ansible_module
+    from ansible.module_utils.testing import patch_module_args
+
+    mod = ansible_module.load("wanka_node")
+    failure = {"check": "npu-drvier", "port": "", "reason": "firmware not active"}
+    with patch_module_args({"action": "fail", "failures": [failure]}), pytest.raises(SystemExit):
+        mod.main()
+    sent = json.loads(capsys.readouterr().out)
+    assert sent["failed"] and "checks" not in sent, sent
+    assert sent["msg"].startswith("unknown check 'npu-drvier' (known: "), sent
