@@ -24,8 +24,25 @@ def _load(name: str, path: Path) -> ModuleType:
 
 
 def load(name: str) -> ModuleType:
-    for util in sorted((ROOT / "playbooks/module_utils").glob("*.py")):
-        qualified = f"ansible.module_utils.{util.stem}"
-        if qualified not in sys.modules:
-            setattr(ansible.module_utils, util.stem, _load(qualified, util))
+    todo = {u.stem: u for u in sorted((ROOT / "playbooks/module_utils").glob("*.py"))}
+    todo = {s: u for s, u in todo.items() if f"ansible.module_utils.{s}" not in sys.modules}
+    while todo:  # each one after the module_utils it imports
+        left = len(todo)
+        error: ImportError | None = None
+        for stem, util in list(todo.items()):
+            qualified = f"ansible.module_utils.{stem}"
+            try:
+                setattr(ansible.module_utils, stem, _load(qualified, util))
+                del todo[stem]
+            except ImportError as e:
+                del sys.modules[qualified]
+                error = e
+        if len(todo) == left and error is not None:
+            raise error
     return _load(name, ROOT / "playbooks/library" / f"{name}.py")
+
+
+def util(name: str) -> ModuleType:
+    """One of the module_utils as the modules import it (after `load`)."""
+    load("wanka_node")  # loads every module_util
+    return sys.modules[f"ansible.module_utils.{name}"]

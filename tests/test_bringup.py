@@ -278,13 +278,12 @@ class _Module:
 
 
 def test_wanka_node_fails_with_structured_checks_the_runner_reads() -> None:
-    mod = _wanka_node()
     m = _Module()
     checks = [
         {"check": "link", "port": "npu1", "status": "pass", "reason": ""},
         {"check": "lldp", "port": "npu1", "status": "fail", "reason": "neighbour leaf02:swp3"},
     ]
-    mod.fail(m, checks)
+    ansible_module.util("wanka_module").fail_checks(m, checks)
     assert m.sent["checks"] == checks and m.sent["failed_checks"] == 1
     assert m.sent["msg"] == "1 failed: lldp npu1: neighbour leaf02:swp3"
     c = runner.Collector(["a"], {}, runner.Progress("verify", total=1))

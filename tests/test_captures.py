@@ -28,6 +28,8 @@ from wanka.pipeline import open_cluster
 ROOT = Path(__file__).resolve().parent.parent
 CAPTURES = Path(__file__).resolve().parent / "captures" / "ascend"
 NODE = ansible_module.load("wanka_node")
+FACTS = ansible_module.util("wanka_node_facts")
+CHECKS = ansible_module.util("wanka_node_checks")
 
 
 def capture(name: str) -> str:
@@ -92,15 +94,15 @@ def test_every_capture_names_its_source() -> None:
     [("version_cfg_a2_8.0.RC2.txt", "8.0.RC2"), ("version_cfg_x86_8.1.RC1.txt", "8.1.RC1")],
 )
 def test_cann_version_is_read_from_the_real_version_cfg(name: str, release: str) -> None:
-    running = NODE.cann_running(capture(name))
+    running = FACTS.cann_running(capture(name))
     assert running["toolkit"] == release and running["opp_kernel"] == release
     # the multi-release *_installed_version lines do not confuse it (last = running)
     assert "toolkit_installed" not in running
 
 
 def test_a_version_cfg_without_running_lines_reads_as_no_cann() -> None:
-    assert NODE.cann_running("Version=8.0.RC3\n") == {}  # the emulator's old form
-    assert NODE.cann_running(None) == {}
+    assert FACTS.cann_running("Version=8.0.RC3\n") == {}  # the emulator's old form
+    assert FACTS.cann_running(None) == {}
 
 
 def test_lab_toolkit_and_kernels_write_the_real_version_cfg(
@@ -116,7 +118,7 @@ def test_lab_toolkit_and_kernels_write_the_real_version_cfg(
     assert set(keys(ours)) <= set(keys(real))  # no key the real file does not have
     running = [k for k in keys(real) if k.endswith("_running_version")]
     assert [k for k in keys(ours) if k.endswith("_running_version")] == running
-    assert NODE.cann_running(ours) == NODE.cann_running(real)  # one parser reads both alike
+    assert FACTS.cann_running(ours) == FACTS.cann_running(real)  # one parser reads both alike
     kernels = (lab_env / "root" / server.KERNELS_INFO).read_text(encoding="utf-8")
     assert keys(kernels) == keys(capture("kernels_version_info_8.2.RC1.txt"))[:2]
 
@@ -131,12 +133,12 @@ def test_driver_and_firmware_version_info_are_read_from_the_captures(tmp_path: P
     ):
         path = tmp_path / name
         path.write_text(capture(name), encoding="utf-8")
-        got, values = NODE.version_info(str(path))
+        got, values = FACTS.version_info(str(path))
         assert got == version
-        assert NODE.parse_range(values["compatible_version_fw"]) == fw_range
+        assert FACTS.parse_range(values["compatible_version_fw"]) == fw_range
     path = tmp_path / "fw"
     path.write_text(capture("firmware_version_info_7.1.0.11.220.txt"), encoding="utf-8")
-    assert NODE.version_info(str(path))[0] == "7.1.0.11.220"
+    assert FACTS.version_info(str(path))[0] == "7.1.0.11.220"
 
 
 def test_lab_driver_writes_the_real_version_info(
@@ -151,7 +153,7 @@ def test_lab_driver_writes_the_real_version_info(
     assert {"Version", "compatible_version_fw", "package_version"} <= set(keys(ours))
     path = lab_env / "ours"
     path.write_text(ours, encoding="utf-8")
-    assert NODE.version_info(str(path))[0] == a2["software"]["driver_version"]
+    assert FACTS.version_info(str(path))[0] == a2["software"]["driver_version"]
 
 
 # ----------------------------------------------------------------------------- npu-smi -m
@@ -197,9 +199,9 @@ def test_chip_names_are_the_boards(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_spod_info_parser_reads_the_capture() -> None:
-    assert NODE.spod_info(capture("npu_smi_spod_info_a3_npu0_chip0.txt")) == (167772160, 0, 40)
-    assert NODE.spod_info(capture("npu_smi_spod_info_a3_npu0_chip1.txt")) == (167837697, 0, 40)
-    assert NODE.spod_info("This device does not support querying spod-info.\n") == (
+    assert CHECKS.spod_info(capture("npu_smi_spod_info_a3_npu0_chip0.txt")) == (167772160, 0, 40)
+    assert CHECKS.spod_info(capture("npu_smi_spod_info_a3_npu0_chip1.txt")) == (167837697, 0, 40)
+    assert CHECKS.spod_info("This device does not support querying spod-info.\n") == (
         None,
         None,
         None,
@@ -304,8 +306,8 @@ def os_capture(name: str) -> str:
 def test_preflight_reads_the_os_from_the_real_os_release(
     name: str, model: tuple[str, str], ok: bool
 ) -> None:
-    info = NODE.os_release(os_capture(name))
-    problem = NODE.os_problem(info, {"name": model[0], "version": model[1]})
+    info = CHECKS.os_release(os_capture(name))
+    problem = CHECKS.os_problem(info, {"name": model[0], "version": model[1]})
     assert (problem is None) == ok, problem
 
 

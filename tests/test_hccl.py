@@ -474,6 +474,7 @@ def test_a3_tables_take_hardware_ids_and_span_supernodes(tmp_path: Path) -> None
     printed on each server (the lab's npu-smi, whose format is tested against the capture in
     test_captures.py), never the planned numbering; a pod table spans its supernodes, one
     super_pod_list entry per SuperPoD; an A3 server verify read no ids of is left out."""
+    from wanka import checks as registry
     from wanka.bringup.results import Check, HostResult, RunResult
     from wanka.bringup.run import hardware_ids
     from wanka.lab.profile import node_profile
@@ -493,10 +494,10 @@ def test_a3_tables_take_hardware_ids_and_span_supernodes(tmp_path: Path) -> None
                 (k.strip(), v.strip()) for k, v in (x.split(":") for x in text.splitlines())
             )
             printed.setdefault(n.name, {})[dev["device"]] = int(info["SDID"])
-            value = f"{info['SDID']}:{info['Super Pod ID']}:{info['Server Index']}"
-            checks.append(
-                Check(id="spod-info", port=f"npu{dev['device']}", status="pass", value=value)
-            )
+            ids = (int(info["SDID"]), int(info["Super Pod ID"]), int(info["Server Index"]))
+            passed = Check.from_dict(registry.spod(f"npu{dev['device']}", *ids))  # as wanka_node
+            assert passed is not None
+            checks.append(passed)
         hosts[n.name] = HostResult(status="ok", checks=tuple(checks))
     result = RunResult(playbook="verify", phase=None, hosts=hosts)
     hw = hardware_ids(result)

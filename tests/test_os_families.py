@@ -23,6 +23,7 @@ from wanka.render.inventory import node_vars
 from wanka.rules.check import check
 
 NODE = ansible_module.load("wanka_node")
+CHECKS = ansible_module.util("wanka_node_checks")
 CAPTURES = Path(__file__).resolve().parent / "captures" / "os"
 MIXED = ROOT / "tests/examples/positive/lab-mixed-os.yaml"
 EULER, KYLIN, UBUNTU = (f"lab-p1-pod01-r01-s0{i}" for i in (1, 2, 3))
@@ -89,8 +90,8 @@ def test_lab_ubuntu_os_release_is_the_captured_file() -> None:
     ],
 )
 def test_preflight_reads_ubuntu_from_the_real_os_release(want: tuple[str, str], ok: bool) -> None:
-    info = NODE.os_release(capture("os_release_ubuntu_22.04.txt"))
-    problem = NODE.os_problem(info, {"name": want[0], "version": want[1]})
+    info = CHECKS.os_release(capture("os_release_ubuntu_22.04.txt"))
+    problem = CHECKS.os_problem(info, {"name": want[0], "version": want[1]})
     assert (problem is None) == ok, problem
 
 
@@ -197,4 +198,5 @@ def test_lab_kylin_names_the_codename_of_its_service_pack() -> None:
     for version, code in (("V10 SP1", "Tercel"), ("V10 SP2", "Sword"), ("V10 SP3", "Lance")):
         text = os_release("Kylin", version) or ""
         assert f'VERSION="V10 ({code})"' in text, (version, text)
-        assert NODE.os_problem(NODE.os_release(text), {"name": "Kylin", "version": version}) is None
+        want = {"name": "Kylin", "version": version}
+        assert CHECKS.os_problem(CHECKS.os_release(text), want) is None

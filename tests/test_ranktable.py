@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from wanka import checks as registry
 from wanka.cli.main import main
 from wanka.lab.profile import node_profile
 from wanka.lab.tools import npu_smi
@@ -39,15 +40,8 @@ def verified(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, 
             text = npu_smi.npu_smi_spod(prof, dev["card"], dev["chip"])
             info = {k.strip(): v.strip() for k, v in (x.split(":") for x in text.splitlines())}
             printed.setdefault(n.name, {})[dev["device"]] = int(info["SDID"])
-            value = f"{info['SDID']}:{info['Super Pod ID']}:{info['Server Index']}"
-            checks.append(
-                {
-                    "check": "spod-info",
-                    "port": f"npu{dev['device']}",
-                    "status": "pass",
-                    "value": value,
-                }
-            )
+            ids = (int(info["SDID"]), int(info["Super Pod ID"]), int(info["Server Index"]))
+            checks.append(registry.spod(f"npu{dev['device']}", *ids))  # as wanka_node sends it
         hosts[n.name] = {"status": "ok", "checks": checks}
     hosts[servers[3].name]["status"] = "failed"  # failed its last verify: never in a table
     out = tmp_path_factory.mktemp("verify")

@@ -23,6 +23,7 @@ from wanka.rules.check import check
 ROOT = Path(__file__).resolve().parent.parent
 CAPTURES = Path(__file__).resolve().parent / "captures"
 NODE = ansible_module.load("wanka_node")
+SW = ansible_module.util("wanka_switch_checks")
 
 
 def capture(name: str) -> str:
@@ -33,20 +34,20 @@ def capture(name: str) -> str:
 
 
 def test_the_parser_reads_show_interfaces_status_as_a_person_does() -> None:
-    rows = {r["Interface"]: r for r in NODE.columns(capture("sonic/show_interfaces_status.txt"))}
+    rows = {r["Interface"]: r for r in SW.columns(capture("sonic/show_interfaces_status.txt"))}
     assert len(rows) == 15
     assert rows["Ethernet32"]["Lanes"] == "13,14,15,16"
     assert rows["Ethernet32"]["Vlan"] == "PortChannel1001"
     assert rows["Ethernet0"]["Oper"] == "down" and rows["Ethernet0"]["Admin"] == "up"
     assert rows["Ethernet0"]["Type"] == "QSFP28 or later"
     assert rows["PortChannel1001"]["Asym PFC"] == "N/A"
-    assert NODE._gbps(rows["Ethernet0"]["Speed"]) == 25
-    assert NODE._gbps(rows["Ethernet16"]["Speed"]) == 0.1
+    assert SW._gbps(rows["Ethernet0"]["Speed"]) == 25
+    assert SW._gbps(rows["Ethernet16"]["Speed"]) == 0.1
 
 
 def test_the_emulated_table_is_intfutils_layout_byte_for_byte() -> None:
     text = capture("sonic/show_interfaces_status.txt")
-    rows = NODE.columns(text)
+    rows = SW.columns(text)
     again = sonic.table(sonic.HEADER, [[r[h] for h in sonic.HEADER] for r in rows])
     assert again == text
 
@@ -61,10 +62,10 @@ def test_speeds_are_printed_as_intfutil_prints_them(mbps: int, shown: str) -> No
 def test_the_qos_reader_reads_sonics_own_config_db() -> None:
     db = json.loads(capture("sonic/config_db_print_data.txt"))
     # the mock: PFC on 3 and 4, ECN (AZURE_LOSSLESS, ecn_all) on queue 3, no DSCP map
-    assert NODE.qos_faults(db, "Ethernet0", "3", "33", True) == [
+    assert SW.qos_faults(db, "Ethernet0", "3", "33", True) == [
         "Ethernet0: DSCP 33 maps to traffic class none, not 3"
     ]
-    faults = NODE.qos_faults(db, "Ethernet0", "5", "33", True)
+    faults = SW.qos_faults(db, "Ethernet0", "5", "33", True)
     assert faults[0] == "Ethernet0: PFC is not on priority 5 (pfc_enable '3,4')"
     assert faults[-1] == "Ethernet0: no ECN marking on queue 5"
 
@@ -76,7 +77,7 @@ def test_a_rendered_config_db_passes_the_qos_reader_on_every_port() -> None:
     q = r.qos
     assert q is not None
     for name in db["PORT_QOS_MAP"]:
-        assert NODE.qos_faults(db, name, str(q["pfc_priority"]), str(q["dscp"]), True) == []
+        assert SW.qos_faults(db, name, str(q["pfc_priority"]), str(q["dscp"]), True) == []
 
 
 def test_dcb_pfc_show_is_read_and_a_veth_is_not_checked() -> None:
@@ -90,11 +91,11 @@ def test_dcb_pfc_show_is_read_and_a_veth_is_not_checked() -> None:
             assert argv[:4] == ["dcb", "pfc", "show", "dev"]
             return self.answer
 
-    assert NODE._dcb_pfc(Tools(0, text, ""), "swp1", "6")["status"] == "pass"
-    off = NODE._dcb_pfc(Tools(0, text, ""), "swp1", "4")
+    assert SW._dcb_pfc(Tools(0, text, ""), "swp1", "6")["status"] == "pass"
+    off = SW._dcb_pfc(Tools(0, text, ""), "swp1", "4")
     assert off["status"] == "fail" and off["reason"] == "swp1: PFC is off on priority 4"
     veth = capture("debian_switch/dcb_pfc_show_veth.txt")
-    skipped = NODE._dcb_pfc(Tools(1, "", veth), "swp1", "4")
+    skipped = SW._dcb_pfc(Tools(1, "", veth), "swp1", "4")
     assert skipped["status"] == "skip" and "Operation not supported" in skipped["reason"]
 
 
@@ -144,7 +145,7 @@ def test_show_interfaces_status_of_a_rendered_switch(
     monkeypatch.setenv("WANKA_SONIC_DIR", str(tmp_path))
     (tmp_path / "config_db.running.json").write_text(json.dumps(config_db(r)))
     rc, out = _run(capsys, "show", "interfaces", "status")
-    rows = {x["Interface"]: x for x in NODE.columns(out)}
+    rows = {x["Interface"]: x for x in SW.columns(out)}
     assert rc == 0 and list(rows)[:3] == ["Ethernet0", "Ethernet8", "Ethernet16"]
     assert len(rows) == len(r.ports)
     assert rows["Ethernet0"]["Speed"] == "400G" and rows["Ethernet0"]["Admin"] == "up"

@@ -213,7 +213,7 @@ def test_ansible_module(
         ("the model's", {"npu": {"cards": 1}, "firmware_range": [lo, hi]}, tmp_path / "none"),
         ("the installed driver's", {"npu": {"cards": 1}}, drv),
     ):
-        monkeypatch.setattr(mod, "DRIVER_INFO", str(info))
+        monkeypatch.setattr(ansible_module.util("wanka_node_checks"), "DRIVER_INFO", str(info))
         (res,) = mod.check_npus(_Board(fw), expect, {"firmware"})
         assert (res["check"], res["port"], res["value"]) == ("firmware", "npu0", fw)
         assert res["status"] == ("pass" if answer == IN else "fail"), (whose, why, res)

@@ -121,12 +121,8 @@ import os
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-
-
-def fail(module, check, reason, **extra):
-    """Fail the task with one failed check, as wanka's runner reads it (res.checks)."""
-    module.fail_json(msg="%s: %s" % (check, reason),
-                     checks=[dict(check=check, port="", status="fail", reason=reason)], **extra)
+from ansible.module_utils.wanka_module import fail_check as fail
+from ansible.module_utils.wanka_module import import_wanka
 
 
 def resolve(module, credential):
@@ -192,11 +188,8 @@ def main():
         ),
         supports_check_mode=True,
     )
-    try:
-        from wanka.drivers.redfish import Client, RedfishError
-    except ImportError:
-        fail(module, "bmc", "the wanka package is not importable by the controller's Python "
-             "(run the playbook with wanka's virtualenv)")
+    redfish = import_wanka(module, "bmc", "wanka.drivers.redfish")
+    Client, RedfishError = redfish.Client, redfish.RedfishError
     p = module.params
     auth = resolve(module, p["credential"])
     verify = False if p["insecure"] else (p["ca_bundle"] or True)

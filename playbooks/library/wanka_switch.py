@@ -119,12 +119,13 @@ checks:
 import os
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.wanka_checks import FABRIC
+from ansible.module_utils.wanka_module import fail_check, import_wanka
 
 
 def fail(module, reason, **extra):
-    """Fail the task with one failed check, as wanka's runner reads it (res.checks)."""
-    module.fail_json(msg="fabric: %s" % reason,
-                     checks=[dict(check="fabric", port="", status="fail", reason=reason)], **extra)
+    """Fail the task: the check `fabric`."""
+    fail_check(module, FABRIC, reason, **extra)
 
 
 def main():
@@ -146,11 +147,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    try:
-        from wanka.drivers import switch as driver
-    except ImportError:
-        fail(module, "the wanka package is not importable by the controller's Python "
-             "(run the playbook with wanka's virtualenv)")
+    driver = import_wanka(module, FABRIC, "wanka.drivers.switch")
     p = module.params
     try:
         with open(p["src"]) as f:

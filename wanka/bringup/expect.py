@@ -11,33 +11,20 @@ routed switch's expectation lists its BGP sessions (interface names) to switches
 phase or an earlier one (every phase when the run covers them all): later phases' leaves
 are not cabled in yet.
 
-Everything is computed here; the roles compare and report.
+Its shape is declared in expectation.py; what follows from the topology (the leaf port of
+each card, the ping peers) comes from derive/verifyplan.py. The roles compare and report.
 """
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
-from typing import Any
 
-from wanka.derive import hccn, routing
+from wanka.bringup.expectation import Device, Expect, Mount, NodeExpect, Os, Port, SwitchExpect
+from wanka.derive import hccn, routing, verifyplan
 from wanka.derive.bundle import Derived
 from wanka.derive.cabling import Cable
 from wanka.model.types import Drive, Node, Switch
-
-
-def _cabled(d: Derived) -> dict[tuple[str, int], tuple[str, str]]:
-    """(node, card) -> (switch, the switch's vendor port name) on each node's parameter plane
-    (one plane per server; a cluster may have several)."""
-    out: dict[tuple[str, int], tuple[str, str]] = {}
-    planes = {p.name for p in d.cluster.planes.values() if p.role == "parameter"}
-    for c in d.cabling.cables:
-        plane = c.plane
-        if plane in planes and c.a.port.startswith(plane):
-            suffix = c.a.port[len(plane) :]
-            if suffix.isdigit():
-                out[(c.a.device, int(suffix))] = (c.b.device, c.b.port)
-    return out
 
 
 def node_expect(
@@ -45,7 +32,7 @@ def node_expect(
     node: Node,
     devices: list[hccn.Device],
     cabled: dict[tuple[str, int], tuple[str, str]],
-) -> dict[str, Any]:
+) -> NodeExpect:
     model = node.model
     acc = model.accelerator
     dies = acc.dies if acc is not None else 1
@@ -85,16 +72,22 @@ def node_expect(
     }
 
 
-def _os(d: Derived, node: Node) -> dict[str, str | None]:
+def _os(d: Derived, node: Node) -> Os:
     """The OS the node's type runs (its `os`, else software.os): what preflight's `os`
     check compares /etc/os-release with; empty when the model names none."""
     image = d.cluster.software.os_of(node.model)
-    return image.as_var() if image is not None else {"name": None, "version": None}
+    if image is None:
+        return {"name": None, "version": None, "family": None, "distribution": None}
+    var = image.as_var()
+    return {
+        "name": var["name"], "version": var["version"], "family": var["family"],
+        "distribution": var["distribution"],
+    }  # fmt: skip
 
 
-def _mounts(nvme: list[Drive]) -> list[dict[str, Any]]:
+def _mounts(nvme: list[Drive]) -> list[Mount]:
     """The mounts the model asks of a node's NVMe drives, by their device names in order."""
-    mounts = []
+    mounts: list[Mount] = []
     index = 0
     for drive in nvme:
         for _ in range(drive.count):
@@ -117,18 +110,18 @@ def _device(
     speed_mbps: int | None,
     pfc: str | None,
     cabled: dict[tuple[str, int], tuple[str, str]],
-) -> dict[str, Any]:
+) -> Device:
     """What verify expects of one NPU device: its address, port speed, PFC and leaf port."""
     device = int(dev["device"])
     card = device // dies
-    entry: dict[str, Any] = {
+    entry: Device = {
         "device": device,
         "card": card,
         "chip": device % dies,
-        "address": dev["address"],
-        "netmask": dev["netmask"],
-        "gateway": dev["gateway"],
-        "netdetect": dev["netdetect"],
+        "address": str(dev["address"]),
+        "netmask": str(dev["netmask"]),
+        "gateway": str(dev["gateway"]),
+        "netdetect": str(dev["netdetect"]),
         "speed_mbps": speed_mbps,
         "pfc": pfc,
     }
@@ -138,17 +131,17 @@ def _device(
     return entry
 
 
-def _add_ping_targets(by_pod: dict[str, list[tuple[str, list[dict[str, Any]]]]]) -> None:
-    """Each device pings device + 1 (the next rail) of the next server of its pod."""
+def _add_ping_targets(out: dict[str, Expect], by_pod: dict[str, list[verifyplan.Server]]) -> None:
+    """Each device's ping target (derive/verifyplan.py: the next rail of the next server)."""
+    peers = verifyplan.ping_peers(list(by_pod.values()))
     for servers in by_pod.values():
-        for i, (_, devs) in enumerate(servers):
-            peer_name, peer_devs = servers[(i + 1) % len(servers)]
-            if not peer_devs or (len(servers) == 1 and len(peer_devs) == 1):
-                continue
-            for dev in devs:
-                target = peer_devs[(dev["device"] + 1) % len(peer_devs)]
-                dev["ping"] = target["address"]
-                dev["ping_peer"] = f"{peer_name}:npu{target['device']}"
+        for server in servers:
+            exp = out[server.name]
+            assert exp["kind"] == "node"
+            for dev in exp["npu"]["devices"]:
+                ping = peers.get((server.name, dev["device"]))
+                if ping is not None:
+                    dev["ping"], dev["ping_peer"] = ping.address, ping.peer
 
 
 def switch_expect(
@@ -157,7 +150,7 @@ def switch_expect(
     configs: dict[str, routing.SwitchRouting],
     upto: int,
     cables: dict[str, list[Cable]] | None = None,
-) -> dict[str, Any]:
+) -> SwitchExpect:
     """A switch's BGP sessions to switches of phases up to index `upto` (those cabled in), its
     OS, its cabled ports to devices of those phases with their speed (Gb/s), and on a RoCE
     plane the lossless class those ports must hold (PFC priority, DSCP, ECN)."""
@@ -167,19 +160,19 @@ def switch_expect(
     phase_of = {s.name: s.pod.phase.index for s in d.cluster.switches}
     phase_of.update((n.name, n.pod.phase.index) for n in d.cluster.nodes)
     peers = [i["ifname"] for i in config.interfaces if phase_of.get(i["peer"], upto + 1) <= upto]
-    ports: list[dict[str, Any]] = []
+    ports: list[Port] = []
     for c in (cables if cables is not None else d.cabling.by_device()).get(sw.name, []):
         mine, other = (c.a, c.b) if c.a.device == sw.name else (c.b, c.a)
         if phase_of.get(other.device, upto + 1) <= upto:
             ports.append({"name": mine.ifname, "speed": c.speed})
     ports.sort(key=lambda p: _port_order(str(p["name"])))
-    out: dict[str, Any] = {
+    out: SwitchExpect = {
         "kind": "switch", "routed": True, "bgp_peers": peers, "os": config.os, "ports": ports,
     }  # fmt: skip
     if config.qos is not None:
         q = config.qos
         out["qos"] = {
-            "pfc_priority": q["pfc_priority"], "dscp": q["dscp"], "ecn": bool(q["ecn"]),
+            "pfc_priority": int(q["pfc_priority"]), "dscp": int(q["dscp"]), "ecn": bool(q["ecn"]),
             "ports": [p["name"] for p in ports],
         }  # fmt: skip
     return out
@@ -192,19 +185,20 @@ def _port_order(name: str) -> tuple[str, int, str]:
 
 def expectations(
     d: Derived, nodes: list[Node], switches: list[Switch], phase: str | None = None
-) -> dict[str, dict[str, Any]]:
+) -> dict[str, Expect]:
     """wanka_expect of every node (NPU servers) and switch given, for a run of `phase` (its
     switches' sessions to later phases are not expected) or of every phase (None)."""
-    cabled = _cabled(d)
-    out: dict[str, dict[str, Any]] = {}
-    by_pod: dict[str, list[tuple[str, list[dict[str, Any]]]]] = defaultdict(list)
+    cabled = verifyplan.cabled_cards(d.cluster, d.cabling)
+    out: dict[str, Expect] = {}
+    by_pod: dict[str, list[verifyplan.Server]] = defaultdict(list)
     for node in nodes:
         devices = hccn.hccn_devices(d, node)
         exp = node_expect(d, node, devices, cabled)
         out[node.name] = exp
         if devices and not node.excluded:
-            by_pod[node.pod.name].append((node.name, exp["npu"]["devices"]))
-    _add_ping_targets(by_pod)
+            devs = [(x["device"], x["address"]) for x in exp["npu"]["devices"]]
+            by_pod[node.pod.name].append(verifyplan.Server(node.name, devs))
+    _add_ping_targets(out, by_pod)
     configs = routing.switch_routing(d) if switches else {}
     chosen = d.cluster.phase(phase) if phase is not None else None
     upto = (

@@ -20,6 +20,8 @@ CHECK_STATUSES: tuple[CheckStatus, ...] = ("pass", "fail", "skip")
 HOST_STATUSES: tuple[HostStatus, ...] = ("ok", "failed", "unreachable", "skipped")
 # what a check may add to say more (the ping's peer, the neighbour LLDP saw, ...)
 DETAILS = ("peer", "target", "neighbour", "value")
+# spod-info's ids of a die, numbers (wanka/checks.py spod)
+SPOD = ("sdid", "super_pod_id", "server_index")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -32,6 +34,9 @@ class Check:
     target: str = ""
     neighbour: str = ""
     value: str = ""
+    sdid: int | None = None
+    super_pod_id: int | None = None
+    server_index: int | None = None
 
     @classmethod
     def from_dict(cls, data: Any) -> Check | None:
@@ -45,17 +50,26 @@ class Check:
             port=str(data.get("port") or ""),
             status=cast(CheckStatus, status if status in CHECK_STATUSES else "fail"),
             reason=str(data.get("reason") or ""),
-            **{k: str(data[k]) for k in DETAILS if data.get(k)},
+            **_details(data),
         )
 
-    def to_dict(self) -> dict[str, str]:
-        out = {"check": self.id, "port": self.port, "status": self.status, "reason": self.reason}
+    def to_dict(self) -> dict[str, str | int]:
+        out: dict[str, str | int] = {"check": self.id, "port": self.port, "status": self.status}
+        out["reason"] = self.reason
         out.update({k: getattr(self, k) for k in DETAILS if getattr(self, k)})
+        out.update({k: getattr(self, k) for k in SPOD if getattr(self, k) is not None})
         return out
 
     def failure(self) -> dict[str, str]:
         """As the report lists it under a host's `failed`."""
         return {"check": self.id, "port": self.port, "reason": self.reason}
+
+
+def _details(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A check's details (text) and spod-info's ids (those that are numbers)."""
+    out: dict[str, Any] = {k: str(data[k]) for k in DETAILS if data.get(k)}
+    out.update({k: data[k] for k in SPOD if isinstance(data.get(k), int)})
+    return out
 
 
 def checks_of(items: Any) -> tuple[Check, ...]:

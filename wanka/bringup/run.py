@@ -66,6 +66,7 @@ from wanka.bringup.prepare import (
     shared,
 )
 from wanka.bringup.results import Check, HostResult, RunResult
+from wanka.checks import ROCE_PING, SPOD_INFO
 from wanka.datafiles import data_path
 from wanka.derive.bundle import Derived
 from wanka.render import ranktable
@@ -402,8 +403,8 @@ def _reattribute_pings(hosts: dict[str, HostResult]) -> dict[str, HostResult]:
     sender's fault: mark it skipped, naming the peer, so the report names only the cause."""
     broken: dict[str, set[str]] = {}
     for name, h in hosts.items():
-        ports = {c.port for c in h.checks if c.status == "fail" and c.id != "roce-ping"}
-        own = [f for f in h.failed if f.id != "roce-ping"]
+        ports = {c.port for c in h.checks if c.status == "fail" and c.id != ROCE_PING}
+        own = [f for f in h.failed if f.id != ROCE_PING]
         if h.status in ("unreachable", "skipped") or any(not f.port for f in own):
             ports.add("*")
         broken[name] = ports
@@ -422,7 +423,7 @@ def _reattribute_pings(hosts: dict[str, HostResult]) -> dict[str, HostResult]:
 
 def _excused(c: Check, broken: dict[str, set[str]]) -> Check:
     """A failed ping to a port (or host) that is broken itself: skipped, naming the peer."""
-    if c.id != "roce-ping" or c.status != "fail" or not c.peer:
+    if c.id != ROCE_PING or c.status != "fail" or not c.peer:
         return c
     peer, _, port = c.peer.partition(":")
     bad = broken.get(peer, set())
@@ -443,10 +444,11 @@ def hardware_ids(result: RunResult) -> ranktable.Hardware:
     out: ranktable.Hardware = {}
     for name, h in result.hosts.items():
         for c in h.checks:
-            if c.id == "spod-info" and c.status == "pass" and c.value.count(":") == 2:
-                sdid, pod, _server = c.value.split(":")
+            if c.id != SPOD_INFO or c.status != "pass":
+                continue
+            if c.sdid is not None and c.super_pod_id is not None:
                 device = int(c.port.removeprefix("npu"))
-                out.setdefault(name, {})[device] = (int(sdid), int(pod))
+                out.setdefault(name, {})[device] = (c.sdid, c.super_pod_id)
     return out
 
 

@@ -23,8 +23,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from wanka.bringup.results import Check, HostResult, HostStatus, checks_of
-
-DONE_TASK = "Wanka: host complete"
+from wanka.checks import DONE_TASK, NOT_RUN, SSH
 
 
 @dataclass
@@ -96,7 +95,7 @@ def _task_failures(data: dict[str, Any], res: dict[str, Any]) -> list[Check]:
         msg = f"exit {res['rc']}: {_command_output(res)}"
     action = str(data.get("task_action", ""))
     check = (
-        "ssh"
+        SSH
         if action.endswith("wait_for_connection")
         else str(data.get("role") or data.get("task") or "task")
     )
@@ -156,7 +155,7 @@ class Collector:
             self._fail(host, "failed", failures)
         elif kind == "runner_on_unreachable" and host:
             msg = " ".join(str(res.get("msg", "unreachable")).split())[:300]
-            self._fail(host, "unreachable", [Check(id="ssh", reason=msg)])
+            self._fail(host, "unreachable", [Check(id=SSH, reason=msg)])
         else:
             return True
         if self.show is not None:
@@ -170,7 +169,7 @@ class Collector:
             if h.status == "skipped" and name not in self.finished:
                 why = stopped.get(name) if isinstance(stopped, Mapping) else stopped
                 reason = why or "did not finish (an earlier batch failed)"
-                h.failed.append(Check(id="not-run", reason=reason))
+                h.failed.append(Check(id=NOT_RUN, reason=reason))
         return {name: h.freeze() for name, h in self.hosts.items()}
 
 

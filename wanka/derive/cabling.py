@@ -45,6 +45,7 @@ class End:
     device: str
     port: str  # as the device names it: 400GE1/0/12:2, param3, bmc
     ifname: str  # Linux/FRR interface name: swp12s2, param3, bmc
+    index: int | None = None  # a node's port on the plane (its NPU card on a parameter plane)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +150,7 @@ def derive(cluster: Cluster, topo: Topology) -> Cabling:
                 a = End(node.name, "bmc", "bmc")
                 speed = node.model.bmc_speed
             else:
-                a = End(node.name, f"{plane.name}{port}", f"{plane.name}{port}")
+                a = End(node.name, f"{plane.name}{port}", f"{plane.name}{port}", port)
                 speed = node.model.nic(plane.name).speed  # type: ignore[union-attr]
             media, length = floor.media(node.rack, leaf.rack, speed)
             breakout = None
