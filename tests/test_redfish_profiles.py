@@ -269,8 +269,12 @@ def test_pulumi_node_boots_pxe_once_and_clears_with_disabled() -> None:
         thread.join(timeout=5)
 
 
+RUN_MODULE = "from tests import ansible_module; ansible_module.load('wanka_redfish').main()"
+
+
 def _module(args: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
-    """Run the Ansible module as Ansible does on the controller: its args in a JSON file."""
+    """Run the Ansible module as Ansible does on the controller: its args in a JSON file, its
+    module_utils importable (tests/ansible_module.py, as AnsiballZ ships them)."""
     import json
     import os
     import sys
@@ -281,7 +285,7 @@ def _module(args: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
         json.dump({"ANSIBLE_MODULE_ARGS": args}, f)
     try:
         out = subprocess.run(
-            [sys.executable, str(root / "playbooks/library/wanka_redfish.py"), f.name],
+            [sys.executable, "-c", RUN_MODULE, f.name],
             capture_output=True, text=True, timeout=60,
             env={**os.environ, **env, "PYTHONPATH": str(root)},
         )  # fmt: skip

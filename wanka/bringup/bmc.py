@@ -14,14 +14,13 @@ Its certificate is checked as the cluster file says (render.inventory.bmc_verify
 from __future__ import annotations
 
 import fnmatch
-import os
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from wanka.credentials import CredentialError, resolve
 from wanka.derive.bundle import Derived
 from wanka.drivers.redfish import Client, RedfishError
 from wanka.render.inventory import bmc_verify
@@ -124,24 +123,10 @@ def credentials(d: Derived, use: bool) -> tuple[str, str] | None:
     cred = d.cluster.credentials.get("bmc")
     if not use or cred is None or cred.password is None:
         return None
-    ref = cred.password
-    if ref.source == "env":
-        value = os.environ.get(ref.name)
-        if not value:
-            raise BmcCommandError(
-                f"BMC password: environment variable {ref.name} is not set "
-                "(the cluster file's credentials.bmc reference)"
-            )
-    elif ref.source == "file":
-        try:
-            value = Path(ref.name).expanduser().read_text(encoding="utf-8").strip()
-        except OSError as e:
-            raise BmcCommandError(f"BMC password file {ref.name}: {e.strerror}") from None
-    else:
-        raise BmcCommandError(
-            f"BMC password: a {ref.source} reference is resolved by Pulumi only; "
-            "export it in an environment variable the cluster file names"
-        )
+    try:
+        value = resolve(cred.password, "BMC password (the cluster file's credentials.bmc)")
+    except CredentialError as e:
+        raise BmcCommandError(str(e)) from None
     return cred.username, value
 
 

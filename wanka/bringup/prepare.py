@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import wanka
+from wanka import credentials
 from wanka.bringup import expect
 from wanka.bringup.options import BringupError, Options
 from wanka.derive.bundle import Derived
@@ -110,14 +111,9 @@ class Prepared:
         from the artifacts whatever happens."""
         out = []
         for source, name, password in self.references:
-            value = None
-            if source == "env":
-                value = os.environ.get(name)
-            elif source == "file" and password:
-                try:
-                    value = Path(name).expanduser().read_text(encoding="utf-8").strip()
-                except OSError:
-                    value = None
+            if source == "file" and not password:
+                continue  # a private key's file: ssh reads it, and it is no value in the logs
+            value = credentials.lookup({source: name})
             if value and len(value) >= 4:
                 out.append(value)
         return out

@@ -41,6 +41,7 @@ from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Any
 
+from wanka import credentials
 from wanka.derive.bundle import Derived
 from wanka.derive.routing import IFNAME_MAX, gateway_ifname, is_routed, port_key, switch_routing
 from wanka.lab import execnodes, proc
@@ -464,14 +465,17 @@ def _start_jump(state: State, links: list[dict[str, Any]], progress: Progress) -
 
 def _ssh_key(d: Derived, ssh_key: Path | None) -> Path | None:
     """The key to authorise besides the lab's own: `ssh_key`, else the cluster's ssh
-    credential when it is a file reference to an existing key."""
+    credential's key file when it names an existing one (`{file: PATH}`, or `{env: NAME}`
+    holding the path)."""
     if ssh_key is not None:
         return ssh_key
     cred = d.cluster.credentials.get("ssh")
-    ref = cred.private_key if cred is not None else None
-    if ref is not None and ref.source == "file" and Path(ref.name).expanduser().is_file():
-        return Path(ref.name).expanduser()
-    return None
+    if cred is None or cred.private_key is None:
+        return None
+    try:
+        return Path(credentials.key_file(cred.private_key, "the ssh credential's key"))
+    except credentials.CredentialError:
+        return None  # the lab's own key only
 
 
 def _bmc_systems(d: Derived, servers: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
