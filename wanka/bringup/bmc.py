@@ -23,6 +23,7 @@ from typing import Any
 from wanka.credentials import CredentialError, resolve
 from wanka.derive.bundle import Derived
 from wanka.drivers.redfish import Client, RedfishError
+from wanka.lab.access import Access
 from wanka.render.inventory import bmc_verify
 
 BOOT = {"pxe": "Pxe", "disk": "Hdd", "none": "None"}
@@ -75,20 +76,19 @@ def targets(
     *,
     phase: str | None = None,
     limit: str | None = None,
-    access: Mapping[str, Any] | None = None,
+    access: Access | None = None,
 ) -> list[Target]:
-    """The BMCs to act on, in the cluster's node order."""
+    """The BMCs to act on, in the cluster's node order (`access`: a lab's servers, each at
+    its BMC there)."""
     out = []
-    lab_nodes = (access or {}).get("nodes") or {}
     for node in d.cluster.nodes:
         if node.excluded or (phase is not None and node.pod.phase.name != phase):
             continue
+        system: str | None
         if access is not None:
-            entry = lab_nodes.get(node.name)
-            if entry is None:
+            if node.name not in access.nodes:
                 continue  # not a lab server
-            url = str(entry.get("bmc") or access["bmc"]["url"])
-            system = entry.get("system")
+            url, system = access.bmc_of(node.name)
         else:
             address = d.addressing.bmcs.get(node.name)
             if address is None:
