@@ -14,7 +14,9 @@ import pytest
 from conftest import ROOT
 
 from wanka.cli.main import main
+from wanka.lab import access as lab_access
 from wanka.lab import vendorbmc
+from wanka.lab.access import Access, Server, Ssh
 from wanka.lab.vendorbmc import Bmc
 
 CLUSTER = str(ROOT / "examples/lab-mini/cluster.yaml")
@@ -32,20 +34,21 @@ SERVERS = {
 @pytest.fixture
 def lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Path, dict[str, Bmc]]]:
     monkeypatch.setenv("WANKA_BMC_PASSWORD", PASSWORD)
-    bmcs, servers, nodes = {}, [], {}
+    bmcs: dict[str, Bmc] = {}
+    servers: list[Any] = []
+    nodes: dict[str, Server] = {}
     for name, (profile, serial, macs) in SERVERS.items():
         b = Bmc(profile, name=name, serial=serial, macs=macs, delay=0.3,
                 auth=("Administrator", PASSWORD))  # fmt: skip
         server, thread, url = vendorbmc.serve(b)
         bmcs[name] = b
         servers.append((server, thread))
-        nodes[name] = {"bmc": url, "address": "127.0.0.1"}
-    access = {
-        "ssh": {"private_key": "/nonexistent"},
-        "bmc": {"url": "http://127.0.0.1:9", "auth": True},
-        "nodes": nodes,
-    }
-    (tmp_path / "access.json").write_text(json.dumps(access))
+        nodes[name] = Server(address="127.0.0.1", system="", namespace="", bmc=url)
+    ssh = Ssh(user="root", private_key="/nonexistent", known_hosts="/nonexistent",
+              jump_namespace="", proxy_command="", options=())  # fmt: skip
+    access = Access(cluster="lab", ssh=ssh, bmc_url="http://127.0.0.1:9", bmc_auth=True,
+                    nodes=nodes)  # fmt: skip
+    lab_access.write(tmp_path, access)
     try:
         yield tmp_path, bmcs
     finally:

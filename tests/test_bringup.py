@@ -21,7 +21,16 @@ from conftest import ROOT, run_wanka
 from wanka.bringup import expect, runner
 from wanka.bringup import report as verifyreport
 from wanka.bringup import run as bringup
+from wanka.bringup.options import BringupError, Options
+from wanka.bringup.prepare import (
+    DEFAULT_MAX_FAIL,
+    DEFAULT_SERIAL,
+    Prepared,
+    shared,
+)
+from wanka.bringup.prepare import rollout as phase_rollout
 from wanka.bringup.results import Check, HostResult, RunResult
+from wanka.bringup.run import run_playbook
 from wanka.lab import bmc
 from wanka.pipeline import derive
 from wanka.rules.check import check
@@ -308,18 +317,18 @@ def _with_rollouts(tmp_path: Path, p1: str, p2: str, name: str = "cluster.yaml")
 def test_rollout_comes_from_the_phase_unless_the_command_line_says(tmp_path: Path) -> None:
     path = _with_rollouts(tmp_path, "{batch: 25%, max_fail_percent: 10}", "{batch: 2}")
     c = check(str(path)).cluster
-    assert bringup.rollout(c, "p1", None, None) == ("25%", 10)
-    assert bringup.rollout(c, "p2", None, None) == ("2", bringup.DEFAULT_MAX_FAIL)
-    assert bringup.rollout(c, "p1", "3", 0) == ("3", 0)  # the command line wins
-    with pytest.raises(bringup.BringupError, match=r"rollout batch differ \(p1: 25%, p2: 2\)"):
-        bringup.rollout(c, None, None, None)
+    assert phase_rollout(c, "p1", None, None) == ("25%", 10)
+    assert phase_rollout(c, "p2", None, None) == ("2", DEFAULT_MAX_FAIL)
+    assert phase_rollout(c, "p1", "3", 0) == ("3", 0)  # the command line wins
+    with pytest.raises(BringupError, match=r"rollout batch differ \(p1: 25%, p2: 2\)"):
+        phase_rollout(c, None, None, None)
     # the command line settles what the phases disagree on
-    assert bringup.rollout(c, None, "4", 20) == ("4", 20)
+    assert phase_rollout(c, None, "4", 20) == ("4", 20)
     same = check(str(_with_rollouts(tmp_path, "{batch: 4}", "{batch: 4}", "same.yaml"))).cluster
-    assert bringup.rollout(same, None, None, None) == ("4", bringup.DEFAULT_MAX_FAIL)
+    assert phase_rollout(same, None, None, None) == ("4", DEFAULT_MAX_FAIL)
     plain = check(LAB).cluster
-    assert bringup.rollout(plain, None, None, None) == (
-        bringup.DEFAULT_SERIAL, bringup.DEFAULT_MAX_FAIL)  # fmt: skip
+    assert phase_rollout(plain, None, None, None) == (
+        DEFAULT_SERIAL, DEFAULT_MAX_FAIL)  # fmt: skip
     # (a lab that does not exist: were the rollout accepted, nothing would be contacted)
     res = run_wanka("bringup", str(path), "--out", str(tmp_path / "run"), "--lab",
                     str(tmp_path / "no-lab"))  # fmt: skip
@@ -365,13 +374,13 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
 
 
 def _unreachable_run(
-    port: int, out: Path, prepared: bringup.Prepared | None = None, **kw: Any
+    port: int, out: Path, prepared: Prepared | None = None, **kw: Any
 ) -> RunResult:
     """Bring-up of lab-mini's first two servers: real BMCs, no SSH (port 1 refuses)."""
     os.environ["WANKA_BMC_PASSWORD"] = SECRET
     try:
-        return bringup.run(
-            bringup.Options(
+        return run_playbook(
+            Options(
                 cluster_file=LAB,
                 phase="p1",
                 out_dir=out,
@@ -450,14 +459,14 @@ def test_resume_runs_only_hosts_that_did_not_pass(emulator: int, tmp_path: Path)
 
 
 def test_a_shared_preparation_serves_only_its_own_playbook_and_phase(tmp_path: Path) -> None:
-    opts = bringup.Options(cluster_file=LAB, phase="p1", out_dir=tmp_path / "run")
-    prepared = bringup.shared(opts, tmp_path / "prepared")
+    opts = Options(cluster_file=LAB, phase="p1", out_dir=tmp_path / "run")
+    prepared = shared(opts, tmp_path / "prepared")
     assert prepared.kinds[S01] == "node" and S01 in prepared.nodes
     assert (prepared.inventory / "host_vars" / S01 / "expect.yml").is_file()
-    assert bringup.shared(opts, tmp_path / "prepared") == prepared  # found, not made again
+    assert shared(opts, tmp_path / "prepared") == prepared  # found, not made again
     verify = replace(opts, playbook="verify")
-    with pytest.raises(bringup.BringupError, match="prepared for bringup of phase p1"):
-        bringup.run(verify, prepared=prepared)
+    with pytest.raises(BringupError, match="prepared for bringup of phase p1"):
+        run_playbook(verify, prepared=prepared)
     assert not (tmp_path / "run").exists()
 
 
@@ -466,8 +475,8 @@ def test_a_batch_runs_ansible_on_a_shared_preparation_in_its_own_new_directory(
 ) -> None:
     """What BringupBatch does: the stack's one preparation, then a real ansible-runner run of
     one rack in a run directory that does not exist yet (its private data dir is made)."""
-    opts = bringup.Options(cluster_file=LAB, phase="p1", out_dir=tmp_path / "unused")
-    prepared = bringup.shared(opts, tmp_path / "prepared")
+    opts = Options(cluster_file=LAB, phase="p1", out_dir=tmp_path / "unused")
+    prepared = shared(opts, tmp_path / "prepared")
     r = _unreachable_run(emulator, tmp_path / "rack", prepared=prepared, limit=S01)
     assert r.ran == (S01,) and r.hosts[S01].status == "failed"
     assert Path(r.artifacts).is_dir() and (tmp_path / "rack" / "runner").is_dir()

@@ -25,7 +25,8 @@ from typing import Any
 import pytest
 from conftest import ROOT, require_lab_servers, run_wanka
 
-from wanka.bringup import run as bringup
+from wanka.bringup.options import Options
+from wanka.bringup.run import run_playbook
 from wanka.derive import routing
 from wanka.derive.bundle import Derived
 from wanka.lab import netlab, nodes
@@ -51,10 +52,8 @@ class Lab:
 
     def run(self, playbook: str, **kw: Any) -> dict[str, Any]:
         started = time.monotonic()
-        opts = bringup.Options(
-            cluster_file=LAB, out_dir=self.out, playbook=playbook, lab=self.dir, **kw
-        )
-        r = bringup.run(opts).to_dict()
+        opts = Options(cluster_file=LAB, out_dir=self.out, playbook=playbook, lab=self.dir, **kw)
+        r = run_playbook(opts).to_dict()
         self.times[f"{playbook}{'-resume' if kw.get('resume') else ''}"] = round(
             time.monotonic() - started, 1
         )

@@ -30,7 +30,8 @@ import pytest
 from conftest import ROOT, require_lab_servers, run_wanka
 
 from wanka.bringup import mesh
-from wanka.bringup import run as bringup
+from wanka.bringup.options import Options
+from wanka.bringup.run import run_playbook
 from wanka.lab import netlab, nodes
 from wanka.pipeline import derive
 from wanka.rules.check import check
@@ -52,10 +53,10 @@ class Lab:
         nodes' workers and their Ansible: the lab's nodes are this machine), and the task
         results (runner_on_* events) the run handled."""
         before, started = os.times(), time.monotonic()
-        opts = bringup.Options(
+        opts = Options(
             cluster_file=LAB, out_dir=self.base / out, playbook=playbook, lab=self.dir, **kw
         )
-        r = bringup.run(opts).to_dict()
+        r = run_playbook(opts).to_dict()
         after = os.times()
         tasks = sum(
             1

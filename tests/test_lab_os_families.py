@@ -25,7 +25,8 @@ from typing import Any
 import pytest
 from conftest import ROOT, require_lab_servers, run_wanka
 
-from wanka.bringup import run as bringup
+from wanka.bringup.options import Options
+from wanka.bringup.run import run_playbook
 from wanka.lab import netlab, nodes
 from wanka.pipeline import derive
 from wanka.rules.check import check
@@ -46,8 +47,8 @@ class Lab:
 
     def run(self, playbook: str) -> dict[str, Any]:
         started = time.monotonic()
-        opts = bringup.Options(cluster_file=LAB, out_dir=self.out, playbook=playbook, lab=self.dir)
-        r = bringup.run(opts).to_dict()
+        opts = Options(cluster_file=LAB, out_dir=self.out, playbook=playbook, lab=self.dir)
+        r = run_playbook(opts).to_dict()
         self.times[f"{playbook}-{len(self.times)}"] = round(time.monotonic() - started, 1)
         return r
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from conftest import ROOT, run_wanka
 
 from wanka.bringup import mesh
 from wanka.bringup.options import BringupError
+from wanka.lab.access import Access, ExecutionNode, Ssh
 
 WORKER = (str(Path(sys.executable).parent / "ansible-runner"), "worker")
 
@@ -39,11 +41,18 @@ def test_split_keeps_pods_whole_and_balances_them() -> None:
 def test_a_count_needs_the_lab_and_enough_nodes() -> None:
     with pytest.raises(BringupError, match="needs --lab"):
         mesh.nodes("2", None)
+    ssh = Ssh(user="root", private_key="k", known_hosts="kh", jump_namespace="j",
+              proxy_command="p", options=())  # fmt: skip
+    lab = Access(cluster="lab", ssh=ssh, bmc_url=None)
+    one = replace(
+        lab, execution_nodes=(ExecutionNode(name="x1", namespace="n", command=("true",)),)
+    )
     with pytest.raises(BringupError, match="the lab has 1 execution node"):
-        mesh.nodes("2", {"execution_nodes": [{"name": "x1", "command": ["true"]}]})
+        mesh.nodes("2", one)
     with pytest.raises(BringupError, match="at least 1"):
-        mesh.nodes("0", {})
-    got = mesh.nodes("1", {"execution_nodes": [{"name": "x1", "command": ["a", "b"]}]})
+        mesh.nodes("0", lab)
+    x1 = ExecutionNode(name="x1", namespace="n", command=("a", "b"))
+    got = mesh.nodes("1", replace(lab, execution_nodes=(x1,)))
     assert got == [mesh.ExecNode("x1", ("a", "b"))]
 
 

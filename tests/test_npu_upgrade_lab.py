@@ -27,7 +27,8 @@ from typing import Any
 import pytest
 from conftest import ROOT, require_lab_servers, run_wanka
 
-from wanka.bringup import run as bringup
+from wanka.bringup.options import Options
+from wanka.bringup.run import run_playbook
 from wanka.derive.bundle import Derived
 from wanka.lab import netlab, nodes, provision
 from wanka.lab.tools.server import INSTALL_LOG
@@ -60,8 +61,8 @@ class Lab:
     seen: dict[str, int] = field(default_factory=dict)  # install-log lines already read
 
     def run(self, cluster: Path, **kw: Any) -> dict[str, Any]:
-        opts = bringup.Options(cluster_file=str(cluster), out_dir=self.out, lab=self.dir, **kw)
-        return bringup.run(opts).to_dict()
+        opts = Options(cluster_file=str(cluster), out_dir=self.out, lab=self.dir, **kw)
+        return run_playbook(opts).to_dict()
 
     def log(self, node: str) -> list[tuple[str, str]]:
         """(boot id, event) of the server's install log since the last call."""

@@ -17,7 +17,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from conftest import ROOT
@@ -25,7 +24,9 @@ from conftest import ROOT
 from wanka.derive.bundle import Derived
 from wanka.derive.routing import switch_routing
 from wanka.drivers.redfish import Client
-from wanka.lab import netlab, nodes
+from wanka.lab import access as lab_access
+from wanka.lab import netlab
+from wanka.lab.access import Access
 from wanka.pipeline import derive
 from wanka.pulumi.providers import BareMetalNodeProvider, BringupBatchProvider, SwitchConfigProvider
 from wanka.pulumi.stack import Settings, bmc_props, switch_transport
@@ -41,7 +42,7 @@ LEAF = "lab-p1-pod01-param-leaf01"
 class Lab:
     d: Derived
     dir: Path
-    access: dict[str, Any]
+    access: Access
     base: Path
     cluster: Path
 
@@ -60,7 +61,7 @@ def lab() -> Iterator[Lab]:
     lab_dir = base / "lab"
     try:
         netlab.up(d, lab_dir, prefix=f"wkp{os.urandom(2).hex()}", power_delay=(1, 2))
-        yield Lab(d, lab_dir, nodes.read_access(lab_dir), base, cluster)
+        yield Lab(d, lab_dir, lab_access.read(lab_dir), base, cluster)
     finally:
         netlab.down(lab_dir)
         shutil.rmtree(base, ignore_errors=True)
@@ -116,9 +117,9 @@ def test_up_order_on_the_lab(lab: Lab) -> None:
 
 def _ssh_up(lab: Lab, node: str) -> bool:
     """sshd of `node` answers, through the lab's jump host (the options of access.json)."""
-    address = lab.access["nodes"][node]["address"]
+    address = lab.access.nodes[node].address
     r = subprocess.run(
-        ["ssh", *lab.access["ssh"]["options"], "-o", "BatchMode=yes", "-o", "ConnectTimeout=3",
+        ["ssh", *lab.access.ssh.options, "-o", "BatchMode=yes", "-o", "ConnectTimeout=3",
          f"root@{address}", "true"],
         capture_output=True, timeout=30, check=False,
     )  # fmt: skip

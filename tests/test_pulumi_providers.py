@@ -7,7 +7,6 @@ diff, and a pickling round trip per provider."""
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import pickle
 import re
@@ -32,7 +31,9 @@ from pulumi.dynamic.dynamic import serialize_provider
 from wanka.bringup.results import Check, HostResult, RunResult
 from wanka.derive.routing import switch_routing
 from wanka.drivers.redfish import Client
+from wanka.lab import access as lab_access
 from wanka.lab import bmc
+from wanka.lab.access import Access, Ssh
 from wanka.pipeline import derive
 from wanka.pulumi import providers
 from wanka.pulumi.providers import (
@@ -479,8 +480,9 @@ def test_bringup_batch_create_follows_the_report(
     fake = _Bringups(monkeypatch)
     lab = tmp_path / "lab"
     lab.mkdir()
-    access = {"ssh": {"private_key": "/k"}, "bmc": {"url": "http://127.0.0.1:1"}, "nodes": {}}
-    (lab / "access.json").write_text(json.dumps(access))
+    ssh = Ssh(user="root", private_key="/k", known_hosts="/kh", jump_namespace="",
+              proxy_command="", options=())  # fmt: skip
+    lab_access.write(lab, Access(cluster="lab", ssh=ssh, bmc_url="http://127.0.0.1:1"))
     p = BringupBatchProvider()
     props = batch_props(cluster=LAB_MINI, outDir=str(tmp_path), lab=str(lab))
     s1, s2 = props["nodes"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 from collections import Counter, defaultdict
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -18,11 +19,16 @@ from conftest import ROOT, run_wanka
 
 from wanka.derive.bundle import Derived
 from wanka.derive.routing import is_routed, switch_routing
+from wanka.lab import access as lab_access
+from wanka.lab.access import Access, Server, Ssh, SwitchSsh
+from wanka.lab.access import Switch as LabSwitch
 from wanka.pipeline import derive
 from wanka.pulumi import preview, shards
 from wanka.rules.check import check
 
 LAB = "examples/lab-mini/cluster.yaml"
+LAB_SSH = Ssh(user="root", private_key="/lab/ssh/id_ed25519", known_hosts="/lab/ssh/known_hosts",
+              jump_namespace="wk-jump", proxy_command="jump %h %p", options=())  # fmt: skip
 SHENZHEN = "examples/shenzhen-14000p/cluster.yaml"
 CLUSTERS = (LAB, SHENZHEN)
 PASSWORD = "s3cr3t-bmc-passw0rd-for-tests"
@@ -246,16 +252,20 @@ def test_program_reads_the_lab(tmp_path: Path) -> None:
     """With wanka:lab, endpoints come from the lab's access.json: one emulator URL, each node's
     system id, each switch's namespace and vty socket (the netns transport)."""
     d = derived(LAB)
-    access = {
-        "cluster": "lab",
-        "bmc": {"url": "http://127.0.0.1:8123"},
-        "nodes": {n.name: {"system": f"uuid-{n.name}"} for n in d.cluster.nodes},
-        "switches": {
-            s.name: {"namespace": f"ns-{s.name}", "vty": f"/run/{s.name}"}
+    access = Access(
+        cluster="lab",
+        ssh=LAB_SSH,
+        bmc_url="http://127.0.0.1:8123",
+        nodes={
+            n.name: Server(address="10.90.0.1", system=f"uuid-{n.name}", namespace=f"ns-{n.name}")
+            for n in d.cluster.nodes
+        },
+        switches={
+            s.name: LabSwitch(namespace=f"ns-{s.name}", vty=f"/run/{s.name}")
             for s in d.cluster.switches
         },
-    }
-    (tmp_path / "access.json").write_text(json.dumps(access), encoding="utf-8")
+    )
+    lab_access.write(tmp_path, access)
     run = preview.run_stack(d, LAB, shards.shards(d, "p1")[0], {"wanka:lab": str(tmp_path)})
     bmc = by_type(run, "BareMetalNode")[0]
     assert bmc.inputs["url"] == "http://127.0.0.1:8123"
@@ -361,11 +371,12 @@ def test_switch_transports() -> None:
         sz, next(s for s in sz.cluster.switches if switch_routing(sz).get(s.name)), None
     )
     assert t["username"] == "netadmin" and "credential" not in t  # {pulumi: ...}: a secret input
-    entry = {"namespace": "wk-x-3", "vty": "/lab/frr/wk-x-3",
-             "ssh": {"address": "10.255.0.3", "port": 22, "user": "admin", "password": True,
-                     "proxy_command": "python -m wanka.lab.jump wk-x-3 %h %p"}}  # fmt: skip
-    access = {"ssh": {"private_key": "/lab/ssh/id_ed25519", "known_hosts": "/lab/ssh/kh"},
-              "switches": {sw.name: entry}}  # fmt: skip
+    sshd = SwitchSsh(address="10.255.0.3", port=22, user="admin", password=True,
+                     proxy_command="python -m wanka.lab.jump wk-x-3 %h %p")  # fmt: skip
+    entry = LabSwitch(namespace="wk-x-3", vty="/lab/frr/wk-x-3", ssh=sshd)
+    access = Access(cluster="lab", ssh=replace(LAB_SSH, private_key="/lab/ssh/id_ed25519",
+                                               known_hosts="/lab/ssh/kh"),
+                    bmc_url=None, switches={sw.name: entry})  # fmt: skip
     s = Settings(LAB, "p1", lab="/lab")
     assert switch_transport(lab, sw, access, s) == {
         "kind": "netns", "namespace": "wk-x-3", "vty": "/lab/frr/wk-x-3"
@@ -373,5 +384,5 @@ def test_switch_transports() -> None:
     s.switch_transport = "ssh"
     over = switch_transport(lab, sw, access, s)
     assert over["kind"] == "ssh" and over["host"] == "10.255.0.3" and over["port"] == 22
-    assert over["private_key"] == {"file": "/lab/ssh/id_ed25519"} and over["vty"] == entry["vty"]
+    assert over["private_key"] == {"file": "/lab/ssh/id_ed25519"} and over["vty"] == entry.vty
     assert over["proxy_command"].startswith("python -m wanka.lab.jump wk-x-3")

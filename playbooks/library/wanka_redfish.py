@@ -117,35 +117,24 @@ checks:
   elements: dict
 """
 
-import os
 import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.wanka_module import fail_check as fail
 from ansible.module_utils.wanka_module import import_wanka
+from ansible.module_utils.wanka_credentials import CredentialError, resolve as secret
 
 
 def resolve(module, credential):
-    """(username, password) from a reference; None without a username (no authentication)."""
+    """(username, password) from a reference, by wanka.credentials' rule; None without a
+    username (no authentication)."""
     user = module.params["username"]
     if not user:
         return None
-    credential = credential or {}
-    if "env" in credential:
-        value = os.environ.get(str(credential["env"]))
-        if not value:
-            fail(module, "bmc", "BMC password: environment variable %s is not set (the cluster "
-                 "file's credentials.bmc reference)" % credential["env"])
-    elif "file" in credential:
-        path = os.path.expanduser(str(credential["file"]))
-        try:
-            with open(path) as f:
-                value = f.read().strip()
-        except (IOError, OSError) as e:
-            fail(module, "bmc", "BMC password file %s: %s" % (path, e.strerror))
-    else:
-        fail(module, "bmc", "BMC credential reference %s cannot be resolved by Ansible (env or "
-             "file only)" % sorted(credential))
+    try:
+        value = secret(credential or {}, "BMC password (the cluster file's credentials.bmc)")
+    except CredentialError as e:
+        fail(module, "bmc", str(e))
     return (user, value)
 
 

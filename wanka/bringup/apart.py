@@ -1,5 +1,5 @@
 """A bring-up run in a process of its own: `run(opts, prepared_dir)` starts a fresh
-interpreter (`python -m wanka.bringup.apart`) that runs `wanka.bringup.run.run` on the
+interpreter (`python -m wanka.bringup.apart`) that runs `wanka.bringup.run.run_playbook` on the
 prepared run in `prepared_dir` and hands back its `RunResult`.
 
 Why: Pulumi's dynamic-provider process serves gRPC from worker threads, and gRPC (grpcio
@@ -35,7 +35,7 @@ ERROR_EXIT = 3  # the child's exit status after a BringupError (its message in t
 
 
 def run(opts: Options, prepared_dir: str | os.PathLike[str]) -> RunResult:
-    """`wanka.bringup.run.run(opts, prepared=Prepared.load(prepared_dir))` in a fresh
+    """`wanka.bringup.run.run_playbook(opts, prepared=Prepared.load(prepared_dir))` in a fresh
     interpreter; its result."""
     if opts.progress is not None:
         raise BringupError("a bring-up in a process of its own shows no progress view")
@@ -66,14 +66,14 @@ def run(opts: Options, prepared_dir: str | os.PathLike[str]) -> RunResult:
 
 def main() -> int:
     """The child: read the request on stdin, run, write the result (or the error)."""
-    from wanka.bringup import run as bringup
     from wanka.bringup.prepare import Prepared
+    from wanka.bringup.run import run_playbook
 
     request: dict[str, Any] = json.loads(sys.stdin.read())
     out = Path(request["result"])
     try:
         opts = Options(**request["options"])
-        result = bringup.run(opts, prepared=Prepared.load(Path(request["prepared"])))
+        result = run_playbook(opts, prepared=Prepared.load(Path(request["prepared"])))
     except BringupError as e:
         out.write_text(json.dumps({"error": str(e)}), encoding="utf-8")
         return ERROR_EXIT

@@ -14,16 +14,16 @@ Its certificate is checked as the cluster file says (render.inventory.bmc_verify
 from __future__ import annotations
 
 import fnmatch
-import os
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from wanka.credentials import CredentialError, resolve
 from wanka.derive.bundle import Derived
 from wanka.drivers.redfish import Client, RedfishError
+from wanka.lab.access import Access
 from wanka.render.inventory import bmc_verify
 
 BOOT = {"pxe": "Pxe", "disk": "Hdd", "none": "None"}
@@ -76,20 +76,19 @@ def targets(
     *,
     phase: str | None = None,
     limit: str | None = None,
-    access: Mapping[str, Any] | None = None,
+    access: Access | None = None,
 ) -> list[Target]:
-    """The BMCs to act on, in the cluster's node order."""
+    """The BMCs to act on, in the cluster's node order (`access`: a lab's servers, each at
+    its BMC there)."""
     out = []
-    lab_nodes = (access or {}).get("nodes") or {}
     for node in d.cluster.nodes:
         if node.excluded or (phase is not None and node.pod.phase.name != phase):
             continue
+        system: str | None
         if access is not None:
-            entry = lab_nodes.get(node.name)
-            if entry is None:
+            if node.name not in access.nodes:
                 continue  # not a lab server
-            url = str(entry.get("bmc") or access["bmc"]["url"])
-            system = entry.get("system")
+            url, system = access.bmc_of(node.name)
         else:
             address = d.addressing.bmcs.get(node.name)
             if address is None:
@@ -124,24 +123,10 @@ def credentials(d: Derived, use: bool) -> tuple[str, str] | None:
     cred = d.cluster.credentials.get("bmc")
     if not use or cred is None or cred.password is None:
         return None
-    ref = cred.password
-    if ref.source == "env":
-        value = os.environ.get(ref.name)
-        if not value:
-            raise BmcCommandError(
-                f"BMC password: environment variable {ref.name} is not set "
-                "(the cluster file's credentials.bmc reference)"
-            )
-    elif ref.source == "file":
-        try:
-            value = Path(ref.name).expanduser().read_text(encoding="utf-8").strip()
-        except OSError as e:
-            raise BmcCommandError(f"BMC password file {ref.name}: {e.strerror}") from None
-    else:
-        raise BmcCommandError(
-            f"BMC password: a {ref.source} reference is resolved by Pulumi only; "
-            "export it in an environment variable the cluster file names"
-        )
+    try:
+        value = resolve(cred.password, "BMC password (the cluster file's credentials.bmc)")
+    except CredentialError as e:
+        raise BmcCommandError(str(e)) from None
     return cred.username, value
 
 

@@ -49,6 +49,7 @@ from typing import Any
 from wanka.bringup.options import BringupError
 from wanka.bringup.results import HostResult
 from wanka.bringup.runner import Collector, Progress
+from wanka.lab.access import Access
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ class ExecNode:
     command: tuple[str, ...]
 
 
-def nodes(spec: str, access: Mapping[str, Any] | None) -> list[ExecNode]:
+def nodes(spec: str, access: Access | None) -> list[ExecNode]:
     """The execution nodes of `--execution-nodes SPEC`: a count (the first N of the lab's,
     `wanka lab up --execution-nodes N`) or a file naming them."""
     if spec.isdigit():
@@ -71,13 +72,13 @@ def nodes(spec: str, access: Mapping[str, Any] | None) -> list[ExecNode]:
                 f"--execution-nodes {count}: a count names the lab's execution nodes and needs "
                 "--lab; for real execution nodes give a file naming them"
             )
-        have = access.get("execution_nodes") or []
+        have = access.execution_nodes
         if len(have) < count:
             raise BringupError(
                 f"--execution-nodes {count}: the lab has {len(have)} execution node(s) "
                 f"(`wanka lab down`, then `wanka lab up --execution-nodes {count}`)"
             )
-        return [ExecNode(str(x["name"]), tuple(x["command"])) for x in have[:count]]
+        return [ExecNode(x.name, x.command) for x in have[:count]]
     return _from_file(Path(spec))
 
 

@@ -29,9 +29,13 @@ from pathlib import Path
 from typing import Any
 
 import wanka
+from wanka import credentials
 from wanka.bringup import expect
 from wanka.bringup.options import BringupError, Options
 from wanka.derive.bundle import Derived
+from wanka.lab.access import FILE as ACCESS_FILE
+from wanka.lab.access import Access, AccessError, Ssh, Switch
+from wanka.lab.access import read as read_access
 from wanka.model.types import Cluster, Phase
 from wanka.render import files as render
 
@@ -110,14 +114,9 @@ class Prepared:
         from the artifacts whatever happens."""
         out = []
         for source, name, password in self.references:
-            value = None
-            if source == "env":
-                value = os.environ.get(name)
-            elif source == "file" and password:
-                try:
-                    value = Path(name).expanduser().read_text(encoding="utf-8").strip()
-                except OSError:
-                    value = None
+            if source == "file" and not password:
+                continue  # a private key's file: ssh reads it, and it is no value in the logs
+            value = credentials.lookup({source: name})
             if value and len(value) >= 4:
                 out.append(value)
         return out
@@ -137,12 +136,16 @@ def _dump(path: Path, data: Any) -> None:
     path.write_text(render.dump_yaml(data), encoding="utf-8")
 
 
-def prepare(d: Derived, opts: Options, render_dir: Path, inventory: Path) -> Prepared:
+def prepare(
+    d: Derived, opts: Options, render_dir: Path, inventory: Path, access: Access | None = None
+) -> Prepared:
     """Render the phase into `render_dir` and write the run's inventory into `inventory`.
-    The rollout and the lab are checked first: when refused, nothing is written."""
+    The rollout and the lab are checked first: when refused, nothing is written. `access`:
+    the lab's (`opts.lab`), when the caller has read it already."""
     c, phase = d.cluster, opts.phase
     batch, max_fail = run_rollout(c, opts)
-    access = lab_access(opts.lab) if opts.lab is not None else None
+    if access is None and opts.lab is not None:
+        access = lab_access(opts.lab)
     render.write(d, render_dir, phase)
     nodes = [n for n in c.nodes if phase is None or n.pod.phase.name == phase]
     switches = [s for s in c.switches if phase is None or s.pod.phase.name == phase]
@@ -193,7 +196,7 @@ def cache_key(opts: Options) -> str:
     lab = None
     if opts.lab is not None:
         lab = str(Path(opts.lab).absolute())
-        h.update(_read(Path(lab) / "access.json"))
+        h.update(_read(Path(lab) / ACCESS_FILE))
     parts = (wanka.__version__, opts.phase, opts.playbook, opts.serial)
     for part in (*parts, opts.max_fail_percentage, lab):
         h.update(b"\0" + repr(part).encode())
@@ -260,42 +263,35 @@ def shared(opts: Options, root: str | os.PathLike[str]) -> Prepared:
 # -- the lab, credentials, rollout ---------------------------------------------------------------
 
 
-def lab_access(lab: str | os.PathLike[str]) -> dict[str, Any]:
-    path = Path(lab) / "access.json"
+def lab_access(lab: str | os.PathLike[str]) -> Access:
+    """The lab's access.json (wanka.lab.access), its errors as BringupError."""
     try:
-        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BringupError(
-            f"{path}: no such file (is the lab up? `wanka lab up FILE --dir {lab}`)"
-        ) from None
-    except (OSError, ValueError) as e:
-        raise BringupError(f"{path}: cannot read the lab's access file: {e}") from None
-    for key in ("ssh", "bmc", "nodes"):
-        if key not in data:
-            raise BringupError(f"{path}: no '{key}' in the lab's access file")
-    return data
+        return read_access(lab)
+    except AccessError as e:
+        raise BringupError(str(e)) from None
 
 
-def lab_overlay(access: dict[str, Any], names: set[str]) -> dict[str, dict[str, Any]]:
+def lab_overlay(access: Access, names: set[str]) -> dict[str, dict[str, Any]]:
     """Host vars that point the production inventory at the lab."""
-    ssh = access["ssh"]
+    ssh = access.ssh
     out: dict[str, dict[str, Any]] = {}
-    for name, node in (access.get("nodes") or {}).items():
+    for name, node in access.nodes.items():
         if name not in names:
             continue
+        bmc_url, bmc_system = access.bmc_of(name)
         out[name] = {
-            "ansible_host": node["address"],
-            "ansible_user": ssh.get("user", "root"),
-            "ansible_ssh_private_key_file": ssh["private_key"],
+            "ansible_host": node.address,
+            "ansible_user": ssh.user,
+            "ansible_ssh_private_key_file": ssh.private_key,
             # the servers' system Python (interpreter discovery would find the lab host's
             # user-level shims, which the server's overlaid /root also shows)
-            "ansible_python_interpreter": access.get("python", "/usr/bin/python3"),
+            "ansible_python_interpreter": access.python,
             # the servers' /root is an overlay on this machine's live /root, where the
             # controller keeps its own temporary files: work in the server's private /tmp
             "ansible_remote_tmp": "/tmp/.ansible-wanka",
             # the lab's one sushy-tools emulator, or the server's own vendor-profile BMC
-            "wanka_bmc_url": node.get("bmc") or access["bmc"]["url"],
-            "wanka_bmc_system": node.get("system", name),
+            "wanka_bmc_url": bmc_url,
+            "wanka_bmc_system": bmc_system,
             "wanka_bmc_auth": False,
             # sushy-tools' systems report no serial number: the identity check needs a BMC
             # that does (the vendor profiles, a real one)
@@ -313,52 +309,52 @@ def lab_overlay(access: dict[str, Any], names: set[str]) -> dict[str, dict[str, 
             # reboot is a restart through the server's BMC (the emulator powers it off and on)
             "npu_driver_reboot": "bmc",
         }
-    for name, sw in (access.get("switches") or {}).items():
+    for name, sw in access.switches.items():
         if name not in names:
             continue
         entry: dict[str, Any] = {
             "ansible_connection": "local",
             "ansible_python_interpreter": sys.executable,
-            "wanka_switch_command_prefix": ["ip", "netns", "exec", sw["namespace"]],
+            "wanka_switch_command_prefix": ["ip", "netns", "exec", sw.namespace],
         }
-        if sw.get("vty"):
-            entry["wanka_frr_vty_socket"] = sw["vty"]
-            entry["wanka_frr_conf"] = str(Path(sw["vty"]) / "frr.conf")
+        if sw.vty:
+            entry["wanka_frr_vty_socket"] = sw.vty
+            entry["wanka_frr_conf"] = str(Path(sw.vty) / "frr.conf")
             # the lab starts zebra and bgpd itself: its copy of Debian's daemons file is
             # edited as a switch's would be, and nothing restarts
-            daemons = Path(sw["vty"]) / "daemons"
+            daemons = Path(sw.vty) / "daemons"
             entry["wanka_frr_daemons"] = str(daemons) if daemons.is_file() else ""
             entry["wanka_frr_restart"] = []
-        cli = (sw.get("ssh") or {}).get("sonic_cli")
+        cli = sw.ssh.sonic_cli if sw.ssh is not None else None
         if cli:  # a SONiC switch: its CLI's wrappers, FRR in the namespace (no bgp container)
             entry["wanka_sonic_cli"] = cli
             entry["wanka_sonic_bgp_container"] = []
-            if sw.get("vty"):
-                entry["wanka_frr_conf"] = str(Path(sw["vty"]) / "bgpd.conf")
+            if sw.vty:
+                entry["wanka_frr_conf"] = str(Path(sw.vty) / "bgpd.conf")
         entry["wanka_switch_transport"] = _switch_transport(ssh, sw)
         out[name] = entry
     return out
 
 
-def _switch_transport(ssh: dict[str, Any], sw: dict[str, Any]) -> dict[str, Any]:
+def _switch_transport(ssh: Ssh, sw: Switch) -> dict[str, Any]:
     """How the fabric role reaches a lab switch: its sshd, through the lab's jump into its
     namespace, with the cluster file's switch password when the lab took it (`lab up` could
     read the reference), else the lab's key; a lab without switch sshd: its namespace."""
-    entry = sw.get("ssh")
-    if not entry:
-        return {"kind": "netns", "namespace": sw["namespace"]}
+    entry = sw.ssh
+    if entry is None:
+        return {"kind": "netns", "namespace": sw.namespace}
     out: dict[str, Any] = {
         "kind": "ssh",
-        "host": entry["address"],
-        "port": entry["port"],
-        "username": entry["user"],
-        "known_hosts": ssh["known_hosts"],
-        "proxy_command": entry["proxy_command"],
+        "host": entry.address,
+        "port": entry.port,
+        "username": entry.user,
+        "known_hosts": ssh.known_hosts,
+        "proxy_command": entry.proxy_command,
     }
-    if entry.get("password"):
+    if entry.password:
         out["credential"] = "{{ wanka_credentials.switch.password }}"
     else:
-        out["private_key"] = {"file": ssh["private_key"]}
+        out["private_key"] = {"file": ssh.private_key}
     return out
 
 

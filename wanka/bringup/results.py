@@ -110,7 +110,7 @@ class HostResult:
 
 @dataclass(frozen=True, kw_only=True)
 class RunResult:
-    """A run: the agreed contract of `wanka.bringup.run.run`, read by BringupBatch too."""
+    """A run: the agreed contract of `wanka.bringup.run.run_playbook`, read by BringupBatch too."""
 
     playbook: str
     phase: str | None

@@ -1,8 +1,12 @@
 """Bring-up and verification runs: prepare (render, write the run's inventory), run a
 playbook through ansible-runner, collect the results, report.
 
-    run(Options(cluster_file=F, phase=P, out_dir=DIR, playbook="bringup" | "fabric" |
+    run_playbook(Options(cluster_file=F, phase=P, out_dir=DIR, playbook="bringup" | "fabric" |
         "verify", limit=None, lab=None, resume=False, ...)) -> RunResult
+
+(the module is `run`, its entry point `run_playbook`: what a caller imports is
+`from wanka.bringup.run import run_playbook`; Options and BringupError live in
+wanka.bringup.options, the preparation in wanka.bringup.prepare)
 
 The run directory DIR holds everything a run used and made:
 
@@ -46,6 +50,8 @@ import shutil
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -55,38 +61,20 @@ from wanka.bringup import mesh, runner
 from wanka.bringup import report as verifyreport
 from wanka.bringup.options import PLAYBOOKS, BringupError, Options
 from wanka.bringup.prepare import (
-    DEFAULT_MAX_FAIL,
-    DEFAULT_SERIAL,
     Prepared,
     lab_access,
-    lab_overlay,
     open_derived,
     prepare,
-    rollout,
-    shared,
+    run_rollout,
 )
 from wanka.bringup.results import Check, HostResult, RunResult
 from wanka.checks import ROCE_PING, SPOD_INFO
 from wanka.datafiles import data_path
 from wanka.derive.bundle import Derived
+from wanka.lab.access import Access
 from wanka.render import ranktable
 
-__all__ = [
-    "DEFAULT_MAX_FAIL",
-    "DEFAULT_SERIAL",
-    "PLAYBOOKS",
-    "BringupError",
-    "Options",
-    "Prepared",
-    "RunResult",
-    "lab_access",
-    "lab_overlay",
-    "open_derived",
-    "prepare",
-    "rollout",
-    "run",
-    "shared",
-]
+__all__ = ["HOSTS", "hardware_ids", "run_playbook"]
 
 HOSTS = {
     "bringup": "servers:!excluded",
@@ -95,7 +83,7 @@ HOSTS = {
 }
 
 
-def run(
+def run_playbook(
     opts: Options, *, derived: Derived | None = None, prepared: Prepared | None = None
 ) -> RunResult:
     """Prepare (unless `prepared` is given), run `opts.playbook` on the hosts it selects
@@ -105,13 +93,17 @@ def run(
     started = time.monotonic()
     out = Path(opts.out_dir).absolute()
     d = derived
-    execs = None  # refused before anything is written
-    if opts.execution_nodes is not None:
-        access = lab_access(opts.lab) if opts.lab is not None else None
-        execs = mesh.nodes(opts.execution_nodes, access)
     if prepared is None:
         d = d if d is not None else open_derived(opts.cluster_file, opts.phase)
-        prepared = prepare(d, opts, out / "render", out / "runner" / "inventory")
+        run_rollout(d.cluster, opts)  # a bad rollout is told before a lab that is not up
+    # the lab's access.json, read once for the run; refused before anything is written
+    access = lab_access(opts.lab) if opts.lab is not None else None
+    execs = None
+    if opts.execution_nodes is not None:
+        execs = mesh.nodes(opts.execution_nodes, access)
+    if prepared is None:
+        assert d is not None
+        prepared = prepare(d, opts, out / "render", out / "runner" / "inventory", access)
     elif (prepared.playbook, prepared.phase) != (opts.playbook, opts.phase):
         raise BringupError(
             f"a run prepared for {prepared.playbook} of phase {prepared.phase} cannot "
@@ -121,7 +113,7 @@ def run(
     state = _State.read(out, opts)
     scope = _select(prepared, opts)
     ran = [h for h in scope if state.previous.get(h) != "ok"] if opts.resume else scope
-    results, status, artifacts = _play(opts, prepared, out, ran, execs)
+    results, status, artifacts = _play(opts, prepared, out, ran, execs, access)
     result = RunResult(
         playbook=opts.playbook,
         phase=opts.phase,
@@ -203,13 +195,20 @@ def _select(prepared: Prepared, opts: Options) -> list[str]:
 _ANSIBLE_LOCK = threading.Lock()
 
 
-def _scope(inventory: Path, pattern: str, limit: str | None) -> list[str]:
-    """The hosts a playbook's pattern and --limit select, with Ansible's own matching."""
+@contextmanager
+def _inventory_manager(inventory: Path) -> Iterator[Any]:
+    """Ansible's InventoryManager of the run's inventory, used under `_ANSIBLE_LOCK`: the one
+    way this module reads the inventory with Ansible."""
     with _ANSIBLE_LOCK:
         from ansible.inventory.manager import InventoryManager
         from ansible.parsing.dataloader import DataLoader
 
-        im = InventoryManager(loader=DataLoader(), sources=[str(inventory / "hosts.yml")])
+        yield InventoryManager(loader=DataLoader(), sources=[str(inventory / "hosts.yml")])
+
+
+def _scope(inventory: Path, pattern: str, limit: str | None) -> list[str]:
+    """The hosts a playbook's pattern and --limit select, with Ansible's own matching."""
+    with _inventory_manager(inventory) as im:
         if limit:
             im.subset(limit)
         # leave out groups this inventory does not have (no `excluded` nodes): no warning
@@ -223,27 +222,27 @@ def _play(
     out: Path,
     hosts: list[str],
     execs: list[mesh.ExecNode] | None = None,
+    access: Access | None = None,
 ) -> tuple[dict[str, HostResult], str, Path]:
     """Run the playbook on `hosts` (none: nothing to run), here or spread over the
     execution nodes `execs`; (results, ansible-runner's status, the artifacts directory),
-    the artifacts scrubbed of secrets."""
+    the artifacts scrubbed of secrets. `access`: the lab's, with `opts.lab`."""
     private = out / "runner"
     ident = time.strftime("%Y%m%dT%H%M%S") + f"-{opts.playbook}"
     if not hosts:
         return {}, "successful", private / "artifacts" / ident
-    access = lab_access(opts.lab) if opts.lab is not None else None
     pb_dir = data_path("playbooks")
     extravars: dict[str, Any] = {
         "wanka_render_dir": str(prepared.render),
         "wanka_serial": prepared.batch,
         "wanka_max_fail_percentage": prepared.max_fail_percent,
     }
-    if access is not None and access.get("packages"):
-        extravars["wanka_packages_dir"] = access["packages"]
+    if access is not None and access.packages:
+        extravars["wanka_packages_dir"] = access.packages
     extravars.update(opts.extra_vars)
     private.mkdir(parents=True, exist_ok=True)  # a shared prepared run keeps its inventory apart
     if execs:
-        return _play_mesh(opts, prepared, out, hosts, execs, extravars, ident)
+        return _play_mesh(opts, prepared, out, hosts, execs, extravars, ident, access)
     results, status, artifacts = runner.run(
         private,
         pb_dir / PLAYBOOKS[opts.playbook],
@@ -269,11 +268,11 @@ def _play_mesh(
     execs: list[mesh.ExecNode],
     extravars: dict[str, Any],
     ident: str,
+    access: Access | None,
 ) -> tuple[dict[str, HostResult], str, Path]:
     """`_play` over execution nodes: the hosts split by pod (or rack), one share per node.
     A lab's nodes share this machine's cores, so they share its forks too; real ones have
     their own."""
-    access = lab_access(opts.lab) if opts.lab is not None else None
     shares = mesh.split(hosts, _groups(prepared.inventory, hosts), len(execs))
     if opts.forks:
         forks = opts.forks
@@ -301,21 +300,21 @@ def _play_mesh(
 
 def _groups(inventory: Path, hosts: list[str]) -> dict[str, tuple[str, str]]:
     """Each host's pod and rack (its inventory groups pod_* and rack_*)."""
-    from ansible.inventory.manager import InventoryManager
-    from ansible.parsing.dataloader import DataLoader
+    with _inventory_manager(inventory) as im:
+        groups = {
+            name: sorted(g.name for g in host.get_groups()) if host is not None else []
+            for name, host in ((n, im.get_host(n)) for n in hosts)
+        }
+    return {
+        name: (
+            next((g for g in mine if g.startswith("pod_")), ""),
+            next((g for g in mine if g.startswith("rack_")), ""),
+        )
+        for name, mine in groups.items()
+    }
 
-    im = InventoryManager(loader=DataLoader(), sources=[str(inventory / "hosts.yml")])
-    out: dict[str, tuple[str, str]] = {}
-    for name in hosts:
-        host = im.get_host(name)
-        groups = [g.name for g in host.get_groups()] if host is not None else []
-        pod = next((g for g in sorted(groups) if g.startswith("pod_")), "")
-        rack = next((g for g in sorted(groups) if g.startswith("rack_")), "")
-        out[name] = (pod, rack)
-    return out
 
-
-def _environment(out: Path, private: Path, access: dict[str, Any] | None) -> dict[str, str]:
+def _environment(out: Path, private: Path, access: Access | None) -> dict[str, str]:
     """ansible-playbook's environment: wanka's roles and modules, quiet, SSH of this run."""
     path = os.environ.get("PATH", "/usr/bin:/bin")
     envvars = {
@@ -339,10 +338,10 @@ def _environment(out: Path, private: Path, access: dict[str, Any] | None) -> dic
     }
     ssh_args = "-o ControlMaster=auto -o ControlPersist=120s"
     if access is not None:
-        kh = access["ssh"].get("known_hosts")
+        kh = access.ssh.known_hosts
         if kh:
             ssh_args += f" -o UserKnownHostsFile={kh} -o StrictHostKeyChecking=yes"
-        proxy = access["ssh"].get("proxy_command")
+        proxy = access.ssh.proxy_command
         if proxy:  # the lab's servers are reached through its jump host (a namespace)
             ssh_args += f' -o "ProxyCommand={proxy}"'
     envvars["ANSIBLE_SSH_ARGS"] = ssh_args

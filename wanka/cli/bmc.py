@@ -120,7 +120,7 @@ def cmd(args: argparse.Namespace) -> int:
         if args.lab is not None:
             access = lab_access(args.lab or str(default_dir(d.cluster.name)))
         targets = bmc.targets(d, phase=args.phase, limit=args.limit, access=access)
-        use_auth = access is None or bool(access["bmc"].get("auth"))
+        use_auth = access is None or access.bmc_auth
         auth = bmc.credentials(d, use_auth)
     except (BringupError, bmc.BmcCommandError) as e:
         print(f"wanka bmc: {args.file}: {e}", file=sys.stderr)

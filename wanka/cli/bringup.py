@@ -1,4 +1,5 @@
-"""`wanka bringup` and `wanka verify`: the command-line side of wanka.bringup.run."""
+"""`wanka bringup` and `wanka verify`: the command-line side of wanka.bringup.run's
+`run_playbook`."""
 
 from __future__ import annotations
 
@@ -110,14 +111,16 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def cmd(args: argparse.Namespace) -> int:
-    from wanka.bringup import run as bringup
     from wanka.bringup import runner
+    from wanka.bringup.options import BringupError, Options
+    from wanka.bringup.prepare import open_derived
+    from wanka.bringup.run import run_playbook
     from wanka.lab.state import default_dir
 
     playbook = "verify" if args.command == "verify" else "fabric" if args.fabric else "bringup"
     try:
-        derived = bringup.open_derived(args.file, args.phase)
-    except bringup.BringupError as e:
+        derived = open_derived(args.file, args.phase)
+    except BringupError as e:
         print(f"wanka {args.command}: {args.file}: {e}", file=sys.stderr)
         return EXIT_UNREADABLE
     name = derived.cluster.name
@@ -126,8 +129,8 @@ def cmd(args: argparse.Namespace) -> int:
         lab = args.lab or str(default_dir(name))
     try:
         with runner.ProgressView(sys.stderr) as view:
-            result = bringup.run(
-                bringup.Options(
+            result = run_playbook(
+                Options(
                     cluster_file=args.file,
                     phase=args.phase,
                     out_dir=args.out or f"runs/{name}-{args.phase or 'all'}",
@@ -142,7 +145,7 @@ def cmd(args: argparse.Namespace) -> int:
                 ),
                 derived=derived,
             )
-    except bringup.BringupError as e:
+    except BringupError as e:
         print(f"wanka {args.command}: {e}", file=sys.stderr)
         return EXIT_UNREADABLE
     sys.stdout.write(result.summary)

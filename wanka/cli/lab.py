@@ -171,6 +171,7 @@ def _lab_dir(target: str) -> Path | None:
 def cmd_lab(args: argparse.Namespace) -> int:
     from wanka.lab import faults as lab_faults
     from wanka.lab import netlab
+    from wanka.lab.access import AccessError
 
     try:
         if args.lab_command == "up":
@@ -180,7 +181,7 @@ def cmd_lab(args: argparse.Namespace) -> int:
             say(f"cannot read the cluster name from {args.target}: give the lab directory")
             return EXIT_UNREADABLE
         return ACTIONS[args.lab_command](target, args)
-    except (netlab.LabError, lab_faults.FaultError) as e:
+    except (netlab.LabError, lab_faults.FaultError, AccessError) as e:
         say(str(e))
         return EXIT_INVALID
 
@@ -242,19 +243,19 @@ def _lab_power(target: Path, args: argparse.Namespace) -> int:
     from concurrent.futures import ThreadPoolExecutor
 
     from wanka.drivers.redfish import Client, RedfishError
+    from wanka.lab import access as lab_access
     from wanka.lab import netlab, nodes
 
     _running_lab(target)
-    access = nodes.read_access(target)
-    names = args.nodes or sorted(access["nodes"])
-    unknown = [n for n in names if n not in access["nodes"]]
+    access = lab_access.read(target)
+    names = args.nodes or sorted(access.nodes)
+    unknown = [n for n in names if n not in access.nodes]
     if unknown:
         raise netlab.LabError(f"no server named {unknown[0]} in this lab")
     want = "On" if args.state == "on" else "Off"
 
     def one(name: str) -> str | None:
-        node = access["nodes"][name]
-        client = Client(node.get("bmc") or access["bmc"]["url"], node["system"], timeout=10)
+        client = Client(*access.bmc_of(name), timeout=10)
         try:
             client.set_power(args.state == "on")
             if args.wait and not client.wait_power(want, args.timeout):
@@ -282,16 +283,16 @@ def _lab_power(target: Path, args: argparse.Namespace) -> int:
 
 
 def _lab_ssh(target: Path, args: argparse.Namespace) -> int:
-    from wanka.lab import netlab, nodes
+    from wanka.lab import access as lab_access
+    from wanka.lab import netlab
 
     _running_lab(target)
-    access = nodes.read_access(target)
-    node = access["nodes"].get(args.node)
+    access = lab_access.read(target)
+    node = access.nodes.get(args.node)
     if node is None:
         raise netlab.LabError(f"no server named {args.node} in this lab")
-    ssh = access["ssh"]
     command = args.remote[1:] if args.remote[:1] == ["--"] else args.remote
-    argv = ["ssh", *ssh["options"], f"{ssh['user']}@{node['address']}", *command]
+    argv = ["ssh", *access.ssh.options, f"{access.ssh.user}@{node.address}", *command]
     sys.stdout.flush()
     os.execvp("ssh", argv)
     return EXIT_INTERNAL  # not reached

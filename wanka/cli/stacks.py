@@ -8,13 +8,15 @@ import sys
 from pathlib import Path
 
 from wanka.cli.common import EXIT_OK, EXIT_UNREADABLE, not_valid, positive, unknown_phase
+from wanka.credentials import CredentialError
 
 EXIT_FAILED = 1
 EPILOG = (
     "State goes to PULUMI_BACKEND_URL (e.g. file:///srv/wanka/state), secrets are encrypted "
     "with PULUMI_CONFIG_PASSPHRASE. Exit codes: 0 every stack done, 1 a stack failed (the "
     "ones after it were not started; run again to resume), 2 unreadable input or usage error "
-    "(invalid cluster, unknown phase, no CLI, no backend, the BMC password's variable unset), "
+    "(invalid cluster, unknown phase, no CLI, no backend, the BMC password's reference "
+    "unreadable), "
     "3 internal error."
 )
 
@@ -95,8 +97,8 @@ def cmd_stacks(args: argparse.Namespace) -> int:
                     for s in wave
                 ]
             )
-    except KeyError as e:
-        print(f"{name}: the BMC password's variable {e.args[0]} is not set", file=sys.stderr)
+    except CredentialError as e:
+        print(f"{name}: {e}", file=sys.stderr)
         return EXIT_UNREADABLE
     if args.op == "destroy":
         plan.reverse()

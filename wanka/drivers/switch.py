@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 import shlex
 import subprocess
@@ -41,6 +40,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
+
+from wanka import credentials
 
 FRR_RELOAD = "/usr/lib/frr/frr-reload.py"
 FRR_PYTHON = "/usr/bin/python3"  # frr-reload.py is a script for the system Python
@@ -100,36 +101,24 @@ class Transport(Protocol):
 
 
 def secret(ref: Mapping[str, Any] | None, what: str) -> str | None:
-    """The value a credential reference points at (`{env: NAME}`, `{file: PATH}`); the
-    messages name the reference, never a value."""
+    """The value a credential reference points at (`{env: NAME}`, `{file: PATH}`), by
+    wanka.credentials' rule; the messages name the reference, never a value."""
     if not ref:
         return None
-    if "env" in ref:
-        value = os.environ.get(str(ref["env"]))
-        if not value:
-            raise SwitchError(f"{what}: environment variable {ref['env']} is not set")
-        return value
-    if "file" in ref:
-        path = Path(str(ref["file"])).expanduser()
-        try:
-            return path.read_text(encoding="utf-8").strip()
-        except OSError as e:
-            raise SwitchError(f"{what}: cannot read {path}: {e.strerror or e}") from None
-    raise SwitchError(f"{what}: reference {sorted(ref)} cannot be resolved here (env or file)")
+    try:
+        return credentials.resolve(ref, what)
+    except credentials.CredentialError as e:
+        raise SwitchError(str(e)) from None
 
 
 def key_path(ref: Mapping[str, Any] | None, what: str) -> str | None:
     """The private key file a reference names: `{file: PATH}`, or `{env: NAME}` holding it."""
     if not ref:
         return None
-    if "file" in ref:
-        return str(Path(str(ref["file"])).expanduser())
-    if "env" in ref:
-        value = os.environ.get(str(ref["env"]))
-        if not value:
-            raise SwitchError(f"{what}: environment variable {ref['env']} is not set")
-        return str(Path(value).expanduser())
-    raise SwitchError(f"{what}: reference {sorted(ref)} cannot be resolved here (env or file)")
+    try:
+        return credentials.key_file(ref, what)
+    except credentials.CredentialError as e:
+        raise SwitchError(str(e)) from None
 
 
 # -- transports ----------------------------------------------------------------------------------

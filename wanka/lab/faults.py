@@ -47,6 +47,7 @@ from typing import Any
 
 from wanka.derive.bundle import Derived
 from wanka.findings import InputError
+from wanka.lab import access as lab_access
 from wanka.lab import bmc, nodes, proc
 from wanka.lab.profile import HEALTH, apply_faults
 from wanka.lab.state import State
@@ -223,13 +224,13 @@ class Targets:
 
     @classmethod
     def of_lab(cls, lab: Path) -> Targets:
-        access = nodes.read_access(lab)
+        access = lab_access.read(lab)
         devices = {}
-        for name in access["nodes"]:
+        for name in access.nodes:
             base = json.loads((nodes.node_dir(lab, name) / "profile.base.json").read_text())
             devices[name] = len(base["devices"])
-        vendor = {n for n, v in access["nodes"].items() if v.get("bmc")}
-        return cls(devices, {s: set() for s in access["switches"]}, vendor)
+        vendor = {n for n, v in access.nodes.items() if v.bmc}
+        return cls(devices, {s: set() for s in access.switches}, vendor)
 
 
 def check(faults: Iterable[Fault], targets: Targets) -> None:
@@ -332,21 +333,21 @@ def _profiles(lab: Path, faults: list[Fault], touched: set[str]) -> None:
 
 
 def _link(lab: Path, f: Fault, up: bool) -> None:
-    access = nodes.read_access(lab)
+    access = lab_access.read(lab)
     peer = _device(lab, f.target, f.npu()).get("peer")
     if not peer:
         raise FaultError(f"fault '{f.spec}': that NPU port is not cabled")
-    ns = access["switches"][peer["device"]]["namespace"]
+    ns = access.switches[peer["device"]].namespace
     _ip("-n", ns, "link", "set", peer["ifname"], "up" if up else "down")
 
 
 def _swap(lab: Path, f: Fault) -> None:
     """Exchange the server-side ends of two NPU cables (its own inverse)."""
-    access = nodes.read_access(lab)
+    access = lab_access.read(lab)
     ends = []
     for node, port in ((f.target, f.port or ""), f.other_end()):
         dev = _device(lab, node, int(port[3:]))
-        ends.append((access["nodes"][node]["namespace"], str(dev["ifname"])))
+        ends.append((access.nodes[node].namespace, str(dev["ifname"])))
     (ns_a, if_a), (ns_b, if_b) = ends
     if (ns_a, if_a) == (ns_b, if_b):
         raise FaultError(f"fault '{f.spec}': both ends are the same port")
@@ -360,7 +361,7 @@ def _swap(lab: Path, f: Fault) -> None:
     # to the device that left: a cable moved back where another had taken its ifindex would
     # never be heard again. Let each lldpd drop the old name before the new cable takes it.
     for node, ifname in ((f.target, if_a), (f.other_end()[0], if_b)):
-        _lldpd_forgets(access["nodes"][node].get("lldp_socket"), ifname)
+        _lldpd_forgets(access.nodes[node].lldp_socket, ifname)
     if ns_a != ns_b:
         _ip("-n", ns_a, "link", "set", tmp_a, "netns", ns_b)
         _ip("-n", ns_b, "link", "set", tmp_b, "netns", ns_a)
@@ -418,8 +419,7 @@ def _addresses(ns: str, ifname: str) -> list[str]:
 def _bgp(lab: Path, f: Fault, down: bool) -> None:
     from wanka.lab.switches import vtysh_json
 
-    sw = nodes.read_access(lab)["switches"][f.target]
-    vty = sw.get("vty")
+    vty = lab_access.read(lab).switches[f.target].vty
     if not vty:
         raise FaultError(f"fault '{f.spec}': {f.target} runs no BGP in the lab")
     summary = vtysh_json(vty, "show bgp summary json").get("ipv4Unicast", {})

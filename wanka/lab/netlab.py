@@ -36,13 +36,16 @@ import signal
 import subprocess
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Any
 
+from wanka import credentials
 from wanka.derive.bundle import Derived
 from wanka.derive.routing import IFNAME_MAX, gateway_ifname, is_routed, port_key, switch_routing
+from wanka.lab import access as lab_access
 from wanka.lab import execnodes, proc
 from wanka.lab import faults as lab_faults
 from wanka.lab.mirror import MirrorError
@@ -52,7 +55,6 @@ from wanka.lab.provision import (
     ProvisionError,
     access_links,
     prepare,
-    write_access,
 )
 from wanka.lab.state import STATE_FILE, Proc, State, alive, default_dir, lab_prefix, proc_info
 
@@ -255,13 +257,17 @@ def up(
 
 def _start_execution_nodes(state: State, count: int, progress: Progress) -> None:
     """The execution nodes, listed in access.json for `--execution-nodes`."""
-    from wanka.lab.nodes import read_access
-
     where = Path(state.lab_dir)
-    access = read_access(where)
-    port = int(access["bmc"]["url"].rsplit(":", 1)[1])
-    access["execution_nodes"] = execnodes.start(state, count, port, progress)
-    write_access(where, access)
+    access = lab_access.read(where)
+    port = int(str(access.bmc_url).rsplit(":", 1)[1])
+    started = execnodes.start(state, count, port, progress)
+    execution_nodes = tuple(
+        lab_access.ExecutionNode(
+            name=x["name"], namespace=x["namespace"], command=tuple(x["command"])
+        )
+        for x in started
+    )
+    lab_access.write(where, replace(access, execution_nodes=execution_nodes))
 
 
 def _already_up(
@@ -397,18 +403,23 @@ def start_servers(
     state.servers = True
     jump = _start_jump(state, links, progress)  # also makes /run/sshd
     access = prepare(d, state, _ssh_key(d, ssh_key), jump)
-    progress(f"{len(access['nodes'])} servers: keys, sshd configs, hardware profiles")
+    progress(f"{len(access.nodes)} servers: keys, sshd configs, hardware profiles")
     if d.cluster.software.mirror is not None:  # the local mirror, on the management network
         from wanka.lab import mirror
 
-        access["mirror"] = mirror.start(d, state, links, Path(access["packages"]), progress)
+        served = mirror.start(d, state, links, Path(str(access.packages)), progress)
+        access = replace(access, mirror=lab_access.Mirror(**served))
     if state.frr:
         from wanka.lab import switchssh
 
-        for name, entry in switchssh.start_all(d, state).items():
-            access["switches"][name]["ssh"] = entry
+        sshd = switchssh.start_all(d, state)
+        switches = {
+            n: replace(sw, ssh=lab_access.SwitchSsh(**sshd[n])) if n in sshd else sw
+            for n, sw in access.switches.items()
+        }
+        access = replace(access, switches=switches)
         progress(f"sshd on {len(state.frr)} routed switches (their loopback addresses)")
-    systems = _bmc_systems(d, access["nodes"])
+    systems = _bmc_systems(d, access.nodes)
     bmc_dir = where / "bmc"
     bmc.write_config(bmc_dir, systems, delay=power_delay or bmc.DEFAULT_DELAY)
     pid, port = bmc.start(bmc_dir, watch=where)
@@ -418,21 +429,21 @@ def start_servers(
     match = " ".join(info[0][:4])
     state.procs.append(Proc(pid, info[0], match, info[1], "", "bmc"))
     state.save()
-    access["bmc"]["url"] = f"http://127.0.0.1:{port}"
     vendor = json.loads((bmc_dir / bmc.VENDOR_PORTS).read_text(encoding="utf-8"))
-    for name, vport in vendor.items():  # a vendor-profile BMC of its own: its only system
-        access["nodes"][name].update(bmc=f"http://127.0.0.1:{vport}", system="")
-    write_access(where, access)
+    # a vendor-profile BMC of its own: its only system
+    own = {name: f"http://127.0.0.1:{vport}" for name, vport in vendor.items()}
+    access = access.with_bmcs(f"http://127.0.0.1:{port}", own)
+    lab_access.write(where, access)
     state.times["servers"] = round(time.monotonic() - started, 2)
     progress(
-        f"BMCs on {access['bmc']['url']} ({len(systems) - len(vendor)} systems)"
+        f"BMCs on {access.bmc_url} ({len(systems) - len(vendor)} systems)"
         + (f" and {len(vendor)} of their vendor's profile" if vendor else "")
         + ", all powered off"
     )
-    if access["nodes"]:
+    if access.nodes:
         progress(
             f"power on: `wanka lab power {where} on --wait`; then "
-            f"`wanka lab ssh {where} NODE` (the ssh options are in {where / 'access.json'})"
+            f"`wanka lab ssh {where} NODE` (the ssh options are in {where / lab_access.FILE})"
         )
 
 
@@ -464,17 +475,20 @@ def _start_jump(state: State, links: list[dict[str, Any]], progress: Progress) -
 
 def _ssh_key(d: Derived, ssh_key: Path | None) -> Path | None:
     """The key to authorise besides the lab's own: `ssh_key`, else the cluster's ssh
-    credential when it is a file reference to an existing key."""
+    credential's key file when it names an existing one (`{file: PATH}`, or `{env: NAME}`
+    holding the path)."""
     if ssh_key is not None:
         return ssh_key
     cred = d.cluster.credentials.get("ssh")
-    ref = cred.private_key if cred is not None else None
-    if ref is not None and ref.source == "file" and Path(ref.name).expanduser().is_file():
-        return Path(ref.name).expanduser()
-    return None
+    if cred is None or cred.private_key is None:
+        return None
+    try:
+        return Path(credentials.key_file(cred.private_key, "the ssh credential's key"))
+    except credentials.CredentialError:
+        return None  # the lab's own key only
 
 
-def _bmc_systems(d: Derived, servers: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+def _bmc_systems(d: Derived, servers: Mapping[str, lab_access.Server]) -> list[dict[str, Any]]:
     """The BMC emulator's system of each server: its first MAC with the management address,
     and its BMC's MAC and address, when the facts know them."""
     from wanka.lab import bmc
@@ -486,7 +500,7 @@ def _bmc_systems(d: Derived, servers: dict[str, dict[str, Any]]) -> list[dict[st
         # every NIC the manifest knows (`wanka bmc inspect` compares them all)
         many = None if node.model.bmc_firmware != "generic" else 1
         nics = (
-            [(mac, info["address"]) for mac in list(node.facts.macs.values())[:many]]
+            [(mac, info.address) for mac in list(node.facts.macs.values())[:many]]
             if (node.facts)
             else []
         )
@@ -676,14 +690,14 @@ def status(lab_dir: Path | str) -> dict[str, Any]:
         from wanka.lab import nodes
 
         try:
-            access = nodes.read_access(where)
-        except (OSError, ValueError):
-            access = {"nodes": {}, "bmc": {}}
-        names = sorted(access["nodes"])
+            access: lab_access.Access | None = lab_access.read(where)
+        except lab_access.AccessError:
+            access = None
+        names = sorted(access.nodes) if access is not None else []
         on = [n for n in names if nodes.running(where, n)]
-        out["bmc"] = access["bmc"].get("url")
+        out["bmc"] = access.bmc_url if access is not None else None
         out["servers"] = {"count": len(names), "running": on}
         out["faults"] = list(state.faults)
-        if access.get("execution_nodes"):
-            out["execution_nodes"] = [x["name"] for x in access["execution_nodes"]]
+        if access is not None and access.execution_nodes:
+            out["execution_nodes"] = [x.name for x in access.execution_nodes]
     return out

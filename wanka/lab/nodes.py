@@ -41,11 +41,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from wanka.lab import access as lab_access
 from wanka.lab.tools.server import INSTALL_LOG
 
 OVERLAY_DIRS = ("etc", "usr", "opt", "var", "root", "home", "srv")
 SERVER_FILE = "server.json"
-ACCESS_FILE = "access.json"
 SSHD = "/usr/sbin/sshd"
 BOOT_TIMEOUT = 15.0
 TOOLS = ("npu-smi", "hccn_tool", "nvme", "lscpu")
@@ -63,8 +63,13 @@ def node_dir(lab_dir: Path | str, node: str) -> Path:
 
 
 def read_access(lab_dir: Path | str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((Path(lab_dir) / ACCESS_FILE).read_text(encoding="utf-8"))
-    return data
+    """access.json in its JSON form, read (and checked) by wanka.lab.access: for the lab tests
+    that look at the file as written; wanka's own code reads the typed `Access`."""
+    return lab_access.read(lab_dir).to_dict()
+
+
+def _server(lab: Path, node: str) -> lab_access.Server:
+    return lab_access.read(lab).nodes[node]
 
 
 def _mnt_ns(pid: int) -> tuple[int, int] | None:
@@ -136,11 +141,11 @@ def power_on(lab_dir: Path | str, node: str) -> int:
     """Boot the server: start its process tree and wait for sshd's pid file. Returns the pid."""
     lab = Path(lab_dir)
     where = node_dir(lab, node)
-    info = read_access(lab)["nodes"][node]
+    info = _server(lab, node)
     pidfile = where / "sshd.pid"
     pidfile.unlink(missing_ok=True)
     cmd = [
-        "ip", "netns", "exec", info["namespace"],
+        "ip", "netns", "exec", info.namespace,
         "unshare", "--mount", "--uts", "--propagation", "private",
         sys.executable, "-m", "wanka.lab.nodes", "boot", str(lab), node,
     ]  # fmt: skip
@@ -173,7 +178,7 @@ def power_on(lab_dir: Path | str, node: str) -> int:
         "start": start,
         "mnt": list(mnt) if mnt else None,
         "cmdline": cmd,
-        "address": info["address"],
+        "address": info.address,
     }
     tmp = where / (SERVER_FILE + ".tmp")
     tmp.write_text(json.dumps(record) + "\n", encoding="utf-8")
@@ -338,7 +343,7 @@ def _write_env(lab: Path, node: str, where: Path, profile: dict[str, Any]) -> No
         "WANKA_LAB_BOOT": f"{time.time_ns():x}",
         "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
     }
-    lldp = read_access(lab)["nodes"][node].get("lldp_socket")
+    lldp = _server(lab, node).lldp_socket
     if lldp:
         env["WANKA_LAB_LLDP_SOCKET"] = str(lldp)
     (conf / "env").write_text(

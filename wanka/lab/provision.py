@@ -17,13 +17,12 @@
   holds it), like an operator's bastion. SSH from this machine goes through it
   (`wanka.lab.jump` as ProxyCommand): nothing of the lab is routed from this machine's own
   network, so labs with the same addresses run side by side.
-- `<lab>/access.json`: how to reach all of it (see `write_access`).
+- `<lab>/access.json`: how to reach all of it (wanka.lab.access).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -34,6 +33,7 @@ from typing import Any
 from wanka.derive.bundle import Derived
 from wanka.derive.routing import gateway_ifname, port_key
 from wanka.lab import nodes, proc
+from wanka.lab.access import Access, Server, Ssh, Switch
 from wanka.lab.profile import node_profile
 from wanka.lab.state import State
 
@@ -198,9 +198,9 @@ def proxy_command(jump: str) -> str:
     return f"{sys.executable} -m wanka.lab.jump {jump} %h %p"
 
 
-def prepare(d: Derived, state: State, ssh_key: Path | None, jump: str) -> dict[str, Any]:
-    """Write keys, server files and installer stand-ins; return the access.json content
-    without the BMC URL (known once the BMC listens)."""
+def prepare(d: Derived, state: State, ssh_key: Path | None, jump: str) -> Access:
+    """Write keys, server files and installer stand-ins; return the lab's access without the
+    BMC URL (known once the BMC listens)."""
     if shutil.which("ssh-keygen") is None or not Path(nodes.SSHD).exists():
         raise ProvisionError("sshd or ssh-keygen not found: install openssh-server")
     lab = Path(state.lab_dir)
@@ -269,53 +269,47 @@ def write_packages(d: Derived, lab: Path) -> Path:
 
 def _access(
     d: Derived, state: State, ssh: Path, jump: str, servers: list[str], pkgdir: Path
-) -> dict[str, Any]:
-    """access.json without the BMC URL: the ssh options; each server's address, BMC system,
-    namespace and lldpd socket; each switch's namespace and FRR vty directory; the packages."""
+) -> Access:
+    """The lab's access without the BMC URL: the ssh options; each server's address, BMC
+    system, namespace and lldpd socket; each switch's namespace and FRR vty directory; the
+    packages."""
     from wanka.lab.bmc import system_uuid
 
     addresses = management_addresses(d)
     ns_of = state.device_ns()
-    return {
-        "cluster": d.cluster.name,
-        "ssh": {
-            "user": "root",
-            "private_key": str(ssh / "id_ed25519"),
-            "known_hosts": str(ssh / "known_hosts"),
-            "jump_namespace": jump,
-            "proxy_command": proxy_command(jump),
-            "options": [
+    key, known = str(ssh / "id_ed25519"), str(ssh / "known_hosts")
+    return Access(
+        cluster=d.cluster.name,
+        ssh=Ssh(
+            user="root",
+            private_key=key,
+            known_hosts=known,
+            jump_namespace=jump,
+            proxy_command=proxy_command(jump),
+            options=(
                 "-i",
-                str(ssh / "id_ed25519"),
+                key,
                 "-o",
-                f"UserKnownHostsFile={ssh / 'known_hosts'}",
+                f"UserKnownHostsFile={known}",
                 "-o",
                 "StrictHostKeyChecking=yes",
                 "-o",
                 f"ProxyCommand={proxy_command(jump)}",
-            ],
-        },
-        "bmc": {"url": None},
-        "nodes": {
-            n: {
-                "address": addresses[n],
-                "system": system_uuid(d.cluster.name, n),
-                "namespace": ns_of[n],
-                "lldp_socket": state.lldp.get(ns_of[n]),
-            }
+            ),
+        ),  # fmt: skip
+        bmc_url=None,
+        nodes={
+            n: Server(
+                address=addresses[n],
+                system=system_uuid(d.cluster.name, n),
+                namespace=ns_of[n],
+                lldp_socket=state.lldp.get(ns_of[n]),
+            )
             for n in servers
         },
-        "switches": {
-            s.name: {"namespace": ns_of[s.name], "vty": state.frr.get(ns_of[s.name])}
+        switches={
+            s.name: Switch(namespace=ns_of[s.name], vty=state.frr.get(ns_of[s.name]))
             for s in d.cluster.switches
         },
-        "packages": str(pkgdir),
-    }
-
-
-def write_access(lab: Path, access: dict[str, Any]) -> Path:
-    path = lab / nodes.ACCESS_FILE
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(access, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+        packages=str(pkgdir),
+    )

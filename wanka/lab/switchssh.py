@@ -25,12 +25,12 @@ PORT table with every port down (access.json's `switches.<name>.sonic_cli`: the 
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from wanka import credentials
 from wanka.derive.bundle import Derived
 from wanka.derive.routing import SwitchRouting, switch_routing
 from wanka.lab import proc
@@ -159,19 +159,10 @@ def start(ns: str, where: Path, timeout: float = 10.0, sonic_cli: Path | None = 
 
 
 def _password(d: Derived) -> str | None:
-    """The switch credential's password, when its reference can be read here."""
+    """The switch credential's password, when its reference can be read here (the lab's
+    switches take the lab's key only when it cannot)."""
     cred = d.cluster.credentials.get("switch")
-    ref = cred.password if cred is not None else None
-    if ref is None:
-        return None
-    if ref.source == "env":
-        return os.environ.get(ref.name) or None
-    if ref.source == "file":
-        try:
-            return Path(ref.name).expanduser().read_text(encoding="utf-8").strip() or None
-        except OSError:
-            return None
-    return None
+    return credentials.lookup(cred.password if cred is not None else None)
 
 
 def start_all(d: Derived, state: State) -> dict[str, dict[str, Any]]:

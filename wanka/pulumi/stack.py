@@ -40,16 +40,15 @@ are in the same stack), and for the stacks it references (their `fabric` output)
 from __future__ import annotations
 
 import functools
-import json
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pulumi
 
 from wanka.derive.bundle import Derived
 from wanka.derive.routing import switch_routing
+from wanka.lab.access import Access, AccessError
+from wanka.lab.access import read as read_access
 from wanka.model.types import Node, Switch, UnknownPhase
 from wanka.pulumi.providers import BareMetalNode, BringupBatch, SwitchConfig
 from wanka.pulumi.shards import Shard, shards
@@ -156,15 +155,13 @@ def find_shard(d: Derived, s: Settings) -> Shard:
     )
 
 
-def _access(lab: str | None) -> dict[str, Any] | None:
+def _access(lab: str | None) -> Access | None:
     if lab is None:
         return None
-    path = Path(lab) / "access.json"
     try:
-        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise StackError(f"wanka:lab: cannot read {path}: {e}") from None
-    return data
+        return read_access(lab)
+    except AccessError as e:
+        raise StackError(f"wanka:lab: {e}") from None
 
 
 def _password(d: Derived) -> pulumi.Output[str]:
@@ -177,15 +174,13 @@ def _password(d: Derived) -> pulumi.Output[str]:
 
 
 def bmc_props(
-    d: Derived, node: Node, s: Settings, access: Mapping[str, Any] | None, password: Any
+    d: Derived, node: Node, s: Settings, access: Access | None, password: Any
 ) -> dict[str, Any]:
     cred = d.cluster.credentials.get("bmc")
     address = d.addressing.bmcs.get(node.name)
     fields = {"address": str(address) if address else node.name, "node": node.name}
     if access is not None:
-        entry = access["nodes"].get(node.name, {})
-        url = str(entry.get("bmc") or access["bmc"]["url"])  # a vendor-profile BMC: its own
-        system = str(entry.get("system", node.name))
+        url, system = access.bmc_of(node.name)
     else:
         url, system = s.bmc_url.format(**fields), s.bmc_system.format(**fields)
     return {
@@ -205,7 +200,7 @@ def bmc_props(
 
 
 def switch_transport(
-    d: Derived, sw: Switch, access: Mapping[str, Any] | None, s: Settings | None = None
+    d: Derived, sw: Switch, access: Access | None, s: Settings | None = None
 ) -> dict[str, Any]:
     """How the provider reaches a switch: in a lab, `netns` (fast), or `ssh` through the lab's
     jump into the switch's namespace with the lab's key when `wanka:switchTransport` is ssh;
@@ -213,20 +208,18 @@ def switch_transport(
     key reference; a `{pulumi: KEY}` password is the secret `password` input)."""
     cred = d.cluster.credentials.get("switch")
     if access is not None:
-        entry = access.get("switches", {}).get(sw.name) or {}
-        ssh = entry.get("ssh")
+        entry = access.switches.get(sw.name)
+        ssh = entry.ssh if entry is not None else None
+        vty = entry.vty if entry is not None else None
         # a lab SONiC switch: its CLI's wrappers (FRR runs in its namespace)
-        cli = {"sonic_cli": ssh["sonic_cli"]} if ssh and ssh.get("sonic_cli") else {}
-        if s is None or s.switch_transport != "ssh" or not ssh:
-            return {
-                "kind": "netns", "namespace": entry.get("namespace"), "vty": entry.get("vty"),
-                **cli,
-            }  # fmt: skip
-        lab = access["ssh"]
+        cli = {"sonic_cli": ssh.sonic_cli} if ssh is not None and ssh.sonic_cli else {}
+        if s is None or s.switch_transport != "ssh" or ssh is None:
+            namespace = entry.namespace if entry is not None else None
+            return {"kind": "netns", "namespace": namespace, "vty": vty, **cli}
         return {
-            "kind": "ssh", "host": ssh["address"], "port": ssh["port"], "username": ssh["user"],
-            "private_key": {"file": lab["private_key"]}, "known_hosts": lab["known_hosts"],
-            "proxy_command": ssh["proxy_command"], "vty": entry.get("vty"), **cli,
+            "kind": "ssh", "host": ssh.address, "port": ssh.port, "username": ssh.user,
+            "private_key": {"file": access.ssh.private_key}, "known_hosts": access.ssh.known_hosts,
+            "proxy_command": ssh.proxy_command, "vty": vty, **cli,
         }  # fmt: skip
     out: dict[str, Any] = {
         "kind": "ssh",
@@ -243,7 +236,7 @@ def switch_transport(
     return out
 
 
-def switch_password(d: Derived, access: Mapping[str, Any] | None) -> pulumi.Output[str] | None:
+def switch_password(d: Derived, access: Access | None) -> pulumi.Output[str] | None:
     """The switch password as a secret, when the cluster file keeps it in Pulumi's config."""
     cred = d.cluster.credentials.get("switch")
     if access is not None or cred is None or cred.password is None:
@@ -324,7 +317,7 @@ def build(d: Derived, s: Settings) -> Shard:
 
 
 def _switch_configs(
-    d: Derived, s: Settings, shard: Shard, access: Mapping[str, Any] | None, racks: _Racks
+    d: Derived, s: Settings, shard: Shard, access: Access | None, racks: _Racks
 ) -> dict[str, SwitchConfig]:
     """The shard's SwitchConfigs, spines first: a leaf waits for the spines it peers with."""
     routing = _routing(d) if shard.switches else {}
@@ -356,7 +349,7 @@ def _switch_files(r: Any) -> dict[str, str]:
 
 
 def _bare_metal(
-    d: Derived, s: Settings, shard: Shard, access: Mapping[str, Any] | None, racks: _Racks
+    d: Derived, s: Settings, shard: Shard, access: Access | None, racks: _Racks
 ) -> dict[str, list[BareMetalNode]]:
     """The shard's BareMetalNodes, by rack."""
     password = _password(d) if shard.nodes else None

@@ -13,8 +13,9 @@ Each stack runs with the project directory (`stacks/`) as its working directory 
 `Pulumi.<stack>.yaml` there as its configuration (the cluster file relative to it, as
 `wanka plan --pulumi --stack-files` writes it), so `wanka up` and `cd stacks && pulumi up`
 record the same inputs. The BMC password comes from where the cluster file says: an
-environment variable (`{env: NAME}`) is set as the stack's secret `wanka:bmcPassword`; a
-`{pulumi: KEY}` password must already be in the stack's configuration.
+environment variable or a file (`{env: NAME}`, `{file: PATH}`, read by wanka.credentials) is
+set as the stack's secret `wanka:bmcPassword`; a `{pulumi: KEY}` password must already be in
+the stack's configuration.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+from wanka import credentials
 from wanka.derive.bundle import Derived
 from wanka.pulumi.shards import Shard, shards
 
@@ -77,19 +79,19 @@ def waves(d: Derived, phase: str) -> list[list[Shard]]:
 
 
 def stack_config(d: Derived, shard: Shard, cluster: str, extra: dict[str, str]) -> dict[str, str]:
-    """The configuration `wanka` sets on a stack; the password only when the cluster file says
-    it lives in an environment variable (raises KeyError naming it when that is unset)."""
+    """The configuration `wanka` sets on a stack; the BMC password (wanka:bmcPassword) when
+    the stack has servers and the cluster file's reference is an environment variable or a
+    file (a `{pulumi: KEY}` one the stack reads itself); CredentialError naming the reference
+    when it cannot be read."""
     config = {"wanka:cluster": cluster, "wanka:phase": shard.phase}
     if shard.pod is not None:
         config["wanka:pod"] = shard.pod
     config.update(extra)
     cred = d.cluster.credentials.get("bmc")
     password = cred.password if cred is not None else None
-    if shard.nodes and password is not None and password.source == "env":
-        value = os.environ.get(password.name)
-        if not value:
-            raise KeyError(password.name)
-        config["wanka:bmcPassword"] = value
+    if shard.nodes and password is not None and password.source in credentials.READABLE:
+        what = f"{shard.stack}: BMC password (the cluster file's credentials.bmc)"
+        config["wanka:bmcPassword"] = credentials.resolve(password, what)
     return config
 
 

@@ -18,7 +18,7 @@ tokens read `pulumi-python:dynamic/wanka:BareMetalNode`, `.../wanka:SwitchConfig
   configuration put back when the switch refuses a line or the check fails; `read` asks
   `--test` for the difference between the running configuration and the recorded one and,
   when there is one, reports the running configuration (drift).
-- `BringupBatch`: the Ansible bring-up of a batch of nodes through `wanka.bringup.run.run`;
+- `BringupBatch`: the Ansible bring-up of a batch of nodes through `wanka.bringup.run.run_playbook`;
   the batches of one stack share one prepared run (`wanka.bringup.prepare.shared`, under
   `outDir/.prepared/`: the phase rendered once, not once a rack), each running its own nodes;
   replaced when its inputs change (nodes, software versions, cluster file), exporting the

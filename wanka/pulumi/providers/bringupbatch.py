@@ -1,4 +1,5 @@
-"""BringupBatch: the Ansible bring-up of a rack's nodes (wanka.bringup.run); see the package."""
+"""BringupBatch: the Ansible bring-up of a rack's nodes (wanka.bringup.run's run_playbook);
+see the package."""
 
 from __future__ import annotations
 
@@ -48,9 +49,10 @@ class BringupBatchProvider(dynamic.ResourceProvider):
         out_dir = Path(str(props["outDir"])) / name
         try:
             from wanka.bringup import apart
-            from wanka.bringup import run as bringup  # type: ignore[attr-defined,unused-ignore]
+            from wanka.bringup.options import Options
+            from wanka.bringup.prepare import shared
 
-            opts = bringup.Options(
+            opts = Options(
                 cluster_file=str(props["cluster"]),
                 phase=str(props["phase"]),
                 limit=",".join(nodes),
@@ -58,7 +60,7 @@ class BringupBatchProvider(dynamic.ResourceProvider):
                 out_dir=out_dir,
             )
             # the stack's batches share one prepared run: rendered once, not once a rack
-            prepared = bringup.shared(opts, Path(str(props["outDir"])) / PREPARED)
+            prepared = shared(opts, Path(str(props["outDir"])) / PREPARED)
             # Ansible runs in a process of its own: forked from this process's gRPC
             # threads, ansible-playbook was aborted before it started (wanka.bringup.apart)
             report = apart.run(opts, prepared.render.parent)

@@ -1,0 +1,1 @@
+../../wanka/credentials.py
