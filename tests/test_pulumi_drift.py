@@ -47,7 +47,7 @@ def test_text_names_each_device_and_what_differs() -> None:
         "  BIOS ProcTurboMode: model Enabled, device -",
         "lab-p1: SwitchConfig lab-p1-pod01-param-leaf01 (update):",
         "  -  neighbor swp29 description a|b",
-        "wanka drift: lab phase p1, 1 stacks: 2 devices drifted",
+        "wanka drift: lab phase p1, 1 stack: 2 devices drifted",
     ]
     assert drift.text(Report("lab", "p1", ["lab-p1"])).endswith(": no drift\n")
 
@@ -58,7 +58,7 @@ def test_markdown_is_a_table_a_ticket_can_hold() -> None:
     assert len(rows) == 2
     assert "power: model On, device Off<br>BIOS ProcTurboMode" in rows[0]
     assert "description a\\|b" in rows[1]  # a pipe in a line does not break the table
-    assert "No drift in 1 stacks." in drift.markdown(Report("lab", "p1", ["lab-p1"]))
+    assert "No drift in 1 stack." in drift.markdown(Report("lab", "p1", ["lab-p1"]))
 
 
 def test_json_and_a_stack_not_read() -> None:
@@ -68,6 +68,7 @@ def test_json_and_a_stack_not_read() -> None:
     assert data["drifted"] is True and data["failed"] == r.failed
     assert data["devices"][0]["differences"][0] == {"what": "power", "model": "On", "device": "Off"}
     assert "lab-p2: not read: BareMetalNode x" in drift.text(r)
+    assert drift.text(r).endswith(": 2 devices drifted, 1 not read\n")
     empty = Report("lab", "p1", ["lab-p1"], failed={"lab-p1": "x"})
     assert empty.drifted  # a stack that could not be read is not a clean bill
 

@@ -9,7 +9,8 @@ tests in order of a stack's life:
 3. a third `up` changes nothing;
 4. lab-p2's preview reads lab-p1's outputs through a StackReference on the file backend;
 5. drift: a server powered off and a leaf's BGP configuration edited by hand are named by
-   `wanka drift` (exit 1, nothing changed); `wanka up --refresh` repairs exactly those two;
+   `wanka drift` (exit 1, nothing changed), recorded by `wanka refresh` (drift still names
+   both); `wanka up --refresh` repairs exactly those two;
    `wanka drift` then exits 0;
 6. `destroy` powers the servers off and leaves the switches' configuration;
 7. the BMC password never appears in the state files, `stack export`, outputs or logs.
@@ -345,6 +346,17 @@ def test_drift_is_named_by_wanka_drift_and_repaired_by_up_refresh(run: Run) -> N
     # drift changed nothing: the devices as they were left, the state as it was
     assert run.power(node) == "Off" and run.vtysh(LEAF, "show running-config") == tampered
     assert _recorded(run) == before
+
+    # `wanka refresh` records what the devices run; drift still names the same two, the
+    # switch's lines compared with the configuration it was given (not with the recorded one)
+    res = run.wanka("refresh", "--phase", "p1")
+    run.logs.append(res.stdout + res.stderr)
+    assert res.returncode == 0 and "lab-p1: refresh done" in res.stdout, res.stdout + res.stderr
+    assert re.search(r"lab-p1: refresh done in \S+ s: \d+ same, 2 update\n", res.stdout), res.stdout
+    recorded = _recorded(run)
+    assert recorded[node]["power"] == "Off" and recorded[LEAF]["drift"] == devices[LEAF]["lines"]
+    code, again = _drift(run)
+    assert code == 1 and again["devices"] == report["devices"], again
 
     res = run.wanka("up", "--phase", "p1", "--refresh")
     run.logs.append(res.stdout + res.stderr)

@@ -159,11 +159,11 @@ def text(r: Report) -> str:
     devices = len(r.findings)
     verdict = (
         f"{devices} device{'s' if devices != 1 else ''} drifted"
-        + (f", {len(r.failed)} stack(s) not read" if r.failed else "")
+        + (f", {len(r.failed)} not read" if r.failed else "")
         if r.drifted
         else "no drift"
     )
-    lines.append(f"wanka drift: {r.cluster} phase {r.phase}, {len(r.stacks)} stacks: {verdict}")
+    lines.append(f"wanka drift: {r.cluster} phase {r.phase}, {_stacks(r)}: {verdict}")
     return "\n".join(lines) + "\n"
 
 
@@ -171,7 +171,7 @@ def markdown(r: Report) -> str:
     """For a ticket or a CI job summary: a table of the devices, each device's lines."""
     out = [f"## Drift of {r.cluster}, phase {r.phase}", ""]
     if not r.drifted:
-        return "\n".join([*out, f"No drift in {len(r.stacks)} stacks.", ""])
+        return "\n".join([*out, f"No drift in {_stacks(r)}.", ""])
     if r.findings:
         out += [
             "| stack | device | kind | step | what differs (model / device) |",
@@ -184,6 +184,10 @@ def markdown(r: Report) -> str:
     for stack, why in r.failed.items():
         out.append(f"- **{stack}** not read: {_cell(why)}")
     return "\n".join(out) + "\n"
+
+
+def _stacks(r: Report) -> str:
+    return f"{len(r.stacks)} stack{'s' if len(r.stacks) != 1 else ''}"
 
 
 def _cell(s: str) -> str:
