@@ -8,8 +8,10 @@ tests in order of a stack's life:
    has no pending operation; the fault mended, the next `up` creates that batch only;
 3. a third `up` changes nothing;
 4. lab-p2's preview reads lab-p1's outputs through a StackReference on the file backend;
-5. drift: a server powered off and a leaf's BGP configuration edited by hand show in
-   `refresh`; the next `up` repairs both;
+5. drift: a server powered off and a leaf's BGP configuration edited by hand are named by
+   `wanka drift` (exit 1, nothing changed), recorded by `wanka refresh` (drift still names
+   both); `wanka up --refresh` repairs exactly those two;
+   `wanka drift` then exits 0;
 6. `destroy` powers the servers off and leaves the switches' configuration;
 7. the BMC password never appears in the state files, `stack export`, outputs or logs.
 
@@ -19,6 +21,7 @@ tests fail, they do not skip.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import json
 import os
@@ -67,8 +70,10 @@ class Run:
     times: dict[str, float] = field(default_factory=dict)
 
     def config(self, phase: str) -> dict[str, str]:
+        # the cluster file as `wanka up` sets it (relative to the project directory), so the
+        # CLI's runs below and these record the same inputs
         return {
-            "wanka:cluster": str(LAB),
+            "wanka:cluster": os.path.relpath(LAB, self.engine.work_dir),
             "wanka:phase": phase,
             "wanka:lab": str(self.dir),
             "wanka:bringupOut": str(self.base / "bringup"),
@@ -83,6 +88,13 @@ class Run:
         st = self.stack(name, phase)
         started = time.monotonic()
         events: list[Any] = []
+        # the program runs in this process: the cluster file's path is relative to the project
+        with contextlib.chdir(self.engine.work_dir):
+            return self._op(st, what, name, started, events, **kw)
+
+    def _op(
+        self, st: Any, what: str, name: str, started: float, events: list[Any], **kw: Any
+    ) -> Any:
         try:
             fn = getattr(st, what)
             extra = {"show_secrets": False} if what in ("up", "refresh", "destroy") else {}
@@ -284,7 +296,25 @@ def test_stack_reference_on_the_file_backend(run: Run) -> None:
     assert shown == {(t, n) for t, n, _ in _planned("lab-p2")}, log
 
 
-def test_drift_shows_in_refresh_and_the_next_up_repairs_it(run: Run) -> None:
+def _drift(run: Run) -> tuple[int, dict[str, Any]]:
+    res = run.wanka("drift", "--phase", "p1", "--format", "json")
+    run.logs.append(res.stdout + res.stderr)
+    assert res.returncode in (0, 1), res.stdout + res.stderr
+    return res.returncode, json.loads(res.stdout)
+
+
+def _recorded(run: Run) -> dict[str, Any]:
+    """The recorded outputs of lab-p1's resources, by name (`pulumi stack export`)."""
+    resources = run.engine.export(STACK)["deployment"]["resources"]
+    return {r["urn"].rsplit("::", 1)[-1]: r.get("outputs", {}) for r in resources}
+
+
+def test_drift_is_named_by_wanka_drift_and_repaired_by_up_refresh(run: Run) -> None:
+    """Issue 30: a server powered off and a leaf's BGP line changed by hand are both named by
+    `wanka drift` (exit 1), which changes nothing; `wanka up --refresh` repairs exactly those
+    two; `wanka drift` then exits 0."""
+    code, report = _drift(run)
+    assert code == 0 and report["drifted"] is False and report["devices"] == [], report
     node = SERVERS[0]
     off = run_wanka("lab", "power", str(run.dir), "off", node, "--wait", timeout=120)
     assert off.returncode == 0, off.stderr
@@ -293,16 +323,53 @@ def test_drift_shows_in_refresh_and_the_next_up_repairs_it(run: Run) -> None:
     bgp = next(x for x in running.splitlines() if x.startswith("router bgp "))
     peer = next(x.split()[1] for x in running.splitlines() if x.startswith(" neighbor "))
     run.vtysh(LEAF, "configure terminal", bgp, f"neighbor {peer} description tampered")
-    assert "tampered" in run.vtysh(LEAF, "show running-config")
+    tampered = run.vtysh(LEAF, "show running-config")
+    assert "tampered" in tampered
+    before = _recorded(run)
 
-    result, events = run.op("refresh")
-    drifted = _steps(events, OpType.UPDATE, OpType.REFRESH, changed=True)
-    assert {node, LEAF} <= drifted, drifted
-    result, events = run.op("up")
-    updated = _steps(events, OpType.UPDATE)
-    assert updated == {node, LEAF}, updated
+    code, report = _drift(run)
+    assert code == 1 and report["drifted"] is True, report
+    devices = {d["name"]: d for d in report["devices"]}
+    assert set(devices) == {node, LEAF}, devices
+    assert devices[node]["kind"] == "BareMetalNode" and devices[node]["op"] == "update"
+    assert devices[node]["differences"] == [{"what": "power", "model": "On", "device": "Off"}]
+    assert devices[LEAF]["kind"] == "SwitchConfig" and devices[LEAF]["differences"] == []
+    assert any(
+        x.startswith("-") and f"neighbor {peer} description tampered" in x
+        for x in devices[LEAF]["lines"]
+    ), devices[LEAF]
+    text = run.wanka("drift", "--phase", "p1")  # the default, for people
+    print(text.stdout)  # (docs/pulumi.md shows it)
+    assert text.returncode == 1 and f"BareMetalNode {node} (update):" in text.stdout
+    assert "power: model On, device Off" in text.stdout and f"SwitchConfig {LEAF}" in text.stdout
+    assert text.stdout.rstrip().endswith("2 devices drifted"), text.stdout
+    # drift changed nothing: the devices as they were left, the state as it was
+    assert run.power(node) == "Off" and run.vtysh(LEAF, "show running-config") == tampered
+    assert _recorded(run) == before
+
+    # `wanka refresh` records what the devices run; drift still names the same two, the
+    # switch's lines compared with the configuration it was given (not with the recorded one)
+    res = run.wanka("refresh", "--phase", "p1")
+    run.logs.append(res.stdout + res.stderr)
+    assert res.returncode == 0 and "lab-p1: refresh done" in res.stdout, res.stdout + res.stderr
+    assert re.search(r"lab-p1: refresh done in \S+ s: \d+ same, 2 update\n", res.stdout), res.stdout
+    recorded = _recorded(run)
+    assert recorded[node]["power"] == "Off" and recorded[LEAF]["drift"] == devices[LEAF]["lines"]
+    code, again = _drift(run)
+    assert code == 1 and again["devices"] == report["devices"], again
+
+    res = run.wanka("up", "--phase", "p1", "--refresh")
+    run.logs.append(res.stdout + res.stderr)
+    assert res.returncode == 0, res.stdout + res.stderr
+    log = (run.base / "project/.logs/lab-p1.up.log").read_text(encoding="utf-8")
+    updated = set(re.findall(r"^\s*~\s+\S+:\S+\s+(\S+)\s+updated?\b", log, re.M))
+    assert updated == {node, LEAF}, log
+    assert not re.search(r"^\s*[-+]\s+\S+:\S+\s+\S+\s+(created|deleted|replaced)", log, re.M), log
     assert run.power(node) == "On"
     assert "tampered" not in run.vtysh(LEAF, "show running-config")
+
+    code, report = _drift(run)
+    assert code == 0 and report["devices"] == [] and report["failed"] == {}, report
     exported = json.dumps(run.engine.export(STACK))  # `pulumi stack export`: the deployed stack
     assert '"ciphertext"' in exported and run.password not in exported
 

@@ -2,8 +2,10 @@
 sushy-tools BMC emulator of our own on loopback: no lab, no root. A file backend and a
 passphrase made for the test; the BMC password a secret of the stack's configuration.
 
-up powers both servers on, a second up changes nothing, a server powered off by hand shows
-in refresh and the next up powers it on again, destroy powers both off; the password is in
+up powers both servers on, a second up changes nothing, a server powered off by hand is
+named by a refresh preview (`wanka drift`: nothing recorded), shows in refresh and the next up
+powers it on again, another is found and powered on by one `up --refresh` (a plain up, working
+from the state, does not see it), destroy powers both off; the password is in
 none of the state files, the export, the outputs or the engine's output.
 """
 
@@ -24,6 +26,7 @@ import pytest
 
 from wanka.drivers.redfish import Client
 from wanka.lab import bmc
+from wanka.pulumi.drift import Difference, findings
 from wanka.pulumi.engine import CHECKOUT_TOOLS, Engine
 from wanka.pulumi.providers import BareMetalNode
 
@@ -112,11 +115,37 @@ def test_bare_metal_nodes_under_the_engine(emulator: str, tmp_path: Path) -> Non
     while _power(emulator, "n1") != "Off":
         assert time.monotonic() < deadline, "n1 did not power off"
         time.sleep(0.5)
+    # `wanka drift`'s refresh preview names n1's power and records nothing
+    events: list[Any] = []
+    st.preview(refresh=True, on_event=events.append, on_output=logs.append, color="never")
+    (found,) = findings("bmc", events)
+    assert (found.kind, found.name, found.op) == ("BareMetalNode", "n1", "update")
+    assert found.differences == [Difference("power", "On", "Off")]
+    recorded = {
+        r["urn"].rsplit("::", 1)[-1]: r for r in engine.export("bmc")["deployment"]["resources"]
+    }
+    assert recorded["n1"]["outputs"]["power"] == "On"  # the preview recorded nothing
+    assert _power(emulator, "n1") == "Off"  # and changed nothing
+
     refreshed = st.refresh(**kw)
     assert refreshed.summary.resource_changes.get("update") == 1, refreshed.summary
     repaired = st.up(**kw)
     assert repaired.summary.resource_changes.get("update") == 1, repaired.summary
     assert _power(emulator, "n1") == "On"
+
+    # up --refresh: a server powered off again is found and powered on in one run
+    Client(emulator, "n2", timeout=10).reset("ForceOff")
+    deadline = time.monotonic() + 30
+    while _power(emulator, "n2") != "Off":
+        assert time.monotonic() < deadline, "n2 did not power off"
+        time.sleep(0.5)
+    assert set(st.up(**kw).summary.resource_changes) == {"same"}  # the state says On
+    both = st.up(refresh=True, **kw)
+    assert both.summary.resource_changes.get("update") == 1, both.summary
+    assert _power(emulator, "n2") == "On"
+    events.clear()
+    st.preview(refresh=True, on_event=events.append, on_output=logs.append, color="never")
+    assert findings("bmc", events) == []
 
     exported = json.dumps(engine.export("bmc"))  # `pulumi stack export`: secrets encrypted
     outputs = json.dumps({k: v.value for k, v in st.outputs().items()})

@@ -319,6 +319,10 @@ def test_switch_config_lifecycle(frr_switch: Frr) -> None:
     assert read is not None
     assert "neighbor swp29 description tampered" in read["config"]
     assert any("description tampered" in x and x.startswith("-") for x in read["drift"])
+    # a refresh recorded that: the next read still compares with the applied configuration
+    reread = p.read(f.name, read).outs
+    assert reread is not None and reread["drift"] == read["drift"]
+    assert reread["applied_config"] == updated["config"]
     assert p.diff(f.name, read, news).changes is True
     again = p.update(f.name, read, news).outs
     assert again is not None and again["drift"] == []

@@ -1,7 +1,7 @@
 """The `wanka` command line: the top-level parser, assembled from the sub-parsers each command
 module registers (validate, plan and render, report, lab, diff, bringup and verify, preview,
-up and destroy, bmc, ranktable, rules and schema), and `main`, which runs the command chosen
-and turns what escapes it into an exit code.
+up, refresh, destroy and drift, bmc, ranktable, rules and schema), and `main`, which runs the
+command chosen and turns what escapes it into an exit code.
 
 Exit codes (every command):
   0  success: the input is valid (with --strict: and has no warnings)

@@ -35,6 +35,8 @@ from typing import Any
 import requests
 import urllib3
 
+from wanka.drivers.redfish_messages import clip, extended, mac_of, refused, said
+
 RESET_TYPES = (
     "On",
     "ForceOff",
@@ -71,12 +73,11 @@ def _message(resp: requests.Response) -> str:
     try:
         body = resp.json()
     except ValueError:
-        return resp.text.strip()[:200] or resp.reason
+        return clip(resp.text, 200) or resp.reason
     err = body.get("error", {}) if isinstance(body, dict) else {}
     if not isinstance(err, dict):
         return resp.reason
-    extended = err.get("@Message.ExtendedInfo") or []
-    parts = [e.get("Message", "") for e in extended if isinstance(e, dict)]
+    parts = [said(e) for e in extended(err)]
     return "; ".join(p for p in parts if p) or err.get("message") or resp.reason
 
 
@@ -148,6 +149,7 @@ class Client:
         self._logged_in = False
         self._logout: str | None = None
         self.auth_mode = "none"  # "session", "basic" or "none", once connected
+        self.messages: list[str] = []  # what the BMC said with the last PATCH it applied
 
     def __repr__(self) -> str:  # never the credentials
         return f"Client({self.base_url!r}, {self.system_id!r})"
@@ -171,11 +173,15 @@ class Client:
                 )  # fmt: skip
         except requests.exceptions.SSLError as e:
             reason = str(e.args[0] if e.args else e)
-            hint = "give its CA bundle (bmc.tls.ca in the cluster file)"
+            hint = (
+                "give its CA bundle: the cluster file's credentials.bmc_tls.ca, or the node's "
+                "bmc.ca in the manifest"
+            )
             if "CERTIFICATE_VERIFY_FAILED" not in reason:
                 hint = "check that the BMC speaks HTTPS on this port"
             raise BmcCertificate(
-                f"{what}: its TLS certificate is not trusted ({reason[-120:]}); {hint}"
+                f"{what}: its TLS certificate is not trusted ({clip(reason, 160, tail=True)}); "
+                + hint
             ) from None
         except requests.Timeout:
             raise BmcUnreachable(f"{what}: no answer within {self.timeout:g} s") from None
@@ -183,7 +189,7 @@ class Client:
             reason = str(e.args[0] if e.args else e)
             if "Read timed out" in reason:
                 raise BmcUnreachable(f"{what}: no answer within {self.timeout:g} s") from None
-            raise BmcUnreachable(f"{what}: cannot connect ({reason[:160]})") from None
+            raise BmcUnreachable(f"{what}: cannot connect ({clip(reason, 160)})") from None
 
     def _send(
         self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
@@ -266,8 +272,23 @@ class Client:
             headers = {"If-Match": tag} if tag else None
             resp = self._raw_patch(path, body, headers, last=attempt == 2)
             if resp is not None:
-                return self._json(resp, "PATCH", path)
+                return self._patched(resp, path)
         return None  # pragma: no cover - the second attempt returns or raises
+
+    def _patched(self, resp: requests.Response, path: str) -> Any:
+        """A PATCH's answer. A 200 may carry Redfish messages (DSP0266): one saying a property
+        was not applied, or of severity Critical, fails the request (the rest of it may have
+        been applied: the message says what); the others (a reset needed, a success) are
+        kept in `messages` for the caller."""
+        data = self._json(resp, "PATCH", path)
+        told = extended(data)
+        if bad := refused(told):
+            raise RedfishError(
+                f"{self._what('PATCH', path)}: {resp.status_code}, but the BMC did not apply "
+                + "; ".join(said(m) for m in bad)
+            )
+        self.messages = [said(m) for m in told]
+        return data
 
     def _raw_patch(
         self, path: str, body: dict[str, Any], headers: dict[str, str] | None, *, last: bool
@@ -421,18 +442,37 @@ class Client:
     def bios_pending(self) -> dict[str, Any]:
         return dict(self.bios_settings()["pending"])
 
+    def _members(self, collection: str) -> list[dict[str, Any]]:
+        coll, _ = self._get(collection)
+        return [self._get(str(m["@odata.id"]))[0] for m in coll.get("Members") or []]
+
+    def _functions(self, system: dict[str, Any]) -> list[dict[str, Any]]:
+        """The network device functions of the system's network interfaces: each interface's
+        `NetworkDeviceFunctions`, else those of the adapter it links to (`Chassis/.../
+        NetworkAdapters/...`, where a SmartNIC's or an add-in card's ports live)."""
+        interfaces = _link(system, "NetworkInterfaces")
+        out: list[dict[str, Any]] = []
+        for iface in self._members(interfaces) if interfaces else []:
+            functions = _link(iface, "NetworkDeviceFunctions")
+            if functions is None:
+                adapter = _link(iface, "Links", "NetworkAdapter")
+                functions = (
+                    _link(self._get(adapter)[0], "NetworkDeviceFunctions") if adapter else None
+                )
+            out.extend(self._members(functions) if functions else [])
+        return out
+
     def inventory(self) -> dict[str, Any]:
-        """What identifies the server: serial, UUID, maker, model, power, NIC MACs."""
+        """What identifies the server: serial, UUID, maker, model, power, NIC MACs (of its
+        Ethernet interfaces and of its network interfaces' device functions; each MAC once,
+        the permanent one where the BMC gives it: a VLAN or other virtual interface repeats
+        its parent's)."""
         system = self.system()
-        macs: list[str] = []
+        macs: set[str] = set()
         nics = _link(system, "EthernetInterfaces")
-        if nics is not None:
-            coll, _ = self._get(nics)
-            for m in coll.get("Members") or []:
-                nic, _ = self._get(str(m["@odata.id"]))
-                mac = nic.get("PermanentMACAddress") or nic.get("MACAddress")
-                if mac:
-                    macs.append(str(mac).lower())
+        for r in [*(self._members(nics) if nics else []), *self._functions(system)]:
+            if mac := mac_of(r):
+                macs.add(mac)
         return {
             "system": self.system_path,
             "serial": system.get("SerialNumber"),

@@ -1,11 +1,15 @@
-"""`wanka preview|up|destroy`: a phase's stacks through the real engine, in dependency waves.
+"""`wanka preview|up|refresh|destroy|drift`: a phase's stacks through the real engine, in
+dependency waves.
 
 The stacks of a phase (`shards`) are put in waves: a stack goes in the first wave after every
 stack of the phase it reads through a StackReference (a sharded phase: its fabric stack, then
 all its pod stacks). Stacks of other phases it reads must be deployed already (their phase
 first). Each wave runs `jobs` stacks at a time, each in a process of its own (the SDK's
 inline programs keep global state, one program a process); `destroy` runs the waves in
-reverse. When a stack fails, the wave's stacks still running finish, none is started after
+reverse. `refresh` reads every resource back from its device and records it; `refresh` on a
+job of `up` or `preview` does that first (`pulumi up|preview --refresh`: a preview records
+nothing); `drift` is a refresh preview whose engine events become `wanka.pulumi.drift`
+findings. When a stack fails, the wave's stacks still running finish, none is started after
 it, and the command exits 1: running it again resumes, since a stack already done reports
 no changes.
 
@@ -33,7 +37,7 @@ from wanka import credentials
 from wanka.derive.bundle import Derived
 from wanka.pulumi.shards import Shard, shards
 
-OPS = ("preview", "up", "destroy")
+OPS = ("preview", "up", "refresh", "destroy", "drift")
 
 
 @dataclass(slots=True)
@@ -46,6 +50,7 @@ class Job:
     config: dict[str, str]
     secret: list[str]
     log: str  # the engine's output goes here
+    refresh: bool = False  # up, preview: refresh the state first
 
 
 @dataclass(slots=True)
@@ -56,6 +61,7 @@ class Outcome:
     changes: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     error: str = ""
+    drift: list[Any] = field(default_factory=list)  # drift: wanka.pulumi.drift.Finding
 
 
 def waves(d: Derived, phase: str) -> list[list[Shard]]:
@@ -114,17 +120,26 @@ def run_job(job: Job) -> Outcome:
                 job.stack, job.config, secret=set(job.secret)
             )
             kw: dict[str, Any] = {"on_output": write, "color": "never"}
-            if job.op == "preview":
+            if job.refresh and job.op in ("up", "preview"):
+                kw["refresh"] = True
+            found: list[Any] = []
+            if job.op in ("preview", "drift"):
+                events: list[Any] = []
+                if job.op == "drift":
+                    kw.update(refresh=True, on_event=events.append)
                 changes = dict(st.preview(**kw).change_summary)
+                if job.op == "drift":
+                    from wanka.pulumi.drift import findings
+
+                    found = findings(job.stack, events)
             else:
                 result = getattr(st, job.op)(show_secrets=False, **kw)
                 changes = dict(result.summary.resource_changes or {})
         except (auto.CommandError, EngineError) as e:
             write(str(e))
             return Outcome(job.stack, job.op, False, seconds=_since(started), error=_reason(e))
-    return Outcome(
-        job.stack, job.op, True, {k: int(v) for k, v in changes.items()}, _since(started)
-    )
+    counts = {k: int(v) for k, v in changes.items()}
+    return Outcome(job.stack, job.op, True, counts, _since(started), drift=found)
 
 
 def _since(t: float) -> float:
@@ -144,14 +159,16 @@ def run_waves(
     plan: list[list[Job]],
     jobs: int,
     progress: Callable[[str], None],
+    keep_going: bool = False,
 ) -> list[Outcome]:
-    """Run the waves in order, `jobs` stacks at a time; stop after the wave where one failed."""
+    """Run the waves in order, `jobs` stacks at a time; stop after the wave where one failed
+    (`keep_going`: a wave's other stacks still start, for reads that change nothing)."""
     outcomes: list[Outcome] = []
     ctx = get_context("spawn")  # a fresh interpreter per worker: no state of this one
     with ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=ctx) as pool:
         for i, wave in enumerate(plan, 1):
             progress(f"wave {i}/{len(plan)}: {', '.join(j.stack for j in wave)}")
-            failed = _run_wave(pool, wave, jobs, progress, outcomes)
+            failed = _run_wave(pool, wave, jobs, progress, outcomes, keep_going)
             if failed:
                 rest = [j.stack for w in plan[i:] for j in w]
                 if rest:
@@ -166,12 +183,13 @@ def _run_wave(
     jobs: int,
     progress: Callable[[str], None],
     outcomes: list[Outcome],
+    keep_going: bool = False,
 ) -> bool:
     pending = list(wave)
     running: dict[Future[Outcome], Job] = {}
     failed = False
     while pending or running:
-        while pending and len(running) < jobs and not failed:
+        while pending and len(running) < jobs and (keep_going or not failed):
             job = pending.pop(0)
             progress(f"  {job.stack}: {job.op} ... (log {job.log})")
             running[pool.submit(run_job, job)] = job

@@ -101,19 +101,23 @@ class SwitchConfigProvider(dynamic.ResourceProvider):
         return dynamic.UpdateResult(outs=self._apply(news))
 
     def read(self, id_: str, props: dict[str, Any]) -> dynamic.ReadResult:
-        """Drift: when the running configuration differs from the recorded one, `config`
+        """Drift: when the running configuration differs from the applied one, `config`
         becomes the running configuration and `drift` the lines that differ, so refresh
-        shows it and the next up applies the recorded one again."""
-        config = str(props.get("config") or "")
+        shows it and the next up applies the recorded one again. The applied one is kept as
+        `applied_config` while it is not running: the reads after a recorded refresh
+        compare with it, not with what the switch ran then."""
+        config = str(props.get("applied_config") or props.get("config") or "")
         extra = {"config_db": str(props["config_db"])} if props.get("config_db") else {}
         with _switch(props) as a:
             left = a.delta(config, **extra)
             running = a.running() if left else ""
         outs = dict(props)
+        outs.pop("applied_config", None)
         if left:
             outs.update(config=running, digest=_digest(running), drift=left)
+            outs["applied_config"] = config
         else:
-            outs.update(digest=_digest(config), drift=[])
+            outs.update(config=config, digest=_digest(config), drift=[])
         return dynamic.ReadResult(id_=id_, outs=outs)
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
