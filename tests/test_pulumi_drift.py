@@ -109,8 +109,9 @@ def test_a_lab_that_is_not_there_is_refused(
     )  # fmt: skip
     assert cmd_stacks(args) == 2
     err = capsys.readouterr().err
-    assert (
-        err.strip()
-        == f"wanka drift: {tmp_path}/nolab: no lab there (no access.json; `wanka lab up`)"
+    lab = tmp_path / "nolab"
+    assert err.strip() == (
+        f"wanka drift: {lab}/access.json: no such file (is the lab up? "
+        f"`wanka lab up FILE --dir {lab}`)"
     )
     assert not (tmp_path / "logs").exists()  # refused before anything was set up

@@ -87,6 +87,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def cmd_stacks(args: argparse.Namespace) -> int:
+    from wanka.lab import access
     from wanka.lab.state import default_dir
     from wanka.pipeline import NotValid, UnknownPhase, open_cluster
     from wanka.pulumi import waves
@@ -103,8 +104,10 @@ def cmd_stacks(args: argparse.Namespace) -> int:
     extra: dict[str, str] = {}
     if args.lab is not None:
         lab = Path(args.lab or default_dir(d.cluster.name)).absolute()
-        if not (lab / "access.json").is_file():
-            print(f"{name}: {lab}: no lab there (no access.json; `wanka lab up`)", file=sys.stderr)
+        try:
+            access.read(lab)
+        except access.AccessError as e:
+            print(f"{name}: {e}", file=sys.stderr)
             return EXIT_UNREADABLE
         extra["wanka:lab"] = str(lab)
     work = Path(args.stacks).absolute()
