@@ -528,9 +528,10 @@ class Rollout:
     max_fail_percent: int | None  # None: the default
 
 
-@dataclass(slots=True, eq=False, repr=False, kw_only=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
 class Pod:
-    # Pods and racks are filled in while the cluster is expanded and only read after.
+    # A pod's racks, nodes and switches point back at it: their lists are filled while the
+    # pod is built (wanka.model.builders.racks) and only read after.
     name: str  # full name: sz1-p1-pod03
     short: str  # pod03
     phase: Phase
@@ -549,7 +550,7 @@ class Pod:
     switches: list[Switch] = field(default_factory=list)
 
 
-@dataclass(slots=True, eq=False, repr=False, kw_only=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
 class Rack:
     name: str
     pod: Pod
@@ -605,9 +606,9 @@ class Switch:
     asn_group: tuple[object, ...] = ()  # one key, one ASN (see model.numbering.asn_group)
 
 
-@dataclass(slots=True, repr=False, kw_only=True)
+@dataclass(frozen=True, slots=True, repr=False, kw_only=True)
 class Cluster:
-    """The validated, expanded cluster."""
+    """The validated, expanded cluster, made once by `wanka.model.build` from all its parts."""
 
     name: str
     files: list[str]
