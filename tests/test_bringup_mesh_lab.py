@@ -32,8 +32,7 @@ from conftest import ROOT, require_lab_servers, run_wanka
 from wanka.bringup import mesh
 from wanka.bringup import run as bringup
 from wanka.lab import netlab, nodes
-from wanka.pipeline import derive
-from wanka.rules.check import check
+from wanka.pipeline import check, derive
 
 LAB = str(ROOT / "examples/lab-mini/cluster.yaml")
 

@@ -26,11 +26,10 @@ from wanka.derive.bundle import Derived
 from wanka.derive.routing import switch_routing
 from wanka.drivers.redfish import Client
 from wanka.lab import netlab, nodes
-from wanka.pipeline import derive
+from wanka.pipeline import check, derive
 from wanka.pulumi.providers import BareMetalNodeProvider, BringupBatchProvider, SwitchConfigProvider
 from wanka.pulumi.stack import Settings, bmc_props, switch_transport
 from wanka.render.frr import render_frr
-from wanka.rules.check import check
 
 LAB = ROOT / "examples/lab-mini/cluster.yaml"
 NODES = ["lab-p1-pod01-r01-s01", "lab-p1-pod01-r01-s02"]

@@ -33,7 +33,7 @@ from wanka.bringup.results import Check, HostResult, RunResult
 from wanka.derive.routing import switch_routing
 from wanka.drivers.redfish import Client
 from wanka.lab import bmc
-from wanka.pipeline import derive
+from wanka.pipeline import check, derive
 from wanka.pulumi import providers
 from wanka.pulumi.providers import (
     BareMetalNodeProvider,
@@ -42,7 +42,6 @@ from wanka.pulumi.providers import (
     SwitchConfigProvider,
 )
 from wanka.render.frr import render_frr
-from wanka.rules.check import check
 
 PASSWORD = "bmc-test-password"
 NO_ANSWER = r"BareMetalNode n2: read the BMC: .*no answer within 1 s"

@@ -18,9 +18,8 @@ from conftest import ROOT, run_wanka
 
 from wanka.derive.bundle import Derived
 from wanka.derive.routing import is_routed, switch_routing
-from wanka.pipeline import derive
+from wanka.pipeline import check, derive
 from wanka.pulumi import preview, shards
-from wanka.rules.check import check
 
 LAB = "examples/lab-mini/cluster.yaml"
 SHENZHEN = "examples/shenzhen-14000p/cluster.yaml"

@@ -37,10 +37,9 @@ import yaml
 from conftest import ROOT
 
 from wanka.bringup.expect import expectations
-from wanka.pipeline import NotValid, derive
+from wanka.pipeline import NotValid, check, derive
 from wanka.render.files import files
 from wanka.rules import RULES
-from wanka.rules.check import check
 
 SCHEMA = json.loads((ROOT / "schemas/cluster.schema.json").read_text(encoding="utf-8"))
 DEFS = SCHEMA["$defs"]
