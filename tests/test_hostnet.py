@@ -26,7 +26,7 @@ from conftest import LAB, ROOT
 from test_derive import derived
 
 from wanka.derive.bundle import Derived
-from wanka.model.types import os_family
+from wanka.model.software import os_family
 from wanka.pipeline import check
 from wanka.render import hostnet
 from wanka.render.files import files

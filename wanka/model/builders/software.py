@@ -10,18 +10,8 @@ from __future__ import annotations
 from wanka.findings import Mark
 from wanka.language.loader import YMap
 from wanka.model.builders.problems import Problems, at, items
-from wanka.model.types import (
-    DEFAULT_SET,
-    BmcTls,
-    Credential,
-    Mirror,
-    NpuSoftware,
-    OsImage,
-    Phase,
-    SecretRef,
-    Software,
-    package_family,
-)
+from wanka.model.software import DEFAULT_SET, Mirror, NpuSoftware, OsImage, Software, package_family
+from wanka.model.types import BmcTls, Credential, Phase, SecretRef
 
 
 def build_software(*, spec: YMap, phases: list[Phase], problems: Problems) -> Software:
