@@ -49,8 +49,7 @@ def pod_variant(text: str) -> str:
 
 def pin_variant(text: str, path: str) -> tuple[str, str, str]:
     """Pin the first manifest node's BMC address to its subnet's last host address."""
-    from wanka.pipeline import derive
-    from wanka.rules.check import check
+    from wanka.pipeline import check, derive
 
     d = derive(check(path))
     m = re.search(r"\n      ([\w-]+): \{serial: \"[^\"]+\", bmc: \{mac: \"[^\"]+\"", text)
@@ -66,10 +65,9 @@ def pin_variant(text: str, path: str) -> tuple[str, str, str]:
 
 
 def stages(old: str, new: str) -> dict[str, float]:
-    from wanka.pipeline import derive
+    from wanka.pipeline import check, derive
     from wanka.review import diffout
     from wanka.review.diff import compare
-    from wanka.rules.check import check
 
     out: dict[str, float] = {}
     t = time.process_time()
@@ -160,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def doc_counts(path: str) -> dict[str, int]:
-    from wanka.rules.check import check
+    from wanka.pipeline import check
 
     c = check(path).cluster
     assert c is not None

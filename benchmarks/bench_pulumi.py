@@ -39,10 +39,9 @@ def main() -> int:
     ap.add_argument("--engine", action="store_true", help="preview the largest stack for real")
     args = ap.parse_args()
 
-    from wanka.pipeline import derive
+    from wanka.pipeline import check, derive
     from wanka.pulumi import preview, shards
     from wanka.pulumi import stack as stack_module
-    from wanka.rules.check import check
 
     tmp = Path(tempfile.mkdtemp(prefix="wanka-bench-pulumi-"))
     try:

@@ -35,9 +35,8 @@ def main() -> int:
     args = ap.parse_args()
 
     from wanka.lab import netlab
-    from wanka.pipeline import derive
+    from wanka.pipeline import check, derive
     from wanka.pulumi.engine import Engine
-    from wanka.rules.check import check
 
     base = Path(tempfile.mkdtemp(prefix="wkbench-lab-", dir="/tmp"))
     base.chmod(0o755)  # FRR runs as frr and must reach its state directory

@@ -16,9 +16,9 @@ from test_derive import derived
 
 from wanka.derive.routing import switch_routing
 from wanka.lab.netlab import plan
+from wanka.pipeline import check
 from wanka.render.frr import render_frr
 from wanka.render.inventory import node_network
-from wanka.rules.check import check
 
 PAIR = "            - {plane: mgmt, tier: leaf, count: 2}"
 ONE = "            - {plane: mgmt, tier: leaf, count: 1}"

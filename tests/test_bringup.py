@@ -32,8 +32,7 @@ from wanka.bringup.prepare import rollout as phase_rollout
 from wanka.bringup.results import Check, HostResult, RunResult
 from wanka.bringup.run import run_playbook
 from wanka.lab import bmc
-from wanka.pipeline import derive
-from wanka.rules.check import check
+from wanka.pipeline import check, derive
 
 LAB = str(ROOT / "examples/lab-mini/cluster.yaml")
 S01, S02 = "lab-p1-pod01-r01-s01", "lab-p1-pod01-r01-s02"

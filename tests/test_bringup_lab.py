@@ -30,9 +30,8 @@ from wanka.bringup.run import run_playbook
 from wanka.derive import routing
 from wanka.derive.bundle import Derived
 from wanka.lab import netlab, nodes
-from wanka.pipeline import derive
+from wanka.pipeline import check, derive
 from wanka.render import frr
-from wanka.rules.check import check
 
 LAB = str(ROOT / "examples/lab-mini/cluster.yaml")
 A = "lab-p1-pod01-r01-s01"

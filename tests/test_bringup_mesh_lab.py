@@ -33,8 +33,7 @@ from wanka.bringup import mesh
 from wanka.bringup.options import Options
 from wanka.bringup.run import run_playbook
 from wanka.lab import netlab, nodes
-from wanka.pipeline import derive
-from wanka.rules.check import check
+from wanka.pipeline import check, derive
 
 LAB = str(ROOT / "examples/lab-mini/cluster.yaml")
 

@@ -167,8 +167,7 @@ def test_not_valid_helper_prints_and_picks_the_exit_code(capsys) -> None:  # typ
 
     from wanka.cli.common import not_valid
     from wanka.findings import Finding, Mark
-    from wanka.pipeline import NotValid, derive, open_cluster
-    from wanka.rules.check import check
+    from wanka.pipeline import NotValid, check, derive, open_cluster
 
     out = io.StringIO()
     try:
@@ -194,8 +193,7 @@ def test_not_valid_helper_prints_and_picks_the_exit_code(capsys) -> None:  # typ
 
 def test_not_valid_lines_say_how_many_were_left_out() -> None:
     from wanka.findings import Finding
-    from wanka.pipeline import NotValid
-    from wanka.rules.check import check
+    from wanka.pipeline import NotValid, check
 
     found = [Finding("R", f"problem {i}", file="c.yaml") for i in range(5)]
     e = NotValid(check(str(LAB)), found)

@@ -12,8 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from wanka.derive.bundle import Derived
-from wanka.pipeline import derive
-from wanka.rules.check import check
+from wanka.pipeline import check, derive
 
 
 def derived(text: str) -> Derived:

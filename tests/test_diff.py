@@ -17,10 +17,9 @@ from conftest import ROOT, run_wanka
 
 from wanka.derive.bundle import Derived
 from wanka.language.loader import load_file
-from wanka.pipeline import derive
+from wanka.pipeline import check, derive
 from wanka.review.diff import Diff, compare
 from wanka.review.diffout import markdown, write_text
-from wanka.rules.check import check
 
 LAB = (ROOT / "examples/lab-mini/cluster.yaml").read_text(encoding="utf-8")
 SZ_DIR = ROOT / "examples/shenzhen-14000p"

@@ -47,12 +47,11 @@ from conftest import ROOT, run_wanka
 from wanka.derive.bundle import Derived
 from wanka.findings import Mark
 from wanka.model.facility import Band, Site
-from wanka.pipeline import derive
+from wanka.pipeline import check, derive
 from wanka.review import facility as fac
 from wanka.review import svg
 from wanka.review.capacity import scope as build_plan_scope
 from wanka.review.plan import build_plan, write_text
-from wanka.rules.check import check
 from wanka.rules.facility import coverage
 
 LAB = ROOT / "examples/lab-mini/cluster.yaml"

@@ -32,10 +32,9 @@ from conftest import EXAMPLES, ROOT
 from wanka.derive.bundle import Derived
 from wanka.derive.routing import SwitchRouting, switch_routing
 from wanka.lab.switches import frr_files
-from wanka.pipeline import derive
+from wanka.pipeline import check, derive
 from wanka.render.frr import render_frr
 from wanka.render.sonic import config_db
-from wanka.rules.check import check
 
 LAB = ROOT / "examples/lab-mini/cluster.yaml"
 SHENZHEN = ROOT / "examples/shenzhen-14000p/cluster.yaml"
@@ -317,7 +316,7 @@ from wanka.lab.switches import frr_files
 from wanka.render.frr import render_frr
 from wanka.render.sonic import config_db
 from wanka.derive.routing import switch_routing
-from wanka.rules.check import check
+from wanka.pipeline import check
 out = {}
 for path in sys.argv[1:]:
     for name, r in switch_routing(derive(check(path))).items():

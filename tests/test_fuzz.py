@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from wanka.findings import InputError
 from wanka.language.loader import load_text
-from wanka.rules.check import check
+from wanka.pipeline import check
 
 LINES = (ROOT / "examples/lab-mini/cluster.yaml").read_text(encoding="utf-8").splitlines()
 SZ = (ROOT / "examples/shenzhen-14000p/cluster.yaml").read_text(encoding="utf-8").splitlines()

@@ -22,11 +22,10 @@ from wanka.derive.hccn import (
     parameter_plane,
 )
 from wanka.model.types import Node, NodeFacts
-from wanka.pipeline import derive
+from wanka.pipeline import check, derive
 from wanka.render.files import files
 from wanka.render.hccn import render_hccn
 from wanka.render.ranktable import dumps, rank_tables
-from wanka.rules.check import check
 
 ROOT = Path(__file__).resolve().parent.parent
 LAB = "examples/lab-mini/cluster.yaml"

@@ -26,11 +26,11 @@ from conftest import LAB, ROOT
 from test_derive import derived
 
 from wanka.derive.bundle import Derived
-from wanka.model.types import os_family
+from wanka.model.software import os_family
+from wanka.pipeline import check
 from wanka.render import hostnet
 from wanka.render.files import files
 from wanka.render.inventory import node_network
-from wanka.rules.check import check
 
 STORAGE = (ROOT / "tests/examples/positive/lab-storage.yaml").read_text(encoding="utf-8")
 OPENEULER = 'os: {name: openEuler, version: "22.03 LTS SP4"}'

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from wanka.rules.check import check
+from wanka.pipeline import check
 
 SZ = ROOT / "examples/shenzhen-14000p"
 

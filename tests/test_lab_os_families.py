@@ -28,8 +28,7 @@ from conftest import ROOT, require_lab_servers, run_wanka
 from wanka.bringup.options import Options
 from wanka.bringup.run import run_playbook
 from wanka.lab import netlab, nodes
-from wanka.pipeline import derive
-from wanka.rules.check import check
+from wanka.pipeline import check, derive
 
 LAB = str(ROOT / "tests/examples/positive/lab-mixed-os.yaml")
 EULER = "lab-p1-pod01-r01-s01"  # a2-kunpeng: software.os, openEuler

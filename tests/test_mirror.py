@@ -20,10 +20,9 @@ import pytest
 import yaml
 from conftest import ROOT
 
-from wanka.pipeline import derive
+from wanka.pipeline import check, derive
 from wanka.render import mirror
 from wanka.render.files import files
-from wanka.rules.check import check
 
 LAB = ROOT / "tests/examples/positive/lab-mirror.yaml"
 FIXTURES = ROOT / "tests/fixtures/mirror"

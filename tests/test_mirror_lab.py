@@ -29,8 +29,7 @@ from wanka.bringup.options import Options
 from wanka.bringup.run import run_playbook
 from wanka.derive.bundle import Derived
 from wanka.lab import mirror, netlab, nodes
-from wanka.pipeline import derive
-from wanka.rules.check import check
+from wanka.pipeline import check, derive
 
 LAB = str(ROOT / "tests/examples/positive/lab-mirror.yaml")
 A = "lab-p1-pod01-r01-s01"

@@ -13,7 +13,7 @@ from wanka.findings import Finding
 from wanka.language.loader import load_text
 from wanka.model.build import build
 from wanka.model.types import Cluster
-from wanka.rules.check import check
+from wanka.pipeline import check
 
 
 def model(text: str) -> Cluster:

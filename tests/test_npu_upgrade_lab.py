@@ -32,8 +32,7 @@ from wanka.bringup.run import run_playbook
 from wanka.derive.bundle import Derived
 from wanka.lab import netlab, nodes, provision
 from wanka.lab.tools.server import INSTALL_LOG
-from wanka.pipeline import derive
-from wanka.rules.check import check
+from wanka.pipeline import check, derive
 
 CLUSTER = ROOT / "tests/examples/positive/lab-a3-two-supernodes.yaml"
 OLD = {"driver": "24.1.rc3", "firmware": "7.5.0.1.129", "cann": "8.0.RC3"}

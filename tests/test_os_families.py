@@ -18,9 +18,8 @@ from wanka.bringup.expect import expectations
 from wanka.lab.osrelease import os_release
 from wanka.lab.profile import node_profile
 from wanka.lab.tools import dispatch
-from wanka.pipeline import derive
+from wanka.pipeline import check, derive
 from wanka.render.inventory import node_vars
-from wanka.rules.check import check
 
 NODE = ansible_module.load("wanka_node")
 CHECKS = ansible_module.util("wanka_node_checks")

@@ -15,10 +15,9 @@ from conftest import ROOT
 from wanka.derive.bundle import Derived
 from wanka.derive.cabling import Cabling
 from wanka.model.types import Node, UnknownPhase, breakout_lanes
-from wanka.pipeline import derive
+from wanka.pipeline import check, derive
 from wanka.review.bom import OPTICS, bom, optic_name
 from wanka.review.plan import build_plan, write_text
-from wanka.rules.check import check
 
 LAB = ROOT / "examples/lab-mini/cluster.yaml"
 SZ = ROOT / "examples/shenzhen-14000p/cluster.yaml"

@@ -9,8 +9,7 @@ from pathlib import Path
 from conftest import ROOT
 
 from wanka.derive.bundle import Derived
-from wanka.pipeline import derive
-from wanka.rules.check import check
+from wanka.pipeline import check, derive
 
 MIXED = ROOT / "tests/examples/positive/mixed-port-groups.yaml"
 

@@ -8,8 +8,7 @@ from pathlib import Path
 from conftest import LAB, ROOT, cluster_text
 
 from wanka.findings import Finding
-from wanka.pipeline import derive
-from wanka.rules.check import check
+from wanka.pipeline import check, derive
 
 A3 = (ROOT / "tests/examples/positive/lab-a3-supernode.yaml").read_text(encoding="utf-8")
 

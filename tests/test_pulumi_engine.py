@@ -44,9 +44,8 @@ from pulumi.automation.events import OpType
 from wanka.derive.bundle import Derived
 from wanka.drivers.redfish import Client
 from wanka.lab import netlab, nodes
-from wanka.pipeline import derive
+from wanka.pipeline import check, derive
 from wanka.pulumi.engine import CHECKOUT_TOOLS, Engine
-from wanka.rules.check import check
 
 LAB = ROOT / "examples/lab-mini/cluster.yaml"
 STACK = "lab-p1"

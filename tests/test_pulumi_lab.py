@@ -27,11 +27,10 @@ from wanka.drivers.redfish import Client
 from wanka.lab import access as lab_access
 from wanka.lab import netlab
 from wanka.lab.access import Access
-from wanka.pipeline import derive
+from wanka.pipeline import check, derive
 from wanka.pulumi.providers import BareMetalNodeProvider, BringupBatchProvider, SwitchConfigProvider
 from wanka.pulumi.stack import Settings, bmc_props, switch_transport
 from wanka.render.frr import render_frr
-from wanka.rules.check import check
 
 LAB = ROOT / "examples/lab-mini/cluster.yaml"
 NODES = ["lab-p1-pod01-r01-s01", "lab-p1-pod01-r01-s02"]

@@ -34,7 +34,7 @@ from wanka.drivers.redfish import Client
 from wanka.lab import access as lab_access
 from wanka.lab import bmc
 from wanka.lab.access import Access, Ssh
-from wanka.pipeline import derive
+from wanka.pipeline import check, derive
 from wanka.pulumi import providers
 from wanka.pulumi.providers import (
     BareMetalNodeProvider,
@@ -43,7 +43,6 @@ from wanka.pulumi.providers import (
     SwitchConfigProvider,
 )
 from wanka.render.frr import render_frr
-from wanka.rules.check import check
 
 PASSWORD = "bmc-test-password"
 NO_ANSWER = r"BareMetalNode n2: read the BMC: .*no answer within 1 s"

@@ -22,9 +22,8 @@ from wanka.derive.routing import is_routed, switch_routing
 from wanka.lab import access as lab_access
 from wanka.lab.access import Access, Server, Ssh, SwitchSsh
 from wanka.lab.access import Switch as LabSwitch
-from wanka.pipeline import derive
+from wanka.pipeline import check, derive
 from wanka.pulumi import preview, shards
-from wanka.rules.check import check
 
 LAB = "examples/lab-mini/cluster.yaml"
 LAB_SSH = Ssh(user="root", private_key="/lab/ssh/id_ed25519", known_hosts="/lab/ssh/known_hosts",

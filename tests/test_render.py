@@ -13,9 +13,8 @@ import pytest
 from conftest import ROOT, run_wanka
 
 from wanka.derive.bundle import Derived
-from wanka.pipeline import derive
+from wanka.pipeline import check, derive
 from wanka.render import files as render
-from wanka.rules.check import check
 
 LAB = ROOT / "examples/lab-mini/cluster.yaml"
 SZ = ROOT / "examples/shenzhen-14000p/cluster.yaml"

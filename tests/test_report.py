@@ -27,11 +27,9 @@ import websocket
 from conftest import ROOT, run_wanka
 
 from wanka.derive.bundle import Derived
-from wanka.pipeline import derive
-from wanka.review import report as htmlreport
-from wanka.review import svg
+from wanka.pipeline import check, derive
+from wanka.review import htmlreport, svg
 from wanka.review.plan import build_plan
-from wanka.rules.check import check
 
 LAB = ROOT / "examples/lab-mini/cluster.yaml"
 SZ = ROOT / "examples/shenzhen-14000p/cluster.yaml"

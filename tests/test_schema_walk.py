@@ -37,16 +37,15 @@ import yaml
 from conftest import ROOT
 
 from wanka.bringup.expect import expectations
-from wanka.pipeline import NotValid, derive
+from wanka.pipeline import NotValid, check, derive
 from wanka.render.files import files
 from wanka.rules import RULES
-from wanka.rules.check import check
 
 SCHEMA = json.loads((ROOT / "schemas/cluster.schema.json").read_text(encoding="utf-8"))
 DEFS = SCHEMA["$defs"]
 NODE = re.compile(r"^spec\.catalog\.(servers|hosts|storage_nodes)\.\*")
 
-M, P = "model/build.py", "model/parts.py"
+M, P = "model/builders", "model/parts.py"  # the model's builders: a package of parts
 FREE = "free text for people"
 
 USES: dict[str, tuple[str, str]] = {
@@ -57,8 +56,8 @@ USES: dict[str, tuple[str, str]] = {
     "metadata.description": ("people", FREE),
     "metadata.site": ("people", FREE),
     "metadata.owner": ("people", FREE),
-    "metadata.labels": ("read", M),
-    "spec.capacity.precision": ("read", M),
+    "metadata.labels": ("read", "model/build.py"),
+    "spec.capacity.precision": ("read", "model/build.py"),
     "spec.catalog.accelerators.*.vendor": ("people", FREE),
     "spec.catalog.accelerators.*.generation": ("read", P),
     "spec.catalog.accelerators.*.dies": ("read", P),
@@ -125,12 +124,12 @@ USES: dict[str, tuple[str, str]] = {
     "spec.software.os.version": ("read", M),
     "spec.software.os.image": ("ignored", "no step installs or boots an image yet"),
     "spec.software.os.kernel": ("ignored", "nothing checks the running kernel yet"),
-    "spec.software.mirror.repositories.openeuler.aarch64": ("read", "model/types.py"),
-    "spec.software.mirror.repositories.openeuler.x86_64": ("read", "model/types.py"),
-    "spec.software.mirror.repositories.kylin.aarch64": ("read", "model/types.py"),
-    "spec.software.mirror.repositories.kylin.x86_64": ("read", "model/types.py"),
-    "spec.software.mirror.repositories.ubuntu.aarch64": ("read", "model/types.py"),
-    "spec.software.mirror.repositories.ubuntu.x86_64": ("read", "model/types.py"),
+    "spec.software.mirror.repositories.openeuler.aarch64": ("read", "model/software.py"),
+    "spec.software.mirror.repositories.openeuler.x86_64": ("read", "model/software.py"),
+    "spec.software.mirror.repositories.kylin.aarch64": ("read", "model/software.py"),
+    "spec.software.mirror.repositories.kylin.x86_64": ("read", "model/software.py"),
+    "spec.software.mirror.repositories.ubuntu.aarch64": ("read", "model/software.py"),
+    "spec.software.mirror.repositories.ubuntu.x86_64": ("read", "model/software.py"),
     "spec.software.mirror.ascend": ("read", M),
     "spec.software.mirror.sha256": ("read", M),
     # ---- per server type OSes (issue 15, domestic OS families) ----
@@ -215,8 +214,8 @@ USES: dict[str, tuple[str, str]] = {
     "spec.layout.halls[].distances.rack_pitch_m": ("read", M),
     "spec.layout.halls[].distances.rack_slack_m": ("read", M),
     "spec.layout.halls[].distances.row_pitch_m": ("read", M),
-    "spec.layout.halls[].rows[].rack_pitch_m": ("read", "model/build.py"),
-    "spec.networks.planes.*.bond_mode": ("read", "model/build.py"),
+    "spec.layout.halls[].rows[].rack_pitch_m": ("read", M),
+    "spec.networks.planes.*.bond_mode": ("read", M),
     "spec.networks.planes.*.fabric.leaf.mlag": ("refused", "BOND-MLAG"),
     "spec.networks.planes.*.fabric.spine.mlag": ("refused", "BOND-MLAG"),
     "spec.networks.planes.*.fabric.core.mlag": ("refused", "BOND-MLAG"),
@@ -384,10 +383,17 @@ def test_every_entry_is_a_schema_property() -> None:
 
 
 def _strings(module: str) -> set[str]:
-    tree = ast.parse((ROOT / "wanka" / module).read_text(encoding="utf-8"))
-    return {
-        n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
-    }
+    """The string constants of a module of wanka/, or of every module of a package."""
+    path = ROOT / "wanka" / module
+    out: set[str] = set()
+    for py in sorted(path.glob("*.py")) if path.is_dir() else [path]:
+        tree = ast.parse(py.read_text(encoding="utf-8"))
+        out |= {
+            n.value
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Constant) and isinstance(n.value, str)
+        }
+    return out
 
 
 def _key(path: str) -> str:

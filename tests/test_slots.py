@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from test_derive import derived
 
 from wanka.derive.bundle import Derived
-from wanka.rules.check import check
+from wanka.pipeline import check
 
 Placement = tuple[str, int, int, tuple[str, ...]]  # (name, count, slot, retired)
 

@@ -30,9 +30,8 @@ from wanka.derive.switchports import PortUse, port_map
 from wanka.findings import Mark
 from wanka.model import parts
 from wanka.model.types import SwitchModel
-from wanka.pipeline import derive
+from wanka.pipeline import check, derive
 from wanka.render import frr, sonic
-from wanka.rules.check import check
 
 FIXTURES = ROOT / "tests/fixtures"
 SHENZHEN = ROOT / "examples/shenzhen-14000p/cluster.yaml"

@@ -16,9 +16,8 @@ import pytest
 from wanka.derive.routing import switch_routing
 from wanka.drivers.switch import db_delta
 from wanka.lab.tools import dispatch, sonic
-from wanka.pipeline import derive
+from wanka.pipeline import check, derive
 from wanka.render.sonic import config_db
-from wanka.rules.check import check
 
 ROOT = Path(__file__).resolve().parent.parent
 CAPTURES = Path(__file__).resolve().parent / "captures"

@@ -42,9 +42,8 @@ from wanka.lab import switchssh
 from wanka.lab.provision import keygen, proxy_command
 from wanka.lab.state import alive
 from wanka.lab.switches import frr_files
-from wanka.pipeline import derive
+from wanka.pipeline import check, derive
 from wanka.render import sonic
-from wanka.rules.check import check
 
 FRR_DAEMONS = Path("/usr/lib/frr")
 NODE = ansible_module.load("wanka_node")

@@ -39,11 +39,10 @@ from wanka.drivers import switch as driver
 from wanka.lab import switchssh
 from wanka.lab.provision import keygen, proxy_command
 from wanka.lab.state import alive
-from wanka.pipeline import derive
+from wanka.pipeline import check, derive
 from wanka.pulumi.providers import SwitchConfigProvider
 from wanka.pulumi.providers.common import ProviderError
 from wanka.render.frr import render_frr
-from wanka.rules.check import check
 
 FRR_DAEMONS = Path("/usr/lib/frr")
 PASSWORD_ENV = "WANKA_TEST_SWITCH_PASSWORD"

@@ -18,7 +18,7 @@ from conftest import ROOT
 
 from wanka import versions
 from wanka.lab.tools import server as lab_tools
-from wanka.rules.check import check
+from wanka.pipeline import check
 
 IN, OUT, BAD = "inside", "outside", "not a version"
 

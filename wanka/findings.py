@@ -9,6 +9,7 @@ finding's line with a caret under the column (YAML syntax errors carry one).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from unicodedata import east_asian_width
@@ -123,6 +124,13 @@ def error(
 
 def warning(rule: str, message: str, mark: Mark | None = None, hint: str | None = None) -> Finding:
     return Finding(rule, message, mark, hint, Severity.WARNING)
+
+
+def unique(findings: Iterable[Finding]) -> list[Finding]:
+    """One finding per (rule, place, message), in the order they were first met: a schema's
+    if/then branches and a pod type built once per pod repeat themselves, and a stage may
+    meet the same problem as an earlier one. The last of equal findings is the one kept."""
+    return list({(f.rule, f.where, f.message): f for f in findings}.values())
 
 
 class InputError(Exception):

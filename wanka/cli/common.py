@@ -37,11 +37,11 @@ def not_valid(e: NotValid, out: TextIO | None = None) -> int:
 
     Validation errors are printed as `wanka validate --quiet` prints them (warnings and the
     summary too); findings of deriving a valid model, or a fragment, as `NotValid.lines()`."""
-    from wanka.rules import output as report
+    from wanka.rules import output
 
     out = sys.stderr if out is None else out
     if e.result.errors:
-        report.write_text([e.result], out, quiet=True)
+        output.write_text([e.result], out, quiet=True)
         return EXIT_UNREADABLE if e.unreadable else EXIT_INVALID
     for text in e.lines():
         print(text, file=out)

@@ -160,7 +160,7 @@ def _lab_dir(target: str) -> Path | None:
     path = Path(target)
     if not path.is_file():
         return path
-    from wanka.rules.check import check
+    from wanka.pipeline import check
 
     result = check(str(path))
     if result.cluster is None:

@@ -35,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def cmd_report(args: argparse.Namespace) -> int:
     from wanka.pipeline import NotValid, UnknownPhase, open_cluster
-    from wanka.review import report as htmlreport
+    from wanka.review import htmlreport
 
     start = time.monotonic()
     try:
@@ -66,12 +66,12 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def _findings_report(e: NotValid, out: str) -> int:
     """An invalid cluster: its errors on stderr and in a findings-only report; exit 1."""
-    from wanka.review import report as htmlreport
+    from wanka.review import htmlreport
 
     for text in e.lines():
         print(text, file=sys.stderr)
     try:
-        htmlreport.write_findings(e.result, out, e.findings)
+        htmlreport.write_findings(e.path, e.result.cluster, [*e.result.findings, *e.findings], out)
     except OSError as err:
         return _cannot_write(out, err)
     print(

@@ -34,17 +34,17 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def cmd_validate(args: argparse.Namespace) -> int:
     """Every file is checked and reported, valid or not: validation only, nothing derived."""
     from wanka.language.loader import MAX_BYTES
-    from wanka.rules import output as report
-    from wanka.rules.check import check
+    from wanka.pipeline import check
+    from wanka.rules import output
 
     limit = MAX_BYTES if args.max_bytes is None else args.max_bytes
     results = [check(f, max_bytes=limit) for f in args.files]
     if args.format == "json":
-        report.write_json(results, sys.stdout, strict=args.strict)
+        output.write_json(results, sys.stdout, strict=args.strict)
     else:
-        report.write_text(results, sys.stdout, quiet=args.quiet)
+        output.write_text(results, sys.stdout, quiet=args.quiet)
     if any(r.unreadable for r in results):
         return EXIT_UNREADABLE
-    if not all(report.ok(r, strict=args.strict) for r in results):
+    if not all(output.ok(r, strict=args.strict) for r in results):
         return EXIT_INVALID
     return EXIT_OK

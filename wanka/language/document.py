@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from wanka.findings import Finding, InputError, error
+from wanka.findings import Finding, InputError, error, unique
 from wanka.language import schema
 from wanka.language.loader import MAX_BYTES, YMap, YSeq, load_file
 
@@ -93,8 +93,7 @@ def load_document(path: str, max_bytes: int = MAX_BYTES) -> Document:
                 _merge(spec, part, ["spec"], doc.findings)
 
     doc.findings.extend(schema.validate(data))
-    unique = {(f.rule, f.where, f.message): f for f in doc.findings}
-    doc.findings = list(unique.values())
+    doc.findings = unique(doc.findings)
     return doc
 
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import jsonschema_rs
 
 from wanka.datafiles import data_path
-from wanka.findings import Finding, Mark, error
+from wanka.findings import Finding, Mark, error, unique
 from wanka.jsonfmt import Json
 
 if TYPE_CHECKING:
@@ -72,8 +72,7 @@ def validate(doc: Any) -> list[Finding]:
     findings = [f for e in errors for f in _findings(doc, e, extras)]
     # one finding per (rule, place, message): if/then branches can repeat themselves, and
     # jsonschema reports an object's missing keys as one error each
-    unique = {(f.rule, f.where, f.message): f for f in findings}
-    return sorted(unique.values(), key=Finding.sort_key)
+    return sorted(unique(findings), key=Finding.sort_key)
 
 
 def _missing(

@@ -1,3 +1,3 @@
 """Stage 2, model: the typed, immutable cluster (types) and the builder that makes it from a
-schema-valid document, naming and numbering its parts (build).
+schema-valid document in parts, one thing each (build, builders), naming and numbering its parts.
 """

@@ -8,7 +8,7 @@ MTU and routes) in the form its OS's own network tool reads.
                                  rendered by systemd-networkd as on Ubuntu Server
 
 Which one a host takes is keyed on its OS family (`os_family`: the OS its model runs,
-`software.oses` by its `os`, else `software.os`, through `model.types.os_family`, as the
+`software.oses` by its `os`, else `software.os`, through `model.software.os_family`, as the
 mirror's files are); an OS of no known family gets network.json only.
 
 Keyfiles use the names NetworkManager has read since 1.20 and still reads (`master=` and
@@ -28,8 +28,8 @@ import yaml
 
 from wanka.derive.bundle import Derived
 from wanka.jsonfmt import Json
+from wanka.model.software import os_family as types_os_family
 from wanka.model.types import Node
-from wanka.model.types import os_family as types_os_family
 
 try:
     from yaml import CSafeDumper as Dumper
@@ -56,7 +56,7 @@ NETPLAN_BOND = {
 
 
 def os_family(d: Derived, node: Node) -> str | None:
-    """The OS family of a node (openeuler, kylin, ubuntu or None: `model.types.os_family`)
+    """The OS family of a node (openeuler, kylin, ubuntu or None: `model.software.os_family`)
     of the OS its model runs (software.oses by its `os`, else software.os)."""
     image = d.cluster.software.os_of(node.model)
     return types_os_family(image.name) if image is not None else None

@@ -17,7 +17,8 @@ from wanka.derive import hccn
 from wanka.derive.addresses import Subnet
 from wanka.derive.bundle import Derived
 from wanka.jsonfmt import Json
-from wanka.model.types import Node, NpuSoftware, Plane, Switch
+from wanka.model.software import NpuSoftware
+from wanka.model.types import Node, Plane, Switch
 from wanka.render.hostnet import NETWORK_TOOL, os_family
 from wanka.render.mirror import mirror_vars
 from wanka.rules.ports import BOND_PREFIX

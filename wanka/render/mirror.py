@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from wanka.model.types import PACKAGE_MANAGER, Cluster, Mirror, OsImage, os_family, ubuntu_codename
+from wanka.model.software import PACKAGE_MANAGER, Mirror, OsImage, os_family, ubuntu_codename
+from wanka.model.types import Cluster
 from wanka.templates import render
 
 REPO_ID = "wanka-mirror"  # the repository id (dnf) and the file's name on the server

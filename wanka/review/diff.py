@@ -10,8 +10,9 @@ size of the cluster) and returns a `Diff`:
   addresses and cables are then compared under the new name;
 * addresses (every port, bond, BMC and loopback), subnets and cables that change;
 * capacity per phase and power and cooling per rack before and after (the figures of
-  `capacity.phases` and `power.racks`, the ones `wanka plan` prints);
-* the bill of materials before and after (`bom.bom`): what to order, what is freed;
+  `capacity.phases` and `power.racks`, the ones `wanka plan` prints), and the bill of
+  materials before and after (`bom.bom`): what to order, what is freed
+  (`wanka.review.difffigures`);
 * blocking findings (ids declared in `wanka.rules`): a change that would renumber
   (`DIFF-LIVE-RENUMBER`), recable (`DIFF-LIVE-RECABLE`) or remove (`DIFF-LIVE-REMOVE`)
   anything in a phase whose status in OLD is `building` or `live`. Growth is never
@@ -24,7 +25,7 @@ Everything is plain data (`as_json`), so the text, Markdown and JSON reports
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 from typing import Any
@@ -33,8 +34,9 @@ from wanka.derive.addresses import Addressing
 from wanka.derive.bundle import Derived
 from wanka.jsonfmt import Json
 from wanka.model.types import Cluster, npu_key
-from wanka.review import bom, capacity, facilitydiff, power
-from wanka.review.diffattrs import attributes, rack_place, unit_place
+from wanka.review import facilitydiff
+from wanka.review.diffattrs import attributes, change_op, join_changed, rack_place, unit_place
+from wanka.review.difffigures import figures
 
 FROZEN = ("building", "live")  # phase statuses whose hardware must not be renumbered, ...
 HINT = "if this is intended (a planned outage), rerun with --allow-live-changes"
@@ -438,23 +440,6 @@ def _cable_text(v: _CableValue | None) -> str | None:
     return f"{dev} {port} ({speed}G {media} {length} m{', ' + bo if bo else ''})"
 
 
-def _join(
-    old: Mapping[Any, Any], new: Mapping[Any, Any]
-) -> Iterable[tuple[Any, Any | None, Any | None]]:
-    """(key, old value, new value) for every key whose value differs, old keys first."""
-    for k, o in old.items():
-        n = new.get(k)
-        if n != o:
-            yield k, o, n
-    for k, n in new.items():
-        if k not in old:
-            yield k, None, n
-
-
-def _op(o: object, n: object) -> str:
-    return "added" if o is None else "removed" if n is None else "changed"
-
-
 Renumbered = dict[tuple[str, str], list[tuple[str, str | None, str | None]]]
 # (phase, status) -> (what, old address, new address) of a building or live phase
 
@@ -488,11 +473,11 @@ def _address_changes(
     kept_new = _kept_devices(new)
     oa = _addresses(old.d.addressing, old.d.cluster, rn)
     na = _addresses(new.d.addressing, new.d.cluster, {})
-    for (dev, what), o_ip, n_ip in _join(oa, na):
+    for (dev, what), o_ip, n_ip in join_changed(oa, na):
         o, n = _s(o_ip), _s(n_ip)
         phase = _phase_of(dev, old, new, back)
         diff.addresses.append(
-            Change("address", _op(o, n), f"{dev} {what}", phase, {"address": (o, n)})
+            Change("address", change_op(o, n), f"{dev} {what}", phase, {"address": (o, n)})
         )
         if o is not None and dev in kept_new:
             fr = old.frozen(back.get(dev, dev))
@@ -510,10 +495,10 @@ def _subnet_changes(
 ) -> None:
     kept_new = _kept_devices(new)
     os_, ns = _subnets(old.d.addressing, rn), _subnets(new.d.addressing, {})
-    for (plane, owner), o, n in _join(os_, ns):
+    for (plane, owner), o, n in join_changed(os_, ns):
         phase = _phase_of(owner, old, new, back)
         diff.subnets.append(
-            Change("subnet", _op(o, n), f"{plane} {owner}", phase, {"network": (o, n)})
+            Change("subnet", change_op(o, n), f"{plane} {owner}", phase, {"network": (o, n)})
         )
         if o is not None and (owner in kept_new or owner in new.attrs["pod"]):
             fr = old.frozen(back.get(owner, owner))
@@ -547,12 +532,12 @@ def _cable_changes(
     gone -= _kept_devices(new)
     gone -= rn.keys()
     oc, nc = _cables(old.d, rn), _cables(new.d, {})
-    for (dev, port), o, n in _join(oc, nc):
+    for (dev, port), o, n in join_changed(oc, nc):
         phase = _phase_of(dev, old, new, back)
         diff.cables.append(
             Change(
                 "cable",
-                _op(o, n),
+                change_op(o, n),
                 f"{dev} {port}",
                 phase,
                 {"to": (_cable_text(o), _cable_text(n))},
@@ -572,130 +557,6 @@ def _cable_changes(
                     "DIFF-LIVE-RECABLE", *fr, f"{dev} {port}", what, _cable_text(o), _cable_text(n)
                 )
             )
-
-
-# ---- figures: capacity, power and cooling, bill of materials -----------------------------
-
-_PHASE_FIGURES = (
-    "status",
-    "target_pflops",
-    "achieved_pflops",
-    "cards",
-    "servers",
-    "hosts",
-    "storage_nodes",
-    "rack_count",
-    "it_nominal_kw",
-    "it_max_kw",
-)
-_RACK_FIGURES = (
-    "type",
-    "nodes",
-    "switches",
-    "units_used",
-    "nominal_kw",
-    "max_kw",
-    "feed_kw",
-    "headroom_kw",
-    "liquid_kw",
-    "liquid_capacity_kw",
-    "air_kw",
-    "air_capacity_kw",
-)
-
-
-def _before_after(old: Json | None, new: Json | None, keys: Iterable[str]) -> dict[str, Json]:
-    return {
-        k: {"old": old.get(k) if old else None, "new": new.get(k) if new else None} for k in keys
-    }
-
-
-def _figures(old: Derived, new: Derived, rn: Mapping[str, str], diff: Diff) -> None:
-    """Capacity per phase, rack power and cooling, the bill of materials, and the totals."""
-    op = {p["name"]: p for p in capacity.phases(old)}
-    np_ = {p["name"]: p for p in capacity.phases(new)}
-    for name in [*op, *(n for n in np_ if n not in op)]:
-        o, n = op.get(name), np_.get(name)
-        diff.phases.append({"name": name, **_before_after(o, n, _PHASE_FIGURES)})
-    _rack_figures(old, new, rn, diff)
-    diff.facility = facilitydiff.compare(old, new)
-    ob, nb = bom.bom(old), bom.bom(new)
-    _bom_lines(ob, nb, diff)
-    ot, nt = ob["totals"], nb["totals"]
-    cards = {0: sum(p["cards"] for p in op.values()), 1: sum(p["cards"] for p in np_.values())}
-    pflops = {
-        0: capacity.rnd(sum(p["achieved_pflops"] for p in op.values()), 3),
-        1: capacity.rnd(sum(p["achieved_pflops"] for p in np_.values()), 3),
-    }
-    diff.totals = {
-        "pflops": {"old": pflops[0], "new": pflops[1]},
-        "cards": {"old": cards[0], "new": cards[1]},
-        **{
-            k: {"old": ot[k], "new": nt[k]}
-            for k in ("nodes", "switches", "racks", "cables", "optics")
-        },
-        "it_nominal_kw": {
-            "old": capacity.rnd(sum(p["it_nominal_kw"] for p in op.values())),
-            "new": capacity.rnd(sum(p["it_nominal_kw"] for p in np_.values())),
-        },
-    }
-
-
-def _rack_figures(old: Derived, new: Derived, rn: Mapping[str, str], diff: Diff) -> None:
-    orr = {rn.get(r["name"], r["name"]): r for r in power.racks(old)}
-    nr = {r["name"]: r for r in power.racks(new)}
-    for name, o, n in _join(
-        {k: tuple(r[f] for f in _RACK_FIGURES) for k, r in orr.items()},
-        {k: tuple(r[f] for f in _RACK_FIGURES) for k, r in nr.items()},
-    ):
-        ro, rw = orr.get(name), nr.get(name)
-        row: Json = {
-            "name": name,
-            "op": _op(o, n),
-            "phase": (rw or ro or {}).get("phase"),
-            **_before_after(ro, rw, _RACK_FIGURES),
-        }
-        diff.racks.append(row)
-
-
-_BOM_SECTIONS = ("nodes", "switches", "racks", "cables", "optics")
-
-
-def _bom_lines(ob: Json, nb: Json, diff: Diff) -> None:
-    """The bill-of-materials lines whose count changes: what to order, what is freed."""
-    lines: dict[tuple[str, str], list[int]] = {}
-    for side, b in ((0, ob), (1, nb)):
-        for section, label, count in _bom_items(b):
-            lines.setdefault((section, label), [0, 0])[side] += count
-    order = {s: i for i, s in enumerate(_BOM_SECTIONS)}
-    for (section, label), (o_count, n_count) in sorted(
-        lines.items(), key=lambda kv: (order[kv[0][0]],)
-    ):
-        if o_count != n_count:
-            diff.bom.append(
-                {
-                    "section": section,
-                    "item": label,
-                    "old": o_count,
-                    "new": n_count,
-                    "delta": n_count - o_count,
-                }
-            )
-
-
-def _bom_items(b: Json) -> Iterable[tuple[str, str, int]]:
-    """(section, label, count) of every line of a bill of materials."""
-    for r in b["nodes"]:
-        yield "nodes", f"{r['role']} {r['model']}", r["count"]
-    for r in b["switches"]:
-        yield "switches", f"{r['model']} ({r['ports']} x {r['speed_gbps']}G)", r["count"]
-    for r in b["racks"]:
-        yield "racks", f"{r['type']} ({r['feed_kw']:g} kW)", r["count"]
-    for r in b["cables"]:
-        bo = f" {r['breakout']} breakout" if r["breakout"] else ""
-        yield "cables", f"{r['media']} {r['speed_gbps']}G{bo} {r['length_m']} m", r["count"]
-    for r in b["optics"]:
-        yield "optics", r["optic"], r["count"]
 
 
 # ---- entry point ----------------------------------------------------------------------------
@@ -721,7 +582,9 @@ def compare(
     rn = _renames(o, n)
     _things(o, n, rn, diff)
     _wires(o, n, rn, diff)
-    _figures(old, new, rn, diff)
+    fig = figures(old, new, rn)
+    diff.phases, diff.racks, diff.bom, diff.totals = fig.phases, fig.racks, fig.bom, fig.totals
+    diff.facility = facilitydiff.compare(old, new)
     # the gravest first: removals, then renumbering, then recabling
     rank = {"DIFF-LIVE-REMOVE": 0, "DIFF-LIVE-RENUMBER": 1, "DIFF-LIVE-RECABLE": 2}
     diff.blocking.sort(key=lambda b: (rank[b.rule], b.phase, b.subject))

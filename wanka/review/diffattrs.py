@@ -9,6 +9,7 @@ stands on the floor, which is how a rename is told from a removal.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from wanka.jsonfmt import Json
@@ -211,3 +212,20 @@ def rack_place(r: Rack) -> tuple[Any, ...] | None:
 def unit_place(d: Node | Switch) -> tuple[Any, ...] | None:
     place = rack_place(d.rack)
     return None if place is None else (*place, d.unit)
+
+
+def join_changed(
+    old: Mapping[Any, Any], new: Mapping[Any, Any]
+) -> Iterable[tuple[Any, Any | None, Any | None]]:
+    """(key, old value, new value) for every key whose value differs, old keys first."""
+    for k, o in old.items():
+        n = new.get(k)
+        if n != o:
+            yield k, o, n
+    for k, n in new.items():
+        if k not in old:
+            yield k, None, n
+
+
+def change_op(o: object, n: object) -> str:
+    return "added" if o is None else "removed" if n is None else "changed"

@@ -2,7 +2,7 @@
 
 A `Table` is plain data (title, columns, string cells, which columns are numbers, where a
 new section starts, a note): plan.py turns it into a rich table for the terminal,
-review/report.py into HTML. The number formats people read are here too (`n`, `kw`, `pct`, ...):
+review/htmlreport.py into HTML. The number formats people read are here too (`n`, `kw`, `pct`, ...):
 the JSON plan keeps the raw figures.
 """
 

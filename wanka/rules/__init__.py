@@ -1,4 +1,4 @@
-"""Stage 4, rules (validate): what the schema cannot say, and the check of a whole file (check).
+"""Stage 4, rules (validate): what the schema cannot say, run on the model and its topology.
 
 Every rule has a stable id. Rules that check the built model are functions
 registered with `@rule`; the ids raised while loading, checking the schema or

@@ -9,14 +9,8 @@ from urllib.parse import urlsplit
 
 from wanka.derive.topology import Topology
 from wanka.findings import Finding, Severity, error, listed, warning
-from wanka.model.types import (
-    OS_FAMILIES,
-    UBUNTU_CODENAMES,
-    Cluster,
-    OsImage,
-    os_family,
-    ubuntu_codename,
-)
+from wanka.model.software import OS_FAMILIES, UBUNTU_CODENAMES, OsImage, os_family, ubuntu_codename
+from wanka.model.types import Cluster
 from wanka.rules import rule
 
 

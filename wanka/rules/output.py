@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from wanka.findings import Finding
-from wanka.rules.check import Result
+from wanka.rules.checked import Checked
 
 
 def line(f: Finding) -> str:
@@ -19,7 +19,7 @@ def line(f: Finding) -> str:
     return text
 
 
-def summary(results: Sequence[Result]) -> str:
+def summary(results: Sequence[Checked]) -> str:
     errors = sum(len(r.errors) for r in results)
     warnings = sum(len(r.warnings) for r in results)
     files = len(results)
@@ -32,7 +32,7 @@ def summary(results: Sequence[Result]) -> str:
     return ", ".join(parts)
 
 
-def describe(r: Result) -> str:
+def describe(r: Checked) -> str:
     if r.fragment:
         return (
             f"{r.path}: fragment: schema checked; the semantic rules run when the cluster "
@@ -49,7 +49,7 @@ def describe(r: Result) -> str:
     )
 
 
-def write_text(results: Sequence[Result], out: TextIO, *, quiet: bool = False) -> None:
+def write_text(results: Sequence[Checked], out: TextIO, *, quiet: bool = False) -> None:
     for r in results:
         for f in r.findings:
             print(line(f), file=out)
@@ -60,7 +60,7 @@ def write_text(results: Sequence[Result], out: TextIO, *, quiet: bool = False) -
     print(summary(results), file=out)
 
 
-def write_json(results: Sequence[Result], out: TextIO, *, strict: bool) -> None:
+def write_json(results: Sequence[Checked], out: TextIO, *, strict: bool) -> None:
     doc = {
         "valid": all(ok(r, strict=strict) for r in results),
         "files": [
@@ -79,5 +79,5 @@ def write_json(results: Sequence[Result], out: TextIO, *, strict: bool) -> None:
     out.write("\n")
 
 
-def ok(r: Result, *, strict: bool) -> bool:
+def ok(r: Checked, *, strict: bool) -> bool:
     return not r.errors and not (strict and r.warnings)

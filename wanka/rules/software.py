@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 
 from wanka.derive.topology import Topology
 from wanka.findings import Finding, Mark, Severity, error, listed, warning
-from wanka.model.types import Cluster, NpuSoftware
+from wanka.model.software import NpuSoftware
+from wanka.model.types import Cluster
 from wanka.rules import rule
 from wanka.versions import SHAPE, VersionError, above, in_range, parse
 

@@ -32,13 +32,12 @@ from wanka import __version__, templates
 from wanka.derive.bundle import Derived
 from wanka.findings import Finding
 from wanka.jsonfmt import Json
-from wanka.model.types import TIERS, Pod, Switch
+from wanka.model.types import TIERS, Cluster, Pod, Switch
 from wanka.outdir import write_tree
 from wanka.review import capacity, facilitytables, svg, tables
 from wanka.review.facilitypage import facility_page
 from wanka.review.plan import build_plan
 from wanka.review.tables import Link, Table, kw, n, pct, plural, signed, table
-from wanka.rules.check import Result
 
 INLINE_RACKS = 40  # up to this many racks, index.html draws them all; beyond, a page per pod
 
@@ -471,11 +470,13 @@ def _index_page(
     )
 
 
-def findings_pages(result: Result, problems: Iterable[Finding] = ()) -> Iterator[tuple[str, str]]:
-    """The report of a cluster with errors: what was read, and every finding (the
-    validation's, and `problems` found while deriving)."""
-    c = result.cluster
-    summary = [("file", result.path)]
+def findings_pages(
+    path: str, cluster: Cluster | None, findings: Iterable[Finding]
+) -> Iterator[tuple[str, str]]:
+    """The report of a cluster with errors: what was read (the model as far as it was built,
+    if it was), and every finding (the validation's, and those found while deriving)."""
+    c = cluster
+    summary = [("file", path)]
     if c is not None:
         summary += [
             ("cluster", c.name),
@@ -486,7 +487,7 @@ def findings_pages(result: Result, problems: Iterable[Finding] = ()) -> Iterator
                 f"{n(len(c.switches))} switches",
             ),
         ]
-    found = sorted({*result.findings, *problems}, key=Finding.sort_key)
+    found = sorted(set(findings), key=Finding.sort_key)
     counts = Counter(str(f.severity) for f in found)
     summary.append(
         (
@@ -499,8 +500,8 @@ def findings_pages(result: Result, problems: Iterable[Finding] = ()) -> Iterator
         "index.html",
         _page(
             "index.html.j2",
-            title=f"{c.name if c is not None else result.path}: cluster report (invalid)",
-            cluster=c.name if c is not None else os.path.basename(result.path),
+            title=f"{c.name if c is not None else path}: cluster report (invalid)",
+            cluster=c.name if c is not None else os.path.basename(path),
             valid=False,
             summary=summary,
             findings=_findings(f.as_dict() for f in found),
@@ -519,7 +520,7 @@ def write(
 
 
 def write_findings(
-    result: Result, out: str | os.PathLike[str], problems: Iterable[Finding] = ()
+    path: str, cluster: Cluster | None, findings: Iterable[Finding], out: str | os.PathLike[str]
 ) -> int:
     """Write the findings-only report of an invalid cluster into `out` atomically."""
-    return write_tree(findings_pages(result, problems), out)
+    return write_tree(findings_pages(path, cluster, findings), out)
