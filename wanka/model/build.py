@@ -211,6 +211,12 @@ class Builder:
             self.loopbacks = self._network(
                 net["loopbacks"], "loopbacks", self.loopbacks_at, "10.255.0.0/20"
             )
+        self.links_at = _m(net, "links", value=True) if "links" in net else None
+        self.links = (
+            self._network(net["links"], "links", self.links_at, "10.254.0.0/16")
+            if self.links_at is not None
+            else None
+        )
         b = net.get("bgp")
         self.bgp = (
             Bgp(
@@ -946,6 +952,8 @@ def build(data: YMap, files: list[str]) -> tuple[Cluster, list[Finding]]:
         planes=b.planes,
         loopbacks=b.loopbacks,
         loopbacks_at=b.loopbacks_at,
+        links=b.links,
+        links_at=b.links_at,
         bgp=b.bgp,
         software=b.software(spec, phases),
         credentials=b.credentials(spec),
