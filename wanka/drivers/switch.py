@@ -622,10 +622,18 @@ def db_delta(want: Mapping[str, Any], have: Mapping[str, Any]) -> list[str]:
 APPLIERS: dict[str, type[Frr] | type[Sonic]] = {"frr": Frr, "sonic": Sonic}
 
 
-def applier(os_: str, t: Transport, **kw: Any) -> Frr | Sonic:
+def applier(os_: str, t: Transport, **kw: Any) -> Any:
+    """The applier of switch OS `os_` over `t`: `frr`, `sonic`, or `vrp` (a CLI session over
+    the transport, wanka.drivers.vrp)."""
+    if os_ == "vrp":
+        from wanka.drivers.vrp import over
+
+        return over(t, **kw)
     cls = APPLIERS.get(os_)
     if cls is None:
-        raise SwitchError(f"{t.where}: no applier for switch OS {os_!r} ({', '.join(APPLIERS)})")
+        raise SwitchError(
+            f"{t.where}: no applier for switch OS {os_!r} ({', '.join([*APPLIERS, 'vrp'])})"
+        )
     return cls(t, **kw)
 
 

@@ -30,9 +30,11 @@ back to the recorded commit id (`rollback configuration to commit-id ID`).
 
 from __future__ import annotations
 
+import os
 import re
 import select
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -121,8 +123,6 @@ class Pipe(_Reader):
         ready, _, _ = select.select([self.p.stdout], [], [], timeout)
         if not ready:
             return b"" if self.p.poll() is not None else self._read_some(0.05)
-        import os
-
         return os.read(self.p.stdout.fileno(), 65536)
 
     def _write(self, data: bytes) -> None:
@@ -179,6 +179,16 @@ class SshCli(_Reader):
 
     def close(self) -> None:
         self.chan.close()
+
+
+@dataclass
+class _Closer:
+    """A transport's close() for an applier made on a bare CLI session."""
+
+    cli: Cli
+
+    def close(self) -> None:
+        self.cli.close()
 
 
 def errors(out: str) -> list[str]:
@@ -238,6 +248,25 @@ def bgp_established(v: Vrp, config: str) -> str | None:
     return "BGP peers not Established: " + ", ".join(f"{p} ({got.get(p, 'absent')})" for p in down)
 
 
+def over(t: Any, *, vrp_dir: str | None = None, **kw: Any) -> Vrp:
+    """The VRP applier over a wanka.drivers.switch transport: an interactive session on its SSH
+    connection (files by SFTP), or, on the lab's `netns` transport, the lab's VRP CLI run in the
+    namespace on pipes (`vrp_dir`: its state directory)."""
+    from wanka.drivers.switch import Local, Ssh
+
+    kw = {k: v for k, v in kw.items() if k in ("trial_s", "verify_s", "verify", "label")}
+    if isinstance(t, Ssh):
+        if t._client is None:
+            t._client = t._connect()
+        return Vrp(SshCli(t._client, where=t.where), transport=t, **kw)
+    if isinstance(t, Local) and vrp_dir:
+        argv = [*t.prefix, "env", f"WANKA_VRP_DIR={vrp_dir}", sys.executable, "-m",
+                "wanka.lab.tools.vrp_cli"]  # fmt: skip
+        return Vrp(Pipe(argv, Path(vrp_dir) / "flash", where=t.where), transport=t, **kw)
+    raise SwitchError(f"{t.where}: a VRP switch is configured over SSH (or the lab's netns with "
+                      "its VRP directory)")  # fmt: skip
+
+
 class Vrp:
     """VRP in two-stage mode over a CLI session (module docstring)."""
 
@@ -247,12 +276,14 @@ class Vrp:
         self,
         cli: Cli,
         *,
+        transport: Any = None,
         trial_s: int = TRIAL_S,
         verify_s: float = 60.0,
         verify: Sequence[Verify] = (bgp_established,),
         label: str = "wanka",
     ) -> None:
         self.cli = cli
+        self.t = transport if transport is not None else _Closer(cli)
         self.trial_s = trial_s
         self.verify_s = verify_s
         self.checks = list(verify)
@@ -276,6 +307,10 @@ class Vrp:
     def last_commit(self) -> str | None:
         m = re.search(r"CommitId: (\d+)", self.cli.send("display configuration commit list"))
         return m[1] if m else None
+
+    def delta(self, config: str) -> list[str]:
+        """What pushing `config` would change (the candidate's changes), nothing committed."""
+        return self.apply(config, dry_run=True).delta
 
     def apply(self, config: str, *, dry_run: bool = False, keep: str | None = None) -> Result:
         """Push `config` (vrp.cfg). `keep` is unused: `save` writes the startup configuration
