@@ -26,6 +26,7 @@ from wanka.render.vrp import render_vrp
 from wanka.rules.check import check
 
 FABRIC = ROOT / "tests/examples/positive/vrp-fabric.yaml"
+SHENZHEN = ROOT / "examples/shenzhen-14000p/cluster.yaml"
 # the management part a CloudEngine holds (the shapes of a real dump,
 # tests/captures/vrp/display_current_configuration_ce6880_partial.txt)
 FACTORY = """#
@@ -175,9 +176,17 @@ def test_the_cli_speaks_as_the_captures_do(switch) -> None:
     assert vrp_parse.bgp_peers(cli.send("display bgp peer")).peers == []
 
 
-def test_every_rendered_config_loads_in_the_emulator() -> None:
-    """Every vrp.cfg of the VRP example passes the emulator's `load configuration` check."""
-    d = derive(check(str(FABRIC)))
-    for name, r in switch_routing(d).items():
-        text = render_vrp(r, 9216)
-        assert vrp_cli.check(vrp.compose(text, FACTORY)) is None, name
+@pytest.mark.parametrize("path", [FABRIC, SHENZHEN], ids=["vrp-fabric", "shenzhen"])
+def test_every_rendered_config_loads_in_the_emulator(path: Path) -> None:
+    """Every vrp.cfg of the VRP example and of the Shenzhen example (its 592 parameter-fabric
+    switches) passes the emulator's `load configuration` check, and a wrong line is refused."""
+    d = derive(check(str(path)))
+    vrps = [
+        (s, r) for s in d.cluster.switches if (r := switch_routing(d).get(s.name)) and r.os == "vrp"
+    ]
+    assert vrps
+    for sw, r in vrps:
+        text = render_vrp(r, sw.model.max_frame)
+        assert vrp_cli.check(vrp.compose(text, FACTORY)) is None, sw.name
+    bad = render_vrp(vrps[0][1], 9216).replace(" undo portswitch", " undo portswich", 1)
+    assert "undo portswich" in (vrp_cli.check(bad) or "")
