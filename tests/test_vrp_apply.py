@@ -48,6 +48,8 @@ down = set(json.loads((d / "down.json").read_text())) if (d / "down.json").exist
 tree = vrp_parse.config((d / "running.cfg").read_text())
 bgp = tree.find("bgp")
 peers = [c.line.split()[1] for b in bgp for c in b.find("peer") if " as-number " in c.line]
+ports = [c.line.split()[1] for c in tree.find("interface")]
+(d / "links.json").write_text(json.dumps({p: p not in down for p in ports}))
 (d / "bgp.json").write_text(json.dumps(
     {p: {"state": "Idle" if p in down else "Established", "prefixes": 1} for p in peers}))
 """
@@ -190,3 +192,24 @@ def test_every_rendered_config_loads_in_the_emulator(path: Path) -> None:
         assert vrp_cli.check(vrp.compose(text, FACTORY)) is None, sw.name
     bad = render_vrp(vrps[0][1], 9216).replace(" undo portswitch", " undo portswich", 1)
     assert "undo portswich" in (vrp_cli.check(bad) or "")
+
+
+def test_a_trial_whose_port_stays_down_is_rolled_back(switch) -> None:
+    state, session = switch
+    (state / "down.json").write_text(json.dumps(["400GE1/0/32"]))
+    with pytest.raises(Mismatch, match=r"ports not up: 400GE1/0/32 \(down\).*is back"):
+        vrp.Vrp(session(), verify_s=1).apply(leaf_config())
+    assert (state / "running.cfg").read_text().strip() == FACTORY.strip()
+
+
+def test_lldp_neighbours_are_checked(switch) -> None:
+    state, session = switch
+    (state / "lldp.json").write_text(
+        json.dumps([{"local": "400GE1/0/29", "ttl": 120, "port": "400GE1/0/1", "name": "spine1"}])
+    )
+    cli = session()
+    a = vrp.Vrp(cli)
+    check_ok = vrp.lldp_neighbours({"400GE1/0/29": "spine1"})
+    check_bad = vrp.lldp_neighbours({"400GE1/0/29": "spine2", "400GE1/0/30": "spine1"})
+    assert check_ok(a, "") is None
+    assert check_bad(a, "") == "LLDP neighbours missing: 400GE1/0/29 (spine2), 400GE1/0/30 (spine1)"

@@ -16,9 +16,10 @@ and `rollback configuration`), on the two-stage manual's commands:
    (`clear configuration candidate`; nothing changed); `display configuration candidate
    changes` is the diff: no `+`/`-` line, nothing is committed;
 4. `commit trial SECONDS label wanka-N`; then the verification while the trial runs: every
-   BGP peer of the file Established (`display bgp peer`) and, when given, the LLDP neighbours
-   (`display lldp neighbor brief`), within `verify_s`; failing it, `abort trial`, and the
-   running configuration checked to be the one recorded;
+   BGP peer of the file Established (`display bgp peer`), every routed port of the file up
+   (`display interface brief`) and, when given (`lldp_neighbours`), each port's LLDP
+   neighbour (`display lldp neighbor brief`), within `verify_s`; failing it, `abort trial`,
+   and the running configuration checked to be the one recorded;
 5. `commit` (the trial confirmed), the running configuration checked against the candidate,
    `return`, `save` (its `[Y/N]` answered).
 
@@ -91,7 +92,7 @@ class _Reader:
             chunk = self._read_some(left)
             if not chunk:
                 raise SwitchError(f"{self.where}: the session ended")
-            buf += chunk.decode(errors="replace").replace("\r\n", "\n")
+            buf += chunk.decode(errors="replace").replace("\r", "")
 
     def send(self, line: str, timeout: float = 30.0) -> str:
         self._write(line.encode() + b"\n")
@@ -267,6 +268,36 @@ def over(t: Any, *, vrp_dir: str | None = None, **kw: Any) -> Vrp:
                       "its VRP directory)")  # fmt: skip
 
 
+def ports_up(v: Vrp, config: str) -> str | None:
+    """None when every routed port `config` configures is up (`display interface brief`)."""
+    tree = vrp_parse.config(config)
+    routed = [
+        c.line.split()[1]
+        for c in tree.find("interface")
+        if any(x.line == "undo portswitch" for x in c.children)
+    ]
+    got = vrp_parse.interfaces(v.cli.send("display interface brief"))
+    down = [p for p in routed if p not in got or got[p].phy != "up"]
+    if not down:
+        return None
+    return "ports not up: " + ", ".join(
+        f"{p} ({got[p].phy if p in got else 'absent'})" for p in down[:8]
+    )
+
+
+def lldp_neighbours(want: dict[str, str]) -> Verify:
+    """A check that each local port of `want` sees its neighbour (system name) over LLDP."""
+
+    def lldp(v: Vrp, config: str) -> str | None:
+        seen: dict[str, set[str]] = {}
+        for n in vrp_parse.lldp_neighbours(v.cli.send("display lldp neighbor brief")):
+            seen.setdefault(n.local, set()).add(n.neighbour)
+        wrong = [f"{p} ({name})" for p, name in sorted(want.items()) if name not in seen.get(p, ())]
+        return "LLDP neighbours missing: " + ", ".join(wrong[:8]) if wrong else None
+
+    return lldp
+
+
 class Vrp:
     """VRP in two-stage mode over a CLI session (module docstring)."""
 
@@ -279,7 +310,7 @@ class Vrp:
         transport: Any = None,
         trial_s: int = TRIAL_S,
         verify_s: float = 60.0,
-        verify: Sequence[Verify] = (bgp_established,),
+        verify: Sequence[Verify] = (bgp_established, ports_up),
         label: str = "wanka",
     ) -> None:
         self.cli = cli
