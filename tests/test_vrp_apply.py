@@ -213,3 +213,14 @@ def test_lldp_neighbours_are_checked(switch) -> None:
     check_bad = vrp.lldp_neighbours({"400GE1/0/29": "spine2", "400GE1/0/30": "spine1"})
     assert check_ok(a, "") is None
     assert check_bad(a, "") == "LLDP neighbours missing: 400GE1/0/29 (spine2), 400GE1/0/30 (spine1)"
+
+
+def test_a_question_the_applier_does_not_expect_is_answered_no(switch) -> None:
+    """`save` asks `[Y/N]` (the command reference's dialog): where the applier does not expect
+    a question it answers N and stops, and the switch does nothing."""
+    state, session = switch
+    a = vrp.Vrp(session())
+    with pytest.raises(Refused, match=r"save: the switch asked .*\[Y/N\]"):
+        a._ok("save")
+    assert not (state / "saved.cfg").exists()
+    assert a.cli.send("display version").rstrip().endswith("<HUAWEI>")  # the session goes on
