@@ -396,3 +396,14 @@ def test_display_current_configuration() -> None:
     (port,) = tree.find("interface 100GE1/0/2")
     assert "port trunk allow-pass vlan 2 to 4094" in [c.line for c in port.children]
     assert tree.find("interface NULL0") and not tree.find("return")
+
+
+def test_display_configuration_candidate_changes() -> None:
+    from wanka.drivers.vrp import changes
+
+    out = capture("display_configuration_candidate_changes.txt").split("\n", 1)[1]
+    assert changes(out) == [
+        "- interface Tunnel1 > mtu 1400",
+        "+ interface Tunnel1 > mtu 1300",
+        "+ interface Tunnel3",
+    ]

@@ -208,6 +208,23 @@ def _dump(out: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def changes(out: str) -> list[str]:
+    """`display configuration candidate changes` (the command reference's shape: context lines
+    two spaces in, `-`/`+` lines for what goes and comes) as `- view > command` lines."""
+    context: list[str] = []
+    delta = []
+    for line in out.splitlines():
+        if line.strip() == "#":  # a block ends: what follows is in the system view again
+            context = []
+        elif line.startswith("  "):
+            depth = len(line) - 2 - len(line[2:].lstrip())
+            del context[depth:]
+            context.append(line.strip())
+        elif line[:1] in "+-" and line[1:].strip():
+            delta.append(f"{line[0]} " + " > ".join([*context, line[1:].strip()]))
+    return delta
+
+
 def compose(rendered: str, running: str) -> str:
     """The candidate: `running`'s system-view blocks vrp.cfg does not own, after `rendered`."""
     kept: list[list[str]] = []
@@ -358,11 +375,7 @@ class Vrp:
             self.cli.send("clear configuration candidate")
             self.cli.send("return")
             raise Refused(f"{e}; nothing changed") from None
-        delta = [
-            ln.strip()
-            for ln in self.cli.send("display configuration candidate changes").splitlines()
-            if ln.strip()[:1] in "+-" and ln.strip()
-        ]
+        delta = changes(self.cli.send("display configuration candidate changes"))
         if not delta or dry_run:
             self.cli.send("clear configuration candidate")
             self.cli.send("return")

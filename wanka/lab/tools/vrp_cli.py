@@ -173,17 +173,26 @@ def _walk(v: vrp_parse.View, view: str) -> Iterator[tuple[str, vrp_parse.View]]:
 
 
 def changes(old: str, new: str) -> list[str]:
-    """`display configuration candidate changes`: the commands `new` adds (`+`) and drops
-    (`-`), each under the view it is in."""
-    a = set(_paths(vrp_parse.config(old)))
-    b = set(_paths(vrp_parse.config(new)))
-    out = []
-    for p in _paths(vrp_parse.config(old)):
-        if p not in b:
-            out.append("- " + " > ".join(p))
-    for p in _paths(vrp_parse.config(new)):
-        if p not in a:
-            out.append("+ " + " > ".join(p))
+    """`display configuration candidate changes` after `Building configuration`, in the
+    command reference's shape: per changed block `  #`, the views above a change as context
+    (two spaces, then the view as indented in the configuration), a dropped command `-` and an
+    added one `+`, then a space and the command as indented."""
+    a = _paths(vrp_parse.config(old))
+    b = _paths(vrp_parse.config(new))
+    gone, added = set(a) - set(b), set(b) - set(a)
+    out: list[str] = []
+    shown: tuple[str, ...] = ()
+    for sign, p in [*(("-", p) for p in a if p in gone), *(("+", p) for p in b if p in added)]:
+        if p[:1] != shown[:1]:
+            out.append("  #")
+            shown = ()
+        for depth in range(len(p) - 1):
+            if shown[: depth + 1] != p[: depth + 1]:
+                out.append("  " + " " * depth + p[depth])
+        shown = p[:-1]
+        out.append(f"{sign} " + " " * (len(p) - 1) + p[-1])
+    if out:
+        out.append("  #")
     return out
 
 
