@@ -224,3 +224,17 @@ def test_a_question_the_applier_does_not_expect_is_answered_no(switch) -> None:
         a._ok("save")
     assert not (state / "saved.cfg").exists()
     assert a.cli.send("display version").rstrip().endswith("<HUAWEI>")  # the session goes on
+
+
+def test_the_lab_refuses_vrp_switches_before_it_builds_anything(tmp_path: Path) -> None:
+    """`wanka lab up` cannot run a VRP switch yet (its ports have no Linux names): it says so
+    before it creates anything."""
+    import os
+
+    from wanka.lab import netlab
+
+    if os.geteuid() != 0:
+        pytest.fail("needs root (CI runs as root): the lab checks root first", pytrace=False)
+    with pytest.raises(netlab.LabError, match="does not run VRP switches yet: lab-p1-core"):
+        netlab.up(derive(check(str(FABRIC))), tmp_path / "lab")
+    assert not (tmp_path / "lab").exists()

@@ -203,6 +203,10 @@ def up(
     (wanka.lab.execnodes; needs the servers)."""
     if os.geteuid() != 0:
         raise LabError("wanka lab needs root (network namespaces)")
+    vrp = [s.name for s in d.cluster.switches if s.model.os == "vrp"]
+    if vrp:  # VRP names ports 400GE1/0/1, no Linux interface name (docs/switches/vrp.md)
+        more = f" and {len(vrp) - 3} more" if len(vrp) > 3 else ""
+        raise LabError(f"wanka lab does not run VRP switches yet: {', '.join(vrp[:3])}{more}")
     name = d.cluster.name
     where = Path(lab_dir) if lab_dir is not None else default_dir(name)
     prefix = prefix or lab_prefix(name)
