@@ -306,7 +306,8 @@ def _preflight(
     d: Derived, where: Path, prefix: str, faults: list[str] | None, *, frr: bool
 ) -> None:
     """What `up` checks before it creates anything: the machine's namespace limit, no stray
-    namespaces of this prefix, no VRP switch, iproute2, the fault specs, a lab directory FRR can reach."""
+    namespaces of this prefix, no VRP switch, iproute2, the fault specs, a lab directory FRR
+    can reach."""
     _no_vrp(d)
     name = d.cluster.name
     need = estimate(d)
