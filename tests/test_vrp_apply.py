@@ -183,9 +183,8 @@ def test_every_rendered_config_loads_in_the_emulator(path: Path) -> None:
     """Every vrp.cfg of the VRP example and of the Shenzhen example (its 592 parameter-fabric
     switches) passes the emulator's `load configuration` check, and a wrong line is refused."""
     d = derive(check(str(path)))
-    vrps = [
-        (s, r) for s in d.cluster.switches if (r := switch_routing(d).get(s.name)) and r.os == "vrp"
-    ]
+    routing = switch_routing(d)
+    vrps = [(s, r) for s in d.cluster.switches if (r := routing.get(s.name)) and r.os == "vrp"]
     assert vrps
     for sw, r in vrps:
         text = render_vrp(r, sw.model.max_frame)
