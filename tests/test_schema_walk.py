@@ -181,6 +181,7 @@ USES: dict[str, tuple[str, str]] = {
         )
     },
     "spec.networks.loopbacks": ("read", M),
+    "spec.networks.links": ("read", M),
     "spec.networks.bgp.asn_base": ("read", M),
     "spec.networks.bgp.asns_per_phase": ("read", M),
     "spec.networks.planes.*.role": ("read", M),

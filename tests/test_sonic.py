@@ -303,18 +303,20 @@ def test_config_db_values_and_references(name: str, r: SwitchRouting) -> None:
 
 
 def test_hccl_default_traffic_class_is_lossless() -> None:
-    """HCCL_RDMA_TC 132 = DSCP 33 (shared/reference/README.md), HCCL_RDMA_SL 4: the shenzhen
-    parameter plane's leaves map DSCP 33 to priority 4 and run PFC on it."""
-    r = next(r for r in routed(SHENZHEN).values() if r.plane == "param" and r.tier == "leaf")
-    assert r.qos == {"dscp": 33, "traffic_class": 132, "pfc_priority": 4, "ecn": True}
-    db = sonic.config_db(r)
+    """HCCL_RDMA_TC 132 = DSCP 33 (shared/reference/README.md), HCCL_RDMA_SL 4: a SONiC switch
+    of that plane (lab-mini's parameter spines) maps DSCP 33 to priority 4 and runs PFC on it
+    (the Shenzhen parameter fabric runs VRP: tests/test_vrp.py)."""
+    spine = next(r for r in routed(LAB).values() if r.plane == "param" and r.os == "sonic")
+    assert spine.qos == {"dscp": 33, "traffic_class": 132, "pfc_priority": 4, "ecn": True}
+    db = sonic.config_db(spine)
     assert db["DSCP_TO_TC_MAP"][sonic.MAP]["33"] == "4"
     assert {q["pfc_enable"] for q in db["PORT_QOS_MAP"].values()} == {"4"}
 
 
-def test_shenzhen_fabric_runs_sonic() -> None:
+def test_shenzhen_fabric_runs_vrp_and_sonic() -> None:
+    """The domestic build: the parameter fabric on CloudEngine (VRP), storage on SONiC."""
     rs = routed(SHENZHEN)
-    assert {(r.plane, r.os) for r in rs.values()} == {("param", "sonic"), ("storage", "sonic")}
+    assert {(r.plane, r.os) for r in rs.values()} == {("param", "vrp"), ("storage", "sonic")}
 
 
 # ---- bgpd.conf (split mode) through real FRR ------------------------------------------------

@@ -52,7 +52,7 @@ options:
     description: The switch's OS, which picks the applier.
     type: str
     default: frr
-    choices: [frr, sonic]
+    choices: [frr, sonic, vrp]
   transport:
     description: How to reach the switch - C({kind: ssh, host, port, username, credential,
       private_key, known_hosts, proxy_command, become}) or, in the lab, C({kind: netns,
@@ -137,7 +137,7 @@ def main():
             sonic_cli=dict(type="str", default=""),
             bgp_container=dict(type="list", elements="str",
                                default=["docker", "exec", "-i", "bgp"]),
-            os=dict(type="str", default="frr", choices=["frr", "sonic"]),
+            os=dict(type="str", default="frr", choices=["frr", "sonic", "vrp"]),
             transport=dict(type="dict", required=True, no_log=False),
             vty_socket=dict(type="str", default=""),
             keep=dict(type="str", default=""),
@@ -174,6 +174,8 @@ def main():
         if p["os"] == "sonic":
             a = driver.applier("sonic", t, vty=p["vty_socket"] or None,
                                cli=p["sonic_cli"] or None, container=p["bgp_container"])
+        elif p["os"] == "vrp":
+            a = driver.applier("vrp", t)
         else:
             a = driver.applier(p["os"], t, vty=p["vty_socket"] or None)
         try:

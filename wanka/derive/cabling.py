@@ -14,7 +14,8 @@ Ports are assigned so that growth never moves an existing cable:
 
 Each end has the vendor's port name (for people and LLDP) and the interface
 name its switch OS gives it (for FRR and the lab): `swp12`, `swp12s2` on
-Debian/FRR, `Ethernet<first lane>` from the model's port map on SONiC. An
+Debian/FRR, `Ethernet<first lane>` from the model's port map on SONiC, the vendor name
+itself on VRP (`400GE1/0/12:2`, as `port split dimension` numbers a split port). An
 uplink runs at the speed of the lower switch's port (a port group of its own
 on a model with mixed ports); LINK-SPEED reports ends that differ. The cable's media
 and length come from where the two racks stand and the layout's distances
@@ -75,7 +76,8 @@ class Cabling:
 
 def port_name(sw: Switch, port: int, lane: int | None, of: int = 1) -> tuple[str, str]:
     """(vendor name, interface name) of port `port` (1-based), lane `lane` of an `of`-way
-    breakout. The interface name is the switch OS's: `swp12`, `swp12s2` on Debian/FRR;
+    breakout. The interface name is the switch OS's: `swp12`, `swp12s2` on Debian/FRR; the
+    vendor name on VRP;
     `Ethernet<first lane>` on SONiC (lane L of an n-way breakout of a port of k lanes starts
     (L - 1) x k / n lanes in)."""
     name = sw.model.port_name.format(port=port)
@@ -86,6 +88,9 @@ def port_name(sw: Switch, port: int, lane: int | None, of: int = 1) -> tuple[str
             first += (lane - 1) * (g.lanes or 1) // of
             name = f"{name}:{lane}"
         return name, f"Ethernet{first}"
+    if sw.model.os == "vrp":  # VRP's own name is the interface: 400GE1/0/12, 400GE1/0/12:2
+        full = name if lane is None else f"{name}:{lane}"
+        return full, full
     if lane is None:
         return name, f"swp{port}"
     return f"{name}:{lane}", f"swp{port}s{lane}"

@@ -47,6 +47,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field, fields
 
 from wanka.derive.bundle import Derived
+from wanka.derive.links import LinkEnd, link_addresses
 from wanka.derive.switchports import PortUse, port_map
 from wanka.jsonfmt import Json
 from wanka.model.types import Plane, Switch
@@ -73,7 +74,8 @@ class SwitchRouting:
     router_id: str  # its loopback address
     loopback: str  # "10.255.0.3/32"
     # one per switch-to-switch cable end on this switch, in port order:
-    # {ifname, port, peer, peer_port, peer_ifname, peer_asn, peer_tier, speed}
+    # {ifname, port, peer, peer_port, peer_ifname, peer_asn, peer_tier, speed,
+    #  address ("10.254.0.1/31") and peer_address ("10.254.0.0") on a numbered link, else None}
     interfaces: list[Json]
     networks: list[str]  # announced with `network`: the loopback /32 first, then the subnets
     # leaves: the subnets they are the gateway of, each on a bridge or VLAN interface:
@@ -86,12 +88,14 @@ class SwitchRouting:
     bfd: bool
     mtu: int  # IP MTU of the plane: fabric and gateway interfaces (set by the switch OS)
     qos: Json | None  # {dscp, traffic_class, pfc_priority, ecn}: RoCE planes
-    os: str = "debian"  # the switch model's: debian | sonic
+    os: str = "debian"  # the switch model's: debian | sonic | vrp
     platform: str | None = None  # SONiC DEVICE_METADATA platform and hwsku, when the model says
     hwsku: str | None = None
     downlinks: list[str] = field(default_factory=list)  # node-facing interfaces, in port order
     # SONiC only: every front-panel port (derive.switchports.port_map)
     ports: list[Json] = field(default_factory=list)
+    # VRP only: every split port, in port order: {port ("400GE1/0/1"), split_type ("2*200GE")}
+    splits: list[Json] = field(default_factory=list)
     peer_group: str = PEER_GROUP
     frr_version: str = FRR_VERSION
 
@@ -107,8 +111,11 @@ def is_routed(sw: Switch) -> bool:
     return fab is not None and fab.tiers >= 2
 
 
-def port_key(ifname: str) -> tuple[str, int, int]:
-    """Natural order of interface names: swp2 < swp10 < swp10s1 < swp10s2."""
+def port_key(ifname: str) -> tuple[object, ...]:
+    """Natural order of interface names: swp2 < swp10 < swp10s1 < swp10s2; VRP's
+    400GE1/0/2 < 400GE1/0/10 < 400GE1/0/10:1."""
+    if "/" in ifname:
+        return vrp_port_key(ifname)
     m = _PORT.match(ifname)
     if m is None:
         return (ifname, -1, -1)
@@ -128,7 +135,8 @@ def switch_routing(d: Derived) -> dict[str, SwitchRouting]:
         return {}
     _check_numbered(d, routed)
     by_name = {s.name: s for s in routed}
-    neighbours, downlinks, uses = _sessions(d, by_name)
+    links = link_addresses(d.cluster, d.cabling.cables)
+    neighbours, downlinks, uses = _sessions(d, by_name, links)
     peers = peer_links(d)
     return {
         sw.name: _routing(d, sw, neighbours[sw.name], downlinks[sw.name], uses[sw.name], peers)
@@ -162,11 +170,13 @@ _Sessions = tuple[
 ]
 
 
-def _sessions(d: Derived, by_name: dict[str, Switch]) -> _Sessions:
+def _sessions(
+    d: Derived, by_name: dict[str, Switch], links: dict[tuple[str, str], LinkEnd]
+) -> _Sessions:
     """Per routed switch: a BGP neighbour per switch-to-switch cable, the interfaces of its
-    cables down to nodes, and (SONiC switches) what each cabled interface is used for."""
+    cables down to nodes, and (SONiC and VRP switches) what each cabled interface is used for."""
     switch_names = {s.name for s in d.cluster.switches}
-    sonic = {name for name, s in by_name.items() if s.model.os == "sonic"}
+    mapped = {name for name, s in by_name.items() if s.model.os in ("sonic", "vrp")}
     neighbours: defaultdict[str, list[Json]] = defaultdict(list)
     downlinks: defaultdict[str, list[str]] = defaultdict(list)
     uses: defaultdict[str, dict[str, PortUse]] = defaultdict(dict)
@@ -174,7 +184,7 @@ def _sessions(d: Derived, by_name: dict[str, Switch]) -> _Sessions:
         if cable.a.device not in switch_names:
             if cable.b.device in by_name:
                 downlinks[cable.b.device].append(cable.b.ifname)
-                if cable.b.device in sonic:
+                if cable.b.device in mapped:
                     uses[cable.b.device][cable.b.ifname] = PortUse(
                         "node", cable.length_m, cable.breakout
                     )
@@ -182,7 +192,7 @@ def _sessions(d: Derived, by_name: dict[str, Switch]) -> _Sessions:
         if cable.peer:  # the pair's peer link: in both leaves' bridges, no BGP session
             for end in (cable.a, cable.b):
                 downlinks[end.device].append(end.ifname)
-                if end.device in sonic:  # a member of the gateway VLAN, like a node's port
+                if end.device in mapped:  # a member of the gateway VLAN, like a node's port
                     uses[end.device][end.ifname] = PortUse("node", cable.length_m, None)
             continue
         for me, peer in ((cable.a, cable.b), (cable.b, cable.a)):
@@ -192,8 +202,9 @@ def _sessions(d: Derived, by_name: dict[str, Switch]) -> _Sessions:
                     f"cable {cable.id} joins {cable.a.device} and {cable.b.device}, "
                     "which are not both routed switches"
                 )
-            if me.device in sonic:
+            if me.device in mapped:
                 uses[me.device][me.ifname] = PortUse("fabric", cable.length_m, None)
+            link = links.get((me.device, me.ifname))
             neighbours[me.device].append(
                 {
                     "ifname": me.ifname,
@@ -204,6 +215,8 @@ def _sessions(d: Derived, by_name: dict[str, Switch]) -> _Sessions:
                     "peer_asn": other.asn,
                     "peer_tier": other.tier,
                     "speed": cable.speed,
+                    "address": f"{link.address}/{link.prefixlen}" if link else None,
+                    "peer_address": str(link.peer) if link else None,
                 }
             )
     return neighbours, downlinks, uses
@@ -250,7 +263,26 @@ def _routing(
         hwsku=sw.model.hwsku,
         downlinks=sorted(set(downlinks), key=port_key),
         ports=port_map(sw.model, uses) if sw.model.os == "sonic" else [],
+        splits=_splits(sw, uses) if sw.model.os == "vrp" else [],
     )
+
+
+def _splits(sw: Switch, uses: dict[str, PortUse]) -> list[Json]:
+    """The ports of a VRP switch its cables split (`port split dimension interface`): the
+    root port of every breakout lane, with VRP's split type (2x200G -> `2*200GE`)."""
+    out: dict[str, str] = {}
+    for ifname, use in uses.items():
+        if use.breakout is not None:
+            root = ifname.rsplit(":", 1)[0]
+            n, speed = use.breakout.split("x", 1)
+            out[root] = f"{n}*{speed}E"
+    return [{"port": p, "split_type": out[p]} for p in sorted(out, key=vrp_port_key)]
+
+
+def vrp_port_key(name: str) -> tuple[object, ...]:
+    """Natural order of VRP interface names: 400GE1/0/2 < 400GE1/0/10 < 400GE1/0/10:2."""
+    kind, _, numbers = name.partition("GE")
+    return (kind, *(int(n) for n in re.split(r"[/:]", numbers) if n.isdigit()))
 
 
 def _gateways(

@@ -183,6 +183,15 @@ def is_up(state: State) -> tuple[bool, list[str]]:
     return not missing, missing
 
 
+def _no_vrp(d: Derived) -> None:
+    """VRP names ports 400GE1/0/1, which is no Linux interface name: the lab does not run VRP
+    switches yet (docs/switches/vrp.md); say so before anything is built."""
+    vrp = [s.name for s in d.cluster.switches if s.model.os == "vrp"]
+    if vrp:
+        more = f" and {len(vrp) - 3} more" if len(vrp) > 3 else ""
+        raise LabError(f"wanka lab does not run VRP switches yet: {', '.join(vrp[:3])}{more}")
+
+
 def up(
     d: Derived,
     lab_dir: Path | str | None = None,
@@ -303,7 +312,9 @@ def _preflight(
     d: Derived, where: Path, prefix: str, faults: list[str] | None, *, frr: bool
 ) -> None:
     """What `up` checks before it creates anything: the machine's namespace limit, no stray
-    namespaces of this prefix, iproute2, the fault specs, a lab directory FRR can reach."""
+    namespaces of this prefix, no VRP switch, iproute2, the fault specs, a lab directory FRR
+    can reach."""
+    _no_vrp(d)
     name = d.cluster.name
     need = estimate(d)
     cap = limit()

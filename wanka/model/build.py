@@ -67,6 +67,8 @@ def build(data: YMap, files: list[str]) -> tuple[Cluster, list[Finding]]:
         planes=networks.planes,
         loopbacks=networks.loopbacks,
         loopbacks_at=networks.loopbacks_at,
+        links=networks.links,
+        links_at=networks.links_at,
         bgp=networks.bgp,
         software=software,
         credentials=credentials,

@@ -115,7 +115,7 @@ class NodeModel:
         return None
 
 
-SwitchOs = Literal["sonic", "debian"]
+SwitchOs = Literal["sonic", "debian", "vrp"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -440,6 +440,8 @@ class Cluster:
     rows: dict[tuple[str, str], Row]
     phases: list[Phase]
     between_halls_m: float = 300.0  # layout.distances.between_halls_m
+    links: IPv4Network | None = None  # networks.links: numbered fabric links (VRP)
+    links_at: Mark | None = None
     pods: list[Pod] = field(default_factory=list)
     racks: list[Rack] = field(default_factory=list)
     nodes: list[Node] = field(default_factory=list)

@@ -54,6 +54,7 @@ from wanka.pulumi.providers import BareMetalNode, BringupBatch, SwitchConfig
 from wanka.pulumi.shards import Shard, shards
 from wanka.render import sonic
 from wanka.render.frr import render_frr
+from wanka.render.vrp import render_vrp
 
 POD_TYPE = "wanka:cluster:Pod"
 RACK_TYPE = "wanka:cluster:Rack"
@@ -331,9 +332,9 @@ def _switch_configs(
             sw.name,
             {
                 "switch": sw.name,
-                **_switch_files(r),
+                **_switch_files(r, sw.model.max_frame),
                 "transport": switch_transport(d, sw, access, s),
-                "os": "sonic" if sw.model.os == "sonic" else "frr",  # the applier of its OS
+                "os": {"sonic": "sonic", "vrp": "vrp"}.get(sw.model.os, "frr"),  # its applier
                 "password": password,
             },
             pulumi.ResourceOptions(parent=racks.of(sw), depends_on=peers),
@@ -341,10 +342,13 @@ def _switch_configs(
     return configs
 
 
-def _switch_files(r: Any) -> dict[str, str]:
-    """What a SwitchConfig applies: frr.conf, or SONiC's bgpd.conf and config_db.json."""
+def _switch_files(r: Any, max_frame: int) -> dict[str, str]:
+    """What a SwitchConfig applies: frr.conf, SONiC's bgpd.conf and config_db.json, or VRP's
+    vrp.cfg."""
     if r.os == "sonic":
         return {"config": sonic.render_bgpd(r), "config_db": sonic.dumps(sonic.config_db(r))}
+    if r.os == "vrp":
+        return {"config": render_vrp(r, max_frame)}
     return {"config": render_frr(r)}
 
 

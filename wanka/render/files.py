@@ -10,6 +10,7 @@
     DIR/fabric/<switch>/daemons        ... and /etc/frr/daemons (bgpd, bfdd on)
     DIR/fabric/<switch>/config_db.json SONiC routed switch: ports, interfaces, QoS (CONFIG_DB)
     DIR/fabric/<switch>/bgpd.conf      ... and bgpd's configuration (split routing mode)
+    DIR/fabric/<switch>/vrp.cfg        Huawei VRP routed switch: its configuration (replace)
     DIR/nodes/<host>/network.json      host network configuration (bonds, addresses, routes)
     DIR/nodes/<host>/NetworkManager/wanka-<ifname>.nmconnection   ... as NetworkManager keyfiles
                                        (openEuler, Kylin)
@@ -35,7 +36,7 @@ from wanka import jsonfmt
 from wanka.derive import hccn, routing
 from wanka.derive.bundle import Derived
 from wanka.outdir import write_tree
-from wanka.render import frr, hostnet, inventory, mirror, ranktable, sonic
+from wanka.render import frr, hostnet, inventory, mirror, ranktable, sonic, vrp
 from wanka.render import hccn as hccn_render
 from wanka.review import plan
 
@@ -93,6 +94,8 @@ def files(d: Derived, phase: str | None = None) -> Iterator[tuple[str, str]]:
         if r.os == "sonic":
             yield f"fabric/{sw.name}/bgpd.conf", sonic.render_bgpd(r)
             yield f"fabric/{sw.name}/config_db.json", sonic.dumps(sonic.config_db(r))
+        elif r.os == "vrp":
+            yield f"fabric/{sw.name}/vrp.cfg", vrp.render_vrp(r, sw.model.max_frame)
         else:
             yield f"fabric/{sw.name}/daemons", frr.render_daemons(r)
             yield f"fabric/{sw.name}/frr.conf", frr.render_frr(r)

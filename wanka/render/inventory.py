@@ -88,7 +88,7 @@ def switch_vars(d: Derived, sw: Switch) -> Json:
         "wanka_tier": sw.tier,
         "wanka_model": sw.model.key,
         "wanka_rack": sw.rack.name,
-        "wanka_switch_os": sw.model.os,  # sonic | debian: which files fabric/<switch>/ holds
+        "wanka_switch_os": sw.model.os,  # sonic | debian | vrp: which files fabric/<switch>/ holds
     }
     lo = d.addressing.loopbacks.get(sw.name)
     if lo is not None:

@@ -367,4 +367,4 @@ declare(
 
 # the model rules register themselves on import
 import wanka.rules.facility  # noqa: E402,F401
-from wanka.rules import fabric, manifest, mirror, network, oses, phases, ports, racks, software  # noqa: E402,F401
+from wanka.rules import fabric, manifest, mirror, network, oses, phases, ports, racks, software, vrp  # noqa: E402,F401

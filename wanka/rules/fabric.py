@@ -264,6 +264,13 @@ def port_map(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
                     )
 
 
+_OS_NAMES = {
+    "debian": "Debian/FRR, which names ports swpN",
+    "vrp": "VRP, which names ports by slot/card/port",
+    "sonic": "SONiC",
+}
+
+
 def _span(g: PortGroup) -> str:
     return f"ports {g.first}-{g.last}" if g.count > 1 else f"port {g.first}"
 
@@ -294,7 +301,7 @@ def unused_setting(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
             if g.lanes is not None:
                 yield warning(
                     "SWITCH-SETTING-UNUSED",
-                    f"switch model '{sm.key}' runs Debian/FRR, which names ports swpN: the lanes "
+                    f"switch model '{sm.key}' runs {_OS_NAMES[sm.os]}: the lanes "
                     f"of {_span(g)} name nothing",
                     g.at,
                     "drop lanes, or set os: sonic",

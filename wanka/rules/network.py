@@ -20,7 +20,7 @@ VLAN_TAG = 4
 
 @rule(
     "NET-CIDR-OVERLAP",
-    "Plane address spaces and the loopback range do not overlap.",
+    "Plane address spaces, the loopback range and the link range do not overlap.",
     "c.yaml:95:15: error[NET-CIDR-OVERLAP]: plane 'mgmt' 10.64.0.0/20 overlaps plane 'param' 10.64.0.0/16 (c.yaml:88:15)",
 )
 def overlap(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
@@ -29,6 +29,8 @@ def overlap(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
     ]
     if cluster.loopbacks is not None and cluster.loopbacks_at is not None:
         spaces.append((cluster.loopbacks, "loopbacks", cluster.loopbacks_at))
+    if cluster.links is not None and cluster.links_at is not None:
+        spaces.append((cluster.links, "links", cluster.links_at))
     spaces.sort(key=lambda s: (int(s[0].network_address), s[0].prefixlen))
     widest: tuple[IPv4Network, str, Mark] | None = None
     for space in spaces:

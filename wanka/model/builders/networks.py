@@ -20,6 +20,8 @@ class Networks:
     planes: dict[str, Plane]
     loopbacks: IPv4Network | None
     loopbacks_at: Mark | None
+    links: IPv4Network | None  # networks.links: numbered fabric links (VRP)
+    links_at: Mark | None
     bgp: Bgp | None
 
 
@@ -34,6 +36,10 @@ def build_networks(*, spec: YMap, catalog: Catalog, problems: Problems) -> Netwo
     loopbacks_at = at(net, "loopbacks", value=True) if "loopbacks" in net else None
     if loopbacks_at is not None:
         loopbacks = problems.network(net["loopbacks"], "loopbacks", loopbacks_at, "10.255.0.0/20")
+    links = None
+    links_at = at(net, "links", value=True) if "links" in net else None
+    if links_at is not None:
+        links = problems.network(net["links"], "links", links_at, "10.254.0.0/16")
     b = net.get("bgp")
     bgp = (
         Bgp(asn_base=b["asn_base"], asns_per_phase=b.get("asns_per_phase", 1000), at=at(net, "bgp"))
@@ -44,7 +50,14 @@ def build_networks(*, spec: YMap, catalog: Catalog, problems: Problems) -> Netwo
         for nic in model.nics:
             if nic.plane not in built:
                 problems.unresolved("plane", nic.plane, built, nic.at)
-    return Networks(planes=built, loopbacks=loopbacks, loopbacks_at=loopbacks_at, bgp=bgp)
+    return Networks(
+        planes=built,
+        loopbacks=loopbacks,
+        loopbacks_at=loopbacks_at,
+        links=links,
+        links_at=links_at,
+        bgp=bgp,
+    )
 
 
 def _plane(

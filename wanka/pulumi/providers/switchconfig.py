@@ -42,6 +42,8 @@ def _applier(props: Mapping[str, Any]) -> Any:
     try:
         t = driver.transport(name, spec, password=props.get("password") or None)
         os_ = str(props.get("os") or "frr")
+        if os_ == "vrp":  # a CLI session over SSH (the lab: its VRP CLI's state directory)
+            return driver.applier(os_, t, vrp_dir=spec.get("vrp_dir") or None)
         if os_ == "sonic":  # the lab's SONiC switches: FRR in the namespace, their CLI's dir
             lab = {"container": ()} if spec.get("sonic_cli") else {}
             cli = spec.get("sonic_cli") or None
