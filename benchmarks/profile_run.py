@@ -3,13 +3,13 @@
     python benchmarks/profile_run.py RUN_DIR [--top N] [--json]
 
 RUN_DIR is a run directory (`wanka bringup --out RUN_DIR`) or one artifacts directory of it
-(RUN_DIR/runner/artifacts/<ident>); the newest run in it is read. Ansible's linear strategy
-runs one task on every host before the next task starts, so a run's wall time is the sum over
-its tasks of each task's span: from its `playbook_on_task_start` event to the next task's
-(the last task: to the stats). Printed: the run's wall time; per role the tasks, the span and
-how many host results were ok, changed, skipped; the longest tasks with their action; and
-the time between tasks (span minus the slowest host's own duration: Ansible's per-task
-overhead, templating, the callback).
+(RUN_DIR/runner/artifacts/<ident>); the newest run in it (by its ident, a time) is read.
+Ansible's linear strategy runs one task on every host before the next task starts, so a run's
+wall time is the sum over its tasks of each task's span: from its `playbook_on_task_start`
+event to the next task's (the last task: to the stats). Printed: the run's wall time; per role
+the tasks, the span and how many host results were ok, changed, skipped; the longest tasks
+with their action; and the time between tasks (span minus the slowest host's own duration:
+Ansible's per-task overhead, templating, the callback).
 """
 
 from __future__ import annotations
@@ -31,9 +31,7 @@ def artifacts(path: Path) -> Path:
     """The artifacts directory of the newest run in `path`."""
     if (path / "job_events").is_dir():
         return path
-    found = sorted(
-        (p.parent for p in path.rglob("job_events")), key=lambda p: p.stat().st_mtime
-    )
+    found = sorted((p.parent for p in path.rglob("job_events")), key=lambda p: p.name)
     if not found:
         raise SystemExit(f"profile_run: no job_events below {path}")
     return found[-1]
@@ -45,7 +43,7 @@ def events(where: Path) -> list[dict[str, Any]]:
         e = json.loads(f.read_text(encoding="utf-8"))
         if "created" in e:
             out.append(e)
-    return sorted(out, key=lambda e: (e.get("counter", 0)))
+    return sorted(out, key=lambda e: e.get("counter", 0))
 
 
 def profile(where: Path) -> dict[str, Any]:
