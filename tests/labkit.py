@@ -21,6 +21,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -35,7 +36,8 @@ from wanka.bringup import run as bringup
 from wanka.derive.bundle import Derived
 from wanka.drivers.redfish import Client
 from wanka.lab import netlab, nodes
-from wanka.lab.state import State
+from wanka.lab.state import Proc, State, alive
+from wanka.lab.switches import FRR_DAEMONS
 from wanka.pipeline import open_cluster
 
 MINI = ROOT / "examples/lab-mini/cluster.yaml"
@@ -246,3 +248,40 @@ class Labs:
         for stack, _ in self._labs.values():
             stack.close()
         self._labs.clear()
+
+
+# --- one switch by hand: FRR (and an sshd) in a namespace of the test's own ------------------
+
+
+def start_frr(ns: str, state: Path, conf: dict[str, Path]) -> list[int]:
+    """zebra and bgpd in namespace `ns` as user frr, each reading its file of `conf`
+    (daemon -> path; one frr.conf for both, or split mode's zebra.conf and bgpd.conf), their
+    pid files, vty and zserv sockets in `state`; their pids."""
+    pids = []
+    for daemon in ("zebra", "bgpd"):
+        shutil.chown(conf[daemon], "frr", "frr")
+        subprocess.run(
+            ["ip", "netns", "exec", ns, str(FRR_DAEMONS / daemon), "-d", "-N", ns,
+             "-f", str(conf[daemon]), "-i", str(state / f"{daemon}.pid"), "--vty_socket",
+             str(state), "-z", str(state / "zserv.api"), "-u", "frr", "-g", "frr"],
+            check=True, capture_output=True, timeout=30,
+        )  # fmt: skip
+        deadline = time.monotonic() + 10
+        while not (state / f"{daemon}.pid").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        pids.append(int((state / f"{daemon}.pid").read_text().strip()))
+    return pids
+
+
+def stop_switch(pids: list[int], sshd: Proc | None) -> None:
+    """Stop the switch's sshd and its FRR daemons (only processes that still run FRR's
+    programs), and wait until they are gone."""
+    if sshd is not None and alive(sshd):
+        os.kill(sshd.pid, signal.SIGTERM)
+    for pid in pids:
+        cmdline = Path(f"/proc/{pid}/cmdline")
+        if cmdline.exists() and cmdline.read_bytes().startswith(str(FRR_DAEMONS).encode()):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() for p in pids):
+        time.sleep(0.1)

@@ -22,10 +22,8 @@ import contextlib
 import json
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,13 +32,13 @@ from typing import Any
 import ansible_module
 import pytest
 from conftest import ROOT
+from labkit import start_frr, stop_switch
 
 from wanka.bringup.expect import expectations
 from wanka.derive.routing import SwitchRouting, switch_routing
 from wanka.drivers import switch as driver
 from wanka.lab import switchssh
 from wanka.lab.provision import keygen, proxy_command
-from wanka.lab.state import alive
 from wanka.lab.switches import frr_files
 from wanka.pipeline import derive
 from wanka.render import sonic
@@ -92,45 +90,7 @@ def _start_frr(ns: str, state: Path, r: SwitchRouting) -> list[int]:
     assert set(files) == {"bgpd.conf", "zebra.conf"}
     (state / "zebra.conf").write_text(files["zebra.conf"], encoding="utf-8")
     (state / "bgpd.conf").write_text(f"hostname {r.hostname}\n", encoding="utf-8")
-    pids = []
-    for daemon in ("zebra", "bgpd"):
-        shutil.chown(state / f"{daemon}.conf", "frr", "frr")
-        sh(
-            "ip",
-            "netns",
-            "exec",
-            ns,
-            str(FRR_DAEMONS / daemon),
-            "-d",
-            "-N",
-            ns,
-            "-f",
-            str(state / f"{daemon}.conf"),
-            "-i",
-            str(state / f"{daemon}.pid"),
-            "--vty_socket",
-            str(state),
-            "-z",
-            str(state / "zserv.api"),
-            "-u",
-            "frr",
-            "-g",
-            "frr",
-        )
-        deadline = time.monotonic() + 10
-        while not (state / f"{daemon}.pid").exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        pids.append(int((state / f"{daemon}.pid").read_text().strip()))
-    return pids
-
-
-def _stop(pids: list[int], sshd: Any) -> None:
-    if sshd is not None and alive(sshd):
-        os.kill(sshd.pid, signal.SIGTERM)
-    for pid in pids:
-        cmdline = Path(f"/proc/{pid}/cmdline")
-        if cmdline.exists() and cmdline.read_bytes().startswith(str(FRR_DAEMONS).encode()):
-            os.kill(pid, signal.SIGTERM)
+    return start_frr(ns, state, {d: state / f"{d}.conf" for d in ("zebra", "bgpd")})
 
 
 @pytest.fixture(scope="module")
@@ -179,7 +139,7 @@ def sw() -> Iterator[Sw]:
         }  # fmt: skip
         yield Sw(name, ns, state, cli, r, spec, expect)
     finally:
-        _stop(pids, sshd)
+        stop_switch(pids, sshd)
         sh("ip", "netns", "del", ns)
         shutil.rmtree(base, ignore_errors=True)
         if made_privsep:

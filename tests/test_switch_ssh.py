@@ -21,11 +21,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,12 +31,12 @@ from typing import Any
 
 import pytest
 from conftest import ROOT
+from labkit import start_frr, stop_switch
 
 from wanka.derive.routing import switch_routing
 from wanka.drivers import switch as driver
 from wanka.lab import switchssh
 from wanka.lab.provision import keygen, proxy_command
-from wanka.lab.state import alive
 from wanka.pipeline import derive
 from wanka.pulumi.providers import SwitchConfigProvider
 from wanka.pulumi.providers.common import ProviderError
@@ -75,32 +73,7 @@ class Switch:
 def _start_frr(ns: str, state: Path) -> list[int]:
     conf = state / "frr.conf"
     conf.write_text("frr defaults datacenter\nhostname start\n", encoding="utf-8")
-    shutil.chown(conf, "frr", "frr")
-    pids = []
-    for daemon in ("zebra", "bgpd"):
-        subprocess.run(
-            ["ip", "netns", "exec", ns, str(FRR_DAEMONS / daemon), "-d", "-N", ns,
-             "-f", str(conf), "-i", str(state / f"{daemon}.pid"), "--vty_socket", str(state),
-             "-z", str(state / "zserv.api"), "-u", "frr", "-g", "frr"],
-            check=True, capture_output=True, timeout=30,
-        )  # fmt: skip
-        deadline = time.monotonic() + 10
-        while not (state / f"{daemon}.pid").exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        pids.append(int((state / f"{daemon}.pid").read_text().strip()))
-    return pids
-
-
-def _stop(pids: list[int], sshd: Any) -> None:
-    if sshd is not None and alive(sshd):
-        os.kill(sshd.pid, signal.SIGTERM)
-    for pid in pids:
-        cmdline = Path(f"/proc/{pid}/cmdline")
-        if cmdline.exists() and cmdline.read_bytes().startswith(str(FRR_DAEMONS).encode()):
-            os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() for p in pids):
-        time.sleep(0.1)
+    return start_frr(ns, state, {"zebra": conf, "bgpd": conf})
 
 
 @pytest.fixture(scope="module")
@@ -151,7 +124,7 @@ def sw() -> Iterator[Switch]:
         r = routing[name]
         yield Switch(name, ns, state, address, render_frr(r), r.asn, spec)
     finally:
-        _stop(pids, sshd)
+        stop_switch(pids, sshd)
         subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=30)
         shutil.rmtree(base, ignore_errors=True)
         os.environ.pop(PASSWORD_ENV, None)
