@@ -34,6 +34,7 @@ from conftest import ROOT, require_lab_servers, run_wanka
 
 from wanka.bringup import run as bringup
 from wanka.derive.bundle import Derived
+from wanka.derive.routing import SwitchRouting, switch_routing
 from wanka.drivers.redfish import Client
 from wanka.lab import netlab, nodes
 from wanka.lab.state import Proc, State, alive
@@ -251,6 +252,63 @@ class Labs:
 
 
 # --- one switch by hand: FRR (and an sshd) in a namespace of the test's own ------------------
+
+
+def mini_switch(os_name: str) -> tuple[Derived, dict[str, SwitchRouting], str]:
+    """lab-mini, its switches' routing and its first routed switch running `os_name`
+    (lab-mini's Debian/FRR switches are its leaves, its spines run SONiC)."""
+    d = open_cluster(str(MINI))
+    routing = switch_routing(d)
+    return d, routing, next(n for n, r in routing.items() if r.os == os_name)
+
+
+@dataclass
+class SwitchSpace:
+    """A switch's namespace of a test's own and its directory: `frr` (FRR's state, owned by
+    frr) and `lab` (with `lab/ssh`)."""
+
+    ns: str
+    base: Path
+
+    @property
+    def frr(self) -> Path:
+        return self.base / "frr"
+
+    @property
+    def lab(self) -> Path:
+        return self.base / "lab"
+
+
+@contextlib.contextmanager
+def switch_namespace(tag: str, address: str) -> Iterator[SwitchSpace]:
+    """A namespace `wk<tag><pid><hex>` with lo up holding `address`/32, its directory under
+    /tmp (searchable by frr), and /run/sshd (sshd's privilege separation directory); then
+    the namespace deleted, the directory removed, /run/sshd too if this made it (and it is
+    empty)."""
+    ns = f"wk{tag}{os.getpid()}{os.urandom(2).hex()}"
+    base = Path(tempfile.mkdtemp(prefix=f"{ns}-", dir="/tmp"))
+    base.chmod(0o755)
+    space = SwitchSpace(ns, base)
+    space.frr.mkdir(mode=0o755)
+    shutil.chown(space.frr, "frr", "frr")
+    (space.lab / "ssh").mkdir(parents=True)
+    privsep = Path("/run/sshd")
+    made_privsep = not privsep.exists()
+    privsep.mkdir(mode=0o755, exist_ok=True)
+    subprocess.run(["ip", "netns", "add", ns], check=True, capture_output=True, timeout=30)
+    try:
+        lines = f"link set lo up\naddress add {address}/32 dev lo\n"
+        subprocess.run(
+            ["ip", "-n", ns, "-batch", "-"], input=lines, text=True, check=True,
+            capture_output=True, timeout=30,
+        )  # fmt: skip
+        yield space
+    finally:
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=30)
+        shutil.rmtree(base, ignore_errors=True)
+        if made_privsep:
+            with contextlib.suppress(OSError):
+                privsep.rmdir()
 
 
 def start_frr(ns: str, state: Path, conf: dict[str, Path]) -> list[int]:
