@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,18 @@ def require_lab_servers() -> None:
             pytest.fail(f"`{tool}` not found: install iproute2 frr lldpd openssh", pytrace=False)
     if not Path(nodes.SSHD).exists():
         pytest.fail(f"{nodes.SSHD} not found: install openssh-server", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def labs() -> Iterator[Any]:
+    """The session's shared labs (tests/labkit.py's Labs): taken down at its end."""
+    from labkit import Labs
+
+    shared = Labs()
+    try:
+        yield shared
+    finally:
+        shared.close()
 
 
 @pytest.fixture
@@ -77,12 +90,22 @@ def cluster_text(phase_pods: list[int], rows: int = 40) -> str:
 # --- lab tests on one pytest-xdist worker -------------------------------------------------
 # `make test` runs the suite on two workers (`-n 2 --dist loadfile`). xdist's loadfile sends
 # each test module whole to one worker; here every module that brings up a lab (it calls
-# require_lab_servers or netlab.up) or an sshd of its own (it may make and remove /run/sshd,
+# require_lab_servers, netlab.up or tests/labkit.py's lab_up, or takes a shared lab from the
+# session's `labs`) or an sshd of its own (labkit's switch_namespace, or its own: it may make
+# and remove /run/sshd,
 # which the lab's sshd need) goes into one unit, "lab": one worker runs the labs one after
-# another, never two at once, while the other worker runs the rest beside them. (Not
+# another, never two at once, while the other worker runs the rest beside them; and so the
+# session's shared labs (`labs`) serve every lab module. (Not
 # `--dist loadgroup` with xdist_group marks: with pytest 9.2 it silently stops grouping,
 # pytest-dev/pytest-xdist#1386.) Without xdist nothing changes.
-LAB_WORDS = ("require_lab_servers(", "netlab.up(", '"/run/sshd"')
+LAB_WORDS = (
+    "require_lab_servers(",
+    "netlab.up(",
+    "lab_up(",
+    "labs.get(",
+    "switch_namespace(",  # tests/labkit.py's: it makes /run/sshd for the switch's sshd
+    '"/run/sshd"',
+)
 
 
 def brings_up_a_lab(path: Path, seen: dict[Path, bool] = {}) -> bool:  # noqa: B006

@@ -5,88 +5,37 @@ after the faults are cleared `--resume` brings the failed hosts to green without
 others.
 
 Needs root, FRR, lldpd, sshd (CI runs as root; `make deps` installs them): without them these
-tests fail, they do not skip. The lab comes up once for the module under its own namespace
-prefix and is always torn down. Only one lab with servers runs on a machine at a time.
+tests fail, they do not skip. The module takes the session's lab-mini (tests/labkit.py),
+fresh: brought up again when an earlier module ran anything on it. Only one lab with servers
+runs on a machine at a time.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import tempfile
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, require_lab_servers, run_wanka
+from conftest import run_wanka
+from labkit import MINI, SWITCH_PASSWORD, Lab, Labs
 
-from wanka.bringup.options import Options
-from wanka.bringup.run import run_playbook
 from wanka.derive import routing
 from wanka.derive.bundle import Derived
-from wanka.lab import netlab, nodes
-from wanka.pipeline import check, derive
 from wanka.render import frr
 
-LAB = str(ROOT / "examples/lab-mini/cluster.yaml")
 A = "lab-p1-pod01-r01-s01"
 B = "lab-p1-pod01-r01-s02"
 C = "lab-p2-pod01-r01-s01"
 LEAF = "lab-p1-pod01-param-leaf01"
-SWITCH_PASSWORD = "WANKA_SWITCH_PASSWORD"  # lab-mini's credentials.switch.password reference
-
-
-@dataclass
-class Lab:
-    d: Derived
-    dir: Path
-    out: Path
-    access: dict[str, Any]
-    times: dict[str, float]
-
-    def run(self, playbook: str, **kw: Any) -> dict[str, Any]:
-        started = time.monotonic()
-        opts = Options(cluster_file=LAB, out_dir=self.out, playbook=playbook, lab=self.dir, **kw)
-        r = run_playbook(opts).to_dict()
-        self.times[f"{playbook}{'-resume' if kw.get('resume') else ''}"] = round(
-            time.monotonic() - started, 1
-        )
-        return r
-
-    def fault(self, action: str, *specs: str) -> None:
-        res = run_wanka("lab", "fault", str(self.dir), action, *specs)
-        assert res.returncode == 0, res.stderr
-
-    def ssh(self, node: str, command: str) -> subprocess.CompletedProcess[str]:
-        a = self.access["ssh"]  # options: key, known hosts, the jump host's ProxyCommand
-        return subprocess.run(
-            ["ssh", *a["options"], "-o", "BatchMode=yes", "-o", "ConnectTimeout=5",
-             f"{a['user']}@{self.access['nodes'][node]['address']}", command],
-            capture_output=True, text=True, timeout=60, check=False,
-        )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
-def lab() -> Iterator[Lab]:
-    require_lab_servers()
-    d = derive(check(LAB))
-    base = Path(tempfile.mkdtemp(prefix="wklab-bringup-", dir="/tmp"))
-    base.chmod(0o755)  # FRR runs as frr and must reach its state directory
-    times: dict[str, float] = {}
-    os.environ[SWITCH_PASSWORD] = os.urandom(12).hex()  # the lab keeps its hash only
-    try:
-        netlab.up(d, base / "lab", prefix=f"wkb{os.urandom(2).hex()}", power_delay=(1, 2))
-        yield Lab(d, base / "lab", base / "run", nodes.read_access(base / "lab"), times)
-    finally:
-        netlab.down(base / "lab")
-        print(f"\nbring-up/verify wall times on lab-mini (8 servers): {json.dumps(times)}")
-        shutil.rmtree(base, ignore_errors=True)
-        os.environ.pop(SWITCH_PASSWORD, None)
+def lab(labs: Labs) -> Lab:
+    return labs.get(MINI, fresh=True)  # its first fabric and bring-up must change things
 
 
 def ranked(paths: list[str]) -> set[str]:
@@ -182,7 +131,7 @@ def test_bringup_of_every_server(lab: Lab) -> None:
 
 
 def test_verify_all_green(lab: Lab, tmp_path: Path) -> None:
-    res = run_wanka("verify", LAB, "--lab", str(lab.dir), "--out", str(lab.out), timeout=600)
+    res = run_wanka("verify", str(MINI), "--lab", str(lab.dir), "--out", str(lab.out), timeout=600)
     assert res.returncode == 0, res.stdout + res.stderr
     assert "8 of 8 nodes ok; 8 of 8 switches ok; changed=0" in res.stdout
     report = json.loads((lab.out / "verify-report.json").read_text())
@@ -283,7 +232,7 @@ def _wait_mended(lab: Lab, spec: str) -> None:
 def test_faults_are_named_exactly_and_resume_mends_them(lab: Lab, group: list[str]) -> None:
     specs = [f.format(A=A, B=B, C=C, LEAF=LEAF) for f in group]
     want = set().union(*(FAULTS[f](lab) for f in group))
-    lab.fault("add", *specs)
+    assert lab.fault("add", *specs).returncode == 0
     try:
         r = lab.run("verify")
         assert failures(r) == want, r["summary"]
@@ -294,7 +243,7 @@ def test_faults_are_named_exactly_and_resume_mends_them(lab: Lab, group: list[st
         nodes = lab.access["nodes"]  # rank tables list exactly the nodes that passed
         assert ranked(r["rank_tables"]) == {v["address"] for n, v in nodes.items() if n not in bad}
     finally:
-        lab.fault("clear", *specs)
+        assert lab.fault("clear", *specs).returncode == 0
     for spec in specs:
         _wait_mended(lab, spec)
     r = lab.run("verify", resume=True)
@@ -303,7 +252,7 @@ def test_faults_are_named_exactly_and_resume_mends_them(lab: Lab, group: list[st
 
 
 def test_power_never_a_bad_batch_stops_the_rollout_and_resume_finishes_it(lab: Lab) -> None:
-    lab.fault("add", f"power-never:{A}")
+    assert lab.fault("add", f"power-never:{A}").returncode == 0
     try:
         off = run_wanka("lab", "power", str(lab.dir), "off", A, "--wait", timeout=120)
         assert off.returncode == 0, off.stderr
@@ -318,7 +267,7 @@ def test_power_never_a_bad_batch_stops_the_rollout_and_resume_finishes_it(lab: L
             if name != A:
                 assert h["status"] == "skipped" and h["failed"][0]["check"] == "not-run", name
     finally:
-        lab.fault("clear", f"power-never:{A}")
+        assert lab.fault("clear", f"power-never:{A}").returncode == 0
     r = lab.run("bringup", resume=True)
     assert sorted(r["ran"]) == sorted(lab.access["nodes"])  # none had finished
     assert r["ok"], r["summary"]

@@ -8,7 +8,8 @@ by the pid this run started) leaves its unfinished hosts `not-run` and the other
 kept, and `--resume` runs exactly those and brings the phase to green.
 
 Needs root, FRR, lldpd, sshd like tests/test_bringup_lab.py (fails, never skips, without
-them). Run it alone under the machine's lab lock:
+them); takes the session's lab-mini (tests/labkit.py: it has 2 execution nodes), fresh.
+Run it alone under the machine's lab lock:
 `flock /tmp/wanka-lab.lock .venv/bin/python -m pytest -q tests/test_bringup_mesh_lab.py`.
 """
 
@@ -16,84 +17,24 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
-import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, require_lab_servers, run_wanka
+from conftest import run_wanka
+from labkit import MINI, Lab, Labs
 
 from wanka.bringup import mesh
-from wanka.bringup.options import Options
-from wanka.bringup.run import run_playbook
-from wanka.lab import netlab, nodes
-from wanka.pipeline import check, derive
 
-LAB = str(ROOT / "examples/lab-mini/cluster.yaml")
-
-
-@dataclass
-class Lab:
-    dir: Path
-    base: Path
-    access: dict[str, Any]
-    cpu: dict[str, Any]
-
-    def run(self, playbook: str, out: str = "run", **kw: Any) -> dict[str, Any]:
-        """A run in its run directory `out`, with its CPU seconds recorded: this process's
-        own (`self`: rendering, transmit, process, the report) and its children's
-        (`children`: ansible-playbook and its forks and ssh; over execution nodes, the
-        nodes' workers and their Ansible: the lab's nodes are this machine), and the task
-        results (runner_on_* events) the run handled."""
-        before, started = os.times(), time.monotonic()
-        opts = Options(
-            cluster_file=LAB, out_dir=self.base / out, playbook=playbook, lab=self.dir, **kw
-        )
-        r = run_playbook(opts).to_dict()
-        after = os.times()
-        tasks = sum(
-            1
-            for f in Path(r["artifacts"]).rglob("job_events/*.json")
-            if json.loads(f.read_text()).get("event", "").startswith("runner_on_")
-        )
-        key = f"{playbook} {kw.get('execution_nodes') or 'plain'}{' resume' * kw.get('resume', 0)}"
-        key += f" ({out})" if out != "run" else ""
-        self.cpu[key] = {
-            "hosts": len(r["ran"]),
-            "task_results": tasks,
-            "self_cpu_s": round(after[0] + after[1] - before[0] - before[1], 2),
-            "children_cpu_s": round(after[2] + after[3] - before[2] - before[3], 2),
-            "wall_s": round(time.monotonic() - started, 1),
-        }
-        return r
+LAB = str(MINI)
 
 
 @pytest.fixture(scope="module")
-def lab() -> Iterator[Lab]:
-    require_lab_servers()
-    d = derive(check(LAB))
-    base = Path(tempfile.mkdtemp(prefix="wklab-mesh-", dir="/tmp"))
-    base.chmod(0o755)  # FRR runs as frr and must reach its state directory
-    cpu: dict[str, Any] = {}
-    try:
-        netlab.up(
-            d,
-            base / "lab",
-            prefix=f"wkm{os.urandom(2).hex()}",
-            power_delay=(1, 2),
-            execution_nodes=2,
-        )
-        yield Lab(base / "lab", base, nodes.read_access(base / "lab"), cpu)
-    finally:
-        netlab.down(base / "lab")
-        print(f"\nCPU and wall time of the runs on lab-mini (8 servers): {json.dumps(cpu)}")
-        shutil.rmtree(base, ignore_errors=True)
+def lab(labs: Labs) -> Lab:
+    return labs.get(MINI, fresh=True)  # its first bring-up must change things
 
 
 def verdicts(r: dict[str, Any]) -> dict[str, Any]:

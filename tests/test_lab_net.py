@@ -1,8 +1,9 @@
 """The lab's network core: examples/lab-mini in namespaces with FRR and lldpd.
 
 Needs root, FRR, lldpd and iproute2 (CI runs as root; `make deps` installs them): without
-them these tests fail, they do not skip. The lab comes up once per module, under its own
-namespace prefix (so a developer's own `lab` may run beside it), and is always torn down.
+them these tests fail, they do not skip. The lab comes up once for the module (tests/labkit.py's
+lab_up, network only), under its own namespace prefix (so a developer's own `lab` may run
+beside it), and is always torn down.
 """
 
 from __future__ import annotations
@@ -14,13 +15,12 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from conftest import ROOT
+from labkit import Lab, lab_up, require_lab
 
-from wanka.derive.bundle import Derived
 from wanka.derive.routing import switch_routing
 from wanka.lab import netlab, switches
 from wanka.lab.state import STATE_FILE, Proc, State, alive, proc_info
@@ -31,46 +31,10 @@ ESTABLISHED_WITHIN = 60.0
 LLDP_WITHIN = 30.0
 
 
-@dataclass
-class Lab:
-    d: Derived
-    state: State
-    lab_dir: Path
-    prefix: str
-    started: float
-    up_seconds: float
-    messages: list[str]
-
-
-def _require() -> None:
-    if os.geteuid() != 0:
-        pytest.fail("the lab tests need root (CI runs as root)", pytrace=False)
-    for tool in ("ip", "vtysh", "lldpd", "lldpcli"):
-        if shutil.which(tool) is None:
-            pytest.fail(f"`{tool}` not found: install iproute2 frr lldpd", pytrace=False)
-    for daemon in ("zebra", "bgpd"):
-        if not (switches.FRR_DAEMONS / daemon).exists():
-            pytest.fail(f"{switches.FRR_DAEMONS / daemon} not found: install frr", pytrace=False)
-
-
 @pytest.fixture(scope="module")
 def lab() -> Iterator[Lab]:
-    _require()
-    d = open_cluster(str(LAB))
-    prefix = f"wkt{os.urandom(2).hex()}"
-    base = Path(tempfile.mkdtemp(prefix="wklab-", dir="/tmp"))
-    base.chmod(0o755)  # FRR runs as frr and must reach its state directory
-    lab_dir = base / "lab"
-    messages: list[str] = []
-    try:
-        started = time.monotonic()
-        state = netlab.up(d, lab_dir, progress=messages.append, prefix=prefix, servers=False)
-        up_seconds = time.monotonic() - started
-        print(f"\nlab-mini up in {up_seconds:.2f} s ({state.times})")
-        yield Lab(d, state, lab_dir, prefix, started, up_seconds, messages)
-    finally:
-        netlab.down(lab_dir)
-        shutil.rmtree(base, ignore_errors=True)
+    with lab_up(LAB, servers=False) as lab:  # its last test takes it down
+        yield lab
 
 
 def test_namespaces_and_links(lab: Lab) -> None:
@@ -81,7 +45,7 @@ def test_namespaces_and_links(lab: Lab) -> None:
     assert netlab.namespaces_present(lab.prefix) == sorted(state.namespaces)
     assert len(state.veths) == len(d.cabling.cables)
     assert all(len(ns) <= 15 for ns in state.namespaces)
-    saved = State.load(lab.lab_dir)
+    saved = State.load(lab.dir)
     assert saved is not None and saved.complete and saved.procs == state.procs
 
 
@@ -109,7 +73,7 @@ def test_every_switch_session_established(lab: Lab) -> None:
             pytest.fail(f"not every BGP session Established after {ESTABLISHED_WITHIN} s: {got}")
         time.sleep(0.5)
     print(f"\nevery BGP session Established {time.monotonic() - lab.started:.2f} s after up began")
-    summary = netlab.status(lab.lab_dir)["bgp"]
+    summary = netlab.status(lab.dir)["bgp"]
     assert summary == {n: {"peers": len(v), "established": len(v)} for n, v in want.items()}
 
 
@@ -140,20 +104,18 @@ def test_lldp_neighbours_match_cabling(lab: Lab) -> None:
 
 
 def test_second_up_changes_nothing(lab: Lab) -> None:
-    before = (lab.lab_dir / STATE_FILE).read_bytes()
+    before = (lab.dir / STATE_FILE).read_bytes()
     namespaces = netlab.namespaces_present(lab.prefix)
     messages: list[str] = []
-    again = netlab.up(
-        lab.d, lab.lab_dir, progress=messages.append, prefix=lab.prefix, servers=False
-    )
-    assert (lab.lab_dir / STATE_FILE).read_bytes() == before
+    again = netlab.up(lab.d, lab.dir, progress=messages.append, prefix=lab.prefix, servers=False)
+    assert (lab.dir / STATE_FILE).read_bytes() == before
     assert netlab.namespaces_present(lab.prefix) == namespaces
     assert again.procs == lab.state.procs
     assert any("already up" in m and "no change" in m for m in messages), messages
 
 
 def test_status(lab: Lab) -> None:
-    st = netlab.status(lab.lab_dir)
+    st = netlab.status(lab.dir)
     n = len(lab.state.namespaces)
     assert st["up"] is True and st["missing"] == []
     assert st["namespaces"] == {"recorded": n, "present": n}
@@ -195,12 +157,12 @@ def test_down_leaves_nothing(lab: Lab) -> None:
     """Runs last in this module: down, then nothing of the lab remains."""
     procs = list(lab.state.procs)
     assert procs and all(alive(p) for p in procs)
-    result = netlab.down(lab.lab_dir)
+    result = netlab.down(lab.dir)
     assert result == {"removed": True, "left": []}
     assert netlab.namespaces_present(lab.prefix) == []
     assert [p.pid for p in procs if alive(p) or proc_info(p.pid) is not None and _same(p)] == []
-    assert not lab.lab_dir.exists()
-    assert netlab.down(lab.lab_dir) == {"removed": False, "left": []}  # a second down: no-op
+    assert not lab.dir.exists()
+    assert netlab.down(lab.dir) == {"removed": False, "left": []}  # a second down: no-op
 
 
 def _same(p: Proc) -> bool:
@@ -209,7 +171,7 @@ def _same(p: Proc) -> bool:
 
 
 def test_too_large_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    _require()
+    require_lab(servers=False)
     d = open_cluster(str(LAB))
     monkeypatch.setenv(netlab.LIMIT_ENV, "4")
     with pytest.raises(netlab.LabError, match=f"lab limit is 4 namespaces.*{netlab.LIMIT_ENV}"):
@@ -232,7 +194,7 @@ def test_a_reused_pid_is_not_ours() -> None:
 def test_half_up_is_recorded_and_removed(monkeypatch: pytest.MonkeyPatch) -> None:
     """up fails after FRR started (lldpd refused): the error says so, a second up refuses,
     down removes everything the failed up made."""
-    _require()
+    require_lab(servers=False)
     d = open_cluster(str(LAB))
     prefix = f"wkt{os.urandom(2).hex()}"
     base = Path(tempfile.mkdtemp(prefix="wklab-", dir="/tmp"))

@@ -12,70 +12,22 @@ under its own namespace prefix, always torn down. Run it under /tmp/wanka-lab.lo
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import tempfile
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import pytest
-from conftest import ROOT, require_lab_servers, run_wanka
+from conftest import ROOT, run_wanka
+from labkit import Lab, lab_up
 
-from wanka.bringup.options import Options
-from wanka.bringup.run import run_playbook
-from wanka.lab import netlab, nodes
-from wanka.pipeline import check, derive
-
-LAB = str(ROOT / "tests/examples/positive/lab-mixed-os.yaml")
+LAB = ROOT / "tests/examples/positive/lab-mixed-os.yaml"
 EULER = "lab-p1-pod01-r01-s01"  # a2-kunpeng: software.os, openEuler
 KYLIN = "lab-p1-pod01-r01-s02"  # a2-hygon: os kylin
 UBUNTU = "lab-p1-pod01-r01-s03"  # a2-kunpeng-ubuntu: os ubuntu
-SWITCH_PASSWORD = "WANKA_SWITCH_PASSWORD"
-
-
-@dataclass
-class Lab:
-    dir: Path
-    out: Path
-    access: dict[str, Any]
-    times: dict[str, float]
-
-    def run(self, playbook: str) -> dict[str, Any]:
-        started = time.monotonic()
-        opts = Options(cluster_file=LAB, out_dir=self.out, playbook=playbook, lab=self.dir)
-        r = run_playbook(opts).to_dict()
-        self.times[f"{playbook}-{len(self.times)}"] = round(time.monotonic() - started, 1)
-        return r
-
-    def ssh(self, node: str, command: str) -> str:
-        a = self.access["ssh"]
-        return subprocess.run(
-            ["ssh", *a["options"], "-o", "BatchMode=yes", "-o", "ConnectTimeout=5",
-             f"{a['user']}@{self.access['nodes'][node]['address']}", command],
-            capture_output=True, text=True, timeout=60, check=True,
-        ).stdout  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[Lab]:
-    require_lab_servers()
-    d = derive(check(LAB))
-    base = Path(tempfile.mkdtemp(prefix="wklab-os-", dir="/tmp"))
-    base.chmod(0o755)
-    times: dict[str, float] = {}
-    os.environ[SWITCH_PASSWORD] = os.urandom(12).hex()
-    try:
-        netlab.up(d, base / "lab", prefix=f"wko{os.urandom(2).hex()}", power_delay=(1, 2))
-        yield Lab(base / "lab", base / "run", nodes.read_access(base / "lab"), times)
-    finally:
-        netlab.down(base / "lab")
-        print(f"\nbring-up/verify wall times on lab-mixed-os (3 servers): {json.dumps(times)}")
-        shutil.rmtree(base, ignore_errors=True)
-        os.environ.pop(SWITCH_PASSWORD, None)
+    with lab_up(LAB, report="lab-mixed-os (3 servers)") as lab:
+        yield lab
 
 
 def test_bringup_installs_with_each_family_and_verify_is_green(lab: Lab) -> None:
@@ -84,17 +36,17 @@ def test_bringup_installs_with_each_family_and_verify_is_green(lab: Lab) -> None
     assert sorted(r["hosts"]) == sorted([EULER, KYLIN, UBUNTU])
     for node, conf in ((EULER, "/etc/chrony.conf"), (KYLIN, "/etc/chrony.conf"),
                        (UBUNTU, "/etc/chrony/chrony.conf")):  # fmt: skip
-        installed = json.loads(lab.ssh(node, "cat /var/lib/wanka-lab/packages.json"))
+        installed = json.loads(lab.sh(node, "cat /var/lib/wanka-lab/packages.json"))
         assert {"chrony", "dkms", "gcc", "make"} <= set(installed), (node, installed)
         headers = [p for p in installed if p.startswith(("kernel-headers-", "linux-headers-"))]
         assert headers and headers[0].startswith(
             "linux-headers-" if node == UBUNTU else "kernel-headers-"
         ), (node, installed)
-        drift = lab.ssh(node, f"grep ^driftfile {conf}").strip()
+        drift = lab.sh(node, f"grep ^driftfile {conf}").strip()
         assert drift == ("driftfile /var/lib/chrony/chrony.drift" if node == UBUNTU
                          else "driftfile /var/lib/chrony/drift"), (node, drift)  # fmt: skip
     assert installed["chrony"] == "1.0-1"  # Ubuntu's: a deb version, no rpm release tag
-    euler = json.loads(lab.ssh(EULER, "cat /var/lib/wanka-lab/packages.json"))
+    euler = json.loads(lab.sh(EULER, "cat /var/lib/wanka-lab/packages.json"))
     assert euler["chrony"] == "1.0-1.oe2203sp4.aarch64"
     res = run_wanka("verify", LAB, "--lab", str(lab.dir), "--out", str(lab.out), timeout=600)
     assert res.returncode == 0, res.stdout + res.stderr
@@ -103,7 +55,7 @@ def test_bringup_installs_with_each_family_and_verify_is_green(lab: Lab) -> None
 
 def test_each_server_presents_its_types_os(lab: Lab) -> None:
     """(after bring-up: it powered the servers on)"""
-    release = {n: lab.ssh(n, "cat /etc/os-release; uname -m") for n in (EULER, KYLIN, UBUNTU)}
+    release = {n: lab.sh(n, "cat /etc/os-release; uname -m") for n in (EULER, KYLIN, UBUNTU)}
     assert 'PRETTY_NAME="openEuler 22.03 (LTS-SP4)"' in release[EULER]
     assert release[EULER].rstrip().endswith("aarch64")
     assert 'NAME="Kylin Linux Advanced Server"' in release[KYLIN]
@@ -112,10 +64,10 @@ def test_each_server_presents_its_types_os(lab: Lab) -> None:
     # sh (dash) names only what it can run: this machine's own apt-get and dnf are /dev/null
     # on the servers of the other family (bash's `command -v` still names the path)
     managers = {
-        n: lab.ssh(n, "sh -c 'for t in dnf yum apt-get; do command -v $t; done; true'").split()
+        n: lab.sh(n, "sh -c 'for t in dnf yum apt-get; do command -v $t; done; true'").split()
         for n in release
     }
-    assert "apt-get: not executable" in lab.ssh(
+    assert "apt-get: not executable" in lab.sh(
         EULER, "test -x /usr/bin/apt-get || echo 'apt-get: not executable'"
     )
     for node in (EULER, KYLIN):
@@ -129,9 +81,9 @@ def test_second_bringup_changes_nothing(lab: Lab) -> None:
 
 
 def test_preflight_refuses_a_server_whose_os_is_not_its_types(lab: Lab) -> None:
-    ubuntu = lab.ssh(UBUNTU, "cat /etc/os-release")
-    saved = lab.ssh(KYLIN, "cat /etc/os-release")
-    lab.ssh(KYLIN, f"printf '%s' '{ubuntu}' > /etc/os-release")
+    ubuntu = lab.sh(UBUNTU, "cat /etc/os-release")
+    saved = lab.sh(KYLIN, "cat /etc/os-release")
+    lab.sh(KYLIN, f"printf '%s' '{ubuntu}' > /etc/os-release")
     try:
         r = lab.run("bringup")
         assert not r["ok"]
@@ -140,4 +92,4 @@ def test_preflight_refuses_a_server_whose_os_is_not_its_types(lab: Lab) -> None:
         reasons = [f["reason"] for f in failed[KYLIN] if f["check"] == "os"]
         assert reasons == ["OS Ubuntu 22.04 LTS (Jammy Jellyfish), the model says Kylin V10 SP3"]
     finally:
-        lab.ssh(KYLIN, f"printf '%s' '{saved}' > /etc/os-release")
+        lab.sh(KYLIN, f"printf '%s' '{saved}' > /etc/os-release")

@@ -1,8 +1,9 @@
 """The lab's servers and BMCs: examples/lab-mini with Redfish power, sshd, tools and faults.
 
 Needs root, FRR, lldpd, sshd (CI runs as root; `make deps` installs them): without them
-these tests fail, they do not skip. The lab comes up once for the module, under its own
-namespace prefix, and is always torn down; the last test checks that nothing is left.
+these tests fail, they do not skip. The module takes the session's lab-mini (tests/labkit.py),
+restored to how `up` left it (no fault, every server off); its last test takes it down and
+checks that nothing is left (the next module asking for it gets it brought up again).
 SSH goes through the lab's jump host (a namespace), so a developer's own lab-mini lab may
 run beside it.
 """
@@ -12,53 +13,22 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import tempfile
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, require_lab_servers, run_wanka
+from conftest import run_wanka
+from labkit import MINI, Lab, Labs
 
-from wanka.derive.bundle import Derived
-from wanka.drivers.redfish import BmcUnreachable, Client
+from wanka.drivers.redfish import BmcUnreachable
 from wanka.lab import faults, netlab, nodes, switches
-from wanka.lab.state import State, proc_info
-from wanka.pipeline import open_cluster
+from wanka.lab.state import proc_info
 
-LAB = ROOT / "examples/lab-mini/cluster.yaml"
 A = "lab-p1-pod01-r01-s01"
 B = "lab-p1-pod01-r01-s02"
 C = "lab-p2-pod01-r01-s01"  # phase 2: another management subnet
 LLDP_WITHIN = 30.0
-
-
-@dataclass
-class Lab:
-    d: Derived
-    state: State
-    dir: Path
-    access: dict
-    base: Path
-
-    def client(self, node: str, timeout: float = 10) -> Client:
-        return Client(self.access["bmc"]["url"], self.access["nodes"][node]["system"],
-                      timeout=timeout)  # fmt: skip
-
-    def ssh(self, node: str, command: str, timeout: float = 30) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            self.ssh_argv(node, command), capture_output=True, text=True, timeout=timeout,
-            check=False,
-        )  # fmt: skip
-
-    def ssh_argv(self, node: str, command: str) -> list[str]:
-        a = self.access["ssh"]
-        return ["ssh", *a["options"], "-o", "BatchMode=yes", "-o", "ConnectTimeout=5",
-                f"root@{self.access['nodes'][node]['address']}", command]  # fmt: skip
-
-    def faults(self, action: str, *specs: str) -> subprocess.CompletedProcess[str]:
-        return run_wanka("lab", "fault", str(self.dir), action, *specs)
 
 
 def until(probe: Callable[[], object], want: object, within: float, every: float = 0.5) -> None:
@@ -82,21 +52,8 @@ def power_on(lab: Lab, *names: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def lab() -> Iterator[Lab]:
-    require_lab_servers()
-    d = open_cluster(str(LAB))
-    base = Path(tempfile.mkdtemp(prefix="wklab-srv-", dir="/tmp"))
-    base.chmod(0o755)  # FRR runs as frr and must reach its state directory
-    lab_dir = base / "lab"
-    prefix = f"wks{os.urandom(2).hex()}"
-    try:
-        started = time.monotonic()
-        state = netlab.up(d, lab_dir, prefix=prefix, power_delay=(1, 2))
-        print(f"\nlab-mini with servers up in {time.monotonic() - started:.2f} s ({state.times})")
-        access = nodes.read_access(lab_dir)
-        yield Lab(d, state, lab_dir, access, base)
-    finally:
-        netlab.down(lab_dir)
+def lab(labs: Labs) -> Lab:
+    return labs.get(MINI)  # restored: no fault, every server off
 
 
 def test_servers_start_powered_off(lab: Lab) -> None:
@@ -189,11 +146,11 @@ def test_power_off_stops_the_server(lab: Lab) -> None:
 
 def test_fault_power_never(lab: Lab) -> None:
     node = "lab-p2-pod01-r02-s02"
-    assert lab.faults("add", f"power-never:{node}").returncode == 0
+    assert lab.fault("add", f"power-never:{node}").returncode == 0
     lab.client(node).reset("On")  # accepted (204) ...
     time.sleep(3.5)  # ... and past the power delay (1-2 s) nothing happened
     assert lab.client(node).power_state() == "Off"
-    assert lab.faults("clear", f"power-never:{node}").returncode == 0
+    assert lab.fault("clear", f"power-never:{node}").returncode == 0
     lab.client(node).set_power(True)
     assert lab.client(node).wait_power("On", 10)
     lab.client(node).set_power(False)
@@ -201,7 +158,7 @@ def test_fault_power_never(lab: Lab) -> None:
 
 def test_fault_bmc_slow_and_down(lab: Lab) -> None:
     slow, down = "lab-p2-pod01-r01-s02", "lab-p2-pod01-r02-s01"
-    r = lab.faults("add", f"bmc-slow:{slow}=3", f"bmc-down:{down}")
+    r = lab.fault("add", f"bmc-slow:{slow}=3", f"bmc-down:{down}")
     assert r.returncode == 0, r.stderr
     started = time.monotonic()
     assert lab.client(slow, timeout=10).power_state() == "Off"
@@ -211,20 +168,20 @@ def test_fault_bmc_slow_and_down(lab: Lab) -> None:
     with pytest.raises(BmcUnreachable, match="no answer within 2 s"):
         lab.client(down, timeout=2).power_state()
     assert lab.client(A, timeout=2).power_state() == "On"  # the other BMCs answer
-    assert lab.faults("clear", f"bmc-slow:{slow}=3", f"bmc-down:{down}").returncode == 0
+    assert lab.fault("clear", f"bmc-slow:{slow}=3", f"bmc-down:{down}").returncode == 0
     assert lab.client(down, timeout=2).power_state() == "Off"
 
 
 def test_fault_link_down(lab: Lab) -> None:
     assert lab.ssh(A, "hccn_tool -i 3 -link -g").stdout.strip() == "link status: UP"
-    assert lab.faults("add", f"link-down:{A}:npu3").returncode == 0
+    assert lab.fault("add", f"link-down:{A}:npu3").returncode == 0
 
     def link3() -> str:
         return lab.ssh(A, "hccn_tool -i 3 -link -g").stdout.strip()
 
     until(link3, "link status: DOWN", 10, every=0.2)
     assert lab.ssh(A, "hccn_tool -i 2 -link -g").stdout.strip() == "link status: UP"
-    assert lab.faults("clear", f"link-down:{A}:npu3").returncode == 0
+    assert lab.fault("clear", f"link-down:{A}:npu3").returncode == 0
     until(link3, "link status: UP", 10, every=0.2)
 
 
@@ -237,7 +194,7 @@ def test_fault_cable_swap(lab: Lab) -> None:
         "hccn_tool -i 2 -ip -s address 10.64.0.202 netmask 255.255.255.192"
     )
     assert lab.ssh(A, setup).returncode == 0
-    r = lab.faults("add", f"cable-swap:{A}:npu1={A}:npu2")
+    r = lab.fault("add", f"cable-swap:{A}:npu1={A}:npu2")
     assert r.returncode == 0, r.stderr
     addrs = lab.ssh(A, "hccn_tool -i 1 -ip -g; hccn_tool -i 2 -ip -g").stdout.split()
     assert addrs[0] == "ipaddr:10.64.0.201" and addrs[2] == "ipaddr:10.64.0.202"
@@ -246,19 +203,19 @@ def test_fault_cable_swap(lab: Lab) -> None:
         return _lldp_ports(lab.ssh(A, "hccn_tool -i 1 -lldp -g; hccn_tool -i 2 -lldp -g").stdout)
 
     until(seen, [cabled["param2"], cabled["param1"]], LLDP_WITHIN, every=1)
-    assert lab.faults("clear", "--all").returncode == 0
+    assert lab.fault("clear", "--all").returncode == 0
     until(seen, [cabled["param1"], cabled["param2"]], LLDP_WITHIN, every=1)
     addrs = lab.ssh(A, "hccn_tool -i 1 -ip -g; hccn_tool -i 2 -ip -g").stdout.split()
     assert addrs[0] == "ipaddr:10.64.0.201" and addrs[2] == "ipaddr:10.64.0.202"
 
 
 def test_fault_cable_swap_between_servers(lab: Lab) -> None:
-    r = lab.faults("add", f"cable-swap:{A}:npu5={B}:npu5")
+    r = lab.fault("add", f"cable-swap:{A}:npu5={B}:npu5")
     assert r.returncode == 0, r.stderr
     # the cable of B's npu5 now ends in A's namespace under A's name for that port: the
     # same leaf port name, since both are port 5 of their server, but the other server's lane
     a_if = _if_index(lab, A, "param5")
-    assert lab.faults("clear", f"cable-swap:{A}:npu5={B}:npu5").returncode == 0
+    assert lab.fault("clear", f"cable-swap:{A}:npu5={B}:npu5").returncode == 0
     assert _if_index(lab, A, "param5") != a_if  # its own cable is back
     assert lab.ssh(A, "hccn_tool -i 5 -link -g").stdout.strip() == "link status: UP"
     # and LLDP sees the cabled leaf port again on both servers
@@ -277,7 +234,7 @@ def _if_index(lab: Lab, node: str, ifname: str) -> int:
 
 
 def test_faults_in_the_profile(lab: Lab) -> None:
-    r = lab.faults("add", f"nvme-missing:{A}", f"npu-health:{A}:npu2=Critical",
+    r = lab.fault("add", f"nvme-missing:{A}", f"npu-health:{A}:npu2=Critical",
                    f"firmware:{A}=6.4.0.1.100", f"link-speed:{A}:npu3")  # fmt: skip
     assert r.returncode == 0, r.stderr
     speed = lab.ssh(A, "hccn_tool -i 3 -speed -g; hccn_tool -i 4 -speed -g").stdout
@@ -288,7 +245,7 @@ def test_faults_in_the_profile(lab: Lab) -> None:
     assert "Health Status" in out and "Critical" in out
     assert "6.4.0.1.100" in out
     assert lab.ssh(B, "npu-smi info -t health -i 2 -c 0").stdout.count("OK") == 1  # B is fine
-    assert lab.faults("clear", "--all").returncode == 0
+    assert lab.fault("clear", "--all").returncode == 0
     out = lab.ssh(A, "nvme list -o json; npu-smi info -t health -i 2 -c 0").stdout
     assert len(json.loads(out[: out.index("\n}\n") + 2])["Devices"]) == 2 and "Critical" not in out
     assert lab.ssh(A, "hccn_tool -i 3 -speed -g").stdout == "Speed: 200000 Mb/s\n"
@@ -300,13 +257,13 @@ def test_fault_bgp_down(lab: Lab) -> None:
     peers = switches.bgp_peers(vty)
     port = sorted(peers)[0]
     assert all(s == "Established" for s in peers.values())
-    r = lab.faults("add", f"bgp-down:{leaf}:{port}")
+    r = lab.fault("add", f"bgp-down:{leaf}:{port}")
     assert r.returncode == 0, r.stderr
     until(lambda: switches.bgp_peers(vty)[port] == "Established", False, 10, every=0.2)
     st = json.loads(run_wanka("lab", "status", str(lab.dir)).stdout)
     assert st["bgp"][leaf]["established"] == len(peers) - 1
     assert st["faults"] == [f"bgp-down:{leaf}:{port}"]
-    assert lab.faults("clear", "--all").returncode == 0
+    assert lab.fault("clear", "--all").returncode == 0
     until(lambda: switches.bgp_peers(vty)[port], "Established", 30)
 
 
@@ -321,15 +278,15 @@ def test_up_with_faults_replaces_them(lab: Lab, tmp_path: Path) -> None:
 
 
 def test_bad_faults_are_refused_with_the_reason(lab: Lab, tmp_path: Path) -> None:
-    r = lab.faults("add", f"link-down:{A}:npu9")
+    r = lab.fault("add", f"link-down:{A}:npu9")
     assert r.returncode == 1 and "npu0 to npu7" in r.stderr
-    r = lab.faults("add", "link-down:no-such-node:npu1")
+    r = lab.fault("add", "link-down:no-such-node:npu1")
     assert r.returncode == 1 and "no server named no-such-node" in r.stderr
     bad = tmp_path / "faults.yaml"
     bad.write_text("- bmc-down:x\n- flood:x\n")
-    r = lab.faults("add", str(bad))
+    r = lab.fault("add", str(bad))
     assert r.returncode == 1 and f"{bad}:2:3:" in r.stderr and "unknown kind 'flood'" in r.stderr
-    r = lab.faults("clear", f"bmc-down:{A}")
+    r = lab.fault("clear", f"bmc-down:{A}")
     assert r.returncode == 1 and "not injected" in r.stderr
     assert json.loads(run_wanka("lab", "status", str(lab.dir)).stdout)["faults"] == []
 

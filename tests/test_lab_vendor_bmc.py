@@ -10,17 +10,15 @@ Needs root, FRR, lldpd, sshd, like the other lab tests (run it under the lab loc
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, require_lab_servers, run_wanka
+from conftest import ROOT, run_wanka
+from labkit import lab_up
 
-from wanka.lab import netlab, nodes
-from wanka.pipeline import open_cluster
+from wanka.lab import nodes
 
 LAB = ROOT / "examples/lab-mini/cluster.yaml"
 A = "lab-p1-pod01-r01-s01"
@@ -29,24 +27,16 @@ SERIAL_A, SERIAL_B = "2102314LBK10P3000101", "2102314LBK10P3000102"
 
 
 @pytest.fixture(scope="module")
-def lab() -> Iterator[tuple[Path, Path, str]]:
-    require_lab_servers()
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path, str]]:
     text = LAB.read_text(encoding="utf-8")
     assert text.count("bmc: {protocol: redfish}") == 1
     text = text.replace(
         "bmc: {protocol: redfish}", "bmc: {protocol: redfish, firmware: huawei-ibmc}"
     )
-    base = Path(tempfile.mkdtemp(prefix="wklab-vbmc-", dir="/tmp"))
-    base.chmod(0o755)
-    cluster = base / "cluster.yaml"
+    cluster = tmp_path_factory.mktemp("vendor-bmc") / "cluster.yaml"
     cluster.write_text(text, encoding="utf-8")
-    lab_dir = base / "lab"
-    try:
-        netlab.up(open_cluster(str(cluster)), lab_dir, prefix=f"wkv{os.urandom(2).hex()}",
-                  power_delay=(1, 1))  # fmt: skip
-        yield cluster, lab_dir, text
-    finally:
-        netlab.down(lab_dir)
+    with lab_up(cluster, power_delay=(1, 1)) as lab:
+        yield cluster, lab.dir, text
 
 
 def bmc(cluster: Path, lab_dir: Path, *argv: str) -> tuple[int, list[dict], str]:

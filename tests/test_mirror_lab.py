@@ -12,80 +12,39 @@ from __future__ import annotations
 
 import configparser
 import json
-import os
 import shutil
 import subprocess
-import tempfile
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, require_lab_servers
+from conftest import ROOT
+from labkit import Lab, lab_up
 
-from wanka.bringup.options import Options
-from wanka.bringup.run import run_playbook
 from wanka.derive.bundle import Derived
-from wanka.lab import mirror, netlab, nodes
-from wanka.pipeline import check, derive
+from wanka.lab import mirror, nodes
 
-LAB = str(ROOT / "tests/examples/positive/lab-mirror.yaml")
+LAB = ROOT / "tests/examples/positive/lab-mirror.yaml"
 A = "lab-p1-pod01-r01-s01"
-SWITCH_PASSWORD = "WANKA_SWITCH_PASSWORD"  # lab-mini's credentials.switch.password reference
 STRAY = ROOT / "tests/fixtures/mirror/openEuler.repo"  # what an installed openEuler reads
 
 
-@dataclass
-class Lab:
-    d: Derived
-    dir: Path
-    out: Path
-    access: dict[str, Any]
-    times: dict[str, float]
+def fetched(lab: Lab) -> list[tuple[str, str, str, int]]:
+    return mirror.requests(Path(lab.access["mirror"]["log"]))
 
-    def run(self, playbook: str) -> dict[str, Any]:
-        started = time.monotonic()
-        opts = Options(cluster_file=LAB, out_dir=self.out, playbook=playbook, lab=self.dir)
-        r = run_playbook(opts).to_dict()
-        self.times[f"{playbook}-{len(self.times)}"] = round(time.monotonic() - started, 1)
-        return r
 
-    def ssh(self, node: str, command: str) -> str:
-        a = self.access["ssh"]
-        res = subprocess.run(
-            ["ssh", *a["options"], "-o", "BatchMode=yes", "-o", "ConnectTimeout=5",
-             f"{a['user']}@{self.access['nodes'][node]['address']}", command],
-            capture_output=True, text=True, timeout=60, check=False,
-        )  # fmt: skip
-        assert res.returncode == 0, res.stderr
-        return res.stdout
-
-    def fetched(self) -> list[tuple[str, str, str, int]]:
-        return mirror.requests(Path(self.access["mirror"]["log"]))
+def _stray_repository(lab_dir: Path) -> None:
+    """Server A's disk holds the OS's own repository file, as an installed openEuler's does."""
+    repos = nodes.node_dir(lab_dir, A) / "fs/etc/upper/yum.repos.d"
+    repos.mkdir(parents=True)
+    shutil.copy(STRAY, repos / "openEuler.repo")
 
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[Lab]:
-    require_lab_servers()
-    d = derive(check(LAB))
-    base = Path(tempfile.mkdtemp(prefix="wklab-mirror-", dir="/tmp"))
-    base.chmod(0o755)  # FRR runs as frr and must reach its state directory
-    times: dict[str, float] = {}
-    os.environ[SWITCH_PASSWORD] = os.urandom(12).hex()
-    try:
-        netlab.up(d, base / "lab", prefix=f"wkm{os.urandom(2).hex()}", power_delay=(1, 2))
-        # server A's disk holds the OS's own repository file, as an installed openEuler's does
-        repos = nodes.node_dir(base / "lab", A) / "fs/etc/upper/yum.repos.d"
-        repos.mkdir(parents=True)
-        shutil.copy(STRAY, repos / "openEuler.repo")
-        yield Lab(d, base / "lab", base / "run", nodes.read_access(base / "lab"), times)
-    finally:
-        netlab.down(base / "lab")
-        print(f"\nbring-up wall times on lab-mirror (2 servers): {json.dumps(times)}")
-        shutil.rmtree(base, ignore_errors=True)
-        os.environ.pop(SWITCH_PASSWORD, None)
+    with lab_up(LAB, prepare=_stray_repository, report="lab-mirror (2 servers)") as lab:
+        yield lab
 
 
 def _packages(d: Derived) -> set[str]:
@@ -120,7 +79,7 @@ def test_bringup_fetches_every_package_from_the_mirror_and_nothing_else(lab: Lab
     assert r["ok"], r["summary"]
     servers = {n["address"] for n in lab.access["nodes"].values()}
     want = {(addr, f"/ascend/{pkg}") for addr in servers for pkg in _packages(lab.d)}
-    got = lab.fetched()
+    got = fetched(lab)
     assert {(c, p) for c, meth, p, code in got if meth == "GET" and code == 200} == want
     assert {c for c, *_ in got} <= servers  # only the servers asked, and nothing else
     # nothing else was reachable: no namespace of the lab has a route beyond its own subnets
@@ -130,10 +89,10 @@ def test_bringup_fetches_every_package_from_the_mirror_and_nothing_else(lab: Lab
         routes = _routes(ns)
         assert routes and all("gateway" not in x and x["dst"] != "default" for x in routes), ns
     # dnf reads the mirror's repository alone: the OS's own was moved aside
-    assert lab.ssh(A, "ls /etc/yum.repos.d").split() == ["wanka-mirror.repo"]
-    assert lab.ssh(A, "ls /etc/yum.repos.d.wanka-aside").split() == ["openEuler.repo"]
+    assert lab.sh(A, "ls /etc/yum.repos.d").split() == ["wanka-mirror.repo"]
+    assert lab.sh(A, "ls /etc/yum.repos.d.wanka-aside").split() == ["openEuler.repo"]
     repo = configparser.ConfigParser(interpolation=None)
-    repo.read_string(lab.ssh(A, "cat /etc/yum.repos.d/wanka-mirror.repo"))
+    repo.read_string(lab.sh(A, "cat /etc/yum.repos.d/wanka-mirror.repo"))
     assert repo.sections() == ["wanka-mirror"]
     m = lab.d.cluster.software.mirror
     assert m is not None
@@ -141,7 +100,7 @@ def test_bringup_fetches_every_package_from_the_mirror_and_nothing_else(lab: Lab
 
 
 def test_second_bringup_changes_and_fetches_nothing(lab: Lab) -> None:
-    before = len(lab.fetched())
+    before = len(fetched(lab))
     r = lab.run("bringup")
     assert r["ok"] and r["changed"] == 0, r["summary"]
-    assert len(lab.fetched()) == before
+    assert len(fetched(lab)) == before

@@ -15,22 +15,15 @@ them these tests fail, they do not skip.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, require_lab_servers, run_wanka
+from conftest import ROOT, run_wanka
+from labkit import Lab, lab_up
 
-from wanka.bringup.options import Options
-from wanka.bringup.run import run_playbook
-from wanka.derive.bundle import Derived
-from wanka.lab import netlab, nodes, provision
+from wanka.lab import nodes, provision
 from wanka.lab.tools.server import INSTALL_LOG
 from wanka.pipeline import check, derive
 
@@ -50,50 +43,25 @@ UPGRADE = {
 }
 
 
-@dataclass
-class Lab:
-    d: Derived
-    dir: Path
-    out: Path
-    access: dict[str, Any]
-    servers: list[str]
-    seen: dict[str, int] = field(default_factory=dict)  # install-log lines already read
-
-    def run(self, cluster: Path, **kw: Any) -> dict[str, Any]:
-        opts = Options(cluster_file=str(cluster), out_dir=self.out, lab=self.dir, **kw)
-        return run_playbook(opts).to_dict()
-
-    def log(self, node: str) -> list[tuple[str, str]]:
-        """(boot id, event) of the server's install log since the last call."""
-        path = nodes.node_dir(self.dir, node) / "fs/var/upper/lib/wanka-lab" / INSTALL_LOG
-        lines = path.read_text(encoding="utf-8").splitlines()
-        new, self.seen[node] = lines[self.seen.get(node, 0) :], len(lines)
-        return [(b, e) for b, _, e in (line.partition(" ") for line in new)]
-
-    def ssh(self, node: str, command: str) -> str:
-        a = self.access["ssh"]
-        r = subprocess.run(
-            ["ssh", *a["options"], "-o", "BatchMode=yes", "-o", "ConnectTimeout=5",
-             f"{a['user']}@{self.access['nodes'][node]['address']}", command],
-            capture_output=True, text=True, timeout=60, check=False,
-        )  # fmt: skip
-        assert r.returncode == 0, r.stderr
-        return r.stdout
-
-
 @pytest.fixture(scope="module")
 def lab() -> Iterator[Lab]:
-    require_lab_servers()
-    d = derive(check(str(CLUSTER)))
-    base = Path(tempfile.mkdtemp(prefix="wklab-upgrade-", dir="/tmp"))
-    base.chmod(0o755)  # FRR runs as frr and must reach its state directory
-    try:
-        netlab.up(d, base / "lab", prefix=f"wku{os.urandom(2).hex()}", power_delay=(1, 2))
-        access = nodes.read_access(base / "lab")
-        yield Lab(d, base / "lab", base / "run", access, sorted(access["nodes"]))
-    finally:
-        netlab.down(base / "lab")
-        shutil.rmtree(base, ignore_errors=True)
+    with lab_up(CLUSTER) as lab:
+        yield lab
+
+
+def servers(lab: Lab) -> list[str]:
+    return sorted(lab.access["nodes"])
+
+
+SEEN: dict[Path, int] = {}  # the install-log lines already read, per log
+
+
+def log(lab: Lab, node: str) -> list[tuple[str, str]]:
+    """(boot id, event) of the server's install log since the last call."""
+    path = nodes.node_dir(lab.dir, node) / "fs/var/upper/lib/wanka-lab" / INSTALL_LOG
+    lines = path.read_text(encoding="utf-8").splitlines()
+    new, SEEN[path] = lines[SEEN.get(path, 0) :], len(lines)
+    return [(b, e) for b, _, e in (line.partition(" ") for line in new)]
 
 
 def in_order(events: list[tuple[str, str]]) -> list[str]:
@@ -128,11 +96,11 @@ def test_fresh_install_in_huawei_order_and_a_missing_kernel_header_named(lab: La
     """Driver, firmware, reboot, toolkit, kernels; the HwHiAiUser user the driver refuses to
     run without is created first. A server without the running kernel's headers fails with
     the driver's own message and `--resume` mends it once the headers are there."""
-    a, d = lab.servers[0], lab.servers[-1]
+    a, d = servers(lab)[0], servers(lab)[-1]
     res = run_wanka("lab", "fault", str(lab.dir), "add", f"no-kernel-headers:{d}")
     assert res.returncode == 0, res.stderr
     try:
-        r = lab.run(CLUSTER)
+        r = lab.run(cluster=CLUSTER)
     finally:
         res = run_wanka("lab", "fault", str(lab.dir), "clear", f"no-kernel-headers:{d}")
         assert res.returncode == 0, res.stderr
@@ -140,13 +108,13 @@ def test_fresh_install_in_huawei_order_and_a_missing_kernel_header_named(lab: La
     ((check_id, reason),) = failed(r)[d]
     assert check_id == "npu_driver" and reason.startswith("Install the driver (fresh host): exit 1")
     assert "[ERROR]Drv_dkms_env_check failed, details in : /var/log/ascend_seclog" in reason
-    assert [e for _, e in lab.log(d) if e != "boot"] == []  # nothing installed on d
-    for node in lab.servers[:-1]:
-        assert in_order(lab.log(node)) == fresh(OLD), node
-    assert "HwHiAiUser:" in lab.ssh(a, "grep ^HwHiAiUser: /etc/passwd /etc/group")
-    r = lab.run(CLUSTER, resume=True)
+    assert [e for _, e in log(lab, d) if e != "boot"] == []  # nothing installed on d
+    for node in servers(lab)[:-1]:
+        assert in_order(log(lab, node)) == fresh(OLD), node
+    assert "HwHiAiUser:" in lab.sh(a, "grep ^HwHiAiUser: /etc/passwd /etc/group")
+    r = lab.run(cluster=CLUSTER, resume=True)
     assert r["ok"] and r["ran"] == [d], r["summary"]
-    assert in_order(lab.log(d)) == fresh(OLD)
+    assert in_order(log(lab, d)) == fresh(OLD)
 
 
 def test_rank_table_across_supernodes_has_the_sdids_npu_smi_printed(lab: Lab) -> None:
@@ -164,7 +132,7 @@ def test_rank_table_across_supernodes_has_the_sdids_npu_smi_printed(lab: Lab) ->
     pod_of = {m["server_id"]: p["super_pod_id"] for p in t["super_pod_list"]
               for m in p["server_list"]}  # fmt: skip
     by_address = {v["address"]: n for n, v in lab.access["nodes"].items()}
-    assert sorted(by_address[s["server_id"]] for s in t["server_list"]) == lab.servers
+    assert sorted(by_address[s["server_id"]] for s in t["server_list"]) == servers(lab)
     for s in t["server_list"]:
         node = by_address[s["server_id"]]
         profile = json.loads((nodes.node_dir(lab.dir, node) / "profile.json").read_text())
@@ -175,7 +143,7 @@ def test_rank_table_across_supernodes_has_the_sdids_npu_smi_printed(lab: Lab) ->
             for dev in s["device"]
         )
         printed: dict[str, dict[str, str]] = {}
-        for block in lab.ssh(node, script).split("#")[1:]:
+        for block in lab.sh(node, script).split("#")[1:]:
             dev_id, *rows = block.strip().splitlines()
             printed[dev_id] = {k.strip(): v.strip() for k, v in (x.split(":") for x in rows)}
         assert len(printed) == len(s["device"]) == 16
@@ -199,19 +167,19 @@ def test_upgrade_goes_firmware_driver_reboot_cann_and_a_third_run_changes_nothin
     cluster = tmp_path / CLUSTER.name
     cluster.write_text(text, encoding="utf-8")
     provision.write_packages(derive(check(str(cluster))), lab.dir)  # the new .run files
-    a = lab.servers[0]
-    r = lab.run(cluster, limit=a, extra_vars={"npu_driver_reboot": "none"})
+    a = servers(lab)[0]
+    r = lab.run(cluster=cluster, limit=a, extra_vars={"npu_driver_reboot": "none"})
     ((check_id, reason),) = failed(r)[a]
     assert check_id == "npu-driver", r["summary"]
     assert (f"firmware {NEW['firmware']}; the cards run {OLD['firmware']} (not active until "
             "a reboot: npu_driver_reboot is none)") in reason  # fmt: skip
-    assert in_order(lab.log(a)) == [e for e in upgrade(NEW) if e != "boot"]
-    r = lab.run(cluster)
+    assert in_order(log(lab, a)) == [e for e in upgrade(NEW) if e != "boot"]
+    r = lab.run(cluster=cluster)
     assert r["ok"], r["summary"]
-    assert [e for _, e in lab.log(a)] == ["boot"]  # only the reboot it still needed
-    for node in lab.servers[1:]:
-        assert in_order(lab.log(node)) == upgrade(NEW), node
-    out = lab.ssh(lab.servers[1], "cat /usr/local/Ascend/driver/version.info "
+    assert [e for _, e in log(lab, a)] == ["boot"]  # only the reboot it still needed
+    for node in servers(lab)[1:]:
+        assert in_order(log(lab, node)) == upgrade(NEW), node
+    out = lab.sh(servers(lab)[1], "cat /usr/local/Ascend/driver/version.info "
                   "/usr/local/Ascend/firmware/version.info "
                   "/usr/local/Ascend/ascend-toolkit/latest/version.cfg; "
                   "npu-smi info -t board -i 0 | grep 'Firmware Version'").splitlines()  # fmt: skip
@@ -222,7 +190,7 @@ def test_upgrade_goes_firmware_driver_reboot_cann_and_a_third_run_changes_nothin
     assert f"opp_kernel_running_version={new}" in out
     assert f"toolkit_installed_version={old}{new}" in out  # one [..] per release installed
     assert out[-1].split(":")[-1].strip() == NEW["firmware"]  # what the cards now run
-    r = lab.run(cluster)
+    r = lab.run(cluster=cluster)
     assert r["ok"] and r["changed"] == 0, r["summary"]
-    for node in lab.servers:
-        assert lab.log(node) == [], node
+    for node in servers(lab):
+        assert log(lab, node) == [], node

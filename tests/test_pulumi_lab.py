@@ -3,67 +3,36 @@ order `pulumi up` runs them: BareMetalNode powers two servers on through their R
 SwitchConfig finds their leaf running its rendered frr.conf (netns transport, from the lab's
 access.json), BringupBatch brings the two servers up with Ansible and exports the
 verification summary. Needs root, FRR, lldpd, sshd and ansible (CI has them): without them
-these tests fail, they do not skip. The lab has its own namespace prefix and directory; its
-servers are reached through its jump namespace, so it runs beside a developer's lab."""
+these tests fail, they do not skip. The module takes the session's lab-mini (tests/labkit.py),
+restored (no fault, every server off); its servers are reached through its jump namespace, so
+it runs beside a developer's lab."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from labkit import MINI, Lab, Labs
 
-from wanka.derive.bundle import Derived
 from wanka.derive.routing import switch_routing
 from wanka.drivers.redfish import Client
-from wanka.lab import access as lab_access
-from wanka.lab import netlab
-from wanka.lab.access import Access
-from wanka.pipeline import check, derive
 from wanka.pulumi.providers import BareMetalNodeProvider, BringupBatchProvider, SwitchConfigProvider
 from wanka.pulumi.stack import Settings, bmc_props, switch_transport
 from wanka.render.frr import render_frr
 
-LAB = ROOT / "examples/lab-mini/cluster.yaml"
 NODES = ["lab-p1-pod01-r01-s01", "lab-p1-pod01-r01-s02"]
 LEAF = "lab-p1-pod01-param-leaf01"
 
 
-@dataclass
-class Lab:
-    d: Derived
-    dir: Path
-    access: Access
-    base: Path
-    cluster: Path
-
-
 @pytest.fixture(scope="module")
-def lab() -> Iterator[Lab]:
-    if os.geteuid() != 0:
-        pytest.fail("the lab tests need root (CI runs as root)", pytrace=False)
-    for tool in ("ip", "vtysh", "lldpd", "ssh", "ansible-playbook"):
-        if shutil.which(tool) is None and not (Path(sys.executable).parent / tool).exists():
-            pytest.fail(f"`{tool}` not found: install it (`make deps`)", pytrace=False)
-    base = Path(tempfile.mkdtemp(prefix="wkpu-lab-", dir="/tmp"))
-    base.chmod(0o755)  # FRR runs as frr and must reach its state directory
-    cluster = LAB
-    d = derive(check(str(cluster)))
-    lab_dir = base / "lab"
-    try:
-        netlab.up(d, lab_dir, prefix=f"wkp{os.urandom(2).hex()}", power_delay=(1, 2))
-        yield Lab(d, lab_dir, lab_access.read(lab_dir), base, cluster)
-    finally:
-        netlab.down(lab_dir)
-        shutil.rmtree(base, ignore_errors=True)
+def lab(labs: Labs) -> Lab:
+    ansible = shutil.which("ansible-playbook") or Path(sys.executable).parent / "ansible-playbook"
+    if not Path(ansible).exists():
+        pytest.fail("`ansible-playbook` not found: install it (`make deps`)", pytrace=False)
+    return labs.get(MINI)  # restored: no fault, every server off
 
 
 def test_up_order_on_the_lab(lab: Lab) -> None:
@@ -94,7 +63,7 @@ def test_up_order_on_the_lab(lab: Lab) -> None:
     assert read is not None and read["drift"] == []
     # 3. BringupBatch: Ansible brings the two servers up (sshd answers once they are on)
     deadline = time.monotonic() + 20
-    while not all(_ssh_up(lab, n) for n in NODES):
+    while not all(lab.ssh(n, "true", timeout=30).returncode == 0 for n in NODES):
         assert time.monotonic() < deadline, "sshd of the powered servers does not answer"
         time.sleep(0.5)
     batch = {
@@ -112,14 +81,3 @@ def test_up_order_on_the_lab(lab: Lab) -> None:
     assert summary["ok"] is True
     assert summary["hosts"] == {n: "ok" for n in NODES}, summary
     assert (lab.base / "bringup" / "lab-p1-pod01-r01").is_dir()
-
-
-def _ssh_up(lab: Lab, node: str) -> bool:
-    """sshd of `node` answers, through the lab's jump host (the options of access.json)."""
-    address = lab.access.nodes[node].address
-    r = subprocess.run(
-        ["ssh", *lab.access.ssh.options, "-o", "BatchMode=yes", "-o", "ConnectTimeout=3",
-         f"root@{address}", "true"],
-        capture_output=True, timeout=30, check=False,
-    )  # fmt: skip
-    return r.returncode == 0

@@ -26,10 +26,10 @@ from typing import Any
 import dill
 import pytest
 from conftest import ROOT
+from labkit import mini_switch, start_frr
 from pulumi.dynamic.dynamic import serialize_provider
 
 from wanka.bringup.results import Check, HostResult, RunResult
-from wanka.derive.routing import switch_routing
 from wanka.drivers.redfish import Client
 from wanka.lab import access as lab_access
 from wanka.lab import bmc
@@ -237,10 +237,7 @@ def frr_switch() -> Iterator[Frr]:
         pytest.fail("FRR not found: install it (apt-get install frr; CI does)", pytrace=False)
     if os.geteuid() != 0:
         pytest.fail("the SwitchConfig test needs root (CI runs as root)", pytrace=False)
-    d = derive(check(str(ROOT / "examples/lab-mini/cluster.yaml")))
-    routing = switch_routing(d)
-    # lab-mini's Debian/FRR switches are its leaves (its spines run SONiC)
-    name = next(n for n, r in routing.items() if r.os == "debian")
+    _, routing, name = mini_switch("debian")
     ns = f"wkpu{os.getpid()}{os.urandom(2).hex()}"
     state = Path(tempfile.mkdtemp(prefix=f"{ns}-", dir="/tmp"))
     state.chmod(0o755)
@@ -250,18 +247,7 @@ def frr_switch() -> Iterator[Frr]:
     try:
         conf = state / "frr.conf"
         conf.write_text("frr defaults datacenter\nhostname start\n", encoding="utf-8")
-        shutil.chown(conf, "frr", "frr")
-        for daemon in ("zebra", "bgpd"):
-            subprocess.run(
-                ["ip", "netns", "exec", ns, str(FRR_DAEMONS / daemon), "-d", "-N", ns,
-                 "-f", str(conf), "-i", str(state / f"{daemon}.pid"), "--vty_socket", str(state),
-                 "-z", str(state / "zserv.api"), "-u", "frr", "-g", "frr"],
-                check=True, capture_output=True, timeout=30,
-            )  # fmt: skip
-            deadline = time.monotonic() + 10
-            while not (state / f"{daemon}.pid").exists() and time.monotonic() < deadline:
-                time.sleep(0.05)
-            pids.append(int((state / f"{daemon}.pid").read_text().strip()))
+        pids = start_frr(ns, state, {"zebra": conf, "bgpd": conf})
         r = routing[name]
         yield Frr(ns, state, r.asn, render_frr(r), name)
     finally:

@@ -18,14 +18,10 @@ fail, they do not skip. Run by hand under the lab lock:
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
-import signal
 import subprocess
-import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,16 +29,14 @@ from typing import Any
 
 import ansible_module
 import pytest
-from conftest import ROOT
+from labkit import mini_switch, start_frr, stop_switch, switch_namespace
 
 from wanka.bringup.expect import expectations
-from wanka.derive.routing import SwitchRouting, switch_routing
+from wanka.derive.routing import SwitchRouting
 from wanka.drivers import switch as driver
 from wanka.lab import switchssh
 from wanka.lab.provision import keygen, proxy_command
-from wanka.lab.state import alive
 from wanka.lab.switches import frr_files
-from wanka.pipeline import check, derive
 from wanka.render import sonic
 
 FRR_DAEMONS = Path("/usr/lib/frr")
@@ -91,45 +85,7 @@ def _start_frr(ns: str, state: Path, r: SwitchRouting) -> list[int]:
     assert set(files) == {"bgpd.conf", "zebra.conf"}
     (state / "zebra.conf").write_text(files["zebra.conf"], encoding="utf-8")
     (state / "bgpd.conf").write_text(f"hostname {r.hostname}\n", encoding="utf-8")
-    pids = []
-    for daemon in ("zebra", "bgpd"):
-        shutil.chown(state / f"{daemon}.conf", "frr", "frr")
-        sh(
-            "ip",
-            "netns",
-            "exec",
-            ns,
-            str(FRR_DAEMONS / daemon),
-            "-d",
-            "-N",
-            ns,
-            "-f",
-            str(state / f"{daemon}.conf"),
-            "-i",
-            str(state / f"{daemon}.pid"),
-            "--vty_socket",
-            str(state),
-            "-z",
-            str(state / "zserv.api"),
-            "-u",
-            "frr",
-            "-g",
-            "frr",
-        )
-        deadline = time.monotonic() + 10
-        while not (state / f"{daemon}.pid").exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        pids.append(int((state / f"{daemon}.pid").read_text().strip()))
-    return pids
-
-
-def _stop(pids: list[int], sshd: Any) -> None:
-    if sshd is not None and alive(sshd):
-        os.kill(sshd.pid, signal.SIGTERM)
-    for pid in pids:
-        cmdline = Path(f"/proc/{pid}/cmdline")
-        if cmdline.exists() and cmdline.read_bytes().startswith(str(FRR_DAEMONS).encode()):
-            os.kill(pid, signal.SIGTERM)
+    return start_frr(ns, state, {d: state / f"{d}.conf" for d in ("zebra", "bgpd")})
 
 
 @pytest.fixture(scope="module")
@@ -139,51 +95,35 @@ def sw() -> Iterator[Sw]:
             pytest.fail(f"`{tool}` not found: install frr openssh-server iproute2", pytrace=False)
     if os.geteuid() != 0:
         pytest.fail("the SONiC lab tests need root (CI runs as root)", pytrace=False)
-    d = derive(check(str(ROOT / "examples/lab-mini/cluster.yaml")))
-    routing = switch_routing(d)
-    name = next(n for n, r in routing.items() if r.os == "sonic")
+    d, routing, name = mini_switch("sonic")
     r = routing[name]
     address = str(d.addressing.loopbacks[name])
-    ns = f"wkso{os.getpid()}{os.urandom(2).hex()}"
-    base = Path(tempfile.mkdtemp(prefix=f"{ns}-", dir="/tmp"))
-    base.chmod(0o755)
-    state, lab = base / "frr", base / "lab"
-    state.mkdir(mode=0o755)
-    shutil.chown(state, "frr", "frr")
-    (lab / "ssh").mkdir(parents=True)
-    privsep = Path("/run/sshd")
-    made_privsep = not privsep.exists()
-    privsep.mkdir(mode=0o755, exist_ok=True)
     expect = expectations(d, [], [s for s in d.cluster.switches if s.name == name])[name]
     pids: list[int] = []
     sshd = None
-    sh("ip", "netns", "add", ns)
-    try:
-        # the switch's cabled ports, each a veth whose far end stays in the namespace, up
-        lines = ["link set lo up", f"address add {address}/32 dev lo"]
-        for i, p in enumerate(expect["ports"]):
-            lines += [f"link add {p['name']} type veth peer name far{i}",
-                      f"link set far{i} up", f"link set {p['name']} up"]  # fmt: skip
-        sh("ip", "-n", ns, "-batch", "-", stdin="\n".join(lines) + "\n")
-        pids = _start_frr(ns, state, r)
-        (lab / "ssh/authorized_keys").write_text(keygen(lab / "ssh/id_ed25519", "t") + "\n")
-        pub = switchssh.write_files(lab / "sw", lab, name, address, "admin", None)
-        (lab / "ssh/known_hosts").write_text(f"{address} {' '.join(pub.split()[:2])}\n")
-        cli = switchssh.write_sonic(lab / "sw", name, r)
-        sshd = switchssh.start(ns, lab / "sw", sonic_cli=cli)
-        spec = {
-            "kind": "ssh", "host": address, "username": "admin",
-            "private_key": {"file": str(lab / "ssh/id_ed25519")},
-            "known_hosts": str(lab / "ssh/known_hosts"), "proxy_command": proxy_command(ns),
-        }  # fmt: skip
-        yield Sw(name, ns, state, cli, r, spec, expect)
-    finally:
-        _stop(pids, sshd)
-        sh("ip", "netns", "del", ns)
-        shutil.rmtree(base, ignore_errors=True)
-        if made_privsep:
-            with contextlib.suppress(OSError):
-                privsep.rmdir()
+    with switch_namespace("so", address) as space:
+        ns, state, lab = space.ns, space.frr, space.lab
+        try:
+            # the switch's cabled ports, each a veth whose far end stays in the namespace, up
+            lines = []
+            for i, p in enumerate(expect["ports"]):
+                lines += [f"link add {p['name']} type veth peer name far{i}",
+                          f"link set far{i} up", f"link set {p['name']} up"]  # fmt: skip
+            sh("ip", "-n", ns, "-batch", "-", stdin="\n".join(lines) + "\n")
+            pids = _start_frr(ns, state, r)
+            (lab / "ssh/authorized_keys").write_text(keygen(lab / "ssh/id_ed25519", "t") + "\n")
+            pub = switchssh.write_files(lab / "sw", lab, name, address, "admin", None)
+            (lab / "ssh/known_hosts").write_text(f"{address} {' '.join(pub.split()[:2])}\n")
+            cli = switchssh.write_sonic(lab / "sw", name, r)
+            sshd = switchssh.start(ns, lab / "sw", sonic_cli=cli)
+            spec = {
+                "kind": "ssh", "host": address, "username": "admin",
+                "private_key": {"file": str(lab / "ssh/id_ed25519")},
+                "known_hosts": str(lab / "ssh/known_hosts"), "proxy_command": proxy_command(ns),
+            }  # fmt: skip
+            yield Sw(name, ns, state, cli, r, spec, expect)
+        finally:
+            stop_switch(pids, sshd)
 
 
 def test_push_over_ssh_shows_the_diff_then_holds_and_a_second_push_changes_nothing(

@@ -21,11 +21,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,13 +30,11 @@ from typing import Any
 
 import pytest
 from conftest import ROOT
+from labkit import mini_switch, start_frr, stop_switch, switch_namespace
 
-from wanka.derive.routing import switch_routing
 from wanka.drivers import switch as driver
 from wanka.lab import switchssh
 from wanka.lab.provision import keygen, proxy_command
-from wanka.lab.state import alive
-from wanka.pipeline import check, derive
 from wanka.pulumi.providers import SwitchConfigProvider
 from wanka.pulumi.providers.common import ProviderError
 from wanka.render.frr import render_frr
@@ -74,32 +69,7 @@ class Switch:
 def _start_frr(ns: str, state: Path) -> list[int]:
     conf = state / "frr.conf"
     conf.write_text("frr defaults datacenter\nhostname start\n", encoding="utf-8")
-    shutil.chown(conf, "frr", "frr")
-    pids = []
-    for daemon in ("zebra", "bgpd"):
-        subprocess.run(
-            ["ip", "netns", "exec", ns, str(FRR_DAEMONS / daemon), "-d", "-N", ns,
-             "-f", str(conf), "-i", str(state / f"{daemon}.pid"), "--vty_socket", str(state),
-             "-z", str(state / "zserv.api"), "-u", "frr", "-g", "frr"],
-            check=True, capture_output=True, timeout=30,
-        )  # fmt: skip
-        deadline = time.monotonic() + 10
-        while not (state / f"{daemon}.pid").exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        pids.append(int((state / f"{daemon}.pid").read_text().strip()))
-    return pids
-
-
-def _stop(pids: list[int], sshd: Any) -> None:
-    if sshd is not None and alive(sshd):
-        os.kill(sshd.pid, signal.SIGTERM)
-    for pid in pids:
-        cmdline = Path(f"/proc/{pid}/cmdline")
-        if cmdline.exists() and cmdline.read_bytes().startswith(str(FRR_DAEMONS).encode()):
-            os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() for p in pids):
-        time.sleep(0.1)
+    return start_frr(ns, state, {"zebra": conf, "bgpd": conf})
 
 
 @pytest.fixture(scope="module")
@@ -111,52 +81,30 @@ def sw() -> Iterator[Switch]:
         pytest.fail("sshd or FRR not found: install openssh-server frr", pytrace=False)
     if os.geteuid() != 0:
         pytest.fail("the switch SSH tests need root (CI runs as root)", pytrace=False)
-    d = derive(check(str(ROOT / "examples/lab-mini/cluster.yaml")))
-    routing = switch_routing(d)
-    # lab-mini's Debian/FRR switches are its leaves (its spines run SONiC)
-    name = next(n for n, r in routing.items() if r.os == "debian")
+    d, routing, name = mini_switch("debian")
     address = str(d.addressing.loopbacks[name])
-    ns = f"wkss{os.getpid()}{os.urandom(2).hex()}"
-    base = Path(tempfile.mkdtemp(prefix=f"{ns}-", dir="/tmp"))
-    base.chmod(0o755)
-    state, lab = base / "frr", base / "lab"
-    state.mkdir(mode=0o755)
-    shutil.chown(state, "frr", "frr")
-    (lab / "ssh").mkdir(parents=True)
-    privsep = Path("/run/sshd")  # sshd's privilege separation directory
-    made_privsep = not privsep.exists()
-    privsep.mkdir(mode=0o755, exist_ok=True)
     pids: list[int] = []
     sshd = None
     os.environ[PASSWORD_ENV] = os.urandom(12).hex()
-    subprocess.run(["ip", "netns", "add", ns], check=True, capture_output=True, timeout=30)
-    try:
-        lines = f"link set lo up\naddress add {address}/32 dev lo\n"
-        subprocess.run(
-            ["ip", "-n", ns, "-batch", "-"], input=lines, text=True, check=True,
-            capture_output=True, timeout=30,
-        )  # fmt: skip
-        pids = _start_frr(ns, state)
-        (lab / "ssh/authorized_keys").write_text(keygen(lab / "ssh/id_ed25519", "t") + "\n")
-        hashed = switchssh.password_hash(os.environ[PASSWORD_ENV])
-        pub = switchssh.write_files(lab / "sw", lab, name, address, "admin", hashed)
-        (lab / "ssh/known_hosts").write_text(f"{address} {' '.join(pub.split()[:2])}\n")
-        sshd = switchssh.start(ns, lab / "sw")
-        spec = {
-            "kind": "ssh", "host": address, "username": "admin",
-            "credential": {"env": PASSWORD_ENV}, "known_hosts": str(lab / "ssh/known_hosts"),
-            "proxy_command": proxy_command(ns),
-        }  # fmt: skip
-        r = routing[name]
-        yield Switch(name, ns, state, address, render_frr(r), r.asn, spec)
-    finally:
-        _stop(pids, sshd)
-        subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=30)
-        shutil.rmtree(base, ignore_errors=True)
-        os.environ.pop(PASSWORD_ENV, None)
-        if made_privsep:
-            with __import__("contextlib").suppress(OSError):
-                privsep.rmdir()
+    with switch_namespace("ss", address) as space:
+        ns, state, lab = space.ns, space.frr, space.lab
+        try:
+            pids = _start_frr(ns, state)
+            (lab / "ssh/authorized_keys").write_text(keygen(lab / "ssh/id_ed25519", "t") + "\n")
+            hashed = switchssh.password_hash(os.environ[PASSWORD_ENV])
+            pub = switchssh.write_files(lab / "sw", lab, name, address, "admin", hashed)
+            (lab / "ssh/known_hosts").write_text(f"{address} {' '.join(pub.split()[:2])}\n")
+            sshd = switchssh.start(ns, lab / "sw")
+            spec = {
+                "kind": "ssh", "host": address, "username": "admin",
+                "credential": {"env": PASSWORD_ENV}, "known_hosts": str(lab / "ssh/known_hosts"),
+                "proxy_command": proxy_command(ns),
+            }  # fmt: skip
+            r = routing[name]
+            yield Switch(name, ns, state, address, render_frr(r), r.asn, spec)
+        finally:
+            stop_switch(pids, sshd)
+            os.environ.pop(PASSWORD_ENV, None)
 
 
 def test_apply_over_ssh_shows_the_diff_and_a_second_push_changes_nothing(sw: Switch) -> None:
