@@ -37,6 +37,7 @@ from wanka.bringup.run import run_playbook
 from wanka.derive.bundle import Derived
 from wanka.derive.routing import SwitchRouting, switch_routing
 from wanka.drivers.redfish import Client
+from wanka.lab import access as lab_access
 from wanka.lab import netlab, nodes
 from wanka.lab.state import Proc, State, alive
 from wanka.lab.switches import FRR_DAEMONS
@@ -58,11 +59,16 @@ class Lab:
     dir: Path
     base: Path  # the temporary directory holding the lab and the runs' directories
     state: State
-    access: dict[str, Any]
+    access: dict[str, Any]  # access.json as JSON, for the tests that read its keys
     started: float  # time.monotonic() when `up` began
     up_seconds: float
     messages: list[str] = field(default_factory=list)  # what `up` said
     times: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def typed(self) -> lab_access.Access:
+        """access.json as wanka reads it (wanka.lab.access): what the code under test takes."""
+        return lab_access.read(self.dir)
 
     @property
     def out(self) -> Path:
@@ -124,8 +130,8 @@ class Lab:
 
     def client(self, node: str, timeout: float = 10) -> Client:
         """A Redfish client of the server's BMC."""
-        n = self.access["nodes"][node]
-        return Client(n.get("bmc") or self.access["bmc"]["url"], n["system"], timeout=timeout)
+        url, system = self.typed.bmc_of(node)
+        return Client(url, system, timeout=timeout)
 
     def fault(self, action: str, *specs: str) -> subprocess.CompletedProcess[str]:
         """`wanka lab fault DIR add|clear SPEC...` (its result: tests check the refusals)."""

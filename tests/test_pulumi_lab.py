@@ -40,7 +40,7 @@ def test_up_order_on_the_lab(lab: Lab) -> None:
     # 1. BareMetalNode: the servers start powered off; the provider powers them on
     bmc = BareMetalNodeProvider()
     for name in NODES:
-        props = bmc_props(lab.d, lab.d.cluster.node(name), settings, lab.access, "unused")
+        props = bmc_props(lab.d, lab.d.cluster.node(name), settings, lab.typed, "unused")
         client = Client(props["url"], props["system"], timeout=10)
         assert client.power_state() == "Off"
         outs = bmc.create(props).outs
@@ -50,14 +50,14 @@ def test_up_order_on_the_lab(lab: Lab) -> None:
     # 2. SwitchConfig: the lab's leaf already runs its rendered frr.conf: nothing to change
     sw = next(s for s in lab.d.cluster.switches if s.name == LEAF)
     config = render_frr(switch_routing(lab.d)[LEAF])
-    transport = switch_transport(lab.d, sw, lab.access)
+    transport = switch_transport(lab.d, sw, lab.typed)
     assert transport["kind"] == "netns" and transport["namespace"]
     props = {"switch": LEAF, "config": config, "transport": transport}
     outs = SwitchConfigProvider().create(dict(props)).outs
     assert outs["drift"] == []
     # ... and over SSH (wanka:switchTransport ssh): the leaf's sshd, through the lab's jump
     settings.switch_transport = "ssh"
-    over_ssh = switch_transport(lab.d, sw, lab.access, settings)
+    over_ssh = switch_transport(lab.d, sw, lab.typed, settings)
     assert over_ssh["kind"] == "ssh" and over_ssh["host"] == str(lab.d.addressing.loopbacks[LEAF])
     read = SwitchConfigProvider().read(LEAF, {**outs, "transport": over_ssh}).outs
     assert read is not None and read["drift"] == []
