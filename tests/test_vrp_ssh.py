@@ -16,10 +16,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
-import subprocess
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +24,7 @@ from typing import Any
 
 import pytest
 from conftest import ROOT
+from labkit import switch_namespace
 
 from wanka.derive.routing import switch_routing
 from wanka.drivers import switch as driver
@@ -64,45 +62,30 @@ def sw() -> Iterator[Switch]:
     d = derive(check(str(FABRIC)))
     name, r = next((n, r) for n, r in switch_routing(d).items() if r.tier == "leaf")
     address = str(d.addressing.loopbacks[name])
-    ns = f"wkvr{os.getpid()}{os.urandom(2).hex()}"
-    base = Path(tempfile.mkdtemp(prefix=f"{ns}-", dir="/tmp"))
-    base.chmod(0o755)
-    lab = base / "lab"
-    (lab / "ssh").mkdir(parents=True)
-    privsep = Path("/run/sshd")
-    made_privsep = not privsep.exists()
-    privsep.mkdir(mode=0o755, exist_ok=True)
-    sshd = None
     os.environ[PASSWORD_ENV] = os.urandom(12).hex()
-    subprocess.run(["ip", "netns", "add", ns], check=True, capture_output=True, timeout=30)
+    sshd = None
     try:
-        lines = f"link set lo up\naddress add {address}/32 dev lo\n"
-        subprocess.run(
-            ["ip", "-n", ns, "-batch", "-"], input=lines, text=True, check=True,
-            capture_output=True, timeout=30,
-        )  # fmt: skip
-        (lab / "ssh/authorized_keys").write_text(keygen(lab / "ssh/id_ed25519", "t") + "\n")
-        hashed = switchssh.password_hash(os.environ[PASSWORD_ENV])
-        where = lab / "sw"
-        pub = switchssh.write_files(where, lab, name, address, "admin", hashed)
-        vrpswitch.force(where, vrpswitch.write(where, name))
-        (lab / "ssh/known_hosts").write_text(f"{address} {' '.join(pub.split()[:2])}\n")
-        sshd = switchssh.start(ns, where)
-        spec = {
-            "kind": "ssh", "host": address, "username": "admin",
-            "credential": {"env": PASSWORD_ENV}, "known_hosts": str(lab / "ssh/known_hosts"),
-            "proxy_command": proxy_command(ns),
-        }  # fmt: skip
-        yield Switch(name, where / "vrp", render_vrp(r, 9216), spec)
+        with switch_namespace("vr", address) as space:
+            lab = space.lab
+            (lab / "ssh/authorized_keys").write_text(keygen(lab / "ssh/id_ed25519", "t") + "\n")
+            hashed = switchssh.password_hash(os.environ[PASSWORD_ENV])
+            where = lab / "sw"
+            pub = switchssh.write_files(where, lab, name, address, "admin", hashed)
+            vrpswitch.force(where, vrpswitch.write(where, name))
+            (lab / "ssh/known_hosts").write_text(f"{address} {' '.join(pub.split()[:2])}\n")
+            sshd = switchssh.start(space.ns, where)
+            spec = {
+                "kind": "ssh", "host": address, "username": "admin",
+                "credential": {"env": PASSWORD_ENV}, "known_hosts": str(lab / "ssh/known_hosts"),
+                "proxy_command": proxy_command(space.ns),
+            }  # fmt: skip
+            try:
+                yield Switch(name, where / "vrp", render_vrp(r, 9216), spec)
+            finally:
+                if sshd is not None and alive(sshd):
+                    os.kill(sshd.pid, signal.SIGTERM)
     finally:
-        if sshd is not None and alive(sshd):
-            os.kill(sshd.pid, signal.SIGTERM)
-        subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=30)
-        shutil.rmtree(base, ignore_errors=True)
         os.environ.pop(PASSWORD_ENV, None)
-        if made_privsep:
-            with __import__("contextlib").suppress(OSError):
-                privsep.rmdir()
 
 
 def test_first_push_over_ssh_then_nothing(sw: Switch) -> None:
