@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from wanka.derive.topology import Topology
 from wanka.findings import Finding, Mark, error, listed
-from wanka.model.facility import DAY_MINUTES, CoolingPlant, Site
+from wanka.model.facility import DAY_MINUTES, CoolingPlant, HallPlant, Site
 from wanka.model.types import Cluster, Rack
 from wanka.rules import rule
 from wanka.rules.racks import rack_draw
@@ -68,6 +68,18 @@ def _phases(per_phase: dict[str, Load]) -> str:
     return ", ".join(f"{p} {v.it_kw:,.1f}" for p, v in per_phase.items())
 
 
+def planted_halls(cluster: Cluster) -> Iterator[tuple[str, dict[str, Load], HallPlant]]:
+    """(hall, its load per phase, its plant) of every hall that holds racks and has a plant
+    in `facility.halls` (a hall without one is FAC-HALL-PLANT's)."""
+    fac = cluster.facility
+    if fac is None:
+        return
+    for hall, per in hall_loads(cluster).items():
+        plant = fac.halls.get(hall)
+        if plant is not None:
+            yield hall, per, plant
+
+
 @rule(
     "FAC-HALL-PLANT",
     "With a facility, every hall that holds racks has its plant in facility.halls.",
@@ -97,13 +109,7 @@ def hall_plant(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
     "(p1 5,728.2), its it_power_kw is 5,000",
 )
 def hall_power(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
-    fac = cluster.facility
-    if fac is None:
-        return
-    for hall, per in hall_loads(cluster).items():
-        plant = fac.halls.get(hall)
-        if plant is None:
-            continue
+    for hall, per, plant in planted_halls(cluster):
         it = hall_total(per).it_kw
         if it > plant.it_power_kw + 1e-9:
             yield error(
@@ -145,13 +151,7 @@ def _cooling(
     "load, its 6 CDUs of 800 kW with 1 redundant carry 4,000 kW",
 )
 def hall_cooling(cluster: Cluster, topo: Topology) -> Iterator[Finding]:
-    fac = cluster.facility
-    if fac is None:
-        return
-    for hall, per in hall_loads(cluster).items():
-        plant = fac.halls.get(hall)
-        if plant is None:
-            continue
+    for hall, per, plant in planted_halls(cluster):
         total = hall_total(per)
         liquid_loop = plant.liquid is not None and plant.liquid.units > 0
         if liquid_loop:  # without a loop, FAC-LIQUID-LOOP names the racks
